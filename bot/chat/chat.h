@@ -1,0 +1,68 @@
+/* chat.h — the chat interface the desk talks to: how a ticket, a thread
+ * line or a channel message gets shown to the team, and how typed commands
+ * come back.  Implementations: chat/console.c (offline), chat/slack.c. */
+#ifndef VIGIL_CHAT_H
+#define VIGIL_CHAT_H
+
+#include <stdint.h>
+
+#include "core/send.h"
+
+/* Everything a chat adapter needs to render a ticket message.  Built by the
+ * desk; every string borrowed for the duration of the call. */
+struct ticket_view {
+    int64_t id;
+    const char *status;          /* "new" | "assigned" | "escalated" | "closed" */
+    const char *customer_handle; /* without @ */
+    const char *customer_name;
+    const char *text;            /* the opening tweet, raw (adapters escape) */
+    const char *tweet_id;
+    const char *tweet_url;       /* https://x.com/<handle>/status/<id> */
+    const char *assignee_name;   /* NULL when unassigned */
+    const char *tags;            /* comma-separated, may be "" */
+    const char *priority;
+    int64_t tweeted_at, sla_due_at, first_response_at;   /* Unix seconds; 0 = none */
+    int mentions;                /* tweets in the ticket so far */
+    int injected;                /* from :inject, not from X */
+};
+
+/* A command typed by a user: "/tw reply 3 thanks" or "/reply 3 thanks".
+ * Borrowed for the duration of the call. */
+struct chat_command {
+    const char *user_id;
+    const char *channel;
+    const char *text;
+};
+
+/* Returns the immediate answer for the user (new string, the adapter frees
+ * it with free()), or NULL for none. */
+typedef char *(*chat_command_fn)(void *arg, const struct chat_command *cmd);
+
+struct chat;
+
+struct chat_ops {
+    const char *name;
+    int (*start)(struct chat *c);
+    /* Stop taking input; pending sends may still complete or be dropped
+     * (the outbox keeps them queued). */
+    void (*stop)(struct chat *c);
+    void (*destroy)(struct chat *c);
+    void (*post_ticket)(struct chat *c, const char *channel, const struct ticket_view *t,
+                        send_done_fn done, void *arg);
+    void (*update_ticket)(struct chat *c, const char *channel, const char *ref,
+                          const struct ticket_view *t, send_done_fn done, void *arg);
+    void (*post_thread)(struct chat *c, const char *channel, const char *ref,
+                        const char *text, send_done_fn done, void *arg);
+    void (*post_channel)(struct chat *c, const char *channel, const char *text,
+                         send_done_fn done, void *arg);
+    /* One-line state for :status ("connected since …"); borrowed. */
+    const char *(*state)(struct chat *c);
+};
+
+struct chat {
+    const struct chat_ops *ops;
+    chat_command_fn on_command;
+    void *on_command_arg;
+};
+
+#endif

@@ -1,0 +1,444 @@
+/* console.c — the offline chat adapter.  Renders tickets, thread lines and
+ * channel posts to stdout, and reads commands from stdin: with readline's
+ * callback interface on a terminal (the loop never blocks), line by line
+ * from a pipe, not at all otherwise.  Tweet text is untrusted: terminal
+ * control characters are neutralised before anything is printed. */
+#include "chat/console.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "core/log.h"
+
+struct console {
+    struct chat base;
+    uv_loop_t *loop;
+    uv_poll_t poll;           /* stdin on a tty: readline */
+    uv_pipe_t pipe;           /* stdin from a pipe: plain lines */
+    char *admin_user;
+    void (*quit)(void *arg);
+    void *quit_arg;
+    long long next_ref;
+    int mode;                 /* 0 none, 1 readline, 2 pipe */
+    int colour;
+    /* The last status line shown per ticket (by id modulo the table): an
+     * update that changes nothing visible is not printed again. */
+    struct { int64_t id; unsigned long hash; } shown[512];
+    char *partial;            /* pipe mode: an unfinished line */
+    size_t partial_len;
+    char state[64];
+};
+
+#define to_console(c) ((struct console *)(c))
+
+/* Readline's callback interface keeps one global handler, so one console. */
+static struct console *active;
+
+/* --- output ------------------------------------------------------------- */
+
+/* Returns new: `s` with ESC, C0 (but newline) and C1 controls and the
+ * bidi overrides replaced, so a tweet cannot move the cursor, recolour the
+ * terminal or reverse text. */
+static char *sanitize(const char *s)
+{
+    size_t len = s ? strlen(s) : 0, o = 0;
+    char *out = malloc(len * 3 + 1);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\n') || c == 0x7f) {
+            out[o++] = '?';
+        } else if (c == 0xC2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+                   (unsigned char)s[i + 1] <= 0x9F) {
+            out[o++] = '?';   /* C1 control */
+            i++;
+        } else if (c == 0xE2 && i + 2 < len && (unsigned char)s[i + 1] == 0x80 &&
+                   (unsigned char)s[i + 2] >= 0xAA && (unsigned char)s[i + 2] <= 0xAE) {
+            out[o++] = '?';   /* U+202A..U+202E bidi embedding/override */
+            i += 2;
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static void emit(struct console *c, const char *text)
+{
+    int readline_on = c && c->mode == 1;
+    char *saved = NULL;
+    int point = 0;
+
+    if (readline_on) {
+        point = rl_point;
+        saved = rl_copy_text(0, rl_end);
+        rl_save_prompt();
+        rl_replace_line("", 0);
+        rl_redisplay();
+    }
+    fputs(text, stdout);
+    fflush(stdout);
+    if (readline_on) {
+        rl_restore_prompt();
+        rl_replace_line(saved ? saved : "", 0);
+        rl_point = point;
+        rl_redisplay();
+        free(saved);
+    }
+}
+
+void console_print(struct chat *chat, const char *text)
+{
+    struct console *c = to_console(chat);
+    char *clean = sanitize(text);
+    size_t n = strlen(clean ? clean : "") + 2;
+    char *line = malloc(n);
+    if (line) {
+        snprintf(line, n, "%s\n", clean ? clean : "");
+        emit(c, line);
+    }
+    free(line);
+    free(clean);
+}
+
+static const char *paint(struct console *c, const char *code)
+{
+    return c->colour ? code : "";
+}
+
+static void fmt_clock(int64_t t, char *out, size_t len)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    localtime_r(&tt, &tm);
+    strftime(out, len, "%H:%M", &tm);
+}
+
+static void sla_text(const struct ticket_view *t, char *out, size_t len)
+{
+    int64_t left = t->sla_due_at - (int64_t)time(NULL);
+    if (t->first_response_at)
+        snprintf(out, len, "answered");
+    else if (strcmp(t->status, "closed") == 0)
+        snprintf(out, len, "closed unanswered");
+    else if (left >= 0)
+        snprintf(out, len, "%lld min to first response", (long long)(left + 59) / 60);
+    else
+        snprintf(out, len, "first response %lld min overdue", (long long)(-left + 59) / 60);
+}
+
+static void render(struct console *c, const struct ticket_view *t)
+{
+    char *text = sanitize(t->text), *name = sanitize(t->customer_name ? t->customer_name : "");
+    char *handle = sanitize(t->customer_handle), when[16], sla[64], head[512];
+    size_t n;
+    char *out;
+
+    fmt_clock(t->tweeted_at, when, sizeof when);
+    sla_text(t, sla, sizeof sla);
+    snprintf(head, sizeof head, "%s#%lld %s%s%s  @%s%s%s%s · %s · %s%s%s%s%s%s%s",
+             paint(c, "\033[1m"), (long long)t->id,
+             paint(c, strcmp(t->status, "new") == 0 ? "\033[33m" : "\033[36m"),
+             t->status, paint(c, "\033[0m"),
+             handle ? handle : "?", name && *name ? " (" : "", name ? name : "",
+             name && *name ? ")" : "", when, sla,
+             t->assignee_name ? " · " : "", t->assignee_name ? t->assignee_name : "",
+             t->tags && *t->tags ? " · tags: " : "", t->tags && *t->tags ? t->tags : "",
+             t->injected ? " · injected" : "", t->mentions > 1 ? " · follow-ups" : "");
+    n = strlen(head) + strlen(text ? text : "") + strlen(t->tweet_url) + 256;
+    out = malloc(n);
+    if (out) {
+        snprintf(out, n, "%s\n  %s\n  %s%s%s\n  [Assign to me] [Escalate] [Close]\n", head,
+                 text ? text : "", paint(c, "\033[2m"), t->tweet_url, paint(c, "\033[0m"));
+        emit(c, out);
+    }
+    free(out);
+    free(text);
+    free(name);
+    free(handle);
+}
+
+/* --- chat_ops ---------------------------------------------------------- */
+
+static void ok_ref(struct console *c, send_done_fn done, void *arg)
+{
+    char ref[32];
+    struct send_result r = { SEND_OK, ref, NULL, 0 };
+    snprintf(ref, sizeof ref, "console:m%lld", ++c->next_ref);
+    done(arg, &r);
+}
+
+static unsigned long hash_str(const char *s)
+{
+    unsigned long h = 5381;
+    while (*s)
+        h = h * 33 + (unsigned char)*s++;
+    return h;
+}
+
+/* A ticket's message ref is "console:<ticket id>": the terminal has no
+ * threads, so thread lines name their ticket instead. */
+static void console_post_ticket(struct chat *chat, const char *channel,
+                                const struct ticket_view *t, send_done_fn done, void *arg)
+{
+    char ref[32];
+    struct send_result r = { SEND_OK, ref, NULL, 0 };
+    (void)channel;
+    render(to_console(chat), t);
+    snprintf(ref, sizeof ref, "console:%lld", (long long)t->id);
+    done(arg, &r);
+}
+
+static void console_update_ticket(struct chat *chat, const char *channel, const char *ref,
+                                  const struct ticket_view *t, send_done_fn done, void *arg)
+{
+    struct console *c = to_console(chat);
+    char line[600], *handle = sanitize(t->customer_handle), sla[64];
+    struct send_result r = { SEND_OK, ref, NULL, 0 };
+    (void)channel;
+    unsigned long h;
+    (void)channel;
+    sla_text(t, sla, sizeof sla);
+    snprintf(line, sizeof line, "%s#%lld is now %s%s%s · @%s · %s%s\n", paint(c, "\033[2m"),
+             (long long)t->id, t->status, t->assignee_name ? " · " : "",
+             t->assignee_name ? t->assignee_name : "", handle ? handle : "?", sla,
+             paint(c, "\033[0m"));
+    h = hash_str(t->status) * 31 + hash_str(t->assignee_name ? t->assignee_name : "") * 7 +
+        (t->first_response_at != 0);
+    if (c->shown[t->id % 512].id != t->id || c->shown[t->id % 512].hash != h) {
+        c->shown[t->id % 512].id = t->id;
+        c->shown[t->id % 512].hash = h;
+        /* the first update after posting only repeats what was shown */
+        if (strcmp(t->status, "new") != 0 || t->first_response_at)
+            emit(c, line);
+    }
+    free(handle);
+    done(arg, &r);
+}
+
+static void console_post_thread(struct chat *chat, const char *channel, const char *ref,
+                                const char *text, send_done_fn done, void *arg)
+{
+    struct console *c = to_console(chat);
+    char *clean = sanitize(text);
+    size_t n = strlen(clean ? clean : "") + 64;
+    char *line = malloc(n);
+    const char *id = strncmp(ref, "console:", 8) == 0 ? ref + 8 : ref;
+    (void)channel;
+    if (line) {
+        snprintf(line, n, "%s#%s ↳%s %s\n", paint(c, "\033[35m"), id, paint(c, "\033[0m"),
+                 clean ? clean : "");
+        emit(c, line);
+    }
+    free(line);
+    free(clean);
+    ok_ref(c, done, arg);
+}
+
+static void console_post_channel(struct chat *chat, const char *channel, const char *text,
+                                 send_done_fn done, void *arg)
+{
+    struct console *c = to_console(chat);
+    char *clean = sanitize(text);
+    size_t n = strlen(clean ? clean : "") + strlen(channel) + 64;
+    char *line = malloc(n);
+    if (line) {
+        snprintf(line, n, "%s[%s]%s %s\n", paint(c, "\033[1;31m"), channel,
+                 paint(c, "\033[0m"), clean ? clean : "");
+        emit(c, line);
+    }
+    free(line);
+    free(clean);
+    ok_ref(c, done, arg);
+}
+
+static const char *console_state(struct chat *chat)
+{
+    return to_console(chat)->state;
+}
+
+/* --- input ------------------------------------------------------------- */
+
+static void run_line(struct console *c, const char *line)
+{
+    struct chat_command cmd;
+    char *answer;
+
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (!*line)
+        return;
+    if (strcmp(line, ":quit") == 0 || strcmp(line, ":q") == 0) {
+        if (c->quit)
+            c->quit(c->quit_arg);
+        return;
+    }
+    if (!c->base.on_command) {
+        console_print(&c->base, "No commands are loaded.");
+        return;
+    }
+    cmd.user_id = c->admin_user;
+    cmd.channel = "console";
+    cmd.text = line;
+    answer = c->base.on_command(c->base.on_command_arg, &cmd);
+    if (answer)
+        console_print(&c->base, answer);
+    free(answer);
+}
+
+static void on_readline(char *line)
+{
+    struct console *c = active;
+    if (!line) {
+        /* Ctrl-D */
+        rl_callback_handler_remove();
+        c->mode = 0;
+        fputs("\n", stdout);
+        if (c->quit)
+            c->quit(c->quit_arg);
+        return;
+    }
+    if (*line)
+        add_history(line);
+    run_line(c, line);
+    free(line);
+}
+
+static void on_stdin_poll(uv_poll_t *h, int status, int events)
+{
+    (void)h;
+    (void)events;
+    if (status == 0 && active && active->mode == 1)
+        rl_callback_read_char();
+}
+
+static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    (void)h;
+    buf->base = malloc(hint);
+    buf->len = buf->base ? hint : 0;
+}
+
+static void on_pipe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct console *c = s->data;
+    if (n < 0) {
+        /* EOF on a piped stdin: no more commands, the bot keeps running. */
+        uv_read_stop(s);
+        free(buf->base);
+        return;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        char ch = buf->base[i];
+        if (ch == '\n') {
+            char *line = c->partial ? c->partial : strdup("");
+            if (line) {
+                line[c->partial_len] = '\0';
+                run_line(c, line);
+            }
+            free(line);
+            c->partial = NULL;
+            c->partial_len = 0;
+        } else if (c->partial_len < 100000) {
+            char *p = realloc(c->partial, c->partial_len + 2);
+            if (!p)
+                continue;
+            c->partial = p;
+            c->partial[c->partial_len++] = ch;
+            c->partial[c->partial_len] = '\0';
+        }
+    }
+    free(buf->base);
+}
+
+static int console_start(struct chat *chat)
+{
+    struct console *c = to_console(chat);
+    struct stat st;
+
+    active = c;
+    if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+        if (uv_poll_init(c->loop, &c->poll, STDIN_FILENO) == 0) {
+            /* uv made the tty non-blocking; the parent shell shares it. */
+            int fl = fcntl(STDIN_FILENO, F_GETFL);
+            if (fl >= 0)
+                fcntl(STDIN_FILENO, F_SETFL, fl & ~O_NONBLOCK);
+            c->poll.data = c;
+            rl_catch_signals = 0;
+            rl_catch_sigwinch = 0;
+            rl_callback_handler_install("vigil> ", on_readline);
+            uv_poll_start(&c->poll, UV_READABLE, on_stdin_poll);
+            c->mode = 1;
+        }
+    } else if (fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+        if (uv_pipe_init(c->loop, &c->pipe, 0) == 0) {
+            if (uv_pipe_open(&c->pipe, STDIN_FILENO) == 0) {
+                c->pipe.data = c;
+                uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_pipe_read);
+                c->mode = 2;
+            } else {
+                uv_close((uv_handle_t *)&c->pipe, NULL);
+            }
+        }
+    }
+    snprintf(c->state, sizeof c->state, "console (%s)",
+             c->mode == 1 ? "interactive" : c->mode == 2 ? "commands from a pipe" : "output only");
+    return 0;
+}
+
+static void console_stop(struct chat *chat)
+{
+    struct console *c = to_console(chat);
+    if (c->mode == 1) {
+        rl_callback_handler_remove();
+        uv_poll_stop(&c->poll);
+        uv_close((uv_handle_t *)&c->poll, NULL);
+        fputs("\n", stdout);
+        fflush(stdout);
+    } else if (c->mode == 2) {
+        uv_read_stop((uv_stream_t *)&c->pipe);
+        uv_close((uv_handle_t *)&c->pipe, NULL);
+    }
+    c->mode = -1;   /* handles are closing; nothing may restart them */
+}
+
+static void console_destroy(struct chat *chat)
+{
+    struct console *c = to_console(chat);
+    if (active == c)
+        active = NULL;
+    free(c->partial);
+    free(c->admin_user);
+    free(c);
+}
+
+static const struct chat_ops console_ops = {
+    "console", console_start, console_stop, console_destroy, console_post_ticket,
+    console_update_ticket, console_post_thread, console_post_channel, console_state,
+};
+
+struct chat *console_new(uv_loop_t *loop, const char *admin_user,
+                         void (*quit)(void *arg), void *quit_arg)
+{
+    struct console *c = calloc(1, sizeof *c);
+    const char *no_colour = getenv("NO_COLOR");
+    if (!c)
+        return NULL;
+    c->base.ops = &console_ops;
+    c->loop = loop;
+    c->admin_user = strdup(admin_user);
+    c->quit = quit;
+    c->quit_arg = quit_arg;
+    c->colour = isatty(STDOUT_FILENO) && !(no_colour && *no_colour);
+    snprintf(c->state, sizeof c->state, "console");
+    return &c->base;
+}

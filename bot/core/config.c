@@ -1,0 +1,665 @@
+/* config.c — loads config/vigil.lua in a Lua sandbox and validates it
+ * against the schema below.  Knows the names and types of keys, never what
+ * they drive: no tickets, Slack or X here. */
+#include "core/config.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/log.h"
+
+enum ktype { K_SECTION, K_STR, K_NUM, K_INT, K_STAFF };
+
+/* Schema: every key vigil accepts.  `secret` keys are redacted in logs even
+ * when written inline (they should come from env()). */
+struct key {
+    const char *path;
+    enum ktype type;
+    size_t off;
+    int secret;
+};
+
+#define S(p) { p, K_SECTION, 0, 0 }
+#define STR(p, f) { p, K_STR, offsetof(struct config, f), 0 }
+#define SECRET(p, f) { p, K_STR, offsetof(struct config, f), 1 }
+#define NUM(p, f) { p, K_NUM, offsetof(struct config, f), 0 }
+#define INT(p, f) { p, K_INT, offsetof(struct config, f), 0 }
+
+static const struct key schema[] = {
+    STR("chat", chat), STR("source", source), STR("command", command),
+    STR("log_level", log_level),
+    S("store"), STR("store.path", store_path),
+    S("scripts"), STR("scripts.dir", scripts_dir), STR("scripts.lib", scripts_lib),
+    NUM("scripts.instructions", script_instructions),
+    NUM("scripts.memory_mb", script_memory_mb),
+    S("admin"), STR("admin.socket", admin_socket), STR("admin.user", admin_user),
+    S("channels"), STR("channels.mentions", channel_mentions),
+    STR("channels.escalations", channel_escalations),
+    STR("channels.on_duty", channel_on_duty),
+    { "staff", K_STAFF, 0, 0 },
+    S("sla"), NUM("sla.first_response", sla_first_response),
+    NUM("sla.warn_before", sla_warn_before),
+    NUM("sla.check_interval", sla_check_interval),
+    S("reply"), STR("reply.signature", reply_signature),
+    S("replay"), STR("replay.file", replay_file), NUM("replay.interval", replay_interval),
+    S("outbox"), NUM("outbox.x_rate", outbox_x_rate), NUM("outbox.max_backoff", outbox_max_backoff),
+    INT("outbox.max_attempts", outbox_max_attempts),
+    S("slack"), SECRET("slack.app_token", slack.app_token),
+    SECRET("slack.bot_token", slack.bot_token), STR("slack.api_url", slack.api_url),
+    NUM("slack.give_up_after", slack.give_up_after),
+    NUM("slack.ping_interval", slack.ping_interval),
+    NUM("slack.idle_timeout", slack.idle_timeout),
+    NUM("slack.post_rate", slack.post_rate),
+    INT("slack.digest_threshold", slack.digest_threshold),
+    S("x"), STR("x.api_url", x.api_url), STR("x.handle", x.handle),
+    STR("x.user_id", x.user_id), SECRET("x.bearer_token", x.bearer_token),
+    S("x.oauth1"), SECRET("x.oauth1.consumer_key", x.oauth1.consumer_key),
+    SECRET("x.oauth1.consumer_secret", x.oauth1.consumer_secret),
+    SECRET("x.oauth1.token", x.oauth1.token),
+    SECRET("x.oauth1.token_secret", x.oauth1.token_secret),
+    S("x.oauth2"), STR("x.oauth2.client_id", x.oauth2.client_id),
+    SECRET("x.oauth2.client_secret", x.oauth2.client_secret),
+    SECRET("x.oauth2.access_token", x.oauth2.access_token),
+    SECRET("x.oauth2.refresh_token", x.oauth2.refresh_token),
+    NUM("x.poll_interval", x.poll_interval), INT("x.max_results", x.max_results),
+    INT("x.backfill", x.backfill),
+};
+#define NKEYS (sizeof schema / sizeof schema[0])
+
+static const char *const role_names[] = { "none", "agent", "lead", "admin" };
+
+const char *config_role_name(enum staff_role role) { return role_names[role]; }
+
+int config_parse_role(const char *name)
+{
+    for (int i = ROLE_AGENT; i <= ROLE_ADMIN; i++)
+        if (strcmp(name, role_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const struct staff *config_staff(const struct config *c, const char *id)
+{
+    for (size_t i = 0; i < c->nstaff; i++)
+        if (strcmp(c->staff[i].id, id) == 0)
+            return &c->staff[i];
+    return NULL;
+}
+
+/* --- load state -------------------------------------------------------- */
+
+struct loader {
+    lua_State *L;
+    struct config *c;
+    char *err;
+    size_t errlen;
+    int failed;
+    int inline_secret;   /* a secret written in the file, not read with env() */
+};
+
+static void fail(struct loader *ld, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail(struct loader *ld, int line, const char *fmt, ...)
+{
+    va_list ap;
+    int n = 0;
+
+    if (ld->failed)
+        return;   /* the first error is the one to fix */
+    ld->failed = 1;
+    if (line > 0)
+        n = snprintf(ld->err, ld->errlen, "%s:%d: ", ld->c->path, line);
+    else
+        n = snprintf(ld->err, ld->errlen, "%s: ", ld->c->path);
+    if (n < 0 || (size_t)n >= ld->errlen)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(ld->err + n, ld->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
+    if (la >= 63 || lb >= 63)
+        return 99;
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, sizeof cur);
+    }
+    return prev[lb];
+}
+
+static const struct key *find_key(const char *path)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(schema[i].path, path) == 0)
+            return &schema[i];
+    return NULL;
+}
+
+static const char *suggest(const char *path)
+{
+    const char *best = NULL;
+    size_t bestd = 3;
+    for (size_t i = 0; i < NKEYS; i++) {
+        size_t d = edit_distance(path, schema[i].path);
+        if (d < bestd) {
+            bestd = d;
+            best = schema[i].path;
+        }
+    }
+    return best;
+}
+
+/* Line where a top-level key was assigned, recorded by the env's __newindex. */
+static int key_line(lua_State *L, const char *top)
+{
+    int line;
+    lua_getfield(L, LUA_REGISTRYINDEX, "vigil.config.lines");
+    lua_getfield(L, -1, top);
+    line = (int)lua_tointeger(L, -1);
+    lua_pop(L, 2);   /* pop line, lines table */
+    return line;
+}
+
+static char **str_slot(struct config *c, const struct key *k)
+{
+    return (char **)((char *)c + k->off);
+}
+
+static int set_string(struct loader *ld, const struct key *k, int line)
+{
+    char **slot = str_slot(ld->c, k);
+    if (lua_type(ld->L, -1) != LUA_TSTRING) {
+        fail(ld, line, "key '%s' must be a string, got %s", k->path,
+             luaL_typename(ld->L, -1));
+        return -1;
+    }
+    free(*slot);
+    *slot = strdup(lua_tostring(ld->L, -1));
+    if (k->secret) {
+        log_add_secret(*slot);
+        lua_getfield(ld->L, LUA_REGISTRYINDEX, "vigil.config.envvals");
+        lua_getfield(ld->L, -1, *slot);
+        if (!lua_toboolean(ld->L, -1))
+            ld->inline_secret = 1;
+        lua_pop(ld->L, 2);   /* pop flag, envvals */
+    }
+    return 0;
+}
+
+static int set_number(struct loader *ld, const struct key *k, int line)
+{
+    if (lua_type(ld->L, -1) != LUA_TNUMBER) {
+        fail(ld, line, "key '%s' must be a number, got %s", k->path,
+             luaL_typename(ld->L, -1));
+        return -1;
+    }
+    if (k->type == K_INT) {
+        if (!lua_isinteger(ld->L, -1)) {
+            fail(ld, line, "key '%s' must be a whole number", k->path);
+            return -1;
+        }
+        *(int *)((char *)ld->c + k->off) = (int)lua_tointeger(ld->L, -1);
+    } else {
+        double v = lua_tonumber(ld->L, -1);
+        if (v < 0) {
+            fail(ld, line, "key '%s' must not be negative", k->path);
+            return -1;
+        }
+        *(double *)((char *)ld->c + k->off) = v;
+    }
+    return 0;
+}
+
+static char *initials_of(const char *name)
+{
+    char out[8];
+    size_t n = 0;
+    int start = 1;
+    for (const char *p = name; *p && n < 4; p++) {
+        if (*p == ' ' || *p == '-') {
+            start = 1;
+        } else if (start && (unsigned char)*p < 0x80) {
+            out[n++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+            start = 0;
+        } else {
+            start = 0;
+        }
+    }
+    out[n] = '\0';
+    return strdup(n ? out : "??");
+}
+
+static int staff_field(struct loader *ld, const char *id, const char *field,
+                       int line, char **out)
+{
+    lua_State *L = ld->L;
+    lua_getfield(L, -1, field);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (lua_type(L, -1) != LUA_TSTRING) {
+        fail(ld, line, "key 'staff[\"%s\"].%s' must be a string, got %s",
+             id, field, luaL_typename(L, -1));
+        lua_pop(L, 1);
+        return -1;
+    }
+    *out = strdup(lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return 0;
+}
+
+/* Reads staff = { ["U123"] = {name=, initials=, role=} } at the stack top. */
+static int load_staff(struct loader *ld, int line)
+{
+    lua_State *L = ld->L;
+    size_t n = 0;
+
+    if (!lua_istable(L, -1)) {
+        fail(ld, line, "key 'staff' must be a table of user id -> {name=, initials=, role=}");
+        return -1;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, -2))
+        n++, lua_pop(L, 1);
+    ld->c->staff = calloc(n + 1, sizeof *ld->c->staff);   /* +1: local-admin */
+    if (!ld->c->staff)
+        return -1;
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        struct staff *s = &ld->c->staff[ld->c->nstaff];
+        char *role = NULL;
+        const char *id;
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            fail(ld, line, "staff keys must be chat user ids (strings)");
+            lua_pop(L, 2);
+            return -1;
+        }
+        id = lua_tostring(L, -2);
+        if (!lua_istable(L, -1)) {
+            fail(ld, line, "key 'staff[\"%s\"]' must be a table {name=, initials=, role=}", id);
+            lua_pop(L, 2);
+            return -1;
+        }
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            const char *f = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+            if (strcmp(f, "name") && strcmp(f, "initials") && strcmp(f, "role")) {
+                fail(ld, line, "unknown key 'staff[\"%s\"].%s' (known: name, initials, role)", id, f);
+                lua_pop(L, 4);
+                return -1;
+            }
+            lua_pop(L, 1);
+        }
+        s->id = strdup(id);
+        ld->c->nstaff++;
+        if (staff_field(ld, id, "name", line, &s->name) ||
+            staff_field(ld, id, "initials", line, &s->initials) ||
+            staff_field(ld, id, "role", line, &role)) {
+            free(role);
+            lua_pop(L, 2);
+            return -1;
+        }
+        if (!s->name)
+            s->name = strdup(id);
+        if (!s->initials)
+            s->initials = initials_of(s->name);
+        s->role = ROLE_AGENT;
+        if (role) {
+            int r = config_parse_role(role);
+            if (r < 0) {
+                fail(ld, line, "key 'staff[\"%s\"].role' must be \"agent\", \"lead\" or \"admin\", got \"%s\"", id, role);
+                free(role);
+                lua_pop(L, 2);
+                return -1;
+            }
+            s->role = (enum staff_role)r;
+            free(role);
+        }
+        lua_pop(L, 1);   /* pop value, keep key */
+    }
+    return 0;
+}
+
+/* Walks the table at the stack top; `prefix` is its dotted path ("" at top). */
+static int walk(struct loader *ld, const char *prefix, int line)
+{
+    lua_State *L = ld->L;
+    lua_pushnil(L);
+    while (!ld->failed && lua_next(L, -2)) {
+        char path[128];
+        const struct key *k;
+        int kline = line;
+
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            fail(ld, line, "%s%s has a key that is not a name", prefix,
+                 *prefix ? " table" : "config");
+            lua_pop(L, 2);
+            return -1;
+        }
+        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "",
+                 lua_tostring(L, -2));
+        if (!*prefix)
+            kline = key_line(L, path);
+        k = find_key(path);
+        if (!k) {
+            const char *s = suggest(path);
+            if (s)
+                fail(ld, kline, "unknown key '%s' (did you mean '%s'?)", path, s);
+            else
+                fail(ld, kline, "unknown key '%s'", path);
+        } else if (k->type == K_SECTION) {
+            if (!lua_istable(L, -1))
+                fail(ld, kline, "key '%s' must be a table, got %s", path,
+                     luaL_typename(L, -1));
+            else
+                walk(ld, path, kline);
+        } else if (k->type == K_STAFF) {
+            load_staff(ld, kline);
+        } else if (k->type == K_STR) {
+            set_string(ld, k, kline);
+        } else {
+            set_number(ld, k, kline);
+        }
+        lua_pop(L, 1);   /* pop value, keep key for lua_next */
+    }
+    return ld->failed ? -1 : 0;
+}
+
+/* --- the sandbox ------------------------------------------------------- */
+
+static int l_env(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return luaL_error(L, "environment variable %s is not set", name);
+    log_add_secret(v);   /* env() is how secrets reach vigil */
+    lua_getfield(L, LUA_REGISTRYINDEX, "vigil.config.envvals");
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, v);
+    lua_pop(L, 1);       /* pop envvals */
+    lua_pushstring(L, v);
+    return 1;
+}
+
+/* __newindex of the config env: remember the line of each top-level key. */
+static int l_record(lua_State *L)
+{
+    lua_Debug ar;
+    int line = 0;
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "l", &ar))
+        line = ar.currentline;
+    lua_getfield(L, LUA_REGISTRYINDEX, "vigil.config.lines");
+    lua_pushvalue(L, 2);
+    lua_pushinteger(L, line);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);       /* pop lines table */
+    lua_rawset(L, 1);    /* env[key] = value */
+    return 0;
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    luaL_error(L, "config takes too long to evaluate (endless loop?)");
+}
+
+static void set_defaults(struct config *c)
+{
+    c->chat = strdup("console");
+    c->source = strdup("replay");
+    c->command = strdup("/tw");
+    c->store_path = strdup("var/vigil.db");
+    c->scripts_dir = strdup("scripts");
+    c->scripts_lib = strdup("lua");
+    c->admin_socket = strdup("var/vigil.sock");
+    c->admin_user = strdup("local-admin");
+    c->channel_mentions = strdup("#support");
+    c->channel_escalations = strdup("#support-escalations");
+    c->channel_on_duty = strdup("on-duty");
+    c->sla_first_response = 3600;
+    c->sla_warn_before = 900;
+    c->sla_check_interval = 5;
+    c->reply_signature = strdup(" ^{initials}");
+    c->replay_interval = 2;
+    c->outbox_x_rate = 1;
+    c->outbox_max_backoff = 300;
+    c->outbox_max_attempts = 12;
+    c->slack.api_url = strdup("https://slack.com/api/");
+    c->slack.ping_interval = 10;
+    c->slack.idle_timeout = 30;
+    c->slack.post_rate = 1;
+    c->slack.digest_threshold = 20;
+    c->x.api_url = strdup("https://api.x.com/2/");
+    c->x.poll_interval = 60;
+    c->x.max_results = 100;
+    c->x.backfill = 1;
+    c->script_instructions = 10e6;
+    c->script_memory_mb = 64;
+}
+
+static int check_choice(struct loader *ld, const char *key, const char *v,
+                        const char *a, const char *b)
+{
+    if (strcmp(v, a) == 0 || strcmp(v, b) == 0)
+        return 0;
+    fail(ld, key_line(ld->L, key), "key '%s' must be \"%s\" or \"%s\", got \"%s\"",
+         key, a, b, v);
+    return -1;
+}
+
+static int need(struct loader *ld, const char *key, const char *v, const char *why)
+{
+    if (v && *v)
+        return 0;
+    fail(ld, 0, "missing required key '%s' (%s)", key, why);
+    return -1;
+}
+
+/* Cross-key rules: what each chosen chat and source requires. */
+static int validate(struct loader *ld)
+{
+    struct config *c = ld->c;
+
+    if (check_choice(ld, "chat", c->chat, "console", "slack") ||
+        check_choice(ld, "source", c->source, "replay", "x"))
+        return -1;
+    if (log_parse_level(c->log_level ? c->log_level : "info") < 0) {
+        fail(ld, key_line(ld->L, "log_level"),
+             "key 'log_level' must be debug, info, warn or error");
+        return -1;
+    }
+    if (c->command[0] != '/') {
+        fail(ld, key_line(ld->L, "command"), "key 'command' must start with '/'");
+        return -1;
+    }
+    if (strcmp(c->source, "replay") == 0 &&
+        need(ld, "replay.file", c->replay_file, "source = \"replay\" reads it"))
+        return -1;
+    if (strcmp(c->source, "x") == 0) {
+        if (need(ld, "x.handle", c->x.handle, "source = \"x\" watches it"))
+            return -1;
+        if (!c->x.bearer_token && !c->x.oauth2.access_token && !c->x.oauth1.token) {
+            fail(ld, 0, "missing required key 'x.bearer_token' (or x.oauth1 / x.oauth2): "
+                 "source = \"x\" needs a credential to read mentions");
+            return -1;
+        }
+        if (c->x.max_results < 5 || c->x.max_results > 100) {
+            fail(ld, key_line(ld->L, "x"), "key 'x.max_results' must be 5..100, got %d",
+                 c->x.max_results);
+            return -1;
+        }
+    }
+    if (strcmp(c->chat, "slack") == 0 &&
+        (need(ld, "slack.app_token", c->slack.app_token, "chat = \"slack\" opens Socket Mode with it") ||
+         need(ld, "slack.bot_token", c->slack.bot_token, "chat = \"slack\" posts with it")))
+        return -1;
+    if (c->sla_warn_before >= c->sla_first_response) {
+        fail(ld, key_line(ld->L, "sla"),
+             "key 'sla.warn_before' (%g) must be less than 'sla.first_response' (%g)",
+             c->sla_warn_before, c->sla_first_response);
+        return -1;
+    }
+    if (c->script_instructions < 1000 || c->script_memory_mb < 1) {
+        fail(ld, key_line(ld->L, "scripts"),
+             "scripts.instructions must be >= 1000 and scripts.memory_mb >= 1");
+        return -1;
+    }
+    return 0;
+}
+
+/* A built-in local admin identity for the console and the REPL. */
+static int add_local_admin(struct config *c)
+{
+    struct staff *s;
+    if (config_staff(c, c->admin_user))
+        return 0;
+    if (strcmp(c->admin_user, "local-admin") != 0)
+        return -1;
+    s = realloc(c->staff, (c->nstaff + 1) * sizeof *s);
+    if (!s)
+        return -1;
+    c->staff = s;
+    s = &c->staff[c->nstaff++];
+    s->id = strdup("local-admin");
+    s->name = strdup("Local Admin");
+    s->initials = strdup("LA");
+    s->role = ROLE_ADMIN;
+    return 0;
+}
+
+static void warn_if_readable(struct loader *ld)
+{
+    struct stat st;
+    if (ld->inline_secret && stat(ld->c->path, &st) == 0 && (st.st_mode & 077))
+        log_warn("config holds secrets and is readable by group or others",
+                 "path=%s mode=%03o hint=%s", ld->c->path, (unsigned)(st.st_mode & 0777),
+                 "read secrets with env(\"NAME\") or chmod 600 the file");
+}
+
+struct config *config_load(const char *path, char *err, size_t errlen)
+{
+    struct loader ld = { 0 };
+    struct config *c = calloc(1, sizeof *c);
+    lua_State *L = NULL;
+    static const luaL_Reg libs[] = {
+        { LUA_GNAME, luaopen_base }, { LUA_STRLIBNAME, luaopen_string },
+        { LUA_TABLIBNAME, luaopen_table }, { LUA_MATHLIBNAME, luaopen_math },
+        { LUA_UTF8LIBNAME, luaopen_utf8 }, { NULL, NULL },
+    };
+    static const char *const unsafe[] = {
+        "dofile", "loadfile", "load", "require", "collectgarbage", "print", NULL,
+    };
+
+    err[0] = '\0';
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->path = strdup(path);
+    set_defaults(c);
+    ld.c = c;
+    ld.err = err;
+    ld.errlen = errlen;
+
+    L = luaL_newstate();
+    if (!L) {
+        fail(&ld, 0, "cannot create a Lua state");
+        goto out;
+    }
+    ld.L = L;
+    for (const luaL_Reg *lib = libs; lib->func; lib++) {
+        luaL_requiref(L, lib->name, lib->func, 1);
+        lua_pop(L, 1);   /* pop library table */
+    }
+    for (int i = 0; unsafe[i]; i++) {
+        lua_pushnil(L);
+        lua_setglobal(L, unsafe[i]);
+    }
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "vigil.config.lines");
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "vigil.config.envvals");
+
+    if (luaL_loadfile(L, path) != LUA_OK) {
+        const char *m = lua_tostring(L, -1);
+        if (strstr(m, "cannot open"))
+            snprintf(err, errlen, "%s: cannot read config: %s", path, strerror(errno));
+        else
+            snprintf(err, errlen, "%s", m);
+        ld.failed = 1;
+        goto out;
+    }
+    /* env: a fresh table; reads fall through to the safe globals, writes are
+     * recorded with their line so errors can point at them. */
+    lua_newtable(L);                       /* env */
+    lua_newtable(L);                       /* metatable */
+    lua_pushglobaltable(L);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_record);
+    lua_setfield(L, -2, "__newindex");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setupvalue(L, -3, 1);              /* chunk's _ENV = env; pops copy */
+    lua_pushcfunction(L, l_env);
+    lua_setglobal(L, "env");               /* readable through __index */
+
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 100000000);
+    lua_pushvalue(L, -2);                  /* the chunk */
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        ld.failed = 1;
+        goto out;
+    }
+    lua_sethook(L, NULL, 0, 0);
+    if (walk(&ld, "", 0) == 0 && validate(&ld) == 0 && add_local_admin(c) != 0)
+        fail(&ld, key_line(L, "admin"), "key 'admin.user' (\"%s\") is not in staff",
+             c->admin_user);
+    if (!ld.failed)
+        warn_if_readable(&ld);
+
+out:
+    if (L)
+        lua_close(L);
+    if (ld.failed) {
+        config_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void config_free(struct config *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < NKEYS; i++)
+        if (schema[i].type == K_STR)
+            free(*str_slot(c, &schema[i]));
+    for (size_t i = 0; i < c->nstaff; i++) {
+        free(c->staff[i].id);
+        free(c->staff[i].name);
+        free(c->staff[i].initials);
+    }
+    free(c->staff);
+    free(c->path);
+    free(c);
+}

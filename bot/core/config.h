@@ -1,0 +1,76 @@
+/* config.h — vigil's configuration: a Lua file evaluated in a sandbox,
+ * validated against a fixed schema, turned into a plain struct.
+ * Owns every string in struct config; knows nothing of what the keys drive. */
+#ifndef VIGIL_CONFIG_H
+#define VIGIL_CONFIG_H
+
+#include <stddef.h>
+
+enum staff_role { ROLE_NONE, ROLE_AGENT, ROLE_LEAD, ROLE_ADMIN };
+
+struct staff {
+    char *id;          /* chat user id, e.g. "U024BE7LH" or "local-admin" */
+    char *name;
+    char *initials;
+    enum staff_role role;
+};
+
+struct config {
+    char *path;                      /* the file it came from */
+    char *chat;                      /* "console" | "slack" */
+    char *source;                    /* "replay" | "x" */
+    char *command;                   /* umbrella slash command, "/tw" */
+    char *log_level;
+
+    char *store_path;
+    char *scripts_dir, *scripts_lib;
+    char *admin_socket, *admin_user;
+
+    char *channel_mentions, *channel_escalations, *channel_on_duty;
+
+    struct staff *staff;
+    size_t nstaff;
+
+    double sla_first_response, sla_warn_before, sla_check_interval;
+
+    char *reply_signature;           /* appended to public replies; {initials} */
+
+    char *replay_file;
+    double replay_interval;
+
+    double outbox_x_rate;            /* sends per second to X, per target */
+    double outbox_max_backoff;
+    int outbox_max_attempts;
+
+    struct {
+        char *app_token, *bot_token, *api_url;
+        double give_up_after, ping_interval, idle_timeout;
+        double post_rate;
+        int digest_threshold;
+    } slack;
+
+    struct {
+        char *api_url, *handle, *user_id, *bearer_token;
+        struct { char *consumer_key, *consumer_secret, *token, *token_secret; } oauth1;
+        struct { char *client_id, *client_secret, *access_token, *refresh_token; } oauth2;
+        double poll_interval;
+        int max_results, backfill;
+    } x;
+
+    double script_instructions;      /* VM instructions per invocation */
+    double script_memory_mb;
+};
+
+/* Loads and validates `path`.  Returns new, caller frees with config_free();
+ * NULL on error, with a message naming the key (and file:line where Lua can
+ * tell) written to `err` (always NUL-terminated).
+ * Values read with env("NAME") are registered as secrets with the logger. */
+struct config *config_load(const char *path, char *err, size_t errlen);
+void config_free(struct config *c);
+
+/* Returns the staff entry for a chat user id, or NULL.  Borrowed. */
+const struct staff *config_staff(const struct config *c, const char *id);
+const char *config_role_name(enum staff_role role);
+int config_parse_role(const char *name);
+
+#endif

@@ -1,0 +1,66 @@
+/* ws.c — libwebsockets on the libuv loop (foreign loop), with lws's own log
+ * routed through ours.  See ../shared/reference/event-loop.md for why each
+ * step is the way it is. */
+#include "core/ws.h"
+
+#include <libwebsockets.h>
+#include <string.h>
+
+#include "core/log.h"
+
+static void lws_log(int level, const char *line)
+{
+    char msg[512];
+    size_t n = strlen(line);
+    if (n >= sizeof msg)
+        n = sizeof msg - 1;
+    memcpy(msg, line, n);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        n--;
+    msg[n] = '\0';
+    log_msg(level & LLL_ERR ? LOG_ERROR : level & LLL_WARN ? LOG_WARN : LOG_DEBUG,
+            "libwebsockets", "detail=%s", msg);
+}
+
+static const struct lws_protocols no_protocols[] = {
+    { "vigil-none", lws_callback_http_dummy, 0, 0, 0, NULL, 0 },
+    { NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+struct lws_context *ws_context_new(uv_loop_t *loop, const struct lws_protocols *protocols)
+{
+    struct lws_context_creation_info info;
+    struct lws_context *ctx, *created;
+    void *foreign[1] = { loop };
+
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+    memset(&info, 0, sizeof info);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = protocols ? protocols : no_protocols;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.foreign_loops = foreign;
+    /* With a foreign loop, creation can fail after returning non-NULL: lws
+     * then NULLs *pcontext.  Start it non-NULL to tell the two apart. */
+    ctx = (struct lws_context *)&info;
+    info.pcontext = &ctx;
+    created = lws_create_context(&info);
+    if (!created || !ctx) {
+        log_error("cannot create the websocket context (is libwebsockets-evlib-uv installed?)", "");
+        return NULL;
+    }
+    return created;
+}
+
+void ws_context_close(struct lws_context *ctx)
+{
+    if (ctx)
+        lws_context_destroy(ctx);
+}
+
+void ws_context_finish(struct lws_context *ctx)
+{
+    /* With a foreign loop lws never finishes by itself: destroy again once
+     * uv_run has drained its handles. */
+    if (ctx)
+        lws_context_destroy(ctx);
+}

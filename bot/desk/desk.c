@@ -1,0 +1,740 @@
+/* desk.c — tickets: ingest of mention pages, the ticket operations and the
+ * audit log.  Every state change is one transaction that also queues what
+ * the outside world must see.  Never knows Slack's or X's wire formats. */
+#include "desk/desk_internal.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "core/log.h"
+
+struct desk *desk_new(uv_loop_t *loop, struct store *store, const struct config *cfg)
+{
+    struct desk *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->loop = loop;
+    d->store = store;
+    d->cfg = cfg;
+    return d;
+}
+
+void desk_free(struct desk *d)
+{
+    free(d);   /* timers are closed by desk_stop before the loop ends */
+}
+
+void desk_set_adapters(struct desk *d, struct chat *chat, struct source *source)
+{
+    d->chat = chat;
+    d->source = source;
+}
+
+void desk_set_hooks(struct desk *d, const struct desk_hooks *hooks)
+{
+    if (hooks)
+        d->hooks = *hooks;
+    else
+        memset(&d->hooks, 0, sizeof d->hooks);
+}
+
+void desk_set_observer(struct desk *d, desk_observer_fn fn, void *arg)
+{
+    d->observer = fn;
+    d->observer_arg = arg;
+}
+
+int desk_start(struct desk *d)
+{
+    if (d->started)
+        return 0;
+    d->started = 1;
+    outbox_init(d);
+    outbox_recover(d);
+    sla_init(d);
+    desk_outbox_kick(d);
+    return 0;
+}
+
+void desk_stop(struct desk *d)
+{
+    if (!d->started || d->stopping)
+        return;
+    d->stopping = 1;
+    outbox_close(d);
+    sla_close(d);
+}
+
+struct store *desk_store(struct desk *d) { return d->store; }
+const struct config *desk_config(struct desk *d) { return d->cfg; }
+void desk_set_clock(struct desk *d, int64_t fixed_now) { d->fixed_now = fixed_now; }
+
+int64_t desk_now(struct desk *d)
+{
+    return d->fixed_now ? d->fixed_now : (int64_t)time(NULL);
+}
+
+int64_t desk_now_ms(struct desk *d)
+{
+    struct timeval tv;
+    if (d->fixed_now)
+        return d->fixed_now * 1000;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+void desk_notify(struct desk *d, enum desk_event_kind kind, int64_t ticket_id,
+                 const char *what, const char *detail)
+{
+    if (d->observer)
+        d->observer(d->observer_arg, kind, ticket_id, what, detail);
+}
+
+const char *desk_staff_name(struct desk *d, const char *id)
+{
+    const struct staff *s = id ? config_staff(d->cfg, id) : NULL;
+    return s ? s->name : id ? id : "nobody";
+}
+
+const char *desk_chat_target(struct desk *d, const char *channel, char *buf, size_t len)
+{
+    (void)d;
+    snprintf(buf, len, "chat:%s", channel);
+    return buf;
+}
+
+/* --- queueing --------------------------------------------------------- */
+
+int desk_queue(struct desk *d, const char *kind, const char *target, int64_t ticket_id,
+               void *payload)
+{
+    json_t *p = payload ? payload : json_object();
+    char *text = json_dumps(p, JSON_COMPACT);
+    int64_t id;
+
+    json_decref(p);
+    if (!text)
+        return DESK_ERR;
+    id = store_job_insert(d->store, kind, target, ticket_id, text, desk_now_ms(d),
+                          desk_now(d));
+    free(text);
+    if (id < 0)
+        return DESK_ERR;
+    /* The scheduler runs on the next loop turn, after this transaction. */
+    if (d->started && !d->stopping)
+        desk_outbox_kick_later(d);
+    return DESK_OK;
+}
+
+static const char *ticket_channel(struct desk *d, const struct ticket *t)
+{
+    return t->chat_channel ? t->chat_channel : d->cfg->channel_mentions;
+}
+
+int desk_queue_thread(struct desk *d, const struct ticket *t, const char *text)
+{
+    char target[96];
+    return desk_queue(d, "ticket.thread",
+                      desk_chat_target(d, ticket_channel(d, t), target, sizeof target),
+                      t->id, json_pack("{s:s}", "text", text));
+}
+
+int desk_queue_update(struct desk *d, const struct ticket *t)
+{
+    char target[96];
+    /* The update renders the ticket as it is when sent, so one queued
+     * update covers any number of changes. */
+    if (store_job_pending(d->store, "ticket.update", t->id) == 1)
+        return DESK_OK;
+    return desk_queue(d, "ticket.update",
+                      desk_chat_target(d, ticket_channel(d, t), target, sizeof target),
+                      t->id, NULL);
+}
+
+int desk_post_channel(struct desk *d, const char *channel, const char *text)
+{
+    char target[96];
+    int rc;
+    if (store_begin(d->store))
+        return DESK_ERR;
+    rc = desk_queue(d, "channel.post", desk_chat_target(d, channel, target, sizeof target),
+                    0, json_pack("{s:s,s:s}", "channel", channel, "text", text));
+    if (rc == DESK_OK)
+        rc = store_commit(d->store) ? DESK_ERR : DESK_OK;
+    else
+        store_rollback(d->store);
+    return rc;
+}
+
+/* --- helpers ------------------------------------------------------------ */
+
+static char *xstrdup(const char *s) { return s ? strdup(s) : NULL; }
+
+static void set_str(char **slot, const char *v)
+{
+    char *n = xstrdup(v);
+    free(*slot);
+    *slot = n;
+}
+
+static int say(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int say(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    if (err && errlen) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+/* Short, single-line excerpt of `s` for thread lines and audit details. */
+static void excerpt(const char *s, char *out, size_t len)
+{
+    size_t n = 0;
+    for (; s && *s && n + 4 < len; s++)
+        out[n++] = (*s == '\n' || *s == '\r') ? ' ' : *s;
+    if (s && *s) {
+        /* do not cut a UTF-8 sequence in half */
+        while (n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80)
+            n--;
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
+}
+
+static int is_brand(struct desk *d, const struct mention *m)
+{
+    const char *id = d->cfg->x.user_id, *handle = d->cfg->x.handle;
+    if (id && m->author_id && strcmp(id, m->author_id) == 0)
+        return 1;
+    return handle && m->author_handle && strcasecmp(handle, m->author_handle) == 0;
+}
+
+static int cmp_mention(const void *a, const void *b)
+{
+    const struct mention *x = *(const struct mention *const *)a;
+    const struct mention *y = *(const struct mention *const *)b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* --- ingest ------------------------------------------------------------ */
+
+static int open_ticket(struct desk *d, const struct mention *m, int64_t now, int64_t *id)
+{
+    struct ticket t = { 0 };
+    char tid[24], line[600], detail[700];
+    int64_t tweeted = m->created_at > 0 && m->created_at <= now ? m->created_at : now;
+
+    snprintf(tid, sizeof tid, "%lld", (long long)m->id);
+    t.state = "open";
+    t.customer_id = m->author_id;
+    t.customer_handle = m->author_handle ? m->author_handle : m->author_id;
+    t.customer_name = m->author_name;
+    t.conversation_id = m->conversation_id ? m->conversation_id : tid;
+    t.tweet_id = tid;
+    t.last_tweet_id = tid;
+    t.text = m->text;
+    t.opened_at = now;
+    /* The customer's clock starts when they tweeted, not when we saw it. */
+    t.sla_due_at = tweeted + (int64_t)d->cfg->sla_first_response;
+    t.injected = m->injected;
+    t.updated_at = now;
+    *id = store_ticket_insert(d->store, &t);
+    if (*id < 0)
+        return DESK_ERR;
+    t.id = *id;
+    excerpt(m->text, line, sizeof line);
+    snprintf(detail, sizeof detail, "@%s: %s%s", t.customer_handle, line,
+             m->injected ? " (injected)" : "");
+    if (store_event_append(d->store, *id, m->injected ? "admin" : "customer", "opened",
+                           detail, now))
+        return DESK_ERR;
+    return desk_queue(d, "ticket.post",
+                      desk_chat_target(d, d->cfg->channel_mentions, detail, sizeof detail),
+                      *id, NULL);
+}
+
+static int attach(struct desk *d, int64_t tid, const struct mention *m, int64_t now)
+{
+    struct ticket t;
+    char line[600], detail[700];
+    int rc = DESK_ERR;
+
+    if (store_ticket_get(d->store, tid, &t))
+        return DESK_ERR;
+    snprintf(detail, sizeof detail, "%lld", (long long)m->id);
+    set_str(&t.last_tweet_id, detail);
+    t.updated_at = now;
+    excerpt(m->text, line, sizeof line);
+    snprintf(detail, sizeof detail, "@%s: %s", t.customer_handle, line);
+    if (store_ticket_update(d->store, &t) ||
+        store_event_append(d->store, tid, "customer", "follow-up", detail, now) ||
+        desk_queue_thread(d, &t, detail) || desk_queue_update(d, &t))
+        goto out;
+    rc = DESK_OK;
+out:
+    store_ticket_clear(&t);
+    return rc;
+}
+
+static int apply_edit(struct desk *d, int64_t tid, const struct mention *m, int64_t now)
+{
+    struct ticket t;
+    char line[600], detail[700];
+    int rc = DESK_ERR;
+
+    if (store_ticket_get(d->store, tid, &t))
+        return DESK_ERR;
+    /* Only an edit of the opening tweet changes the ticket's text. */
+    snprintf(detail, sizeof detail, "%lld", (long long)m->original_id);
+    if (strcmp(t.tweet_id, detail) == 0)
+        set_str(&t.text, m->text);
+    snprintf(detail, sizeof detail, "%lld", (long long)m->id);
+    set_str(&t.last_tweet_id, detail);
+    t.updated_at = now;
+    excerpt(m->text, line, sizeof line);
+    snprintf(detail, sizeof detail, "@%s edited their tweet: %s", t.customer_handle, line);
+    if (store_ticket_update(d->store, &t) ||
+        store_event_append(d->store, tid, "customer", "edited", detail, now) ||
+        desk_queue_thread(d, &t, detail) || desk_queue_update(d, &t))
+        goto out;
+    rc = DESK_OK;
+out:
+    store_ticket_clear(&t);
+    return rc;
+}
+
+static int ingest_one(struct desk *d, const struct mention *m, int64_t now,
+                      struct ingest_stats *st)
+{
+    int64_t original = m->original_id ? m->original_id : m->id, tid;
+    int has, rc, is_new = 0;
+
+    rc = store_mention_exists(d->store, m->id);
+    if (rc < 0)
+        return DESK_ERR;
+    if (rc == 1) {
+        st->duplicates++;
+        return DESK_OK;
+    }
+    if (original != m->id) {
+        tid = store_mention_ticket_by_original(d->store, original, &has);
+        if (tid < 0)
+            return DESK_ERR;
+        if (has) {
+            if (store_mention_insert(d->store, m, original, tid, tid ? NULL : "edit", now))
+                return DESK_ERR;
+            st->stored++;
+            st->edited++;
+            return tid ? apply_edit(d, tid, m, now) : DESK_OK;
+        }
+        /* The original never reached us (before our cursor): a new mention. */
+    }
+    if (is_brand(d, m) || m->is_retweet) {
+        st->skipped++;
+        st->stored++;
+        return store_mention_insert(d->store, m, original, 0,
+                                    m->is_retweet ? "retweet" : "own", now) ? DESK_ERR : DESK_OK;
+    }
+    tid = store_ticket_find_open(d->store, m->author_id,
+                                 m->conversation_id ? m->conversation_id : "");
+    if (tid < 0)
+        return DESK_ERR;
+    if (tid > 0) {
+        if (store_mention_insert(d->store, m, original, tid, NULL, now) ||
+            attach(d, tid, m, now))
+            return DESK_ERR;
+        st->attached++;
+    } else {
+        if (open_ticket(d, m, now, &tid) ||
+            store_mention_insert(d->store, m, original, tid, NULL, now))
+            return DESK_ERR;
+        st->opened++;
+        is_new = 1;
+    }
+    st->stored++;
+    if (d->hooks.on_mention && d->hooks.on_mention(d->hooks.arg, tid, m, is_new) < 0)
+        log_warn("on_mention hook failed", "ticket=%lld", (long long)tid);
+    return DESK_OK;
+}
+
+int desk_ingest(struct desk *d, const char *source, const struct mention_page *page,
+                const char *cursor, struct ingest_stats *stats)
+{
+    struct ingest_stats st = { 0 };
+    const struct mention **sorted = NULL;
+    int64_t now = desk_now(d);
+    int rc = DESK_ERR;
+
+    if (page->n) {
+        sorted = malloc(page->n * sizeof *sorted);
+        if (!sorted)
+            return DESK_ERR;
+        for (size_t i = 0; i < page->n; i++)
+            sorted[i] = &page->v[i];
+        /* Ticket numbers follow tweet order whatever order the page had. */
+        qsort(sorted, page->n, sizeof *sorted, cmp_mention);
+    }
+    if (store_begin(d->store))
+        goto out;
+    for (size_t i = 0; i < page->n; i++)
+        if (ingest_one(d, sorted[i], now, &st))
+            goto rollback;
+    if (cursor && store_cursor_set(d->store, source, cursor, now))
+        goto rollback;
+    if (store_commit(d->store))
+        goto out;
+    rc = DESK_OK;
+    if (st.stored || st.duplicates)
+        log_info("mentions ingested", "source=%s stored=%d opened=%d attached=%d edited=%d "
+                 "skipped=%d duplicates=%d", source, st.stored, st.opened, st.attached,
+                 st.edited, st.skipped, st.duplicates);
+    desk_notify(d, DESK_EV_MENTION, 0, "ingested", NULL);
+    goto out;
+rollback:
+    store_rollback(d->store);
+    log_error("ingest failed; nothing stored, cursor kept", "source=%s", source);
+out:
+    free(sorted);
+    if (stats)
+        *stats = st;
+    return rc;
+}
+
+/* --- ticket operations --------------------------------------------------- */
+
+/* Every operation: begin, load the ticket, apply `fn`, commit. */
+struct op {
+    const char *actor, *arg;
+    char *err;
+    size_t errlen;
+};
+
+typedef int (*op_fn)(struct desk *d, struct ticket *t, struct op *op, int64_t now);
+
+static int run_op(struct desk *d, int64_t id, struct op *op, op_fn fn, const char *name)
+{
+    struct ticket t;
+    int rc;
+
+    if (op->err && op->errlen)
+        op->err[0] = '\0';
+    if (store_begin(d->store))
+        return say(op->err, op->errlen, DESK_ERR, "the store is not available (see log)");
+    rc = store_ticket_get(d->store, id, &t);
+    if (rc == STORE_NOTFOUND) {
+        store_rollback(d->store);
+        return say(op->err, op->errlen, DESK_NOTFOUND, "There is no ticket #%lld.",
+                   (long long)id);
+    }
+    if (rc) {
+        store_rollback(d->store);
+        return say(op->err, op->errlen, DESK_ERR, "the store is not available (see log)");
+    }
+    rc = fn(d, &t, op, desk_now(d));
+    if (rc == DESK_OK && store_commit(d->store))
+        rc = say(op->err, op->errlen, DESK_ERR, "could not save the change (see log)");
+    else if (rc != DESK_OK)
+        store_rollback(d->store);
+    if (rc == DESK_OK)
+        desk_notify(d, DESK_EV_TICKET, id, name, op->arg);
+    else if (rc == DESK_ERR)
+        log_error("ticket operation failed", "op=%s ticket=%lld", name, (long long)id);
+    store_ticket_clear(&t);
+    return rc;
+}
+
+/* Audit + thread line + message refresh: the common tail of an operation. */
+static int record(struct desk *d, struct ticket *t, const char *actor, const char *action,
+                  const char *detail, const char *thread_line, int64_t now)
+{
+    t->updated_at = now;
+    if (store_ticket_update(d->store, t) ||
+        store_event_append(d->store, t->id, actor, action, detail, now) ||
+        (thread_line && desk_queue_thread(d, t, thread_line)) ||
+        desk_queue_update(d, t))
+        return DESK_ERR;
+    return DESK_OK;
+}
+
+static int reopen_in_op(struct desk *d, struct ticket *t, const char *actor,
+                        const char *why, int64_t now)
+{
+    char line[200];
+    set_str(&t->state, "open");
+    t->closed_at = 0;
+    snprintf(line, sizeof line, "%s reopened #%lld%s", desk_staff_name(d, actor),
+             (long long)t->id, why);
+    return record(d, t, actor, "reopened", why[0] ? why + 1 : NULL, line, now);
+}
+
+static int op_assign(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    const struct staff *s = config_staff(d->cfg, op->arg);
+    char line[300];
+
+    if (!s)
+        return say(op->err, op->errlen, DESK_INVALID,
+                   "%s is not on the support staff, so #%lld cannot be assigned to them.",
+                   op->arg, (long long)t->id);
+    if (strcmp(t->state, "closed") == 0)
+        return say(op->err, op->errlen, DESK_INVALID,
+                   "#%lld is closed; reopen it first.", (long long)t->id);
+    if (t->assignee && strcmp(t->assignee, s->id) == 0)
+        return say(op->err, op->errlen, DESK_INVALID, "#%lld is already assigned to %s.",
+                   (long long)t->id, s->name);
+    set_str(&t->assignee, s->id);
+    if (strcmp(op->actor, s->id) == 0)
+        snprintf(line, sizeof line, "%s took #%lld", s->name, (long long)t->id);
+    else
+        snprintf(line, sizeof line, "%s assigned #%lld to %s", desk_staff_name(d, op->actor),
+                 (long long)t->id, s->name);
+    return record(d, t, op->actor, "assigned", s->id, line, now);
+}
+
+static int op_unassign(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    char line[300], who[128];
+    if (!t->assignee)
+        return say(op->err, op->errlen, DESK_INVALID, "#%lld is not assigned to anyone.",
+                   (long long)t->id);
+    snprintf(who, sizeof who, "%s", t->assignee);
+    set_str(&t->assignee, NULL);
+    snprintf(line, sizeof line, "%s unassigned #%lld (was %s)", desk_staff_name(d, op->actor),
+             (long long)t->id, desk_staff_name(d, who));
+    return record(d, t, op->actor, "unassigned", who, line, now);
+}
+
+static int check_text(struct ticket *t, struct op *op, const char *what)
+{
+    const char *p = op->arg;
+    while (p && isspace((unsigned char)*p))
+        p++;
+    if (!p || !*p)
+        return say(op->err, op->errlen, DESK_INVALID, "The %s for #%lld is empty.", what,
+                   (long long)t->id);
+    return DESK_OK;
+}
+
+static int op_reply(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    char line[700], detail[800], ex[600];
+    int rc = check_text(t, op, "reply");
+
+    if (rc)
+        return rc;
+    if (strcmp(t->state, "closed") == 0 &&
+        (rc = reopen_in_op(d, t, op->actor, " by a reply", now)))
+        return rc;
+    if (!t->first_response_at)
+        t->first_response_at = now;
+    if (desk_queue(d, "x.reply", "x:tweets", t->id,
+                   json_pack("{s:s,s:s}", "text", op->arg, "in_reply_to", t->last_tweet_id)))
+        return DESK_ERR;
+    excerpt(op->arg, ex, sizeof ex);
+    snprintf(detail, sizeof detail, "to @%s in reply to %s: %s", t->customer_handle,
+             t->last_tweet_id, op->arg);
+    snprintf(line, sizeof line, "%s replied publicly: %s", desk_staff_name(d, op->actor), ex);
+    return record(d, t, op->actor, "reply", detail, line, now);
+}
+
+static int op_dm(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    char line[700], detail[800], ex[600];
+    int rc = check_text(t, op, "DM");
+
+    if (rc)
+        return rc;
+    if (desk_queue(d, "x.dm", "x:dm", t->id,
+                   json_pack("{s:s,s:s}", "text", op->arg, "to", t->customer_id)))
+        return DESK_ERR;
+    excerpt(op->arg, ex, sizeof ex);
+    snprintf(detail, sizeof detail, "to @%s (%s): %s", t->customer_handle, t->customer_id,
+             op->arg);
+    snprintf(line, sizeof line, "%s sent a DM: %s", desk_staff_name(d, op->actor), ex);
+    return record(d, t, op->actor, "dm", detail, line, now);
+}
+
+static int op_note(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    char line[700], ex[600];
+    int rc = check_text(t, op, "note");
+    if (rc)
+        return rc;
+    excerpt(op->arg, ex, sizeof ex);
+    snprintf(line, sizeof line, "Note from %s: %s", desk_staff_name(d, op->actor), ex);
+    return record(d, t, op->actor, "note", op->arg, line, now);
+}
+
+static int op_escalate(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    const char *reason = op->arg && *op->arg ? op->arg : "no reason given";
+    char line[800], target[96], ex[400];
+
+    if (t->escalated)
+        return say(op->err, op->errlen, DESK_INVALID, "#%lld is already escalated (%s).",
+                   (long long)t->id, t->escalation_reason ? t->escalation_reason : "");
+    if (strcmp(t->state, "closed") == 0)
+        return say(op->err, op->errlen, DESK_INVALID,
+                   "#%lld is closed; reopen it first.", (long long)t->id);
+    t->escalated = 1;
+    set_str(&t->escalation_reason, reason);
+    excerpt(t->text, ex, sizeof ex);
+    snprintf(line, sizeof line, "#%lld escalated by %s: %s\n@%s: %s\nhttps://x.com/%s/status/%s",
+             (long long)t->id, desk_staff_name(d, op->actor), reason, t->customer_handle, ex,
+             t->customer_handle, t->tweet_id);
+    if (desk_queue(d, "channel.post",
+                   desk_chat_target(d, d->cfg->channel_escalations, target, sizeof target),
+                   t->id, json_pack("{s:s,s:s}", "channel", d->cfg->channel_escalations,
+                                    "text", line)))
+        return DESK_ERR;
+    snprintf(line, sizeof line, "%s escalated #%lld: %s", desk_staff_name(d, op->actor),
+             (long long)t->id, reason);
+    return record(d, t, op->actor, "escalated", reason, line, now);
+}
+
+static int op_close(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    char line[200];
+    if (strcmp(t->state, "closed") == 0)
+        return say(op->err, op->errlen, DESK_INVALID, "#%lld is already closed.",
+                   (long long)t->id);
+    set_str(&t->state, "closed");
+    t->closed_at = now;
+    snprintf(line, sizeof line, "%s closed #%lld", desk_staff_name(d, op->actor),
+             (long long)t->id);
+    return record(d, t, op->actor, "closed", NULL, line, now);
+}
+
+static int op_reopen(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    if (strcmp(t->state, "closed") != 0)
+        return say(op->err, op->errlen, DESK_INVALID, "#%lld is already open.",
+                   (long long)t->id);
+    return reopen_in_op(d, t, op->actor, "", now);
+}
+
+static int valid_tag(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++, n++)
+        if (!(isalnum((unsigned char)*s) || *s == '-' || *s == '_'))
+            return 0;
+    return n > 0 && n <= 32;
+}
+
+static int op_tag(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    char tags[1024], line[200], tag[40];
+    const char *p;
+    size_t n = 0;
+
+    if (!op->arg || !valid_tag(op->arg))
+        return say(op->err, op->errlen, DESK_INVALID,
+                   "A tag is 1-32 letters, digits, '-' or '_' (got \"%s\").",
+                   op->arg ? op->arg : "");
+    for (const char *s = op->arg; *s && n < sizeof tag - 1; s++)
+        tag[n++] = (char)tolower((unsigned char)*s);
+    tag[n] = '\0';
+    /* tags is a sorted, comma-separated set */
+    for (p = t->tags; p && *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == strlen(tag) && strncmp(p, tag, len) == 0)
+            return say(op->err, op->errlen, DESK_INVALID, "#%lld is already tagged %s.",
+                       (long long)t->id, tag);
+        p += len + (p[len] == ',');
+    }
+    if (strlen(t->tags ? t->tags : "") + strlen(tag) + 2 > sizeof tags)
+        return say(op->err, op->errlen, DESK_INVALID, "#%lld has too many tags.",
+                   (long long)t->id);
+    {
+        char *items[64];
+        int count = 0;
+        char copy[1024];
+        snprintf(copy, sizeof copy, "%s", t->tags ? t->tags : "");
+        for (char *save = NULL, *it = strtok_r(copy, ",", &save); it && count < 63;
+             it = strtok_r(NULL, ",", &save))
+            items[count++] = it;
+        items[count++] = tag;
+        for (int i = 1; i < count; i++)   /* insertion sort: a handful of tags */
+            for (int j = i; j > 0 && strcmp(items[j - 1], items[j]) > 0; j--) {
+                char *x = items[j];
+                items[j] = items[j - 1];
+                items[j - 1] = x;
+            }
+        tags[0] = '\0';
+        for (int i = 0; i < count; i++) {
+            strncat(tags, ",", sizeof tags - strlen(tags) - 1);
+            strncat(tags, items[i], sizeof tags - strlen(tags) - 1);
+        }
+    }
+    set_str(&t->tags, tags + 1);
+    snprintf(line, sizeof line, "%s tagged #%lld %s", desk_staff_name(d, op->actor),
+             (long long)t->id, tag);
+    return record(d, t, op->actor, "tagged", tag, line, now);
+}
+
+static int op_priority(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    static const char *const allowed[] = { "low", "normal", "high", "urgent", NULL };
+    char line[200];
+    int ok = 0;
+    for (int i = 0; allowed[i]; i++)
+        ok |= op->arg && strcmp(op->arg, allowed[i]) == 0;
+    if (!ok)
+        return say(op->err, op->errlen, DESK_INVALID,
+                   "Priority is low, normal, high or urgent (got \"%s\").",
+                   op->arg ? op->arg : "");
+    if (strcmp(t->priority, op->arg) == 0)
+        return DESK_OK;
+    set_str(&t->priority, op->arg);
+    snprintf(line, sizeof line, "%s set #%lld to %s priority", desk_staff_name(d, op->actor),
+             (long long)t->id, op->arg);
+    return record(d, t, op->actor, "priority", op->arg, line, now);
+}
+
+#define OP(name, fn, arg_)                                                     \
+    do {                                                                       \
+        struct op op = { actor, arg_, err, errlen };                           \
+        return run_op(d, id, &op, fn, name);                                   \
+    } while (0)
+
+int desk_assign(struct desk *d, const char *actor, int64_t id, const char *staff_id,
+                char *err, size_t errlen) { OP("assign", op_assign, staff_id); }
+int desk_unassign(struct desk *d, const char *actor, int64_t id, char *err, size_t errlen)
+{ OP("unassign", op_unassign, NULL); }
+int desk_reply(struct desk *d, const char *actor, int64_t id, const char *text,
+               char *err, size_t errlen) { OP("reply", op_reply, text); }
+int desk_dm(struct desk *d, const char *actor, int64_t id, const char *text,
+            char *err, size_t errlen) { OP("dm", op_dm, text); }
+int desk_note(struct desk *d, const char *actor, int64_t id, const char *text,
+              char *err, size_t errlen) { OP("note", op_note, text); }
+int desk_escalate(struct desk *d, const char *actor, int64_t id, const char *reason,
+                  char *err, size_t errlen) { OP("escalate", op_escalate, reason); }
+int desk_close(struct desk *d, const char *actor, int64_t id, char *err, size_t errlen)
+{ OP("close", op_close, NULL); }
+int desk_reopen(struct desk *d, const char *actor, int64_t id, char *err, size_t errlen)
+{ OP("reopen", op_reopen, NULL); }
+int desk_tag(struct desk *d, const char *actor, int64_t id, const char *tag,
+             char *err, size_t errlen) { OP("tag", op_tag, tag); }
+int desk_set_priority(struct desk *d, const char *actor, int64_t id, const char *priority,
+                      char *err, size_t errlen) { OP("priority", op_priority, priority); }
+
+int desk_audit(struct desk *d, int64_t ticket_id, const char *actor, const char *action,
+               const char *detail)
+{
+    return store_event_append(d->store, ticket_id, actor, action, detail, desk_now(d))
+               ? DESK_ERR : DESK_OK;
+}

@@ -1,0 +1,54 @@
+/* desk_internal.h — state shared by desk.c, outbox.c and sla.c; nothing
+ * outside bot/desk/ includes it. */
+#ifndef VIGIL_DESK_INTERNAL_H
+#define VIGIL_DESK_INTERNAL_H
+
+#include "desk/desk.h"
+
+#define DESK_MAX_TARGETS 16
+
+struct inflight {
+    struct desk *d;
+    int64_t job_id;
+    char target[64];
+    int used;
+};
+
+struct desk {
+    uv_loop_t *loop;
+    struct store *store;
+    const struct config *cfg;
+    struct chat *chat;
+    struct source *source;
+    struct desk_hooks hooks;
+    desk_observer_fn observer;
+    void *observer_arg;
+    int64_t fixed_now;
+
+    uv_timer_t outbox_timer, sla_timer;
+    int started, stopping;
+    struct inflight inflight[DESK_MAX_TARGETS];
+    struct { char target[64]; int64_t last_ms; } rate[DESK_MAX_TARGETS];
+};
+
+int64_t desk_now_ms(struct desk *d);
+void desk_notify(struct desk *d, enum desk_event_kind kind, int64_t ticket_id,
+                 const char *what, const char *detail);
+/* Queues a job; `payload` is a JSON object (stolen, may be NULL). */
+int desk_queue(struct desk *d, const char *kind, const char *target, int64_t ticket_id,
+               void *payload);
+/* Queues a line in the ticket's chat thread. */
+int desk_queue_thread(struct desk *d, const struct ticket *t, const char *text);
+/* Queues a refresh of the ticket's chat message (coalesced). */
+int desk_queue_update(struct desk *d, const struct ticket *t);
+const char *desk_chat_target(struct desk *d, const char *channel, char *buf, size_t len);
+
+/* Runs the scheduler on the next loop turn (after the current transaction). */
+void desk_outbox_kick_later(struct desk *d);
+void outbox_init(struct desk *d);
+void outbox_recover(struct desk *d);
+void outbox_close(struct desk *d);
+void sla_init(struct desk *d);
+void sla_close(struct desk *d);
+
+#endif

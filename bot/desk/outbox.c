@@ -1,0 +1,389 @@
+/* outbox.c — drains durable jobs to the chat and source adapters: one send
+ * in flight per target (so a target's jobs keep their order), a rate limit
+ * per target, retries with backoff and jitter, and results recorded back on
+ * the ticket.  Knows the chat and source interfaces, not their wire formats. */
+#include "desk/desk_internal.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat/chat.h"
+#include "core/backoff.h"
+#include "core/log.h"
+#include "source/source.h"
+
+static void on_timer(uv_timer_t *t);
+
+void outbox_init(struct desk *d)
+{
+    uv_timer_init(d->loop, &d->outbox_timer);
+    d->outbox_timer.data = d;
+}
+
+static void closed_cb(uv_handle_t *h) { (void)h; }
+
+void outbox_close(struct desk *d)
+{
+    uv_timer_stop(&d->outbox_timer);
+    uv_close((uv_handle_t *)&d->outbox_timer, closed_cb);
+}
+
+void desk_outbox_kick_later(struct desk *d)
+{
+    if (d->started && !d->stopping)
+        uv_timer_start(&d->outbox_timer, on_timer, 0, 0);
+}
+
+int desk_inflight(struct desk *d)
+{
+    int n = 0;
+    for (int i = 0; i < DESK_MAX_TARGETS; i++)
+        n += d->inflight[i].used;
+    return n;
+}
+
+/* A job left "inflight" by a crash may or may not have happened.  Sending it
+ * again is the safe side for chat (a duplicate message beats a lost ticket);
+ * adapters that can check first (Slack metadata, X duplicate rejection) do. */
+void outbox_recover(struct desk *d)
+{
+    int64_t requeued = store_job_count(d->store, "inflight");
+    if (requeued > 0) {
+        store_job_requeue_inflight(d->store, desk_now(d));
+        log_warn("outbox jobs were in flight at the last stop; retrying them",
+                 "jobs=%lld", (long long)requeued);
+    }
+}
+
+static double target_rate(struct desk *d, const char *target)
+{
+    /* Slack allows about one post per second per channel; the console
+     * has no limit (0). */
+    if (strncmp(target, "chat:", 5) == 0)
+        return strcmp(d->cfg->chat, "slack") == 0 ? d->cfg->slack.post_rate : 0;
+    return d->cfg->outbox_x_rate;
+}
+
+static int64_t *last_sent(struct desk *d, const char *target)
+{
+    int free_slot = -1;
+    for (int i = 0; i < DESK_MAX_TARGETS; i++) {
+        if (strcmp(d->rate[i].target, target) == 0)
+            return &d->rate[i].last_ms;
+        if (free_slot < 0 && !d->rate[i].target[0])
+            free_slot = i;
+    }
+    if (free_slot < 0)
+        free_slot = 0;   /* more targets than slots: share, which only slows down */
+    snprintf(d->rate[free_slot].target, sizeof d->rate[free_slot].target, "%s", target);
+    d->rate[free_slot].last_ms = 0;
+    return &d->rate[free_slot].last_ms;
+}
+
+/* --- the ticket as chat shows it ---------------------------------------- */
+
+struct view_buf {
+    struct ticket t;
+    char url[160];
+    struct ticket_view v;
+};
+
+static int load_view(struct desk *d, int64_t id, struct view_buf *b)
+{
+    if (store_ticket_get(d->store, id, &b->t))
+        return -1;
+    snprintf(b->url, sizeof b->url, "https://x.com/%s/status/%s", b->t.customer_handle,
+             b->t.tweet_id);
+    b->v.id = b->t.id;
+    b->v.status = strcmp(b->t.state, "closed") == 0 ? "closed"
+                : b->t.escalated ? "escalated"
+                : b->t.assignee ? "assigned" : "new";
+    b->v.customer_handle = b->t.customer_handle;
+    b->v.customer_name = b->t.customer_name;
+    b->v.text = b->t.text;
+    b->v.tweet_id = b->t.tweet_id;
+    b->v.tweet_url = b->url;
+    b->v.assignee_name = b->t.assignee ? desk_staff_name(d, b->t.assignee) : NULL;
+    b->v.tags = b->t.tags;
+    b->v.priority = b->t.priority;
+    b->v.tweeted_at = b->t.sla_due_at - (int64_t)d->cfg->sla_first_response;
+    b->v.sla_due_at = b->t.sla_due_at;
+    b->v.first_response_at = b->t.first_response_at;
+    b->v.mentions = (int)store_ticket_mentions(d->store, b->t.id);
+    b->v.injected = b->t.injected;
+    return 0;
+}
+
+/* --- results ------------------------------------------------------------ */
+
+struct done_ctx {
+    struct desk *d;
+    int slot;
+};
+
+static const char *payload_str(json_t *p, const char *key)
+{
+    const char *v = json_string_value(json_object_get(p, key));
+    return v ? v : "";
+}
+
+/* Records what a finished job means for its ticket.  Inside a transaction. */
+static int apply_result(struct desk *d, const struct job *j, json_t *payload,
+                        const struct send_result *r, int final_failure)
+{
+    struct ticket t;
+    char line[700];
+    int64_t now = desk_now(d);
+    int rc = 0;
+
+    if (j->ticket_id <= 0 || store_ticket_get(d->store, j->ticket_id, &t))
+        return 0;
+    if (strcmp(j->kind, "ticket.post") == 0 && r->status == SEND_OK) {
+        free(t.chat_ref);
+        t.chat_ref = strdup(r->ref ? r->ref : "");
+        free(t.chat_channel);
+        t.chat_channel = strdup(j->target + 5);
+        rc = store_ticket_update(d->store, &t) ||
+             store_event_append(d->store, t.id, "system", "posted", r->ref, now);
+    } else if (strcmp(j->kind, "x.reply") == 0 && r->status == SEND_OK) {
+        snprintf(line, sizeof line, "Reply sent: https://x.com/%s/status/%s",
+                 d->cfg->x.handle ? d->cfg->x.handle : "i/web", r->ref ? r->ref : "?");
+        rc = store_event_append(d->store, t.id, "system", "reply sent", r->ref, now) ||
+             desk_queue_thread(d, &t, line);
+    } else if (strcmp(j->kind, "x.dm") == 0 && r->status == SEND_OK) {
+        rc = store_event_append(d->store, t.id, "system", "dm sent", r->ref, now) ||
+             desk_queue_thread(d, &t, "DM delivered.");
+    } else if (final_failure) {
+        const char *what = strcmp(j->kind, "x.reply") == 0 ? "The reply"
+                         : strcmp(j->kind, "x.dm") == 0 ? "The DM" : "A chat message";
+        snprintf(line, sizeof line, "%s could not be sent: %s%s%s", what,
+                 r->error ? r->error : "unknown error",
+                 strncmp(j->kind, "x.", 2) == 0 ? " — text: " : "",
+                 strncmp(j->kind, "x.", 2) == 0 ? payload_str(payload, "text") : "");
+        rc = store_event_append(d->store, t.id, "system", "send failed", line, now);
+        /* A failed chat post cannot be reported in its own thread. */
+        if (!rc && strncmp(j->kind, "x.", 2) == 0)
+            rc = desk_queue_thread(d, &t, line);
+    }
+    store_ticket_clear(&t);
+    return rc ? -1 : 0;
+}
+
+static void on_done(void *arg, const struct send_result *r)
+{
+    struct done_ctx *ctx = arg;
+    struct desk *d = ctx->d;
+    struct inflight *f = &d->inflight[ctx->slot];
+    struct job j;
+    json_t *payload = NULL;
+    int64_t now_ms = desk_now_ms(d);
+    int final_failure = 0;
+
+    free(ctx);
+    if (store_job_get(d->store, f->job_id, &j)) {
+        log_error("outbox job vanished while in flight", "job=%lld", (long long)f->job_id);
+        goto out;
+    }
+    payload = json_loads(j.payload ? j.payload : "{}", 0, NULL);
+    if (store_begin(d->store))
+        goto out;
+    if (r->status == SEND_OK) {
+        store_job_set_state(d->store, j.id, "done", j.attempts, j.next_at_ms, r->ref, NULL,
+                            now_ms / 1000);
+        log_debug("outbox job done", "job=%lld kind=%s target=%s ref=%s", (long long)j.id,
+                  j.kind, j.target, r->ref ? r->ref : "");
+    } else if (r->status == SEND_RETRY && j.attempts < d->cfg->outbox_max_attempts) {
+        double delay = r->retry_after > 0 ? r->retry_after
+                     : backoff_delay(j.attempts, 1.0, d->cfg->outbox_max_backoff);
+        store_job_set_state(d->store, j.id, "queued", j.attempts,
+                            now_ms + (int64_t)(delay * 1000), NULL, r->error, now_ms / 1000);
+        log_warn("outbox send failed; will retry", "job=%lld kind=%s target=%s attempt=%d "
+                 "retry_in=%.1fs error=%s", (long long)j.id, j.kind, j.target, j.attempts,
+                 delay, r->error ? r->error : "");
+    } else {
+        final_failure = 1;
+        store_job_set_state(d->store, j.id, "failed", j.attempts, j.next_at_ms, NULL,
+                            r->error ? r->error : "failed", now_ms / 1000);
+        log_error("outbox send failed permanently", "job=%lld kind=%s target=%s attempts=%d "
+                  "error=%s", (long long)j.id, j.kind, j.target, j.attempts,
+                  r->error ? r->error : "");
+    }
+    if (apply_result(d, &j, payload, r, final_failure) || store_commit(d->store)) {
+        store_rollback(d->store);
+        log_error("could not record an outbox result; the job will be retried",
+                  "job=%lld", (long long)j.id);
+    }
+    desk_notify(d, DESK_EV_JOB, j.ticket_id, j.kind,
+                r->status == SEND_OK ? "ok" : final_failure ? "failed" : "retry");
+out:
+    json_decref(payload);
+    store_job_clear(&j);
+    f->used = 0;
+    desk_outbox_kick_later(d);
+}
+
+static void skip(void *arg, const char *why)
+{
+    struct send_result r = { SEND_OK, why, NULL, 0 };
+    on_done(arg, &r);
+}
+
+static void fail_now(void *arg, const char *why)
+{
+    struct send_result r = { SEND_FAIL, NULL, why, 0 };
+    on_done(arg, &r);
+}
+
+/* Hands one job to its adapter.  The adapter calls on_done exactly once. */
+static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
+{
+    struct chat *chat = d->chat;
+    struct source *src = d->source;
+    json_t *p = json_loads(j->payload ? j->payload : "{}", 0, NULL);
+    struct view_buf vb;
+    const char *channel = j->target + 5;
+
+    memset(&vb, 0, sizeof vb);
+    if (!p) {
+        fail_now(ctx, "job payload is not JSON");
+        return;
+    }
+    if (strncmp(j->kind, "x.", 2) == 0) {
+        if (strcmp(j->kind, "x.reply") == 0)
+            src->ops->send_reply(src, payload_str(p, "in_reply_to"), payload_str(p, "text"),
+                                 on_done, ctx);
+        else
+            src->ops->send_dm(src, payload_str(p, "to"), payload_str(p, "text"), on_done, ctx);
+        goto out;
+    }
+    if (strcmp(j->kind, "channel.post") == 0) {
+        chat->ops->post_channel(chat, payload_str(p, "channel"), payload_str(p, "text"),
+                                on_done, ctx);
+        goto out;
+    }
+    if (load_view(d, j->ticket_id, &vb)) {
+        fail_now(ctx, "ticket not found");
+        goto out;
+    }
+    if (strcmp(j->kind, "ticket.post") == 0) {
+        if (vb.t.chat_ref)
+            skip(ctx, vb.t.chat_ref);   /* already shown: never post a ticket twice */
+        else
+            chat->ops->post_ticket(chat, channel, &vb.v, on_done, ctx);
+    } else if (strcmp(j->kind, "ticket.update") == 0) {
+        if (!vb.t.chat_ref)
+            skip(ctx, "no ticket message to update");
+        else
+            chat->ops->update_ticket(chat, channel, vb.t.chat_ref, &vb.v, on_done, ctx);
+    } else if (strcmp(j->kind, "ticket.thread") == 0) {
+        if (vb.t.chat_ref) {
+            chat->ops->post_thread(chat, channel, vb.t.chat_ref, payload_str(p, "text"),
+                                   on_done, ctx);
+        } else {
+            /* The ticket message never made it: keep the line visible anyway. */
+            char line[1200];
+            snprintf(line, sizeof line, "#%lld: %s", (long long)j->ticket_id,
+                     payload_str(p, "text"));
+            chat->ops->post_channel(chat, channel, line, on_done, ctx);
+        }
+    } else {
+        fail_now(ctx, "unknown job kind");
+    }
+    store_ticket_clear(&vb.t);
+out:
+    json_decref(p);
+}
+
+static int slot_of(struct desk *d, const char *target)
+{
+    for (int i = 0; i < DESK_MAX_TARGETS; i++)
+        if (d->inflight[i].used && strcmp(d->inflight[i].target, target) == 0)
+            return i;
+    return -1;
+}
+
+static int free_slot(struct desk *d)
+{
+    for (int i = 0; i < DESK_MAX_TARGETS; i++)
+        if (!d->inflight[i].used)
+            return i;
+    return -1;
+}
+
+static void run(struct desk *d)
+{
+    const char *busy[2 * DESK_MAX_TARGETS];
+    int64_t wake_ms = 0;
+
+    if (!d->chat || !d->source)
+        return;
+    for (int guard = 0; guard < 1000 && !d->stopping; guard++) {
+        int64_t now_ms = desk_now_ms(d), next_ms = 0;
+        size_t nbusy = 0;
+        struct job j;
+        struct done_ctx *ctx;
+        int slot, rc;
+
+        for (int i = 0; i < DESK_MAX_TARGETS; i++) {
+            if (d->inflight[i].used)
+                busy[nbusy++] = d->inflight[i].target;
+            if (d->rate[i].target[0]) {
+                double rate = target_rate(d, d->rate[i].target);
+                int64_t ready = d->rate[i].last_ms + (rate > 0 ? (int64_t)(1000 / rate) : 0);
+                if (ready > now_ms) {
+                    busy[nbusy++] = d->rate[i].target;
+                    if (!wake_ms || ready < wake_ms)
+                        wake_ms = ready;
+                }
+            }
+        }
+        rc = store_job_next(d->store, now_ms, busy, nbusy, &j, &next_ms);
+        if (rc != STORE_OK) {
+            if (next_ms && (!wake_ms || next_ms < wake_ms))
+                wake_ms = next_ms;
+            break;
+        }
+        slot = slot_of(d, j.target) >= 0 ? -1 : free_slot(d);
+        if (slot < 0) {
+            store_job_clear(&j);
+            break;
+        }
+        if (store_job_set_state(d->store, j.id, "inflight", j.attempts + 1, j.next_at_ms,
+                                NULL, j.last_error, now_ms / 1000)) {
+            store_job_clear(&j);
+            break;
+        }
+        j.attempts++;
+        *last_sent(d, j.target) = now_ms;
+        d->inflight[slot].used = 1;
+        d->inflight[slot].job_id = j.id;
+        d->inflight[slot].d = d;
+        snprintf(d->inflight[slot].target, sizeof d->inflight[slot].target, "%s", j.target);
+        ctx = malloc(sizeof *ctx);
+        if (!ctx) {
+            d->inflight[slot].used = 0;
+            store_job_clear(&j);
+            break;
+        }
+        ctx->d = d;
+        ctx->slot = slot;
+        dispatch(d, &j, ctx);
+        store_job_clear(&j);
+    }
+    if (wake_ms && !d->stopping) {
+        int64_t delay = wake_ms - desk_now_ms(d);
+        uv_timer_start(&d->outbox_timer, on_timer, delay > 0 ? (uint64_t)delay : 1, 0);
+    }
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    run(t->data);
+}
+
+void desk_outbox_kick(struct desk *d)
+{
+    run(d);
+}

@@ -1,0 +1,320 @@
+/* main.c — vigil's entry point: parses the command line, loads the config,
+ * wires store, desk, chat and source onto one libuv loop, and shuts them
+ * down in order on SIGINT/SIGTERM.  The only file that knows every layer. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "chat/console.h"
+#include "core/config.h"
+#include "core/http.h"
+#include "core/log.h"
+#include "core/ws.h"
+#include "desk/desk.h"
+#include "source/replay.h"
+#include "store/store.h"
+
+#define VIGIL_VERSION "0.1.0"
+#define SHUTDOWN_GRACE_MS 1500
+
+struct app {
+    uv_loop_t loop;
+    struct config *cfg;
+    struct store *store;
+    struct desk *desk;
+    struct chat *chat;
+    struct source *source;
+    struct http *http;
+    struct lws_context *ws;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t grace;
+    int stopping, exit_code;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: vigil <command> [options]\n"
+        "\n"
+        "commands:\n"
+        "  run            run the bot (default config: config/vigil.lua)\n"
+        "  check-config   validate the config and exit (0 ok, 2 invalid)\n"
+        "  version        print the version\n"
+        "\n"
+        "options:\n"
+        "  -c, --config FILE     the config file\n"
+        "  -l, --log-level LVL   debug, info, warn or error (overrides log_level)\n");
+}
+
+/* --- wiring ------------------------------------------------------------ */
+
+static int on_deliver(void *arg, const char *source, const struct mention_page *page,
+                      const char *cursor)
+{
+    struct app *a = arg;
+    if (a->stopping)
+        return -1;   /* not stored: the source offers it again after restart */
+    return desk_ingest(a->desk, source, page, cursor, NULL) == DESK_OK ? 0 : -1;
+}
+
+static char *on_command(void *arg, const struct chat_command *cmd)
+{
+    (void)arg;
+    (void)cmd;
+    return strdup("No commands are loaded.");
+}
+
+static void close_handle(uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+/* Second half of shutdown: everything in flight is done or given up. */
+static void finish_shutdown(struct app *a)
+{
+    uv_timer_stop(&a->grace);
+    close_handle((uv_handle_t *)&a->grace);
+    ws_context_close(a->ws);
+    http_free(a->http);   /* aborted sends go back to the queue */
+    a->http = NULL;
+    if (a->source)
+        a->source->ops->destroy(a->source);
+    close_handle((uv_handle_t *)&a->sigint);
+    close_handle((uv_handle_t *)&a->sigterm);
+}
+
+static void on_grace(uv_timer_t *t)
+{
+    struct app *a = t->data;
+    int pending = desk_inflight(a->desk) + (a->http ? http_inflight(a->http) : 0);
+    static int waited;
+
+    waited += 50;
+    if (pending && waited < SHUTDOWN_GRACE_MS)
+        return;
+    if (pending)
+        log_warn("shutdown: giving up on sends still in flight; they stay queued",
+                 "pending=%d", pending);
+    finish_shutdown(a);
+}
+
+static void app_stop(struct app *a, const char *why)
+{
+    if (a->stopping)
+        return;
+    a->stopping = 1;
+    log_info("shutting down", "reason=%s", why);
+    /* Stop taking new work; what is queued stays queued in the store. */
+    if (a->source)
+        a->source->ops->stop(a->source);
+    a->chat->ops->stop(a->chat);
+    desk_stop(a->desk);
+    uv_timer_start(&a->grace, on_grace, 0, 50);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    app_stop(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void on_quit(void *arg)
+{
+    app_stop(arg, "quit");
+}
+
+static void block_stop_signals(int how)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(how, &set, NULL);
+}
+
+static void unblock_stop_signals(void) { block_stop_signals(SIG_UNBLOCK); }
+
+static int ensure_parent_dir(const char *path)
+{
+    char dir[1024];
+    char *slash;
+    snprintf(dir, sizeof dir, "%s", path);
+    slash = strrchr(dir, '/');
+    if (!slash)
+        return 0;
+    *slash = '\0';
+    if (mkdir(dir, 0700) && errno != EEXIST) {
+        log_error("cannot create directory", "path=%s error=%s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int run(struct config *cfg)
+{
+    struct app a;
+    char *cursor = NULL;
+    int rc = 1;
+
+    memset(&a, 0, sizeof a);
+    a.cfg = cfg;
+    signal(SIGPIPE, SIG_IGN);
+    if (ensure_parent_dir(cfg->store_path))
+        return 1;
+    a.store = store_open(cfg->store_path);
+    if (!a.store)
+        return 1;
+    uv_loop_init(&a.loop);
+    a.ws = ws_context_new(&a.loop, NULL);
+    a.http = http_new(&a.loop);
+    a.desk = desk_new(&a.loop, a.store, cfg);
+    if (!a.ws || !a.http || !a.desk)
+        goto out;
+
+    if (strcmp(cfg->chat, "console") == 0) {
+        a.chat = console_new(&a.loop, cfg->admin_user, on_quit, &a);
+    } else {
+        log_error("chat adapter not available in this build", "chat=%s", cfg->chat);
+        rc = 2;
+        goto out;
+    }
+    if (strcmp(cfg->source, "replay") == 0) {
+        a.source = replay_new(&a.loop, cfg->replay_file, cfg->replay_interval);
+    } else {
+        log_error("source not available in this build", "source=%s", cfg->source);
+        rc = 2;
+        goto out;
+    }
+    if (!a.chat || !a.source)
+        goto out;
+    a.chat->on_command = on_command;
+    a.chat->on_command_arg = &a;
+    a.source->deliver = on_deliver;
+    a.source->deliver_arg = &a;
+    desk_set_adapters(a.desk, a.chat, a.source);
+
+    uv_signal_init(&a.loop, &a.sigint);
+    uv_signal_init(&a.loop, &a.sigterm);
+    a.sigint.data = a.sigterm.data = &a;
+    uv_signal_start(&a.sigint, on_signal, SIGINT);
+    uv_signal_start(&a.sigterm, on_signal, SIGTERM);
+    /* main() held these back until now; one that came meanwhile runs
+     * on_signal on the first loop turn. */
+    unblock_stop_signals();
+    uv_timer_init(&a.loop, &a.grace);
+    a.grace.data = &a;
+
+    log_info("vigil started", "version=%s chat=%s source=%s store=%s tickets=%lld",
+             VIGIL_VERSION, cfg->chat, cfg->source, cfg->store_path,
+             (long long)store_ticket_count(a.store));
+    if (a.chat->ops->start(a.chat) || desk_start(a.desk))
+        goto out;
+    cursor = store_cursor_get(a.store, a.source->ops->name);
+    if (a.source->ops->start(a.source, cursor))
+        goto out;
+    free(cursor);
+    cursor = NULL;
+
+    uv_run(&a.loop, UV_RUN_DEFAULT);
+    rc = a.exit_code;
+
+out:
+    free(cursor);
+    if (!a.stopping && a.chat) {
+        /* start-up failed: close what was opened, in the same order */
+        a.stopping = 1;
+        if (a.desk)
+            desk_stop(a.desk);
+        if (a.chat->ops)
+            a.chat->ops->stop(a.chat);
+        finish_shutdown(&a);
+        uv_run(&a.loop, UV_RUN_DEFAULT);
+    } else if (!a.stopping) {
+        if (a.source)
+            a.source->ops->destroy(a.source);
+        http_free(a.http);
+        ws_context_close(a.ws);
+        uv_run(&a.loop, UV_RUN_DEFAULT);
+    }
+    ws_context_finish(a.ws);
+    if (uv_loop_close(&a.loop) != 0)
+        log_warn("event loop closed with handles still open", "");
+    if (a.chat)
+        a.chat->ops->destroy(a.chat);
+    desk_free(a.desk);
+    store_close(a.store);
+    if (rc == 0)
+        log_info("vigil stopped", "");
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "run";
+    const char *path = "config/vigil.lua", *level = NULL;
+    struct config *cfg;
+    char err[1024];
+    int rc;
+
+    /* A SIGTERM during start-up must still mean a clean stop, not death by
+     * default action: hold it until the loop's handlers are in place. */
+    block_stop_signals(SIG_BLOCK);
+    if (argc > 1 && argv[1][0] == '-')
+        cmd = "run";
+    for (int i = (argc > 1 && argv[1][0] != '-') ? 2 : 1; i < argc; i++) {
+        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+            path = argv[++i];
+        } else if ((!strcmp(argv[i], "-l") || !strcmp(argv[i], "--log-level")) && i + 1 < argc) {
+            level = argv[++i];
+        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "vigil: unknown argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("vigil %s\n", VIGIL_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "run") && strcmp(cmd, "check-config")) {
+        fprintf(stderr, "vigil: unknown command '%s'\n", cmd);
+        usage(stderr);
+        return 2;
+    }
+    if (level && log_parse_level(level) < 0) {
+        fprintf(stderr, "vigil: --log-level must be debug, info, warn or error\n");
+        return 2;
+    }
+    cfg = config_load(path, err, sizeof err);
+    if (!cfg) {
+        char *clean = log_redact(err);
+        fprintf(stderr, "vigil: invalid config: %s\n", clean ? clean : err);
+        free(clean);
+        return 2;
+    }
+    if (!level)
+        level = cfg->log_level ? cfg->log_level : "info";
+    log_set_level((enum log_level)log_parse_level(level));
+    if (!strcmp(cmd, "check-config")) {
+        printf("%s: ok (chat=%s source=%s staff=%zu)\n", path, cfg->chat, cfg->source,
+               cfg->nstaff);
+        config_free(cfg);
+        return 0;
+    }
+    rc = run(cfg);
+    config_free(cfg);
+    log_clear_secrets();
+    return rc;
+}

@@ -1,0 +1,37 @@
+/* source.h — the source interface: where mentions come from and where
+ * replies and DMs go.  Implementations: source/replay.c (offline),
+ * source/x.c.  Sources own their wire format; the desk sees mention_page. */
+#ifndef VIGIL_SOURCE_H
+#define VIGIL_SOURCE_H
+
+#include "core/send.h"
+#include "source/mention.h"
+
+/* Stores a page and the source's new cursor in one transaction.  Returns 0
+ * when committed; the source must not advance past the page otherwise. */
+typedef int (*source_deliver_fn)(void *arg, const char *source,
+                                 const struct mention_page *page, const char *cursor);
+
+struct source;
+
+struct source_ops {
+    const char *name;
+    /* Begins delivering pages; `cursor` is the last committed one (NULL on
+     * first start).  Borrowed. */
+    int (*start)(struct source *s, const char *cursor);
+    void (*stop)(struct source *s);
+    void (*destroy)(struct source *s);
+    void (*send_reply)(struct source *s, const char *in_reply_to, const char *text,
+                       send_done_fn done, void *arg);
+    void (*send_dm)(struct source *s, const char *user_id, const char *text,
+                    send_done_fn done, void *arg);
+    const char *(*state)(struct source *s);
+};
+
+struct source {
+    const struct source_ops *ops;
+    source_deliver_fn deliver;
+    void *deliver_arg;
+};
+
+#endif

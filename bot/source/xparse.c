@@ -1,0 +1,194 @@
+/* xparse.c — X API v2 mentions page -> struct mention_page.  The only place
+ * that knows the shape of a mentions page; no I/O, no globals. */
+#include "source/xparse.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+long long xparse_id(const char *s)
+{
+    unsigned long long v = 0;
+    size_t n = 0;
+    if (!s || !*s)
+        return -1;
+    for (; s[n]; n++) {
+        if (s[n] < '0' || s[n] > '9' || n >= 19)
+            return -1;
+        v = v * 10 + (unsigned)(s[n] - '0');
+    }
+    return v > INT64_MAX ? -1 : (long long)v;
+}
+
+long long xparse_time(const char *s)
+{
+    struct tm tm;
+    const char *end;
+    if (!s)
+        return 0;
+    memset(&tm, 0, sizeof tm);
+    end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end)
+        return 0;
+    return (long long)timegm(&tm);
+}
+
+char *xparse_unescape(const char *s)
+{
+    static const struct { const char *ent; char c; } ents[] = {
+        { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
+    };
+    size_t len = strlen(s), o = 0;
+    char *out = malloc(len + 1);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len;) {
+        int hit = 0;
+        if (s[i] == '&')
+            for (size_t e = 0; e < sizeof ents / sizeof ents[0]; e++) {
+                size_t el = strlen(ents[e].ent);
+                if (strncmp(s + i, ents[e].ent, el) == 0) {
+                    out[o++] = ents[e].c;
+                    i += el;
+                    hit = 1;
+                    break;
+                }
+            }
+        if (!hit)
+            out[o++] = s[i++];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static char *dup_str(json_t *obj, const char *key)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    return v ? strdup(v) : NULL;
+}
+
+/* users: borrowed array from includes.users; returns the user with `id`. */
+static json_t *find_user(json_t *users, const char *id)
+{
+    size_t i;
+    json_t *u;
+    json_array_foreach(users, i, u) {
+        const char *uid = json_string_value(json_object_get(u, "id"));
+        if (uid && strcmp(uid, id) == 0)
+            return u;
+    }
+    return NULL;
+}
+
+static int parse_tweet(json_t *tw, json_t *users, struct mention *m)
+{
+    const char *id = json_string_value(json_object_get(tw, "id"));
+    const char *text = json_string_value(json_object_get(tw, "text"));
+    const char *author = json_string_value(json_object_get(tw, "author_id"));
+    json_t *hist = json_object_get(tw, "edit_history_tweet_ids");
+    json_t *refs = json_object_get(tw, "referenced_tweets"), *r, *user;
+    size_t i;
+
+    memset(m, 0, sizeof *m);
+    m->id = xparse_id(id);
+    if (m->id <= 0 || !text || !author)
+        return -1;
+    m->original_id = m->id;
+    if (json_array_size(hist) > 0) {
+        long long orig = xparse_id(json_string_value(json_array_get(hist, 0)));
+        if (orig > 0)
+            m->original_id = orig;
+    }
+    json_array_foreach(refs, i, r) {
+        const char *type = json_string_value(json_object_get(r, "type"));
+        if (type && strcmp(type, "retweeted") == 0)
+            m->is_retweet = 1;
+    }
+    m->text = xparse_unescape(text);
+    m->author_id = strdup(author);
+    m->conversation_id = dup_str(tw, "conversation_id");
+    m->in_reply_to_user_id = dup_str(tw, "in_reply_to_user_id");
+    m->lang = dup_str(tw, "lang");
+    m->created_at = xparse_time(json_string_value(json_object_get(tw, "created_at")));
+    user = find_user(users, author);
+    m->author_handle = user ? dup_str(user, "username") : NULL;
+    m->author_name = user ? dup_str(user, "name") : NULL;
+    /* X may leave the author out of includes: fall back to the id. */
+    if (!m->author_handle)
+        m->author_handle = strdup(author);
+    if (!m->text || !m->author_id || !m->author_handle) {
+        mention_clear(m);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    const struct mention *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int xparse_mentions_page(const char *json, size_t len, struct mention_page *page,
+                         char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *data, *users, *meta, *tw;
+    size_t i;
+    int rc = -1;
+
+    memset(page, 0, sizeof *page);
+    if (!root) {
+        snprintf(err, errlen, "not JSON: %s at line %d column %d", jerr.text, jerr.line,
+                 jerr.column);
+        return -1;
+    }
+    if (!json_is_object(root)) {
+        snprintf(err, errlen, "not a mentions page: top level is not an object");
+        goto out;
+    }
+    data = json_object_get(root, "data");
+    meta = json_object_get(root, "meta");
+    users = json_object_get(json_object_get(root, "includes"), "users");
+    if (data && !json_is_array(data)) {
+        snprintf(err, errlen, "not a mentions page: \"data\" is not an array");
+        goto out;
+    }
+    if (!data && !meta) {
+        snprintf(err, errlen, "not a mentions page: neither \"data\" nor \"meta\"");
+        goto out;
+    }
+    page->nerrors = json_array_size(json_object_get(root, "errors"));
+    if (json_array_size(data)) {
+        page->v = calloc(json_array_size(data), sizeof *page->v);
+        if (!page->v) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+    }
+    json_array_foreach(data, i, tw) {
+        if (json_is_object(tw) && parse_tweet(tw, users, &page->v[page->n]) == 0)
+            page->n++;
+        else
+            page->nerrors++;
+    }
+    /* The API sends newest first; the desk wants tweet order. */
+    if (page->n > 1)
+        qsort(page->v, page->n, sizeof *page->v, cmp_id);
+    page->newest_id = dup_str(meta, "newest_id");
+    page->next_token = dup_str(meta, "next_token");
+    if (page->newest_id && xparse_id(page->newest_id) <= 0) {
+        snprintf(err, errlen, "not a mentions page: meta.newest_id is not a tweet id");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc)
+        mention_page_free(page);
+    json_decref(root);
+    return rc;
+}

@@ -1,0 +1,882 @@
+/* store.c — SQLite persistence for vigil: one file in WAL mode, forward
+ * migrations, a statement cache and the typed queries of store.h.
+ * Knows the schema; never Slack, X or Lua. */
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "source/mention.h"
+
+#define STMT_CACHE 96
+
+struct store {
+    sqlite3 *db;
+    int depth;                                  /* transaction nesting */
+    struct { const char *sql; sqlite3_stmt *st; } cache[STMT_CACHE];
+    int ncache;
+};
+
+/* Forward migrations: schema version N is migrations[0..N-1] applied in
+ * order.  Append only; never edit a shipped step. */
+static const char *const migrations[] = {
+    /* 1: the first schema */
+    "CREATE TABLE mentions ("
+    "  id INTEGER PRIMARY KEY,"            /* tweet id */
+    "  original_id INTEGER NOT NULL,"      /* edit_history_tweet_ids[0] */
+    "  ticket_id INTEGER REFERENCES tickets(id),"
+    "  author_id TEXT NOT NULL, author_handle TEXT, author_name TEXT,"
+    "  conversation_id TEXT, in_reply_to_user_id TEXT, lang TEXT,"
+    "  text TEXT NOT NULL, created_at INTEGER, received_at INTEGER NOT NULL,"
+    "  skipped TEXT,"                      /* why no ticket: own, retweet */
+    "  injected INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX mentions_original ON mentions(original_id);"
+    "CREATE INDEX mentions_ticket ON mentions(ticket_id);"
+    "CREATE TABLE tickets ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  state TEXT NOT NULL DEFAULT 'open',"
+    "  customer_id TEXT NOT NULL, customer_handle TEXT, customer_name TEXT,"
+    "  conversation_id TEXT, tweet_id TEXT NOT NULL, last_tweet_id TEXT NOT NULL,"
+    "  text TEXT NOT NULL, assignee TEXT,"
+    "  escalated INTEGER NOT NULL DEFAULT 0, escalation_reason TEXT,"
+    "  priority TEXT NOT NULL DEFAULT 'normal', tags TEXT NOT NULL DEFAULT '',"
+    "  opened_at INTEGER NOT NULL, first_response_at INTEGER, closed_at INTEGER,"
+    "  sla_due_at INTEGER NOT NULL, sla_warned INTEGER NOT NULL DEFAULT 0,"
+    "  sla_breached INTEGER NOT NULL DEFAULT 0, injected INTEGER NOT NULL DEFAULT 0,"
+    "  chat_ref TEXT, chat_channel TEXT, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX tickets_customer ON tickets(customer_id, conversation_id, state);"
+    "CREATE INDEX tickets_state ON tickets(state);"
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  ticket_id INTEGER, at INTEGER NOT NULL, actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL, detail TEXT);"
+    "CREATE INDEX events_ticket ON events(ticket_id);"
+    /* The audit log is append-only: the database itself refuses edits. */
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events "
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events "
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  kind TEXT NOT NULL, target TEXT NOT NULL, ticket_id INTEGER,"
+    "  payload TEXT NOT NULL DEFAULT '{}',"
+    "  state TEXT NOT NULL DEFAULT 'queued',"   /* queued|inflight|done|failed */
+    "  attempts INTEGER NOT NULL DEFAULT 0, next_at_ms INTEGER NOT NULL,"
+    "  result TEXT, last_error TEXT,"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX outbox_pending ON outbox(state, target, id);"
+    "CREATE TABLE cursors (source TEXT PRIMARY KEY, value TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE kv (scope TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+    "  PRIMARY KEY (scope, key));"
+    "CREATE TABLE canned (name TEXT PRIMARY KEY, body TEXT NOT NULL,"
+    "  created_by TEXT, created_at INTEGER NOT NULL);",
+};
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+static int exec(struct store *s, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        log_error("sqlite statement failed", "error=%s", msg ? msg : "?");
+        sqlite3_free(msg);
+        return STORE_ERR;
+    }
+    return STORE_OK;
+}
+
+/* Prepared once per SQL text (keyed by the literal's address), reset on reuse. */
+static sqlite3_stmt *stmt(struct store *s, const char *sql)
+{
+    sqlite3_stmt *st;
+    for (int i = 0; i < s->ncache; i++)
+        if (s->cache[i].sql == sql) {
+            sqlite3_reset(s->cache[i].st);
+            sqlite3_clear_bindings(s->cache[i].st);
+            return s->cache[i].st;
+        }
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        log_error("sqlite prepare failed", "error=%s", sqlite3_errmsg(s->db));
+        return NULL;
+    }
+    if (s->ncache < STMT_CACHE) {
+        s->cache[s->ncache].sql = sql;
+        s->cache[s->ncache].st = st;
+        s->ncache++;
+    }
+    /* A full cache is a bug to notice in tests, not a failure: the statement
+     * is still usable but leaks; keep STMT_CACHE above the query count. */
+    return st;
+}
+
+static int step_done(struct store *s, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+        sqlite3_reset(st);
+        return STORE_OK;
+    }
+    if (rc == SQLITE_CONSTRAINT) {
+        sqlite3_reset(st);
+        return STORE_EXISTS;
+    }
+    log_error("sqlite step failed", "error=%s", sqlite3_errmsg(s->db));
+    sqlite3_reset(st);
+    return STORE_ERR;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *v = sqlite3_column_text(st, i);
+    return v ? strdup((const char *)v) : NULL;
+}
+
+static int migrate(struct store *s)
+{
+    int version = store_schema_version(s);
+    if (version > NMIGRATIONS) {
+        log_error("database is newer than this vigil",
+                  "schema=%d known=%d", version, NMIGRATIONS);
+        return STORE_ERR;
+    }
+    for (int v = version; v < NMIGRATIONS; v++) {
+        char pragma[64];
+        if (store_begin(s))
+            return STORE_ERR;
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if (exec(s, migrations[v]) || exec(s, pragma)) {
+            store_rollback(s);
+            return STORE_ERR;
+        }
+        if (store_commit(s))
+            return STORE_ERR;
+        log_info("store migrated", "schema=%d", v + 1);
+    }
+    return STORE_OK;
+}
+
+struct store *store_open(const char *path)
+{
+    struct store *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)
+        != SQLITE_OK) {
+        log_error("cannot open store", "path=%s error=%s", path,
+                  s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    /* busy_timeout: a `sqlite3` shell reading the file must not make the bot
+     * fail; 2 s is short enough never to stall the loop noticeably at idle. */
+    sqlite3_busy_timeout(s->db, 2000);
+    if (exec(s, "PRAGMA journal_mode=WAL") || exec(s, "PRAGMA synchronous=NORMAL") ||
+        exec(s, "PRAGMA foreign_keys=ON") || migrate(s))
+        goto fail;
+    return s;
+fail:
+    store_close(s);
+    return NULL;
+}
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->ncache; i++)
+        sqlite3_finalize(s->cache[i].st);
+    if (s->db)
+        sqlite3_close(s->db);
+    free(s);
+}
+
+int store_schema_version(struct store *s)
+{
+    sqlite3_stmt *st;
+    int v = 0;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+int64_t store_size_bytes(struct store *s)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
+    int64_t n = -1;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    if (st)
+        sqlite3_reset(st);
+    return n;
+}
+
+/* --- transactions ------------------------------------------------------ */
+
+int store_begin(struct store *s)
+{
+    int rc = s->depth ? exec(s, "SAVEPOINT nested") : exec(s, "BEGIN IMMEDIATE");
+    if (rc == STORE_OK)
+        s->depth++;
+    return rc;
+}
+
+int store_commit(struct store *s)
+{
+    int rc;
+    if (s->depth == 0)
+        return STORE_ERR;
+    rc = s->depth > 1 ? exec(s, "RELEASE nested") : exec(s, "COMMIT");
+    if (rc == STORE_OK)
+        s->depth--;
+    else
+        store_rollback(s);
+    return rc;
+}
+
+void store_rollback(struct store *s)
+{
+    if (s->depth == 0)
+        return;
+    if (s->depth > 1) {
+        exec(s, "ROLLBACK TO nested");
+        exec(s, "RELEASE nested");
+    } else {
+        exec(s, "ROLLBACK");
+    }
+    s->depth--;
+}
+
+int store_in_transaction(struct store *s) { return s->depth > 0; }
+
+/* --- mentions ---------------------------------------------------------- */
+
+int store_mention_exists(struct store *s, int64_t id)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT 1 FROM mentions WHERE id = ?");
+    int rc;
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t store_mention_ticket_by_original(struct store *s, int64_t original_id, int *has)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT ticket_id FROM mentions WHERE original_id = ? "
+                               "OR id = ? ORDER BY id LIMIT 1");
+    int64_t t = 0;
+    int rc;
+    *has = 0;
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, original_id);
+    sqlite3_bind_int64(st, 2, original_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *has = 1;
+        t = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? t : -1;
+}
+
+int store_mention_insert(struct store *s, const struct mention *m, int64_t original_id,
+                         int64_t ticket_id, const char *skipped, int64_t now)
+{
+    sqlite3_stmt *st = stmt(s,
+        "INSERT INTO mentions (id, original_id, ticket_id, author_id, author_handle,"
+        " author_name, conversation_id, in_reply_to_user_id, lang, text, created_at,"
+        " received_at, skipped, injected) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, m->id);
+    sqlite3_bind_int64(st, 2, original_id);
+    if (ticket_id > 0)
+        sqlite3_bind_int64(st, 3, ticket_id);
+    bind_text(st, 4, m->author_id);
+    bind_text(st, 5, m->author_handle);
+    bind_text(st, 6, m->author_name);
+    bind_text(st, 7, m->conversation_id);
+    bind_text(st, 8, m->in_reply_to_user_id);
+    bind_text(st, 9, m->lang);
+    bind_text(st, 10, m->text ? m->text : "");
+    sqlite3_bind_int64(st, 11, m->created_at);
+    sqlite3_bind_int64(st, 12, now);
+    bind_text(st, 13, skipped);
+    sqlite3_bind_int(st, 14, m->injected);
+    return step_done(s, st);
+}
+
+static int64_t count(struct store *s, const char *sql, const char *arg)
+{
+    sqlite3_stmt *st = stmt(s, sql);
+    int64_t n = -1;
+    if (!st)
+        return -1;
+    if (arg)
+        bind_text(st, 1, arg);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return n;
+}
+
+int64_t store_mention_count(struct store *s)
+{
+    return count(s, "SELECT count(*) FROM mentions", NULL);
+}
+
+/* --- tickets ----------------------------------------------------------- */
+
+#define TICKET_COLS "id, state, customer_id, customer_handle, customer_name," \
+    " conversation_id, tweet_id, last_tweet_id, text, assignee, escalated," \
+    " escalation_reason, priority, tags, opened_at, first_response_at, closed_at," \
+    " sla_due_at, sla_warned, sla_breached, injected, chat_ref, chat_channel, updated_at"
+
+int64_t store_ticket_find_open(struct store *s, const char *author_id,
+                               const char *conversation_id)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT id FROM tickets WHERE customer_id = ? AND"
+                               " conversation_id = ? AND state = 'open'"
+                               " ORDER BY id DESC LIMIT 1");
+    int64_t id = 0;
+    int rc;
+    if (!st)
+        return -1;
+    bind_text(st, 1, author_id);
+    bind_text(st, 2, conversation_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? id : -1;
+}
+
+/* Binds every column but id, in TICKET_COLS order, from index 1. */
+static void bind_ticket(sqlite3_stmt *st, const struct ticket *t)
+{
+    bind_text(st, 1, t->state ? t->state : "open");
+    bind_text(st, 2, t->customer_id);
+    bind_text(st, 3, t->customer_handle);
+    bind_text(st, 4, t->customer_name);
+    bind_text(st, 5, t->conversation_id);
+    bind_text(st, 6, t->tweet_id);
+    bind_text(st, 7, t->last_tweet_id ? t->last_tweet_id : t->tweet_id);
+    bind_text(st, 8, t->text ? t->text : "");
+    bind_text(st, 9, t->assignee);
+    sqlite3_bind_int(st, 10, t->escalated);
+    bind_text(st, 11, t->escalation_reason);
+    bind_text(st, 12, t->priority ? t->priority : "normal");
+    bind_text(st, 13, t->tags ? t->tags : "");
+    sqlite3_bind_int64(st, 14, t->opened_at);
+    if (t->first_response_at)
+        sqlite3_bind_int64(st, 15, t->first_response_at);
+    else
+        sqlite3_bind_null(st, 15);
+    if (t->closed_at)
+        sqlite3_bind_int64(st, 16, t->closed_at);
+    else
+        sqlite3_bind_null(st, 16);
+    sqlite3_bind_int64(st, 17, t->sla_due_at);
+    sqlite3_bind_int(st, 18, t->sla_warned);
+    sqlite3_bind_int(st, 19, t->sla_breached);
+    sqlite3_bind_int(st, 20, t->injected);
+    bind_text(st, 21, t->chat_ref);
+    bind_text(st, 22, t->chat_channel);
+    sqlite3_bind_int64(st, 23, t->updated_at);
+}
+
+int64_t store_ticket_insert(struct store *s, const struct ticket *t)
+{
+    sqlite3_stmt *st = stmt(s,
+        "INSERT INTO tickets (state, customer_id, customer_handle, customer_name,"
+        " conversation_id, tweet_id, last_tweet_id, text, assignee, escalated,"
+        " escalation_reason, priority, tags, opened_at, first_response_at, closed_at,"
+        " sla_due_at, sla_warned, sla_breached, injected, chat_ref, chat_channel,"
+        " updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (!st)
+        return -1;
+    bind_ticket(st, t);
+    if (step_done(s, st) != STORE_OK)
+        return -1;
+    return sqlite3_last_insert_rowid(s->db);
+}
+
+int store_ticket_update(struct store *s, const struct ticket *t)
+{
+    sqlite3_stmt *st = stmt(s,
+        "UPDATE tickets SET state=?, customer_id=?, customer_handle=?, customer_name=?,"
+        " conversation_id=?, tweet_id=?, last_tweet_id=?, text=?, assignee=?, escalated=?,"
+        " escalation_reason=?, priority=?, tags=?, opened_at=?, first_response_at=?,"
+        " closed_at=?, sla_due_at=?, sla_warned=?, sla_breached=?, injected=?, chat_ref=?,"
+        " chat_channel=?, updated_at=? WHERE id=?");
+    if (!st)
+        return STORE_ERR;
+    bind_ticket(st, t);
+    sqlite3_bind_int64(st, 24, t->id);
+    return step_done(s, st);
+}
+
+int store_ticket_get(struct store *s, int64_t id, struct ticket *t)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT " TICKET_COLS " FROM tickets WHERE id = ?");
+    int rc;
+    memset(t, 0, sizeof *t);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+    }
+    t->id = sqlite3_column_int64(st, 0);
+    t->state = col_dup(st, 1);
+    t->customer_id = col_dup(st, 2);
+    t->customer_handle = col_dup(st, 3);
+    t->customer_name = col_dup(st, 4);
+    t->conversation_id = col_dup(st, 5);
+    t->tweet_id = col_dup(st, 6);
+    t->last_tweet_id = col_dup(st, 7);
+    t->text = col_dup(st, 8);
+    t->assignee = col_dup(st, 9);
+    t->escalated = sqlite3_column_int(st, 10);
+    t->escalation_reason = col_dup(st, 11);
+    t->priority = col_dup(st, 12);
+    t->tags = col_dup(st, 13);
+    t->opened_at = sqlite3_column_int64(st, 14);
+    t->first_response_at = sqlite3_column_int64(st, 15);
+    t->closed_at = sqlite3_column_int64(st, 16);
+    t->sla_due_at = sqlite3_column_int64(st, 17);
+    t->sla_warned = sqlite3_column_int(st, 18);
+    t->sla_breached = sqlite3_column_int(st, 19);
+    t->injected = sqlite3_column_int(st, 20);
+    t->chat_ref = col_dup(st, 21);
+    t->chat_channel = col_dup(st, 22);
+    t->updated_at = sqlite3_column_int64(st, 23);
+    sqlite3_reset(st);
+    return STORE_OK;
+}
+
+void store_ticket_clear(struct ticket *t)
+{
+    char **strs[] = { &t->state, &t->customer_id, &t->customer_handle, &t->customer_name,
+                      &t->conversation_id, &t->tweet_id, &t->last_tweet_id, &t->text,
+                      &t->assignee, &t->escalation_reason, &t->priority, &t->tags,
+                      &t->chat_ref, &t->chat_channel };
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        free(*strs[i]);
+        *strs[i] = NULL;
+    }
+}
+
+int64_t store_ticket_count(struct store *s)
+{
+    return count(s, "SELECT count(*) FROM tickets", NULL);
+}
+
+int64_t store_ticket_mentions(struct store *s, int64_t id)
+{
+    char arg[24];
+    snprintf(arg, sizeof arg, "%lld", (long long)id);
+    return count(s, "SELECT count(*) FROM mentions WHERE ticket_id = CAST(? AS INTEGER)", arg);
+}
+
+int64_t *store_ticket_list(struct store *s, const char *where, const char *arg,
+                           size_t limit, size_t *n)
+{
+    static const struct { const char *name, *sql; } filters[] = {
+        { "open", "SELECT id FROM tickets WHERE state='open' ORDER BY id DESC LIMIT ?" },
+        { "closed", "SELECT id FROM tickets WHERE state='closed' ORDER BY id DESC LIMIT ?" },
+        { "unassigned", "SELECT id FROM tickets WHERE state='open' AND assignee IS NULL"
+                        " ORDER BY id DESC LIMIT ?" },
+        { "escalated", "SELECT id FROM tickets WHERE state='open' AND escalated=1"
+                       " ORDER BY id DESC LIMIT ?" },
+        { "all", "SELECT id FROM tickets ORDER BY id DESC LIMIT ?" },
+        { "sla", "SELECT id FROM tickets WHERE state='open' AND first_response_at IS NULL"
+                 " AND (sla_warned=0 OR sla_breached=0) ORDER BY sla_due_at LIMIT ?" },
+        { "customer", "SELECT id FROM tickets WHERE customer_id=?2 ORDER BY id DESC LIMIT ?1" },
+        { "assignee", "SELECT id FROM tickets WHERE state='open' AND assignee=?2"
+                      " ORDER BY id DESC LIMIT ?1" },
+    };
+    sqlite3_stmt *st = NULL;
+    int64_t *v = NULL;
+    size_t cap = 0;
+
+    *n = 0;
+    for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++)
+        if (strcmp(filters[i].name, where) == 0)
+            st = stmt(s, filters[i].sql);
+    if (!st)
+        return NULL;
+    sqlite3_bind_int64(st, 1, (int64_t)limit);
+    if (sqlite3_bind_parameter_count(st) > 1)
+        bind_text(st, 2, arg);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (*n == cap) {
+            int64_t *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);
+            if (!nv)
+                break;
+            v = nv;
+        }
+        v[(*n)++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    return v;
+}
+
+/* --- events ------------------------------------------------------------ */
+
+int store_event_append(struct store *s, int64_t ticket_id, const char *actor,
+                       const char *action, const char *detail, int64_t now)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO events (ticket_id, at, actor, action, detail)"
+                               " VALUES (?,?,?,?,?)");
+    if (!st)
+        return STORE_ERR;
+    if (ticket_id > 0)
+        sqlite3_bind_int64(st, 1, ticket_id);
+    sqlite3_bind_int64(st, 2, now);
+    bind_text(st, 3, actor);
+    bind_text(st, 4, action);
+    bind_text(st, 5, detail);
+    return step_done(s, st);
+}
+
+struct event *store_events_of(struct store *s, int64_t ticket_id, size_t *n)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT id, ticket_id, at, actor, action, detail FROM events"
+                               " WHERE ticket_id = ? ORDER BY id");
+    struct event *v = NULL;
+    size_t cap = 0;
+    *n = 0;
+    if (!st)
+        return NULL;
+    sqlite3_bind_int64(st, 1, ticket_id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (*n == cap) {
+            struct event *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);
+            if (!nv)
+                break;
+            v = nv;
+        }
+        v[*n].id = sqlite3_column_int64(st, 0);
+        v[*n].ticket_id = sqlite3_column_int64(st, 1);
+        v[*n].at = sqlite3_column_int64(st, 2);
+        v[*n].actor = col_dup(st, 3);
+        v[*n].action = col_dup(st, 4);
+        v[*n].detail = col_dup(st, 5);
+        (*n)++;
+    }
+    sqlite3_reset(st);
+    return v;
+}
+
+void store_events_free(struct event *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].actor);
+        free(v[i].action);
+        free(v[i].detail);
+    }
+    free(v);
+}
+
+/* --- outbox ------------------------------------------------------------ */
+
+int64_t store_job_insert(struct store *s, const char *kind, const char *target,
+                         int64_t ticket_id, const char *payload, int64_t next_at_ms,
+                         int64_t now)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO outbox (kind, target, ticket_id, payload,"
+                               " next_at_ms, created_at, updated_at) VALUES (?,?,?,?,?,?,?)");
+    if (!st)
+        return -1;
+    bind_text(st, 1, kind);
+    bind_text(st, 2, target);
+    if (ticket_id > 0)
+        sqlite3_bind_int64(st, 3, ticket_id);
+    bind_text(st, 4, payload ? payload : "{}");
+    sqlite3_bind_int64(st, 5, next_at_ms);
+    sqlite3_bind_int64(st, 6, now);
+    sqlite3_bind_int64(st, 7, now);
+    if (step_done(s, st) != STORE_OK)
+        return -1;
+    return sqlite3_last_insert_rowid(s->db);
+}
+
+int store_job_pending(struct store *s, const char *kind, int64_t ticket_id)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT 1 FROM outbox WHERE kind = ? AND ticket_id = ?"
+                               " AND state = 'queued' LIMIT 1");
+    int rc;
+    if (!st)
+        return -1;
+    bind_text(st, 1, kind);
+    sqlite3_bind_int64(st, 2, ticket_id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW;
+}
+
+static void job_fill(sqlite3_stmt *st, struct job *j)
+{
+    j->id = sqlite3_column_int64(st, 0);
+    j->kind = col_dup(st, 1);
+    j->target = col_dup(st, 2);
+    j->ticket_id = sqlite3_column_int64(st, 3);
+    j->payload = col_dup(st, 4);
+    j->state = col_dup(st, 5);
+    j->attempts = sqlite3_column_int(st, 6);
+    j->next_at_ms = sqlite3_column_int64(st, 7);
+    j->result = col_dup(st, 8);
+    j->last_error = col_dup(st, 9);
+    j->created_at = sqlite3_column_int64(st, 10);
+}
+
+#define JOB_COLS "id, kind, target, ticket_id, payload, state, attempts, next_at_ms," \
+    " result, last_error, created_at"
+
+int store_job_next(struct store *s, int64_t now_ms, const char *const *busy,
+                   size_t nbusy, struct job *j, int64_t *next_ms)
+{
+    /* The head of each target's queue, in id order: a target's jobs run
+     * strictly in order, so a thread reply never overtakes its ticket post. */
+    sqlite3_stmt *st = stmt(s, "SELECT " JOB_COLS " FROM outbox WHERE id IN"
+                               " (SELECT min(id) FROM outbox WHERE state IN ('queued','inflight')"
+                               "  GROUP BY target) ORDER BY next_at_ms, id");
+    int found = 0;
+    memset(j, 0, sizeof *j);
+    *next_ms = 0;
+    if (!st)
+        return STORE_ERR;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *target = (const char *)sqlite3_column_text(st, 2);
+        int64_t at = sqlite3_column_int64(st, 7);
+        int is_busy = 0;
+        for (size_t i = 0; i < nbusy; i++)
+            if (target && strcmp(busy[i], target) == 0)
+                is_busy = 1;
+        if (is_busy)
+            continue;
+        if (at <= now_ms) {
+            job_fill(st, j);
+            found = 1;
+            break;
+        }
+        if (!*next_ms || at < *next_ms)
+            *next_ms = at;
+    }
+    sqlite3_reset(st);
+    return found ? STORE_OK : STORE_NOTFOUND;
+}
+
+int store_job_get(struct store *s, int64_t id, struct job *j)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT " JOB_COLS " FROM outbox WHERE id = ?");
+    int rc;
+    memset(j, 0, sizeof *j);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        job_fill(st, j);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+}
+
+void store_job_clear(struct job *j)
+{
+    free(j->kind);
+    free(j->target);
+    free(j->payload);
+    free(j->state);
+    free(j->result);
+    free(j->last_error);
+    memset(j, 0, sizeof *j);
+}
+
+int store_job_set_state(struct store *s, int64_t id, const char *state, int attempts,
+                        int64_t next_at_ms, const char *result, const char *error,
+                        int64_t now)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE outbox SET state=?, attempts=?, next_at_ms=?,"
+                               " result=coalesce(?, result), last_error=?, updated_at=?"
+                               " WHERE id=?");
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, state);
+    sqlite3_bind_int(st, 2, attempts);
+    sqlite3_bind_int64(st, 3, next_at_ms);
+    bind_text(st, 4, result);
+    bind_text(st, 5, error);
+    sqlite3_bind_int64(st, 6, now);
+    sqlite3_bind_int64(st, 7, id);
+    return step_done(s, st);
+}
+
+int store_job_requeue_inflight(struct store *s, int64_t now)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE outbox SET state='queued', updated_at=?"
+                               " WHERE state='inflight'");
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, now);
+    return step_done(s, st);
+}
+
+char *store_job_depths(struct store *s)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT target, count(*) FROM outbox WHERE state IN"
+                               " ('queued','inflight') GROUP BY target ORDER BY target");
+    char *out = calloc(1, 1);
+    size_t len = 0;
+    if (!st || !out)
+        return out;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        char item[160];
+        int n = snprintf(item, sizeof item, "%s%s=%lld", len ? " " : "", t ? t : "?",
+                         (long long)sqlite3_column_int64(st, 1));
+        char *nout = realloc(out, len + (size_t)n + 1);
+        if (!nout)
+            break;
+        out = nout;
+        memcpy(out + len, item, (size_t)n + 1);
+        len += (size_t)n;
+    }
+    sqlite3_reset(st);
+    return out;
+}
+
+int64_t store_job_count(struct store *s, const char *state)
+{
+    return count(s, "SELECT count(*) FROM outbox WHERE state = ?", state);
+}
+
+/* --- cursors, kv, canned ----------------------------------------------- */
+
+static char *get_one(struct store *s, const char *sql, const char *a, const char *b)
+{
+    sqlite3_stmt *st = stmt(s, sql);
+    char *v = NULL;
+    if (!st)
+        return NULL;
+    bind_text(st, 1, a);
+    if (b)
+        bind_text(st, 2, b);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = col_dup(st, 0);
+    sqlite3_reset(st);
+    return v;
+}
+
+char *store_cursor_get(struct store *s, const char *source)
+{
+    return get_one(s, "SELECT value FROM cursors WHERE source = ?", source, NULL);
+}
+
+int store_cursor_set(struct store *s, const char *source, const char *value, int64_t now)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO cursors (source, value, updated_at) VALUES (?,?,?)"
+                               " ON CONFLICT(source) DO UPDATE SET value=excluded.value,"
+                               " updated_at=excluded.updated_at");
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, source);
+    bind_text(st, 2, value);
+    sqlite3_bind_int64(st, 3, now);
+    return step_done(s, st);
+}
+
+char *store_kv_get(struct store *s, const char *scope, const char *key)
+{
+    return get_one(s, "SELECT value FROM kv WHERE scope = ? AND key = ?", scope, key);
+}
+
+int store_kv_set(struct store *s, const char *scope, const char *key, const char *value)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO kv (scope, key, value) VALUES (?,?,?)"
+                               " ON CONFLICT(scope, key) DO UPDATE SET value=excluded.value");
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, scope);
+    bind_text(st, 2, key);
+    bind_text(st, 3, value);
+    return step_done(s, st);
+}
+
+int store_kv_del(struct store *s, const char *scope, const char *key)
+{
+    sqlite3_stmt *st = stmt(s, "DELETE FROM kv WHERE scope = ? AND key = ?");
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, scope);
+    bind_text(st, 2, key);
+    return step_done(s, st);
+}
+
+char *store_canned_get(struct store *s, const char *name)
+{
+    return get_one(s, "SELECT body FROM canned WHERE name = ?", name, NULL);
+}
+
+int store_canned_set(struct store *s, const char *name, const char *body,
+                     const char *by, int64_t now)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO canned (name, body, created_by, created_at)"
+                               " VALUES (?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
+                               " body=excluded.body, created_by=excluded.created_by,"
+                               " created_at=excluded.created_at");
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, name);
+    bind_text(st, 2, body);
+    bind_text(st, 3, by);
+    sqlite3_bind_int64(st, 4, now);
+    return step_done(s, st);
+}
+
+char **store_canned_names(struct store *s)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT name FROM canned ORDER BY name");
+    char **v = calloc(1, sizeof *v);
+    size_t n = 0;
+    if (!st || !v)
+        return v;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char **nv = realloc(v, (n + 2) * sizeof *v);
+        if (!nv)
+            break;
+        v = nv;
+        v[n++] = col_dup(st, 0);
+        v[n] = NULL;
+    }
+    sqlite3_reset(st);
+    return v;
+}
+
+void store_strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (char **p = v; *p; p++)
+        free(*p);
+    free(v);
+}

@@ -1,0 +1,148 @@
+/* store.h — vigil's SQLite store: schema, migrations, transactions and the
+ * typed queries the desk, outbox and scripts need.  Knows the schema; never
+ * Slack, X or Lua.  Times are Unix seconds unless a name ends in _ms. */
+#ifndef VIGIL_STORE_H
+#define VIGIL_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+enum store_rc { STORE_OK = 0, STORE_ERR = 1, STORE_NOTFOUND = 2, STORE_EXISTS = 3 };
+
+/* A mention as stored.  Strings owned by the struct (store_mention_free). */
+struct stored_mention {
+    int64_t id, original_id, ticket_id;
+    char *author_id, *author_handle, *author_name, *conversation_id, *text;
+    int64_t created_at;
+};
+
+struct ticket {
+    int64_t id;
+    char *state;               /* "open" | "closed" */
+    char *customer_id, *customer_handle, *customer_name;
+    char *conversation_id;
+    char *tweet_id;            /* the mention that opened it */
+    char *last_tweet_id;       /* the customer's latest mention: replies go here */
+    char *text;                /* the opening mention's current text */
+    char *assignee;            /* staff id, NULL when unassigned */
+    int escalated;
+    char *escalation_reason;
+    char *priority;            /* "normal" unless a hook says otherwise */
+    char *tags;                /* comma-separated, sorted */
+    int64_t opened_at, first_response_at, closed_at, sla_due_at, updated_at;
+    int sla_warned, sla_breached, injected;
+    char *chat_ref;            /* the ticket message's id in chat (Slack ts) */
+    char *chat_channel;
+};
+
+struct event {
+    int64_t id, ticket_id, at;
+    char *actor, *action, *detail;
+};
+
+struct job {
+    int64_t id, ticket_id, next_at_ms, created_at;
+    char *kind, *target, *payload, *state, *result, *last_error;
+    int attempts;
+};
+
+/* Opens (creating if needed) the database at `path`, in WAL mode, migrated
+ * to the newest schema.  Returns new, free with store_close(); NULL on
+ * error (logged). */
+struct store *store_open(const char *path);
+void store_close(struct store *s);
+int store_schema_version(struct store *s);
+int64_t store_size_bytes(struct store *s);
+
+/* Transactions nest (inner levels are savepoints).  commit/rollback close
+ * the innermost level. */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+int store_in_transaction(struct store *s);
+
+/* --- mentions ---------------------------------------------------------- */
+struct mention;
+/* Returns 1 if a mention with this id is stored, 0 if not, -1 on error. */
+int store_mention_exists(struct store *s, int64_t id);
+/* Ticket of the mention whose original (edit_history[0]) is `original_id`:
+ * 0 when none, -1 on error.  `*has` tells whether any mention matched. */
+int64_t store_mention_ticket_by_original(struct store *s, int64_t original_id, int *has);
+int store_mention_insert(struct store *s, const struct mention *m, int64_t original_id,
+                         int64_t ticket_id, const char *skipped, int64_t now);
+int64_t store_mention_count(struct store *s);
+
+/* --- tickets ----------------------------------------------------------- */
+/* Open ticket of `author_id` in `conversation_id`; 0 if none, -1 on error. */
+int64_t store_ticket_find_open(struct store *s, const char *author_id,
+                               const char *conversation_id);
+/* Inserts `t` (its id is ignored); returns the new id, -1 on error. */
+int64_t store_ticket_insert(struct store *s, const struct ticket *t);
+/* Writes every field of `t` back. */
+int store_ticket_update(struct store *s, const struct ticket *t);
+/* Fills `t` (fields owned by it; store_ticket_clear frees them). */
+int store_ticket_get(struct store *s, int64_t id, struct ticket *t);
+void store_ticket_clear(struct ticket *t);
+int64_t store_ticket_count(struct store *s);
+/* Mentions attached to a ticket (the opening one included). */
+int64_t store_ticket_mentions(struct store *s, int64_t id);
+
+/* Ticket ids, newest first, matching `where` (one of the fixed filters:
+ * "open", "closed", "unassigned", "escalated", "all", "sla" = open without
+ * a first response, "customer" = by customer_id `arg`, "assignee" = `arg`).
+ * Returns new array of `*n` ids, caller frees with free(); NULL on error or empty. */
+int64_t *store_ticket_list(struct store *s, const char *where, const char *arg,
+                           size_t limit, size_t *n);
+
+/* --- events (append-only audit log) ----------------------------------- */
+int store_event_append(struct store *s, int64_t ticket_id, const char *actor,
+                       const char *action, const char *detail, int64_t now);
+/* Events of a ticket, oldest first; returns new array, free with
+ * store_events_free(). */
+struct event *store_events_of(struct store *s, int64_t ticket_id, size_t *n);
+void store_events_free(struct event *v, size_t n);
+
+/* --- outbox ------------------------------------------------------------ */
+/* Queues a durable job; returns its id, -1 on error. */
+int64_t store_job_insert(struct store *s, const char *kind, const char *target,
+                         int64_t ticket_id, const char *payload, int64_t next_at_ms,
+                         int64_t now);
+/* 1 if a queued (not in flight) job of `kind` for `ticket_id` exists. */
+int store_job_pending(struct store *s, const char *kind, int64_t ticket_id);
+/* The oldest queued or in-flight job per target: fills `*j` with the first
+ * one due at `now_ms` across targets not listed in `busy` (NUL-separated
+ * list of targets, may be NULL).  Returns STORE_NOTFOUND when none is due;
+ * then `*next_ms` holds the earliest next_at_ms of any queued job (or 0). */
+int store_job_next(struct store *s, int64_t now_ms, const char *const *busy,
+                   size_t nbusy, struct job *j, int64_t *next_ms);
+int store_job_get(struct store *s, int64_t id, struct job *j);
+void store_job_clear(struct job *j);
+int store_job_set_state(struct store *s, int64_t id, const char *state, int attempts,
+                        int64_t next_at_ms, const char *result, const char *error,
+                        int64_t now);
+/* Targets with their queued+in-flight counts: "target=N target=N". New string. */
+/* Puts every in-flight job back in the queue (after a crash). */
+int store_job_requeue_inflight(struct store *s, int64_t now);
+char *store_job_depths(struct store *s);
+int64_t store_job_count(struct store *s, const char *state);
+/* The ticket's chat_ref/chat_channel recorded by a finished post job. */
+
+/* --- cursors, kv, canned ---------------------------------------------- */
+/* Returns new string or NULL when unset. */
+char *store_cursor_get(struct store *s, const char *source);
+int store_cursor_set(struct store *s, const char *source, const char *value, int64_t now);
+
+char *store_kv_get(struct store *s, const char *scope, const char *key);
+int store_kv_set(struct store *s, const char *scope, const char *key, const char *value);
+int store_kv_del(struct store *s, const char *scope, const char *key);
+
+char *store_canned_get(struct store *s, const char *name);
+int store_canned_set(struct store *s, const char *name, const char *body,
+                     const char *by, int64_t now);
+/* Names, sorted; returns new NULL-terminated array, free with store_strv_free. */
+char **store_canned_names(struct store *s);
+void store_strv_free(char **v);
+
+#endif

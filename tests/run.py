@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""vigil's test runner: C unit tests, then end-to-end tests against the real
+build/vigil.  Prints one line per test and a final `N passed, N failed`.
+
+usage: python3 tests/run.py [--build DIR] [FILTER...]
+"""
+import argparse
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_unit(build, filters):
+    exe = os.path.join(build, "unit-tests")
+    args = [exe] + filters[:1]
+    print(f"== unit tests ({exe})", flush=True)
+    env = dict(os.environ, VIGIL_ROOT=ROOT)
+    p = subprocess.run(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, errors="replace")
+    out = p.stdout
+    sys.stdout.write(out)
+    m = re.search(r"^unit: (\d+) passed, (\d+) failed$", out, re.M)
+    if not m:
+        print(f"FAIL unit-tests: no summary line (exit {p.returncode})")
+        return 0, 1
+    passed, failed = int(m.group(1)), int(m.group(2))
+    if p.returncode != 0 and failed == 0:
+        print(f"FAIL unit-tests: exit {p.returncode} (crash or sanitizer report above)")
+        failed = 1
+    return passed, failed
+
+
+def load_e2e():
+    d = os.path.join(ROOT, "tests", "e2e")
+    sys.path.insert(0, d)
+    tests = []
+    for name in sorted(os.listdir(d)):
+        if not (name.startswith("test_") and name.endswith(".py")):
+            continue
+        spec = importlib.util.spec_from_file_location(name[:-3], os.path.join(d, name))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        for attr in dir(mod):
+            if attr.startswith("test_") and callable(getattr(mod, attr)):
+                fn = getattr(mod, attr)
+                tests.append((name[:-3], attr, fn, fn.__code__.co_firstlineno))
+    tests.sort(key=lambda t: (t[0], t[3]))
+    return tests
+
+
+def run_e2e(build, filters):
+    print("== end-to-end tests", flush=True)
+    os.environ["VIGIL_BUILD"] = os.path.abspath(os.path.join(ROOT, build))
+    os.environ["VIGIL_ROOT"] = ROOT
+    passed = failed = 0
+    for mod, name, fn, _ in load_e2e():
+        full = f"{mod}.{name}"
+        if filters and not any(f in full for f in filters):
+            continue
+        with tempfile.TemporaryDirectory(prefix="vigil-e2e-") as tmp:
+            t0 = time.monotonic()
+            try:
+                fn(tmp)
+            except Exception as e:  # noqa: BLE001 - every failure is reported
+                failed += 1
+                print(f"FAIL {full} ({time.monotonic() - t0:.1f}s): {e}")
+                tb = traceback.format_exc().strip().splitlines()
+                print("   " + "\n   ".join(tb[-6:]))
+                for log in sorted(os.listdir(tmp)):
+                    if log.endswith(".log") or log.endswith(".out"):
+                        path = os.path.join(tmp, log)
+                        lines = open(path, errors="replace").read().splitlines()
+                        print(f"   --- {log} (last 15 lines)")
+                        for line in lines[-15:]:
+                            print("   " + line)
+            else:
+                passed += 1
+                print(f"ok   {full} ({time.monotonic() - t0:.1f}s)", flush=True)
+    return passed, failed
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--only", choices=["unit", "e2e"])
+    ap.add_argument("filters", nargs="*")
+    a = ap.parse_args()
+    passed = failed = 0
+    if a.only in (None, "unit"):
+        p, f = run_unit(a.build, a.filters)
+        passed, failed = passed + p, failed + f
+    if a.only in (None, "e2e"):
+        p, f = run_e2e(a.build, a.filters)
+        passed, failed = passed + p, failed + f
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Checks vigil's Debian packages and installs the missing ones with apt-get.
+# Idempotent: when everything is there it prints nothing and exits 0.
+PKGS="pkg-config gcc make libwebsockets-dev libwebsockets-evlib-uv libuv1-dev
+libcurl4-openssl-dev libssl-dev libjansson-dev liblua5.4-dev libreadline-dev
+libsqlite3-dev libutf8proc-dev python3"
+
+missing=""
+for p in $PKGS; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
+    case "$status" in
+        *" installed") ;;
+        *) missing="$missing $p" ;;
+    esac
+done
+[ -z "$missing" ] && exit 0
+
+cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" != 0 ]; then
+    echo "vigil needs these Debian packages:$missing" >&2
+    echo "Install them as root with:" >&2
+    echo "  sudo sh -c '$cmd'" >&2
+    exit 1
+fi
+echo "make deps: installing$missing"
+apt-get update -q >/dev/null || { echo "make deps: apt-get update failed" >&2; exit 1; }
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null ||
+    { echo "make deps: apt-get install failed:$missing" >&2; exit 1; }
