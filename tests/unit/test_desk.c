@@ -1,0 +1,619 @@
+/* test_desk.c — the desk through its public API: ingest, ticket operations,
+ * the outbox against recording fake adapters, and the SLA clock. */
+#include "unit.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <uv.h>
+
+#include "chat/chat.h"
+#include "core/config.h"
+#include "desk/desk.h"
+#include "source/source.h"
+#include "store/store.h"
+
+/* --- fakes ------------------------------------------------------------- */
+
+struct fake {
+    struct chat chat;
+    struct source source;
+    char log[64][512];       /* what was sent, in order */
+    int n;
+    enum send_status next;   /* what the next sends answer */
+    double retry_after;
+    int fail_times;          /* answer `next` this many times, then OK */
+};
+
+static struct fake fake;
+
+static void record(const char *fmt, const char *a, const char *b)
+{
+    if (fake.n < 64)
+        snprintf(fake.log[fake.n++], sizeof fake.log[0], fmt, a ? a : "", b ? b : "");
+}
+
+static void answer(send_done_fn done, void *arg, const char *ref)
+{
+    struct send_result r = { SEND_OK, ref, NULL, 0 };
+    if (fake.fail_times > 0) {
+        fake.fail_times--;
+        r.status = fake.next;
+        r.error = fake.next == SEND_FAIL ? "You attempted to reply to a Tweet that is deleted"
+                                         : "HTTP 503";
+        r.retry_after = fake.retry_after;
+        r.ref = NULL;
+    }
+    done(arg, &r);
+}
+
+static void f_post_ticket(struct chat *c, const char *ch, const struct ticket_view *t,
+                          send_done_fn done, void *arg)
+{
+    char id[32], ref[32];
+    snprintf(id, sizeof id, "%lld %s", (long long)t->id, t->status);
+    record("post %s %s", id, t->customer_handle);
+    snprintf(ref, sizeof ref, "ts-%lld", (long long)t->id);
+    answer(done, arg, ref);
+}
+
+static void f_update(struct chat *c, const char *ch, const char *ref,
+                     const struct ticket_view *t, send_done_fn done, void *arg)
+{
+    char s[64];
+    snprintf(s, sizeof s, "%s %s", t->status, t->assignee_name ? t->assignee_name : "-");
+    record("update %s %s", ref, s);
+    answer(done, arg, ref);
+}
+
+static void f_thread(struct chat *c, const char *ch, const char *ref, const char *text,
+                     send_done_fn done, void *arg)
+{
+    record("thread %s %s", ref, text);
+    answer(done, arg, "th");
+}
+
+static void f_channel(struct chat *c, const char *ch, const char *text, send_done_fn done,
+                      void *arg)
+{
+    record("channel %s %s", ch, text);
+    answer(done, arg, "ch");
+}
+
+static void f_reply(struct source *s, const char *to, const char *text, send_done_fn done,
+                    void *arg)
+{
+    record("reply %s %s", to, text);
+    answer(done, arg, "1900000000000000001");
+}
+
+static void f_dm(struct source *s, const char *to, const char *text, send_done_fn done,
+                 void *arg)
+{
+    record("dm %s %s", to, text);
+    answer(done, arg, "dm-1");
+}
+
+static const struct chat_ops fake_chat_ops = {
+    "fake", NULL, NULL, NULL, f_post_ticket, f_update, f_thread, f_channel, NULL,
+};
+static const struct source_ops fake_source_ops = {
+    "fake", NULL, NULL, NULL, f_reply, f_dm, NULL,
+};
+
+/* --- fixture ----------------------------------------------------------- */
+
+struct fx {
+    uv_loop_t loop;
+    struct config *cfg;
+    struct store *store;
+    struct desk *desk;
+};
+
+static void fx_open(struct fx *f, const char *name)
+{
+    char cfgpath[700], dbpath[600], err[512];
+    FILE *fp;
+
+    memset(&fake, 0, sizeof fake);
+    fake.chat.ops = &fake_chat_ops;
+    fake.source.ops = &fake_source_ops;
+    snprintf(dbpath, sizeof dbpath, "%s", unit_tmp(name));
+    snprintf(cfgpath, sizeof cfgpath, "%s.lua", dbpath);
+    fp = fopen(cfgpath, "w");
+    fprintf(fp, "replay = { file = 'x' }\n"
+                "x = { handle = 'AcmeSupport', user_id = '99' }\n"
+                "outbox = { x_rate = 1000, max_attempts = 3, max_backoff = 0.01 }\n"
+                "staff = { U1 = { name = 'Alice Jensen', role = 'lead' },\n"
+                "          U2 = { name = 'Bob Okafor' } }\n"
+                "sla = { first_response = 3600, warn_before = 900 }\n");
+    fclose(fp);
+    f->cfg = config_load(cfgpath, err, sizeof err);
+    if (!f->cfg)
+        unit_fail(__FILE__, __LINE__, "config: %s", err);
+    f->store = store_open(dbpath);
+    uv_loop_init(&f->loop);
+    f->desk = desk_new(&f->loop, f->store, f->cfg);
+}
+
+static void fx_start(struct fx *f)
+{
+    desk_set_adapters(f->desk, &fake.chat, &fake.source);
+    desk_start(f->desk);
+}
+
+/* Runs the loop until the outbox has nothing left to do now. */
+static void fx_drain(struct fx *f)
+{
+    for (int i = 0; i < 200; i++)
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+}
+
+static void fx_close(struct fx *f)
+{
+    desk_stop(f->desk);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&f->loop);
+    desk_free(f->desk);
+    store_close(f->store);
+    config_free(f->cfg);
+}
+
+static struct mention mk(int64_t id, const char *author, const char *conv, const char *text)
+{
+    struct mention m = { 0 };
+    m.id = id;
+    m.original_id = id;
+    m.text = (char *)text;
+    m.author_id = (char *)author;
+    m.author_handle = (char *)author;
+    m.conversation_id = (char *)conv;
+    return m;
+}
+
+static int ingest(struct fx *f, struct mention *v, size_t n, const char *cursor)
+{
+    struct mention_page p = { 0 };
+    p.v = v;
+    p.n = n;
+    return desk_ingest(f->desk, "test", &p, cursor, NULL);
+}
+
+static int logged(const char *needle)
+{
+    for (int i = 0; i < fake.n; i++)
+        if (strstr(fake.log[i], needle))
+            return i + 1;
+    return 0;
+}
+
+/* --- ingest ------------------------------------------------------------ */
+
+TEST(desk_ingest_opens_one_ticket_per_conversation_and_advances_cursor)
+{
+    struct fx f;
+    struct mention v[3];
+    char *cur;
+    fx_open(&f, "ingest1.db");
+    v[0] = mk(100, "ann", "100", "@AcmeSupport help");
+    v[1] = mk(101, "bob", "101", "@AcmeSupport me too");
+    v[2] = mk(102, "ann", "100", "@AcmeSupport still broken");   /* follow-up */
+    CHECK_INT(ingest(&f, v, 3, "c1"), DESK_OK);
+    CHECK_INT(store_ticket_count(f.store), 2);
+    CHECK_INT(store_mention_count(f.store), 3);
+    cur = store_cursor_get(f.store, "test");
+    CHECK_STR(cur, "c1");
+    free(cur);
+    CHECK_INT(store_ticket_mentions(f.store, 1), 2);
+    fx_close(&f);
+}
+
+TEST(desk_ingest_twice_opens_nothing_twice)
+{
+    struct fx f;
+    struct mention v[2];
+    fx_open(&f, "ingest2.db");
+    v[0] = mk(200, "ann", "200", "a");
+    v[1] = mk(201, "bob", "201", "b");
+    CHECK_INT(ingest(&f, v, 2, "c1"), DESK_OK);
+    CHECK_INT(ingest(&f, v, 2, "c1"), DESK_OK);
+    CHECK_INT(store_ticket_count(f.store), 2);
+    CHECK_INT(store_mention_count(f.store), 2);
+    fx_close(&f);
+}
+
+TEST(desk_ingest_orders_tickets_by_tweet_id_whatever_the_page_order)
+{
+    struct fx f;
+    struct mention v[2];
+    struct ticket t;
+    fx_open(&f, "ingest3.db");
+    v[0] = mk(301, "bob", "301", "later");
+    v[1] = mk(300, "ann", "300", "earlier");
+    ingest(&f, v, 2, NULL);
+    store_ticket_get(f.store, 1, &t);
+    CHECK_STR(t.customer_id, "ann");
+    store_ticket_clear(&t);
+    fx_close(&f);
+}
+
+TEST(desk_ingest_skips_brand_tweets_and_retweets_but_stores_them)
+{
+    struct fx f;
+    struct mention v[3];
+    fx_open(&f, "ingest4.db");
+    v[0] = mk(400, "99", "400", "our own tweet");              /* by user id */
+    v[1] = mk(401, "acmesupport", "401", "by handle, any case");
+    v[2] = mk(402, "eve", "402", "RT @ann: help");
+    v[2].is_retweet = 1;
+    CHECK_INT(ingest(&f, v, 3, NULL), DESK_OK);
+    CHECK_INT(store_ticket_count(f.store), 0);
+    CHECK_INT(store_mention_count(f.store), 3);
+    fx_close(&f);
+}
+
+TEST(desk_ingest_edit_updates_text_of_the_ticket_it_opened)
+{
+    struct fx f;
+    struct mention v[1], e[1];
+    struct ticket t;
+    size_t n;
+    struct event *ev;
+    fx_open(&f, "ingest5.db");
+    v[0] = mk(500, "ann", "500", "typo teh");
+    ingest(&f, v, 1, NULL);
+    e[0] = mk(510, "ann", "500", "typo the");
+    e[0].original_id = 500;
+    CHECK_INT(ingest(&f, e, 1, NULL), DESK_OK);
+    CHECK_INT(store_ticket_count(f.store), 1);
+    store_ticket_get(f.store, 1, &t);
+    CHECK_STR(t.text, "typo the");
+    CHECK_STR(t.last_tweet_id, "510");
+    store_ticket_clear(&t);
+    ev = store_events_of(f.store, 1, &n);
+    CHECK_INT(n, 2);
+    if (n == 2)
+        CHECK_STR(ev[1].action, "edited");
+    store_events_free(ev, n);
+    fx_close(&f);
+}
+
+TEST(desk_ingest_rolls_back_everything_when_a_mention_is_bad)
+{
+    struct fx f;
+    struct mention v[2];
+    char *cur;
+    fx_open(&f, "ingest6.db");
+    v[0] = mk(600, "ann", "600", "fine");
+    v[1] = mk(601, NULL, "601", "no author: the store refuses it");
+    CHECK_INT(ingest(&f, v, 2, "c9"), DESK_ERR);
+    CHECK_INT(store_ticket_count(f.store), 0);
+    CHECK_INT(store_mention_count(f.store), 0);
+    cur = store_cursor_get(f.store, "test");
+    CHECK(cur == NULL);
+    free(cur);
+    fx_close(&f);
+}
+
+TEST(desk_follow_up_after_close_opens_a_new_ticket)
+{
+    struct fx f;
+    struct mention v[1];
+    char err[200];
+    fx_open(&f, "ingest7.db");
+    v[0] = mk(700, "ann", "700", "one");
+    ingest(&f, v, 1, NULL);
+    CHECK_INT(desk_close(f.desk, "U1", 1, err, sizeof err), DESK_OK);
+    v[0] = mk(701, "ann", "700", "again");
+    ingest(&f, v, 1, NULL);
+    CHECK_INT(store_ticket_count(f.store), 2);
+    fx_close(&f);
+}
+
+/* --- operations -------------------------------------------------------- */
+
+static void one_ticket(struct fx *f, const char *name)
+{
+    struct mention v[1];
+    fx_open(f, name);
+    v[0] = mk(800, "ann", "800", "@AcmeSupport my order is late");
+    ingest(f, v, 1, NULL);
+}
+
+TEST(desk_assign_to_non_staff_is_refused_with_a_clear_message)
+{
+    struct fx f;
+    char err[200];
+    one_ticket(&f, "op1.db");
+    CHECK_INT(desk_assign(f.desk, "U1", 1, "U999", err, sizeof err), DESK_INVALID);
+    CHECK(strstr(err, "U999 is not on the support staff") != NULL);
+    CHECK_INT(desk_assign(f.desk, "U1", 1, "U2", err, sizeof err), DESK_OK);
+    CHECK_INT(desk_assign(f.desk, "U1", 1, "U2", err, sizeof err), DESK_INVALID);
+    CHECK(strstr(err, "already assigned to Bob Okafor") != NULL);
+    CHECK_INT(desk_assign(f.desk, "U1", 42, "U2", err, sizeof err), DESK_NOTFOUND);
+    CHECK_STR(err, "There is no ticket #42.");
+    fx_close(&f);
+}
+
+TEST(desk_reply_queues_x_reply_to_latest_tweet_and_stamps_first_response)
+{
+    struct fx f;
+    struct ticket t;
+    struct job j;
+    int64_t next;
+    char err[200];
+    one_ticket(&f, "op2.db");
+    desk_set_clock(f.desk, 1700000000);
+    CHECK_INT(desk_reply(f.desk, "U1", 1, "Sorry! ^AJ", err, sizeof err), DESK_OK);
+    store_ticket_get(f.store, 1, &t);
+    CHECK_INT(t.first_response_at, 1700000000);
+    store_ticket_clear(&t);
+    CHECK_INT(store_job_next(f.store, INT64_MAX, NULL, 0, &j, &next), STORE_OK);
+    /* the ticket post comes first; find the reply job among the heads */
+    store_job_clear(&j);
+    CHECK_INT(store_job_pending(f.store, "x.reply", 1), 1);
+    CHECK_INT(desk_reply(f.desk, "U1", 1, "   ", err, sizeof err), DESK_INVALID);
+    fx_close(&f);
+}
+
+TEST(desk_reply_to_closed_ticket_reopens_it)
+{
+    struct fx f;
+    struct ticket t;
+    char err[200];
+    one_ticket(&f, "op3.db");
+    desk_close(f.desk, "U1", 1, err, sizeof err);
+    CHECK_INT(desk_close(f.desk, "U1", 1, err, sizeof err), DESK_INVALID);
+    CHECK_INT(desk_reply(f.desk, "U2", 1, "back again", err, sizeof err), DESK_OK);
+    store_ticket_get(f.store, 1, &t);
+    CHECK_STR(t.state, "open");
+    CHECK_INT(t.closed_at, 0);
+    store_ticket_clear(&t);
+    fx_close(&f);
+}
+
+TEST(desk_every_operation_is_in_the_audit_log_with_its_actor)
+{
+    struct fx f;
+    char err[200];
+    size_t n;
+    struct event *ev;
+    static const char *const want[] = { "opened", "assigned", "note", "tagged", "escalated",
+                                        "dm", "reply", "unassigned", "closed", "reopened" };
+    one_ticket(&f, "op4.db");
+    desk_assign(f.desk, "U1", 1, "U2", err, sizeof err);
+    desk_note(f.desk, "U2", 1, "called them", err, sizeof err);
+    desk_tag(f.desk, "U2", 1, "Billing", err, sizeof err);
+    desk_escalate(f.desk, "U2", 1, "refund over limit", err, sizeof err);
+    desk_dm(f.desk, "U2", 1, "what is your order number?", err, sizeof err);
+    desk_reply(f.desk, "U2", 1, "we've sent you a DM", err, sizeof err);
+    desk_unassign(f.desk, "U1", 1, err, sizeof err);
+    desk_close(f.desk, "U1", 1, err, sizeof err);
+    desk_reopen(f.desk, "U1", 1, err, sizeof err);
+    ev = store_events_of(f.store, 1, &n);
+    CHECK_INT(n, 10);
+    for (size_t i = 0; i < n && i < 10; i++)
+        CHECK_STR(ev[i].action, want[i]);
+    if (n == 10) {
+        CHECK_STR(ev[1].actor, "U1");
+        CHECK_STR(ev[1].detail, "U2");
+        CHECK_STR(ev[3].detail, "billing");
+        CHECK(strstr(ev[6].detail, "to @ann in reply to 800: we've sent you a DM") != NULL);
+    }
+    store_events_free(ev, n);
+    CHECK_INT(desk_tag(f.desk, "U2", 1, "bad tag!", err, sizeof err), DESK_INVALID);
+    CHECK_INT(desk_escalate(f.desk, "U2", 1, "again", err, sizeof err), DESK_INVALID);
+    fx_close(&f);
+}
+
+/* --- outbox ------------------------------------------------------------ */
+
+TEST(outbox_posts_ticket_before_its_thread_lines_and_records_the_ref)
+{
+    struct fx f;
+    struct ticket t;
+    char err[200];
+    one_ticket(&f, "ob1.db");
+    desk_note(f.desk, "U1", 1, "first note", err, sizeof err);
+    fx_start(&f);
+    fx_drain(&f);
+    CHECK(logged("post 1 new ann") == 1);
+    CHECK(logged("thread ts-1 Note from Alice Jensen: first note") > 1);
+    store_ticket_get(f.store, 1, &t);
+    CHECK_STR(t.chat_ref, "ts-1");
+    store_ticket_clear(&t);
+    CHECK_INT(store_job_count(f.store, "done"), 3);   /* post, thread, update */
+    fx_close(&f);
+}
+
+TEST(outbox_reply_success_posts_the_tweet_link_in_the_thread)
+{
+    struct fx f;
+    char err[200];
+    one_ticket(&f, "ob2.db");
+    desk_reply(f.desk, "U1", 1, "On it ^AJ", err, sizeof err);
+    fx_start(&f);
+    fx_drain(&f);
+    CHECK(logged("reply 800 On it ^AJ"));
+    CHECK(logged("Reply sent: https://x.com/AcmeSupport/status/1900000000000000001"));
+    fx_close(&f);
+}
+
+TEST(outbox_permanent_failure_is_reported_in_the_thread_and_not_retried)
+{
+    struct fx f;
+    char err[200];
+    one_ticket(&f, "ob3.db");
+    fx_start(&f);
+    fx_drain(&f);
+    fake.next = SEND_FAIL;
+    fake.fail_times = 1;
+    desk_reply(f.desk, "U1", 1, "hello", err, sizeof err);
+    fx_drain(&f);
+    CHECK(logged("The reply could not be sent: You attempted to reply to a Tweet that is deleted"));
+    CHECK_INT(store_job_count(f.store, "failed"), 1);
+    CHECK_INT(fake.fail_times, 0);
+    fx_close(&f);
+}
+
+TEST(outbox_transient_failure_is_retried_until_it_succeeds)
+{
+    struct fx f;
+    char err[200];
+    one_ticket(&f, "ob4.db");
+    fx_start(&f);
+    fx_drain(&f);
+    fake.next = SEND_RETRY;
+    fake.fail_times = 2;
+    desk_reply(f.desk, "U1", 1, "retry me", err, sizeof err);
+    for (int i = 0; i < 50 && !logged("Reply sent"); i++) {
+        uv_sleep(5);
+        fx_drain(&f);
+    }
+    CHECK(logged("Reply sent"));
+    CHECK_INT(store_job_count(f.store, "failed"), 0);
+    fx_close(&f);
+}
+
+TEST(outbox_gives_up_after_max_attempts_and_says_so)
+{
+    struct fx f;
+    char err[200];
+    one_ticket(&f, "ob5.db");
+    fx_start(&f);
+    fx_drain(&f);
+    fake.next = SEND_RETRY;
+    fake.fail_times = 100;
+    desk_dm(f.desk, "U1", 1, "psst", err, sizeof err);
+    for (int i = 0; i < 100 && !store_job_count(f.store, "failed"); i++) {
+        uv_sleep(5);
+        fx_drain(&f);
+    }
+    /* the DM failed for good (other jobs sent meanwhile may have too) */
+    CHECK(store_job_count(f.store, "failed") >= 1);
+    fake.fail_times = 0;   /* the failure report itself goes through now */
+    for (int i = 0; i < 100 && !logged("The DM could not be sent"); i++) {
+        uv_sleep(5);
+        fx_drain(&f);
+    }
+    CHECK(logged("The DM could not be sent: HTTP 503"));
+    fx_close(&f);
+}
+
+TEST(outbox_resends_jobs_left_in_flight_by_a_crash)
+{
+    struct fx f;
+    struct job j;
+    int64_t next;
+    one_ticket(&f, "ob6.db");
+    CHECK_INT(store_job_next(f.store, INT64_MAX, NULL, 0, &j, &next), STORE_OK);
+    store_job_set_state(f.store, j.id, "inflight", 1, 0, NULL, NULL, 0);
+    store_job_clear(&j);
+    fx_start(&f);   /* recovery runs at start */
+    fx_drain(&f);
+    CHECK(logged("post 1 new ann") == 1);
+    CHECK_INT(store_job_count(f.store, "inflight"), 0);
+    fx_close(&f);
+}
+
+/* --- SLA --------------------------------------------------------------- */
+
+TEST(sla_warns_then_breaches_once_each_and_escalates_by_default)
+{
+    struct fx f;
+    struct mention v[1];
+    struct ticket t;
+    size_t n;
+    struct event *ev;
+    int warns = 0, breaches = 0, escalations = 0;
+
+    fx_open(&f, "sla1.db");
+    v[0] = mk(900, "ann", "900", "hello?");
+    v[0].created_at = 1700000000;
+    desk_set_clock(f.desk, 1700000000);
+    ingest(&f, v, 1, NULL);
+    desk_set_clock(f.desk, 1700000000 + 2000);
+    desk_sla_check(f.desk);
+    store_ticket_get(f.store, 1, &t);
+    CHECK_INT(t.sla_warned, 0);
+    store_ticket_clear(&t);
+    desk_set_clock(f.desk, 1700000000 + 2700);   /* 15 min before the hour */
+    desk_sla_check(f.desk);
+    desk_sla_check(f.desk);
+    desk_set_clock(f.desk, 1700000000 + 3600);
+    desk_sla_check(f.desk);
+    desk_sla_check(f.desk);
+    ev = store_events_of(f.store, 1, &n);
+    for (size_t i = 0; i < n; i++) {
+        warns += strcmp(ev[i].action, "sla warning") == 0;
+        breaches += strcmp(ev[i].action, "sla breached") == 0;
+        escalations += strcmp(ev[i].action, "escalated") == 0;
+    }
+    store_events_free(ev, n);
+    CHECK_INT(warns, 1);
+    CHECK_INT(breaches, 1);
+    CHECK_INT(escalations, 1);
+    store_ticket_get(f.store, 1, &t);
+    CHECK_STR(t.escalation_reason, "first-response target missed");
+    store_ticket_clear(&t);
+    fx_close(&f);
+}
+
+TEST(sla_answered_tickets_never_warn)
+{
+    struct fx f;
+    struct mention v[1];
+    struct ticket t;
+    char err[200];
+    fx_open(&f, "sla2.db");
+    v[0] = mk(901, "ann", "901", "hello?");
+    v[0].created_at = 1700000000;
+    desk_set_clock(f.desk, 1700000000);
+    ingest(&f, v, 1, NULL);
+    desk_reply(f.desk, "U1", 1, "hi!", err, sizeof err);
+    desk_set_clock(f.desk, 1700000000 + 7200);
+    desk_sla_check(f.desk);
+    store_ticket_get(f.store, 1, &t);
+    CHECK_INT(t.sla_warned + t.sla_breached + t.escalated, 0);
+    store_ticket_clear(&t);
+    fx_close(&f);
+}
+
+TEST(sla_clock_survives_a_restart)
+{
+    struct fx f;
+    struct mention v[1];
+    struct ticket t;
+    fx_open(&f, "sla3.db");
+    v[0] = mk(902, "ann", "902", "hello?");
+    v[0].created_at = 1700000000;
+    desk_set_clock(f.desk, 1700000000);
+    ingest(&f, v, 1, NULL);
+    desk_set_clock(f.desk, 1700000000 + 3000);
+    desk_sla_check(f.desk);
+    fx_close(&f);
+    /* a new desk on the same store: the warning is not repeated */
+    {
+        char path[600], err[512];
+        snprintf(path, sizeof path, "%s.lua", unit_tmp("sla3.db"));
+        f.cfg = config_load(path, err, sizeof err);
+    }
+    f.store = store_open(unit_tmp("sla3.db"));
+    uv_loop_init(&f.loop);
+    f.desk = desk_new(&f.loop, f.store, f.cfg);
+    desk_set_clock(f.desk, 1700000000 + 3100);
+    desk_sla_check(f.desk);
+    store_ticket_get(f.store, 1, &t);
+    CHECK_INT(t.sla_warned, 1);
+    CHECK_INT(t.sla_breached, 0);
+    store_ticket_clear(&t);
+    {
+        size_t n;
+        int warns = 0;
+        struct event *ev = store_events_of(f.store, 1, &n);
+        for (size_t i = 0; i < n; i++)
+            warns += strcmp(ev[i].action, "sla warning") == 0;
+        store_events_free(ev, n);
+        CHECK_INT(warns, 1);
+    }
+    fx_close(&f);
+}
