@@ -420,6 +420,9 @@ static int l_record(lua_State *L)
 static void budget_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
+    /* From now on fire on every instruction, so a pcall in the config
+     * cannot catch this and carry on looping. */
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
     luaL_error(L, "config takes too long to evaluate (endless loop?)");
 }
 
@@ -626,7 +629,11 @@ struct config *config_load(const char *path, char *err, size_t errlen)
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, 100000000);
     lua_pushvalue(L, -2);                  /* the chunk */
     if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
-        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        const char *m = lua_tostring(L, -1);
+        if (m && strncmp(m, path, strlen(path)) != 0)
+            snprintf(err, errlen, "%s: %s", path, m);   /* errors raised without a position */
+        else
+            snprintf(err, errlen, "%s", m ? m : "error while evaluating the config");
         ld.failed = 1;
         goto out;
     }

@@ -27,7 +27,7 @@ const char *log_level_name(enum log_level level) { return level_names[level]; }
 
 int log_parse_level(const char *name)
 {
-    for (int i = 0; i <= LOG_FATAL; i++)
+    for (int i = 0; i < LOG_FATAL; i++)
         if (strcmp(name, level_names[i]) == 0)
             return i;
     if (strcmp(name, "warning") == 0)
@@ -73,11 +73,15 @@ char *log_redact(const char *s)
         return NULL;
     while (*s) {
         int hit = -1;
-        for (int i = 0; i < nsecrets; i++)
-            if (strncmp(s, secrets[i], strlen(secrets[i])) == 0) {
+        size_t best = 0;
+        /* the longest match: a secret that extends another must not leak its tail */
+        for (int i = 0; i < nsecrets; i++) {
+            size_t n = strlen(secrets[i]);
+            if (n > best && strncmp(s, secrets[i], n) == 0) {
                 hit = i;
-                break;
+                best = n;
             }
+        }
         if (hit >= 0) {
             memcpy(out + len, mark, sizeof mark - 1);
             len += sizeof mark - 1;
@@ -116,12 +120,24 @@ static int needs_quotes(const char *s)
     return 0;
 }
 
+static void put_escaped(struct buf *b, const char *s);
+
+/* Redacts before escaping: a secret holding quotes or backslashes would no
+ * longer match once escaped.  (log_msg redacts the whole line again.) */
 static void put_value(struct buf *b, const char *s)
 {
+    char *clean;
     if (!s) {
         buf_put(b, "null", 4);
         return;
     }
+    clean = nsecrets ? log_redact(s) : NULL;
+    put_escaped(b, clean ? clean : s);
+    free(clean);
+}
+
+static void put_escaped(struct buf *b, const char *s)
+{
     if (!needs_quotes(s)) {
         buf_put(b, s, strlen(s));
         return;

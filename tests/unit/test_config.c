@@ -1,0 +1,486 @@
+/* test_config.c — core/config: the shipped config, defaults, the schema's
+ * error messages (key, file:line, suggestion), env() and redaction, staff,
+ * and the Lua sandbox. */
+#include "unit.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/log.h"
+
+/* --- helpers ------------------------------------------------------------ */
+
+static char path[512];
+static char err[512];
+
+/* Writes `text` to a scratch file and loads it; `err` holds the message. */
+static struct config *load(const char *text)
+{
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s", unit_tmp("vigil.lua"));
+    f = fopen(path, "w");
+    if (!f) {
+        unit_fail(__FILE__, __LINE__, "cannot write %s", path);
+        return NULL;
+    }
+    fputs(text, f);
+    fclose(f);
+    return config_load(path, err, sizeof err);
+}
+
+/* Checks that loading `text` fails with a message containing each of the
+ * NULL-terminated `needles` (the string "@" stands for the config's path). */
+static void check_fails(int line, const char *text, ...)
+{
+    struct config *c = load(text);
+    const char *needle;
+    va_list ap;
+
+    if (c) {
+        unit_fail(__FILE__, line, "config loaded, want an error");
+        config_free(c);
+        return;
+    }
+    va_start(ap, text);
+    while ((needle = va_arg(ap, const char *)) != NULL) {
+        char want[600];
+        snprintf(want, sizeof want, "%s", needle);
+        if (strncmp(needle, "@", 1) == 0)
+            snprintf(want, sizeof want, "%s%s", path, needle + 1);
+        if (!strstr(err, want))
+            unit_fail(__FILE__, line, "error \"%s\" lacks \"%s\"", err, want);
+    }
+    va_end(ap);
+}
+#define FAILS(text, ...) check_fails(__LINE__, (text), __VA_ARGS__, (const char *)NULL)
+
+/* The smallest valid config: the replay source needs its file. */
+#define MINIMAL "replay = { file = \"x.jsonl\" }\n"
+
+/* --- the shipped config and defaults ------------------------------------ */
+
+TEST(config_shipped_vigil_lua_loads)
+{
+    char shipped[1024];
+    struct config *c;
+    const struct staff *s;
+
+    snprintf(shipped, sizeof shipped, "%s/config/vigil.lua", unit_root());
+    c = config_load(shipped, err, sizeof err);
+    CHECK(c != NULL);
+    if (!c) {
+        unit_fail(__FILE__, __LINE__, "%s", err);
+        return;
+    }
+    CHECK_STR(c->chat, "console");
+    CHECK_STR(c->source, "replay");
+    CHECK_STR(c->replay_file, "config/sample-mentions.jsonl");
+    CHECK_STR(c->x.handle, "AcmeSupport");
+    CHECK_STR(c->channel_on_duty, "@support-oncall");
+    CHECK_INT(c->nstaff, 4);                    /* three + local-admin */
+    s = config_staff(c, "U024BE7LH");
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_STR(s->name, "Alice Jensen");
+        CHECK_INT(s->role, ROLE_LEAD);
+    }
+    CHECK_STR(err, "");
+    config_free(c);
+}
+
+TEST(config_defaults_fill_unset_keys)
+{
+    struct config *c = load(MINIMAL);
+
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK_STR(c->command, "/tw");
+    CHECK_STR(c->chat, "console");
+    CHECK_STR(c->source, "replay");
+    CHECK_STR(c->store_path, "var/vigil.db");
+    CHECK_STR(c->admin_user, "local-admin");
+    CHECK(c->sla_first_response == 3600);
+    CHECK(c->sla_warn_before == 900);
+    CHECK_INT(c->outbox_max_attempts, 12);
+    CHECK_INT(c->x.max_results, 100);
+    CHECK(c->log_level == NULL);
+    CHECK_STR(c->path, path);
+    config_free(c);
+}
+
+TEST(config_values_override_defaults)
+{
+    struct config *c = load(MINIMAL
+                            "command = \"/desk\"\n"
+                            "store = { path = \"/tmp/v.db\" }\n"
+                            "sla = { first_response = 600, warn_before = 60 }\n"
+                            "outbox = { max_attempts = 3 }\n");
+
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK_STR(c->command, "/desk");
+    CHECK_STR(c->store_path, "/tmp/v.db");
+    CHECK(c->sla_first_response == 600);
+    CHECK(c->sla_warn_before == 60);
+    CHECK_INT(c->outbox_max_attempts, 3);
+    config_free(c);
+}
+
+/* --- schema errors -------------------------------------------------------- */
+
+TEST(config_unknown_key_names_key_line_and_suggestion)
+{
+    FAILS(MINIMAL "\n" "comand = \"/tw\"\n",
+          "unknown key 'comand'", "@:3:", "did you mean 'command'?");
+}
+
+TEST(config_unknown_key_without_near_match_has_no_suggestion)
+{
+    struct config *c = load(MINIMAL "zzzzzzzz = 1\n");
+
+    CHECK(c == NULL);
+    config_free(c);
+    CHECK(strstr(err, "unknown key 'zzzzzzzz'") != NULL);
+    CHECK(strstr(err, "did you mean") == NULL);
+}
+
+TEST(config_unknown_nested_key_names_dotted_path)
+{
+    FAILS(MINIMAL "store = { pth = \"x\" }\n",
+          "unknown key 'store.pth'", "@:2:", "did you mean 'store.path'?");
+}
+
+TEST(config_wrong_type_names_key_and_wanted_type)
+{
+    FAILS(MINIMAL "sla = { first_response = \"1h\" }\n",
+          "'sla.first_response'", "must be a number", "got string", "@:2:");
+    FAILS(MINIMAL "command = 7\n", "'command'", "must be a string");
+    FAILS(MINIMAL "store = \"var/x.db\"\n", "'store'", "must be a table");
+    FAILS(MINIMAL "outbox = { max_attempts = 2.5 }\n",
+          "'outbox.max_attempts'", "whole number");
+}
+
+TEST(config_negative_number_rejected)
+{
+    FAILS(MINIMAL "sla = { warn_before = -1 }\n", "'sla.warn_before'",
+          "must not be negative");
+}
+
+TEST(config_warn_before_must_be_below_first_response)
+{
+    FAILS(MINIMAL "sla = { first_response = 600, warn_before = 600 }\n",
+          "'sla.warn_before' (600) must be less than 'sla.first_response' (600)");
+}
+
+TEST(config_replay_source_requires_replay_file)
+{
+    FAILS("source = \"replay\"\n", "missing required key 'replay.file'");
+}
+
+TEST(config_chat_irc_rejected)
+{
+    FAILS(MINIMAL "chat = \"irc\"\n", "@:2:", "key 'chat'",
+          "\"console\" or \"slack\"", "got \"irc\"");
+}
+
+TEST(config_slack_chat_requires_tokens)
+{
+    FAILS(MINIMAL "chat = \"slack\"\n", "missing required key 'slack.app_token'");
+}
+
+TEST(config_command_must_start_with_slash)
+{
+    FAILS(MINIMAL "command = \"tw\"\n", "key 'command' must start with '/'");
+}
+
+TEST(config_bad_log_level_rejected)
+{
+    FAILS(MINIMAL "log_level = \"loud\"\n", "key 'log_level'");
+}
+
+TEST(config_syntax_error_reports_file_and_line)
+{
+    FAILS(MINIMAL "\nstore = { path = \"x\" \n\nchat = 1\n", "@:", "'}' expected");
+    FAILS("chat = \"console\"\nsource = = 1\n", "@:2:");
+}
+
+TEST(config_missing_file_is_an_error)
+{
+    struct config *c = config_load(unit_tmp("no-such.lua"), err, sizeof err);
+
+    CHECK(c == NULL);
+    config_free(c);
+    CHECK(strstr(err, "no-such.lua") != NULL);
+    CHECK(strstr(err, "cannot read config") != NULL);
+}
+
+/* --- env() and secrets ---------------------------------------------------- */
+
+TEST(config_env_reads_the_variable)
+{
+    struct config *c;
+
+    setenv("VIGIL_TEST_STORE", "/srv/vigil/store.db", 1);
+    c = load(MINIMAL "store = { path = env(\"VIGIL_TEST_STORE\") }\n");
+    unsetenv("VIGIL_TEST_STORE");
+    CHECK(c != NULL);
+    if (c)
+        CHECK_STR(c->store_path, "/srv/vigil/store.db");
+    config_free(c);
+    log_clear_secrets();
+}
+
+TEST(config_env_unset_variable_names_it_and_the_line)
+{
+    unsetenv("VIGIL_TEST_UNSET");
+    FAILS(MINIMAL "\nslack = { bot_token = env(\"VIGIL_TEST_UNSET\") }\n",
+          "VIGIL_TEST_UNSET", "is not set", "@:3:");
+    log_clear_secrets();
+}
+
+TEST(config_env_values_are_redacted_in_logs)
+{
+    struct config *c;
+    char *r;
+
+    setenv("VIGIL_TEST_TOKEN", "xoxb-env-token-123", 1);
+    c = load(MINIMAL "slack = { bot_token = env(\"VIGIL_TEST_TOKEN\") }\n");
+    unsetenv("VIGIL_TEST_TOKEN");
+    CHECK(c != NULL);
+    if (c) {
+        CHECK_STR(c->slack.bot_token, "xoxb-env-token-123");
+        r = log_redact(c->slack.bot_token);
+        CHECK_STR(r, "[redacted]");
+        free(r);
+    }
+    config_free(c);
+    log_clear_secrets();
+}
+
+TEST(config_env_value_redacted_even_for_a_plain_key)
+{
+    struct config *c;
+    char *r;
+
+    setenv("VIGIL_TEST_HANDLE", "SecretHandle", 1);
+    c = load(MINIMAL "x = { handle = env(\"VIGIL_TEST_HANDLE\") }\n");
+    unsetenv("VIGIL_TEST_HANDLE");
+    CHECK(c != NULL);
+    r = log_redact("handle SecretHandle");
+    CHECK_STR(r, "handle [redacted]");
+    free(r);
+    config_free(c);
+    log_clear_secrets();
+}
+
+TEST(config_inline_secret_is_redacted_too)
+{
+    struct config *c = load(MINIMAL "slack = { bot_token = \"xoxb-inline-456\" }\n");
+    char *r;
+
+    CHECK(c != NULL);
+    r = log_redact("token=xoxb-inline-456");
+    CHECK_STR(r, "token=[redacted]");
+    free(r);
+    config_free(c);
+    log_clear_secrets();
+}
+
+TEST(config_plain_key_written_inline_is_not_a_secret)
+{
+    struct config *c = load(MINIMAL "x = { handle = \"AcmeSupport\" }\n");
+    char *r = log_redact("AcmeSupport");
+
+    CHECK(c != NULL);
+    CHECK_STR(r, "AcmeSupport");
+    free(r);
+    config_free(c);
+}
+
+/* --- staff ---------------------------------------------------------------- */
+
+TEST(config_staff_entries_are_parsed)
+{
+    struct config *c = load(MINIMAL
+        "staff = {\n"
+        "  [\"U1\"] = { name = \"Alice Jensen\", initials = \"AJx\", role = \"lead\" },\n"
+        "  [\"U2\"] = { name = \"bob van-dyke\" },\n"
+        "  [\"U3\"] = { role = \"admin\" },\n"
+        "}\n");
+    const struct staff *s;
+
+    CHECK(c != NULL);
+    if (!c) {
+        unit_fail(__FILE__, __LINE__, "%s", err);
+        return;
+    }
+    CHECK_INT(c->nstaff, 4);
+    s = config_staff(c, "U1");
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_STR(s->name, "Alice Jensen");
+        CHECK_STR(s->initials, "AJx");
+        CHECK_INT(s->role, ROLE_LEAD);
+    }
+    s = config_staff(c, "U2");          /* defaults: initials from name, agent */
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_STR(s->initials, "BVD");
+        CHECK_INT(s->role, ROLE_AGENT);
+    }
+    s = config_staff(c, "U3");          /* no name: the id stands in */
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_STR(s->name, "U3");
+        CHECK_STR(s->initials, "U");
+        CHECK_INT(s->role, ROLE_ADMIN);
+    }
+    CHECK(config_staff(c, "U4") == NULL);
+    config_free(c);
+}
+
+TEST(config_staff_bad_role_rejected_with_choices)
+{
+    FAILS(MINIMAL "staff = { [\"U1\"] = { name = \"A\", role = \"boss\" } }\n",
+          "staff[\"U1\"].role", "\"agent\", \"lead\" or \"admin\"", "got \"boss\"",
+          "@:2:");
+}
+
+TEST(config_staff_unknown_field_rejected)
+{
+    FAILS(MINIMAL "staff = { [\"U1\"] = { name = \"A\", email = \"a@x\" } }\n",
+          "unknown key 'staff[\"U1\"].email'", "known: name, initials, role");
+}
+
+TEST(config_staff_field_wrong_type_rejected)
+{
+    FAILS(MINIMAL "staff = { [\"U1\"] = { name = 5 } }\n",
+          "staff[\"U1\"].name", "must be a string");
+    FAILS(MINIMAL "staff = { \"U1\" }\n", "staff keys must be chat user ids");
+}
+
+TEST(config_local_admin_is_built_in)
+{
+    struct config *c = load(MINIMAL);
+    const struct staff *s;
+
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK_INT(c->nstaff, 1);
+    s = config_staff(c, "local-admin");
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_INT(s->role, ROLE_ADMIN);
+        CHECK_STR(s->initials, "LA");
+    }
+    config_free(c);
+}
+
+TEST(config_admin_user_may_name_a_staff_member)
+{
+    struct config *c = load(MINIMAL "admin = { user = \"U9\" }\n"
+                            "staff = { [\"U9\"] = { name = \"Root\", role = \"admin\" } }\n");
+
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK_INT(c->nstaff, 1);                    /* no local-admin added */
+    CHECK(config_staff(c, "local-admin") == NULL);
+    config_free(c);
+}
+
+TEST(config_admin_user_not_in_staff_rejected)
+{
+    FAILS(MINIMAL "admin = { user = \"U404\" }\n",
+          "key 'admin.user' (\"U404\") is not in staff", "@:2:");
+}
+
+TEST(config_role_names_round_trip)
+{
+    CHECK_INT(config_parse_role("agent"), ROLE_AGENT);
+    CHECK_INT(config_parse_role("lead"), ROLE_LEAD);
+    CHECK_INT(config_parse_role("admin"), ROLE_ADMIN);
+    CHECK_INT(config_parse_role("none"), -1);
+    CHECK_INT(config_parse_role("root"), -1);
+    CHECK_STR(config_role_name(ROLE_LEAD), "lead");
+}
+
+/* --- the sandbox ---------------------------------------------------------- */
+
+TEST(config_lua_expressions_are_evaluated)
+{
+    struct config *c = load(MINIMAL
+                            "local hour = 60 * 60\n"
+                            "sla = { first_response = 2 * hour, warn_before = hour // 4 }\n"
+                            "command = string.format(\"/%s\", \"tw2\")\n");
+
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK(c->sla_first_response == 7200);
+    CHECK(c->sla_warn_before == 900);
+    CHECK_STR(c->command, "/tw2");
+    config_free(c);
+}
+
+/* Loads `text` in a child process that SIGALRM kills after `secs`, so a
+ * hang fails the test instead of stalling the suite.  Returns 1 when the
+ * load failed with an error containing `needle`, 0 when it loaded or said
+ * something else, -1 when it hung (or crashed). */
+static int fails_within(const char *text, const char *needle, unsigned secs)
+{
+    pid_t pid;
+    int status = 0;
+
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        struct config *c;
+        int ok;
+
+        alarm(secs);
+        c = load(text);
+        ok = c == NULL && strstr(err, needle) != NULL;
+        config_free(c);
+        _exit(ok ? 0 : 1);              /* _exit: keep the parent's scratch dir */
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        return -1;
+    if (!WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status) == 0;
+}
+
+TEST(config_endless_loop_fails_instead_of_hanging)
+{
+    /* 120 s: the budget is ~0.2 s natively, ~10 s under valgrind. */
+    CHECK_INT(fails_within(MINIMAL "while true do end\n",
+                           "takes too long to evaluate (endless loop?)", 120), 1);
+}
+
+TEST(config_endless_loop_inside_pcall_still_fails)
+{
+    CHECK_INT(fails_within(MINIMAL "while true do pcall(function() while true do end end) end\n",
+                           "takes too long to evaluate (endless loop?)", 120), 1);
+}
+
+TEST(config_os_and_io_are_not_reachable)
+{
+    FAILS(MINIMAL "os.exit(3)\n", "@:2:", "'os'");
+    FAILS(MINIMAL "io.open(\"/etc/passwd\")\n", "@:2:", "'io'");
+    FAILS(MINIMAL "require(\"os\")\n", "@:2:", "'require'");
+    FAILS(MINIMAL "dofile(\"/etc/passwd\")\n", "@:2:", "'dofile'");
+    FAILS(MINIMAL "load(\"return 1\")\n", "@:2:", "'load'");
+}
+
+TEST(config_runtime_error_reports_line)
+{
+    FAILS(MINIMAL "\n\nerror(\"custom failure\")\n", "@:4:", "custom failure");
+}
