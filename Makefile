@@ -5,7 +5,8 @@ PKGS    := libwebsockets libuv libcurl jansson lua5.4 sqlite3 readline libutf8pr
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-           -Wno-unused-parameter -Wno-format-zero-length
+           -Wno-unused-parameter -Wno-format-zero-length \
+           -Wno-format-truncation
 # _GNU_SOURCE first: readline's flags add _XOPEN_SOURCE=600.
 CPPFLAGS_ALL = -D_GNU_SOURCE -Ibot $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypto -lm

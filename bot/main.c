@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/ws.h"
 #include "desk/desk.h"
+#include "script/script.h"
 #include "source/replay.h"
 #include "store/store.h"
 
@@ -27,6 +28,7 @@ struct app {
     struct config *cfg;
     struct store *store;
     struct desk *desk;
+    struct script_rt *scripts;
     struct chat *chat;
     struct source *source;
     struct http *http;
@@ -64,9 +66,18 @@ static int on_deliver(void *arg, const char *source, const struct mention_page *
 
 static char *on_command(void *arg, const struct chat_command *cmd)
 {
-    (void)arg;
-    (void)cmd;
-    return strdup("No commands are loaded.");
+    struct app *a = arg;
+    return script_run_command(a->scripts, cmd);
+}
+
+/* A script failed to load: tell the admins where they look. */
+static void on_script_notice(void *arg, const char *text)
+{
+    struct app *a = arg;
+    if (strcmp(a->cfg->chat, "console") == 0)
+        console_print(a->chat, text);
+    else
+        desk_post_channel(a->desk, a->cfg->channel_escalations, text);
 }
 
 static void close_handle(uv_handle_t *h)
@@ -114,6 +125,7 @@ static void app_stop(struct app *a, const char *why)
     if (a->source)
         a->source->ops->stop(a->source);
     a->chat->ops->stop(a->chat);
+    script_unwatch(a->scripts);
     desk_stop(a->desk);
     uv_timer_start(&a->grace, on_grace, 0, 50);
 }
@@ -197,6 +209,13 @@ static int run(struct config *cfg)
     a.source->deliver = on_deliver;
     a.source->deliver_arg = &a;
     desk_set_adapters(a.desk, a.chat, a.source);
+    a.scripts = script_new(&a.loop, a.desk);
+    if (!a.scripts)
+        goto out;
+    script_set_notice(a.scripts, on_script_notice, &a);
+    script_load_all(a.scripts);
+    script_watch(a.scripts);
+    desk_set_hooks(a.desk, script_desk_hooks(a.scripts));
 
     uv_signal_init(&a.loop, &a.sigint);
     uv_signal_init(&a.loop, &a.sigterm);
@@ -228,6 +247,8 @@ out:
     if (!a.stopping && a.chat) {
         /* start-up failed: close what was opened, in the same order */
         a.stopping = 1;
+        if (a.scripts)
+            script_unwatch(a.scripts);
         if (a.desk)
             desk_stop(a.desk);
         if (a.chat->ops)
@@ -246,6 +267,7 @@ out:
         log_warn("event loop closed with handles still open", "");
     if (a.chat)
         a.chat->ops->destroy(a.chat);
+    script_free(a.scripts);
     desk_free(a.desk);
     store_close(a.store);
     if (rc == 0)

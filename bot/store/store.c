@@ -540,6 +540,53 @@ int64_t *store_ticket_list(struct store *s, const char *where, const char *arg,
     return v;
 }
 
+int store_stats(struct store *s, int64_t since, int64_t target, struct store_stats *out)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT"
+        " (SELECT count(*) FROM tickets WHERE state='open'),"
+        " (SELECT count(*) FROM tickets WHERE state='open' AND assignee IS NULL),"
+        " (SELECT count(*) FROM tickets WHERE state='open' AND escalated=1),"
+        " (SELECT count(*) FROM tickets WHERE opened_at >= ?1),"
+        " (SELECT count(*) FROM tickets WHERE first_response_at >= ?1),"
+        " (SELECT count(*) FROM tickets WHERE first_response_at >= ?1"
+        "   AND first_response_at <= sla_due_at)");
+    sqlite3_stmt *med = stmt(s, "SELECT first_response_at - (sla_due_at - ?2) AS wait"
+        " FROM tickets WHERE first_response_at >= ?1 ORDER BY wait");
+    int64_t *waits = NULL;
+    size_t n = 0, cap = 0;
+
+    memset(out, 0, sizeof *out);
+    out->median_first_response = -1;
+    if (!st || !med)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, since);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        out->open = sqlite3_column_int64(st, 0);
+        out->unassigned = sqlite3_column_int64(st, 1);
+        out->escalated = sqlite3_column_int64(st, 2);
+        out->opened = sqlite3_column_int64(st, 3);
+        out->answered = sqlite3_column_int64(st, 4);
+        out->answered_in_target = sqlite3_column_int64(st, 5);
+    }
+    sqlite3_reset(st);
+    sqlite3_bind_int64(med, 1, since);
+    sqlite3_bind_int64(med, 2, target);
+    while (sqlite3_step(med) == SQLITE_ROW) {
+        if (n == cap) {
+            int64_t *nw = realloc(waits, (cap = cap ? cap * 2 : 64) * sizeof *waits);
+            if (!nw)
+                break;
+            waits = nw;
+        }
+        waits[n++] = sqlite3_column_int64(med, 0);
+    }
+    sqlite3_reset(med);
+    if (n)
+        out->median_first_response = n % 2 ? waits[n / 2] : (waits[n / 2 - 1] + waits[n / 2]) / 2;
+    free(waits);
+    return STORE_OK;
+}
+
 /* --- events ------------------------------------------------------------ */
 
 int store_event_append(struct store *s, int64_t ticket_id, const char *actor,

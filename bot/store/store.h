@@ -96,6 +96,15 @@ int64_t store_ticket_mentions(struct store *s, int64_t id);
 int64_t *store_ticket_list(struct store *s, const char *where, const char *arg,
                            size_t limit, size_t *n);
 
+struct store_stats {
+    int64_t open, unassigned, escalated;          /* now */
+    int64_t opened, answered, answered_in_target; /* since `since` */
+    int64_t median_first_response;                /* seconds; -1 when none */
+};
+/* Counts for `stats`; `target` is sla.first_response (tweeted_at is
+ * sla_due_at - target). */
+int store_stats(struct store *s, int64_t since, int64_t target, struct store_stats *out);
+
 /* --- events (append-only audit log) ----------------------------------- */
 int store_event_append(struct store *s, int64_t ticket_id, const char *actor,
                        const char *action, const char *detail, int64_t now);

@@ -135,12 +135,30 @@ def test_sigterm_and_sigint_exit_zero_within_two_seconds(tmp):
 def test_commands_typed_at_the_console_are_answered(tmp):
     cfg = write_config(tmp)
     bot = Bot(tmp, cfg, stdin=subprocess.PIPE)
-    bot.proc.stdin.write(b"/tw help\n")
+    bot.proc.stdin.write(b"/tw help\n/tw frobnicate\n")
     bot.proc.stdin.flush()
-    wait_for(lambda: "No commands are loaded." in bot.stdout(), what="an answer", bot=bot)
+    wait_for(lambda: "/tw reply <ticket> <text>" in bot.stdout(), what="the help", bot=bot)
+    wait_for(lambda: 'Unknown command "frobnicate"' in bot.stdout(), what="an answer", bot=bot)
     bot.proc.stdin.write(b":quit\n")
     bot.proc.stdin.flush()
     assert bot.proc.wait(5) == 0
+
+
+def test_console_reply_is_recorded_with_the_agents_signature(tmp):
+    cfg = write_config(tmp)
+    dbp = os.path.join(tmp, "vigil.db")
+    bot = Bot(tmp, cfg, stdin=subprocess.PIPE)
+    wait_for(lambda: replay_done(dbp) and outbox_drained(dbp), what="replay", bot=bot)
+    bot.proc.stdin.write(b"/tw reply 3 Sorry about that!\n")
+    bot.proc.stdin.flush()
+    wait_for(lambda: query(dbp, "SELECT count(*) FROM events WHERE action='reply sent'") == [(1,)],
+             what="the reply to be sent", bot=bot)
+    (detail,), = query(dbp, "SELECT detail FROM events WHERE action='reply'")
+    assert detail == "to @tombecker77 in reply to 1860034749809364993: Sorry about that! ^LA", detail
+    assert "Reply sent: https://x.com/AcmeSupport/status/" in bot.stdout()
+    assert 'msg="replay: reply recorded (not sent: offline)"' in bot.stderr()
+    assert query(dbp, "SELECT first_response_at IS NOT NULL FROM tickets WHERE id=3") == [(1,)]
+    assert bot.stop()[0] == 0
 
 
 def test_broken_replay_line_is_reported_and_skipped(tmp):

@@ -1,0 +1,53 @@
+/* script.h — the Lua command runtime: one sandboxed Lua state holding every
+ * script of scripts/ (commands), scripts/hooks/ (hooks) and lua/ (their
+ * library), each in its own environment, run under an instruction and a
+ * memory budget, reloaded from disk as files are saved.  Knows the desk and
+ * the store (kv, canned); never a wire format. */
+#ifndef VIGIL_SCRIPT_H
+#define VIGIL_SCRIPT_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "chat/chat.h"
+#include "desk/desk.h"
+
+struct script_rt;
+
+/* Borrows desk (and through it store and config).  Returns new, free with
+ * script_free(); NULL on error (logged). */
+struct script_rt *script_new(uv_loop_t *loop, struct desk *desk);
+void script_free(struct script_rt *rt);
+/* Loads every script and hook; a broken file is reported and skipped.
+ * Returns the number of files that failed. */
+int script_load_all(struct script_rt *rt);
+/* Watches scripts/, scripts/hooks/ and lua/ with inotify; saves reload. */
+int script_watch(struct script_rt *rt);
+void script_unwatch(struct script_rt *rt);
+/* Runs a command typed in chat ("/tw reply 3 hi", "/reply 3 hi", or
+ * "reply 3 hi" when `umbrella` already stripped).  Returns the answer for
+ * the user: new string, caller frees.  Never NULL. */
+char *script_run_command(struct script_rt *rt, const struct chat_command *cmd);
+/* The hooks table for desk_set_hooks(). */
+const struct desk_hooks *script_desk_hooks(struct script_rt *rt);
+/* Called with a message for the admins (a script failed to load). */
+void script_set_notice(struct script_rt *rt, void (*fn)(void *arg, const char *text),
+                       void *arg);
+/* Reloads one script by file name ("assign.lua", "hooks/sla.lua") or every
+ * one (NULL).  Returns the number of failures. */
+int script_reload(struct script_rt *rt, const char *name);
+/* Lines "name state" for :scripts (new string, caller frees). */
+char *script_list(struct script_rt *rt);
+/* Loaded verbs, sorted: NULL-terminated array, free with script_strv_free. */
+char **script_verbs(struct script_rt *rt);
+void script_strv_free(char **v);
+/* Lua memory in use, bytes. */
+size_t script_memory(struct script_rt *rt);
+
+/* Splits a command line: the verb (new string) and a pointer into `text`
+ * at its arguments.  "/tw reply 3 hi" with umbrella "/tw" -> "reply",
+ * "3 hi"; "/reply 3 hi" -> "reply"; "/tw" alone -> "help".  Pure.  Returns
+ * NULL when the line is not a command (empty, or no verb). */
+char *script_parse_command(const char *text, const char *umbrella, const char **args);
+
+#endif

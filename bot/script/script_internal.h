@@ -1,0 +1,83 @@
+/* script_internal.h — state shared by script.c (runtime) and api.c (the
+ * ctx/ticket/kv bindings); nothing outside bot/script/ includes it. */
+#ifndef VIGIL_SCRIPT_INTERNAL_H
+#define VIGIL_SCRIPT_INTERNAL_H
+
+#include <lua.h>
+
+#include "script/script.h"
+#include "store/store.h"
+
+#define ROLE_BIT(r) (1u << (r))
+
+/* One file of scripts/ or scripts/hooks/. */
+struct entry {
+    char *file;          /* "assign.lua", "hooks/sla.lua" */
+    char *verb;          /* "assign"; NULL for hooks */
+    int is_hook;
+    int ref;             /* registry ref of the loaded table; LUA_NOREF if never loaded */
+    unsigned roles;      /* ROLE_BIT mask of who may run it */
+    char *error;         /* last load error, NULL when the loaded version is current */
+};
+
+struct script_rt {
+    lua_State *L;
+    uv_loop_t *loop;
+    struct desk *desk;
+    struct store *store;
+    const struct config *cfg;
+    struct desk_hooks hooks;
+
+    struct entry *entries;
+    size_t nentries;
+
+    /* budgets */
+    size_t mem, mem_limit;
+    long long used, budget;
+    int budget_active, killed;
+
+    /* who and what is running now (never taken from script-visible tables) */
+    const char *actor;            /* staff id, or "hook:<file>" */
+    const char *scope;            /* kv scope: the running script's file */
+    const struct chat_command *cmd;
+    int depth;                    /* nested invocations (hooks inside commands) */
+
+    /* inotify */
+    int ifd, wd_scripts, wd_hooks;
+    uv_poll_t ipoll;
+    int watching;
+
+    void (*notice)(void *arg, const char *text);
+    void *notice_arg;
+    unsigned long errseq;
+};
+
+/* The runtime of a Lua state (stored in its extra space). */
+struct script_rt *script_rt_of(lua_State *L);
+
+/* api.c */
+void api_open(lua_State *L);
+/* Pushes the ticket `id` as a script-visible table; raises a user error if
+ * there is none. */
+void api_push_ticket(lua_State *L, int64_t id);
+/* Pushes a new ctx table for `cmd` run as `staff` (may be NULL). */
+void api_push_ctx(lua_State *L, const struct chat_command *cmd, const char *verb,
+                  const char *args);
+/* Pushes a user table { id, name, initials, role } for a chat user id. */
+void api_push_user(lua_State *L, const char *id);
+/* Raises a user-facing error: the message is shown as it is. */
+int api_fail(lua_State *L, const char *msg);
+/* Returns the user-facing message if the error at `idx` is one, else NULL. */
+const char *api_user_error(lua_State *L, int idx);
+/* Runs before_reply hooks: returns the (maybe rewritten) text on the stack,
+ * or raises a user error with the hook's reason. */
+void api_before_reply(lua_State *L, int ticket_idx, int text_idx);
+
+/* script.c: calls the function at the stack top with `nargs` args below it,
+ * under the budget, in protected mode; pops them and pushes `nres` results
+ * (or nothing on error).  Logs the error with an id; fills `errmsg` with the
+ * user-facing text.  Returns the Lua status. */
+int script_call(struct script_rt *rt, int nargs, int nres, const char *what,
+                char *errmsg, size_t errlen);
+
+#endif

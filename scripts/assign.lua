@@ -1,0 +1,16 @@
+-- assign <ticket> [@user|me]: give a ticket to a teammate, or take it.
+local text = require "vigil.text"
+
+return command {
+  usage = "assign <ticket> [@user|me]",
+  help  = "Assign a ticket to a teammate (default: yourself).",
+  run = function(ctx, args)
+    if not args[1] then ctx:fail(text.usage("assign <ticket> [@user|me]")) end
+    local t = ctx:ticket(args[1])
+    local who = ctx:user(args[2] or "me")
+    local was = t.assignee and (" (was %s's)"):format(t.assignee.name) or ""
+    t:assign(who)
+    if who.id == ctx.user.id then return ("#%d is yours now%s."):format(t.id, was) end
+    return ("#%d is now %s's%s."):format(t.id, who.name, was)
+  end,
+}

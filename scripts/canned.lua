@@ -1,0 +1,63 @@
+-- canned: saved answers.  canned <ticket> <name> replies with one; list,
+-- show and add manage them.  Templates: {name} {handle} {agent}.
+local text = require "vigil.text"
+local USAGE = "canned <ticket> <name> | list | show <name> | add <name> <text>"
+
+local function valid_name(name)
+  return name and #name <= 32 and name:match("^[%w_%-]+$")
+end
+
+local function get(ctx, name)
+  local body = name and ctx.canned:get(name:lower())
+  if not body then
+    ctx:fail(("There is no canned answer \"%s\". %s canned list shows them.")
+             :format(name or "", text.cmd()))
+  end
+  return body
+end
+
+local sub = {}
+
+function sub.list(ctx)
+  local names = ctx.canned:names()
+  if #names == 0 then
+    return ("No canned answers yet. A lead can add one: %s canned add <name> <text>"):format(text.cmd())
+  end
+  local rows = {}
+  for _, n in ipairs(names) do rows[#rows + 1] = { n, text.excerpt(ctx.canned:get(n), 60) } end
+  return text.columns(rows)
+end
+
+function sub.show(ctx, args)
+  if not args[2] then ctx:fail(text.usage("canned show <name>")) end
+  return get(ctx, args[2])
+end
+
+function sub.add(ctx, args)
+  ctx:require_role("lead")
+  if not args[3] then ctx:fail(text.usage("canned add <name> <text>")) end
+  local name = args[2]:lower()
+  if not valid_name(name) then
+    ctx:fail("A canned answer's name is 1-32 letters, digits, - or _ (like refund-status).")
+  end
+  local existed = ctx.canned:get(name) ~= nil
+  ctx.canned:set(name, ctx:rest(2))
+  return ("%s canned answer \"%s\". Use it with: %s canned <ticket> %s")
+         :format(existed and "Updated" or "Saved", name, text.cmd(), name)
+end
+
+return command {
+  usage = "canned <ticket> <name>",
+  help  = "Reply with a saved answer (see also: canned list).\n" ..
+          "canned list | canned show <name> | canned add <name> <text> (leads).\n" ..
+          "In the text, {name} is the customer's name, {handle} their @handle, {agent} your name.",
+  run = function(ctx, args)
+    local verb = args[1] and args[1]:lower()
+    if sub[verb] then return sub[verb](ctx, args) end
+    if not args[2] then ctx:fail(text.usage(USAGE)) end
+    local t = ctx:ticket(args[1])
+    local body = text.expand(get(ctx, args[2]), text.canned_vars(t, ctx.user))
+    local sent = t:reply(body)
+    return ("Reply to %s queued: %s"):format(text.handle(t.customer), sent)
+  end,
+}

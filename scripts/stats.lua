@@ -1,0 +1,38 @@
+-- stats [today|7d]: how the desk is doing.
+local text = require "vigil.text"
+
+local function since(period, now)
+  if period == "7d" then return now - 7 * 86400, "Last 7 days" end
+  local d = os.date("*t", now)
+  d.hour, d.min, d.sec = 0, 0, 0
+  return os.time(d), "Today"
+end
+
+return command {
+  usage = "stats [today|7d]",
+  help  = "Tickets opened and answered, first-response times, what is open now.\n" ..
+          "today (default) counts since midnight; 7d the last 7 days.",
+  run = function(ctx, args)
+    local period = (args[1] or "today"):lower()
+    if period ~= "today" and period ~= "7d" then ctx:fail(text.usage("stats [today|7d]")) end
+    local from, label = since(period, text.now())
+    local s = ctx:stats(from)
+    local target = vigil.config.sla and vigil.config.sla.first_response
+    local lines = {
+      ("Now: %d open, %d unassigned, %d escalated."):format(s.open or 0, s.unassigned or 0,
+                                                            s.escalated or 0),
+    }
+    local answered = s.answered or 0
+    local line = ("%s: %s, %d answered"):format(label, text.plural(s.opened or 0, "new ticket"), answered)
+    if answered > 0 then
+      line = line .. (", %d within the %s target (%d%%)"):format(s.answered_in_target or 0,
+        target and text.duration(target) or "first-response",
+        math.floor(100 * (s.answered_in_target or 0) / answered + 0.5))
+    end
+    lines[2] = line .. "."
+    if s.median_first_response then
+      lines[3] = "Median first response: " .. text.duration(s.median_first_response) .. "."
+    end
+    return table.concat(lines, "\n")
+  end,
+}

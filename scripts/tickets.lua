@@ -1,0 +1,39 @@
+-- tickets [open|mine|unassigned|escalated|closed|all]: a list to work from.
+local text = require "vigil.text"
+local FILTERS = { open = true, mine = true, unassigned = true, escalated = true,
+                  closed = true, all = true }
+local LIMIT = 20
+
+-- "answered", "due in 42 min", "12 min overdue", or "" once closed.
+local function sla(t, now)
+  if t.first_response_at then return "answered" end
+  if t.state == "closed" or not t.sla_due_at then return "" end
+  return "due " .. text.due(t.sla_due_at, now)
+end
+
+return command {
+  usage = "tickets [open|mine|unassigned|escalated]",
+  help  = "List tickets, newest first, with their first-response clock.\n" ..
+          "Default: open. Also: mine, unassigned, escalated, closed, all.",
+  run = function(ctx, args)
+    local filter = (args[1] or "open"):lower()
+    if not FILTERS[filter] then
+      ctx:fail(text.usage("tickets [open|mine|unassigned|escalated|closed|all]"))
+    end
+    local list, now = ctx:tickets(filter, LIMIT + 1), text.now()
+    if #list == 0 then
+      return filter == "mine" and "You have no open tickets." or ("No %s tickets."):format(filter)
+    end
+    local rows = {}
+    for i = 1, math.min(#list, LIMIT) do
+      local t = list[i]
+      rows[#rows + 1] = { "#" .. t.id, t.status, text.handle(t.customer),
+                          t.assignee and t.assignee.name or "-",
+                          text.duration(now - t.opened_at), sla(t, now),
+                          text.excerpt(t.text, 50) }
+    end
+    local head = filter == "mine" and "Your tickets" or (filter:gsub("^%l", string.upper) .. " tickets")
+    head = head .. (#list > LIMIT and (" (newest %d):"):format(LIMIT) or ":")
+    return head .. "\n" .. text.columns(rows)
+  end,
+}

@@ -1,0 +1,448 @@
+/* test_sandbox.c — the Lua runtime against hostile and broken scripts:
+ * escapes, budgets, isolation between scripts, and hot reload. */
+#include "unit.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "core/config.h"
+#include "desk/desk.h"
+#include "script/script.h"
+#include "store/store.h"
+
+struct sb {
+    uv_loop_t loop;
+    struct config *cfg;
+    struct store *store;
+    struct desk *desk;
+    struct script_rt *rt;
+    char dir[512];
+    char notice[1024];
+    int notices;
+};
+
+static void on_notice(void *arg, const char *text)
+{
+    struct sb *s = arg;
+    snprintf(s->notice, sizeof s->notice, "%s", text);
+    s->notices++;
+}
+
+static void write_file(struct sb *s, const char *rel, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void write_file(struct sb *s, const char *rel, const char *fmt, ...)
+{
+    char path[1024], tmp[1100];
+    FILE *f;
+    va_list ap;
+    snprintf(path, sizeof path, "%s/%s", s->dir, rel);
+    snprintf(tmp, sizeof tmp, "%s/.tmp-write", s->dir);
+    f = fopen(tmp, "w");
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    fclose(f);
+    rename(tmp, path);   /* as editors do: the new file appears whole */
+}
+
+static void sb_open(struct sb *s, const char *name)
+{
+    char cfgpath[700], err[512], sub[700];
+    FILE *f;
+
+    memset(s, 0, sizeof *s);
+    snprintf(s->dir, sizeof s->dir, "%s", unit_tmp(name));
+    mkdir(s->dir, 0700);
+    snprintf(sub, sizeof sub, "%s/scripts", s->dir);
+    mkdir(sub, 0700);
+    snprintf(sub, sizeof sub, "%s/scripts/hooks", s->dir);
+    mkdir(sub, 0700);
+    snprintf(sub, sizeof sub, "%s/lua", s->dir);
+    mkdir(sub, 0700);
+    snprintf(cfgpath, sizeof cfgpath, "%s/vigil.lua", s->dir);
+    f = fopen(cfgpath, "w");
+    fprintf(f, "replay = { file = 'x' }\n"
+               "scripts = { dir = '%s/scripts', lib = '%s/lua', instructions = 200000,"
+               " memory_mb = 16 }\n"
+               "staff = { U1 = { name = 'Alice Jensen', role = 'lead' },"
+               " U2 = { name = 'Bob Okafor' } }\n", s->dir, s->dir);
+    fclose(f);
+    s->cfg = config_load(cfgpath, err, sizeof err);
+    if (!s->cfg) {
+        unit_fail(__FILE__, __LINE__, "config: %s", err);
+        return;
+    }
+    snprintf(sub, sizeof sub, "%s/vigil.db", s->dir);
+    s->store = store_open(sub);
+    uv_loop_init(&s->loop);
+    s->desk = desk_new(&s->loop, s->store, s->cfg);
+    s->rt = script_new(&s->loop, s->desk);
+    script_set_notice(s->rt, on_notice, s);
+    desk_set_hooks(s->desk, script_desk_hooks(s->rt));
+}
+
+static void sb_close(struct sb *s)
+{
+    script_unwatch(s->rt);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&s->loop);
+    script_free(s->rt);
+    desk_free(s->desk);
+    store_close(s->store);
+    config_free(s->cfg);
+}
+
+/* Installs scripts/<verb>.lua whose run body is `body`. */
+static void cmd_file(struct sb *s, const char *verb, const char *body)
+{
+    char rel[128];
+    snprintf(rel, sizeof rel, "scripts/%s.lua", verb);
+    write_file(s, rel, "return command { run = function(ctx, args)\n%s\nend }\n", body);
+    snprintf(rel, sizeof rel, "%s", verb);
+    script_reload(s->rt, rel);
+}
+
+/* Runs "/tw <line>" as `user`; returns a static copy of the answer. */
+static const char *run_as(struct sb *s, const char *user, const char *line)
+{
+    static char out[4096];
+    struct chat_command cmd = { user, "C1", line };
+    char *a = script_run_command(s->rt, &cmd);
+    snprintf(out, sizeof out, "%s", a);
+    free(a);
+    return out;
+}
+
+static const char *run(struct sb *s, const char *line) { return run_as(s, "U1", line); }
+
+#define CHECK_HAS(hay, needle) do { const char *h_ = (hay);                     \
+    if (!strstr(h_, needle))                                                    \
+        unit_fail(__FILE__, __LINE__, "\"%s\" does not contain \"%s\"", h_, needle); \
+    } while (0)
+
+/* --- escapes ------------------------------------------------------------- */
+
+TEST(sandbox_has_no_io_os_debug_package_or_file_loading)
+{
+    struct sb s;
+    sb_open(&s, "sb1");
+    cmd_file(&s, "probe",
+             "return table.concat({ tostring(io), tostring(os.execute), tostring(os.getenv),"
+             " tostring(debug), tostring(package), tostring(dofile), tostring(loadfile),"
+             " tostring(string.dump), tostring(require ~= nil), tostring(os.time ~= nil) }, ',')");
+    CHECK_STR(run(&s, "/tw probe"), "nil,nil,nil,nil,nil,nil,nil,nil,true,true");
+    cmd_file(&s, "openit", "return io.open('/etc/passwd'):read('a')");
+    CHECK_HAS(run(&s, "/tw openit"), "Command failed (see log), error id E");
+    cmd_file(&s, "exec", "os.execute('touch /tmp/vigil-pwned') return 'ran'");
+    CHECK_HAS(run(&s, "/tw exec"), "Command failed");
+    CHECK(access("/tmp/vigil-pwned", F_OK) != 0);
+    sb_close(&s);
+}
+
+TEST(sandbox_require_reaches_only_the_lua_dir)
+{
+    struct sb s;
+    sb_open(&s, "sb2");
+    write_file(&s, "lua/greet.lua", "return { hi = function(n) return 'hi ' .. n end }\n");
+    cmd_file(&s, "req", "return require('greet').hi('bob')");
+    CHECK_STR(run(&s, "/tw req"), "hi bob");
+    cmd_file(&s, "reqio", "local ok, err = pcall(require, 'io') return tostring(ok) .. ' ' .. err");
+    CHECK_HAS(run(&s, "/tw reqio"), "false");
+    CHECK_HAS(run(&s, "/tw reqio"), "module 'io' not found");
+    cmd_file(&s, "requp", "local ok, err = pcall(require, '..etc.passwd') return err");
+    CHECK_HAS(run(&s, "/tw requp"), "not found");
+    cmd_file(&s, "reqslash", "local ok, err = pcall(require, '/etc/passwd') return err");
+    CHECK_HAS(run(&s, "/tw reqslash"), "not found");
+    sb_close(&s);
+}
+
+TEST(sandbox_load_takes_text_only_and_binds_the_script_env)
+{
+    struct sb s;
+    sb_open(&s, "sb3");
+    cmd_file(&s, "bin", "local f, err = load('\\27Lua\\84\\0') return tostring(f) .. ' ' .. err");
+    CHECK_HAS(run(&s, "/tw bin"), "attempt to load a binary chunk");
+    cmd_file(&s, "envload", "return tostring(load('return io')())");
+    CHECK_STR(run(&s, "/tw envload"), "nil");
+    cmd_file(&s, "gc", "local ok, err = pcall(collectgarbage, 'stop') return tostring(ok) .. ' ' .. err");
+    CHECK_HAS(run(&s, "/tw gc"), "only \"count\" is allowed");
+    cmd_file(&s, "gccount", "return type(collectgarbage('count'))");
+    CHECK_STR(run(&s, "/tw gccount"), "number");
+    sb_close(&s);
+}
+
+TEST(sandbox_one_script_cannot_change_what_another_sees)
+{
+    struct sb s;
+    sb_open(&s, "sb4");
+    cmd_file(&s, "evil",
+             "string.upper = function() return 'pwned' end\n"
+             "setmetatable(_G, { __index = function() return 'pwned' end })\n"
+             "vigil.log = nil; table.concat = nil; x_global = 'leak'\n"
+             "local mt = getmetatable('')\n"
+             "if mt then mt.__index = { upper = function() return 'pwned' end } end\n"
+             "return tostring(mt)");
+    CHECK_STR(run(&s, "/tw evil"), "false");
+    cmd_file(&s, "good",
+             "vigil.log('info', 'still here')\n"
+             "return ('abc'):upper() .. string.upper('d') .. table.concat({'e'}) .. tostring(x_global)");
+    CHECK_STR(run(&s, "/tw good"), "ABCDenil");
+    cmd_file(&s, "meta", "local ok, err = pcall(setmetatable, ctx, {}) return err");
+    CHECK_HAS(run(&s, "/tw meta"), "protected metatable");
+    sb_close(&s);
+}
+
+TEST(sandbox_kv_is_private_to_each_script_and_survives_reload)
+{
+    struct sb s;
+    sb_open(&s, "sb5");
+    cmd_file(&s, "a", "ctx.kv:set('secret', { n = 42, list = { 'x', 'y' } }) return 'set'");
+    cmd_file(&s, "b", "return tostring(ctx.kv:get('secret'))");
+    CHECK_STR(run(&s, "/tw a"), "set");
+    CHECK_STR(run(&s, "/tw b"), "nil");
+    cmd_file(&s, "a", "local v = ctx.kv:get('secret') return v.n .. v.list[2]");
+    CHECK_STR(run(&s, "/tw a"), "42y");
+    sb_close(&s);
+}
+
+/* --- budgets --------------------------------------------------------------- */
+
+TEST(budget_stops_an_endless_loop_and_the_next_command_runs)
+{
+    struct sb s;
+    sb_open(&s, "bud1");
+    cmd_file(&s, "spin", "while true do end");
+    cmd_file(&s, "ok", "return 'fine'");
+    CHECK_HAS(run(&s, "/tw spin"), "ran past its budget of 200000 instructions");
+    CHECK_STR(run(&s, "/tw ok"), "fine");
+    sb_close(&s);
+}
+
+TEST(budget_cannot_be_swallowed_by_pcall)
+{
+    struct sb s;
+    sb_open(&s, "bud2");
+    cmd_file(&s, "sneaky",
+             "while true do pcall(function() while true do end end) end");
+    CHECK_HAS(run(&s, "/tw sneaky"), "budget");
+    cmd_file(&s, "sneaky2",
+             "local co = coroutine.wrap(function() while true do end end)\n"
+             "while true do pcall(co) end");
+    CHECK_HAS(run(&s, "/tw sneaky2"), "budget");
+    cmd_file(&s, "sneaky3",
+             "for i = 1, 100 do xpcall(function() while true do end end, function() return 'caught' end) end\n"
+             "return 'survived'");
+    CHECK_HAS(run(&s, "/tw sneaky3"), "budget");
+    cmd_file(&s, "ok", "return 'fine'");
+    CHECK_STR(run(&s, "/tw ok"), "fine");
+    sb_close(&s);
+}
+
+TEST(budget_memory_bomb_is_stopped_and_memory_given_back)
+{
+    struct sb s;
+    size_t before;
+    sb_open(&s, "bud3");
+    cmd_file(&s, "ok", "return 'fine'");
+    before = script_memory(s.rt);
+    cmd_file(&s, "bomb", "return #string.rep('x', 2^30)");
+    CHECK_HAS(run(&s, "/tw bomb"), "needed more than 16 MiB of memory");
+    cmd_file(&s, "bomb2", "local t = {} local s = string.rep('y', 1024) "
+                          "for i = 1, 1e7 do t[i] = s .. i end return #t");
+    {
+        const char *a = run(&s, "/tw bomb2");
+        CHECK(strstr(a, "memory") || strstr(a, "budget"));
+    }
+    CHECK_STR(run(&s, "/tw ok"), "fine");
+    CHECK(script_memory(s.rt) < before + (2u << 20));
+    sb_close(&s);
+}
+
+TEST(budget_deep_recursion_and_odd_errors_fail_cleanly)
+{
+    struct sb s;
+    sb_open(&s, "bud4");
+    cmd_file(&s, "deep", "local function f(n) return f(n + 1) + 1 end return f(1)");
+    {
+        /* a stack overflow or the budget, whichever comes first: both stop it */
+        const char *a = run(&s, "/tw deep");
+        CHECK(strstr(a, "Command failed") || strstr(a, "budget"));
+    }
+    cmd_file(&s, "tbl", "error({ code = 7 })");
+    CHECK_HAS(run(&s, "/tw tbl"), "Command failed");
+    cmd_file(&s, "yield", "coroutine.yield('x') return 'no'");
+    CHECK_HAS(run(&s, "/tw yield"), "Command failed");
+    cmd_file(&s, "gcerr", "setmetatable({}, { __gc = function() error('boom') end }) return 'ok'");
+    CHECK_STR(run(&s, "/tw gcerr"), "ok");
+    cmd_file(&s, "big", "return string.rep('z', 1e6)");
+    CHECK_INT(strlen(run(&s, "/tw big")), 4095);   /* the test buffer, not the runtime */
+    cmd_file(&s, "failmsg", "ctx:fail('Ticket numbers are like #42.')");
+    CHECK_STR(run(&s, "/tw failmsg"), "Ticket numbers are like #42.");
+    sb_close(&s);
+}
+
+/* --- permissions -------------------------------------------------------- */
+
+TEST(permissions_roles_gate_commands_and_denials_are_audited)
+{
+    struct sb s;
+    size_t n;
+    struct event *ev;
+    sb_open(&s, "perm1");
+    write_file(&s, "scripts/boss.lua", "return command { roles = 'lead', run = function() return 'yes boss' end }\n");
+    write_file(&s, "scripts/help.lua", "return command { run = function() return 'help text' end }\n");
+    script_load_all(s.rt);
+    CHECK_STR(run_as(&s, "U1", "/tw boss"), "yes boss");
+    CHECK_STR(run_as(&s, "U2", "/tw boss"), "/tw boss needs the lead role; you are agent.");
+    CHECK_HAS(run_as(&s, "U999", "/tw boss"), "Only support staff can use /tw boss");
+    CHECK_STR(run_as(&s, "U999", "/tw help"), "help text");
+    CHECK_STR(run_as(&s, "U999", "/help"), "help text");
+    ev = store_events_of(s.store, 0, &n);
+    store_events_free(ev, n);
+    {
+        /* denials have no ticket: count them directly */
+        int64_t *ids;
+        size_t k;
+        ids = store_ticket_list(s.store, "all", NULL, 10, &k);
+        free(ids);
+        CHECK_INT(k, 0);
+    }
+    sb_close(&s);
+}
+
+/* --- hot reload ------------------------------------------------------------ */
+
+static int spin_until(struct sb *s, const char *line, const char *want)
+{
+    for (int i = 0; i < 100; i++) {
+        uv_run(&s->loop, UV_RUN_NOWAIT);
+        if (strcmp(run(s, line), want) == 0)
+            return 1;
+        uv_sleep(2);
+    }
+    return 0;
+}
+
+TEST(reload_edit_break_fix_delete_add_through_inotify)
+{
+    struct sb s;
+    char *list;
+    sb_open(&s, "hot1");
+    write_file(&s, "scripts/t.lua", "return command { run = function() return 'one' end }\n");
+    script_load_all(s.rt);
+    CHECK(script_watch(s.rt) == 0);
+    CHECK_STR(run(&s, "/tw t"), "one");
+
+    write_file(&s, "scripts/t.lua", "return command { run = function() return 'two' end }\n");
+    CHECK(spin_until(&s, "/tw t", "two"));
+
+    write_file(&s, "scripts/t.lua", "return command { run = function() return 'three' end \n");
+    for (int i = 0; i < 50 && !s.notices; i++) {
+        uv_run(&s.loop, UV_RUN_NOWAIT);
+        uv_sleep(2);
+    }
+    CHECK_STR(run(&s, "/tw t"), "two");           /* the old version keeps serving */
+    CHECK_HAS(s.notice, "t.lua failed to load; the previous version keeps running");
+    list = script_list(s.rt);
+    CHECK_HAS(list, "old version running; error:");
+    free(list);
+
+    write_file(&s, "scripts/t.lua", "return { run = 5 }\n");
+    for (int i = 0; i < 50 && s.notices < 2; i++) {
+        uv_run(&s.loop, UV_RUN_NOWAIT);
+        uv_sleep(2);
+    }
+    CHECK_HAS(s.notice, "no run function");
+    CHECK_STR(run(&s, "/tw t"), "two");
+
+    write_file(&s, "scripts/t.lua", "return command { run = function() return 'four' end }\n");
+    CHECK(spin_until(&s, "/tw t", "four"));
+    list = script_list(s.rt);
+    CHECK_HAS(list, "t.lua                    ok");
+    free(list);
+
+    {
+        char path[700];
+        snprintf(path, sizeof path, "%s/scripts/t.lua", s.dir);
+        unlink(path);
+    }
+    CHECK(spin_until(&s, "/tw t", "Unknown command \"t\". Type /tw help for the list."));
+
+    write_file(&s, "scripts/fresh.lua", "return command { run = function() return 'new' end }\n");
+    CHECK(spin_until(&s, "/tw fresh", "new"));
+    sb_close(&s);
+}
+
+TEST(reload_a_running_command_finishes_on_its_old_version)
+{
+    struct sb s;
+    sb_open(&s, "hot2");
+    write_file(&s, "scripts/self.lua",
+               "return command { run = function() vigil.reload('self') return 'old finished' end }\n");
+    script_load_all(s.rt);
+    write_file(&s, "scripts/self.lua", "return command { run = function() return 'new' end }\n");
+    CHECK_STR(run(&s, "/tw self"), "old finished");
+    CHECK_STR(run(&s, "/tw self"), "new");
+    sb_close(&s);
+}
+
+TEST(reload_never_duplicates_hooks)
+{
+    struct sb s;
+    struct mention m = { 0 };
+    struct mention_page p = { &m, 1, NULL, NULL, 0 };
+    size_t n;
+    int notes = 0;
+    struct event *ev;
+
+    sb_open(&s, "hot3");
+    for (int i = 0; i < 5; i++) {
+        write_file(&s, "scripts/hooks/count.lua",
+                   "return hooks { on_mention = function(t, m) t:note('seen v%d') end }\n", i);
+        script_reload(s.rt, "hooks/count");
+    }
+    m.id = m.original_id = 1234;
+    m.text = "@AcmeSupport hi";
+    m.author_id = m.author_handle = "ann";
+    m.conversation_id = "1234";
+    CHECK_INT(desk_ingest(s.desk, "test", &p, NULL, NULL), DESK_OK);
+    ev = store_events_of(s.store, 1, &n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ev[i].action, "note") == 0) {
+            notes++;
+            CHECK_STR(ev[i].detail, "seen v4");
+            CHECK_STR(ev[i].actor, "hook:count.lua");
+        }
+    store_events_free(ev, n);
+    CHECK_INT(notes, 1);
+    sb_close(&s);
+}
+
+TEST(parse_command_accepts_umbrella_and_direct_forms)
+{
+    const char *args = NULL;
+    char *v;
+    v = script_parse_command("/tw reply 3 hi there", "/tw", &args);
+    CHECK_STR(v, "reply");
+    CHECK_STR(args, "3 hi there");
+    free(v);
+    v = script_parse_command("  /reply 3 hi", "/tw", &args);
+    CHECK_STR(v, "reply");
+    CHECK_STR(args, "3 hi");
+    free(v);
+    v = script_parse_command("/tw", "/tw", &args);
+    CHECK_STR(v, "help");
+    free(v);
+    v = script_parse_command("ASSIGN 4 me", "/tw", &args);
+    CHECK_STR(v, "assign");
+    free(v);
+    v = script_parse_command("/twx 1", "/tw", &args);
+    CHECK_STR(v, "twx");
+    free(v);
+    CHECK(script_parse_command("   ", "/tw", &args) == NULL);
+    CHECK(script_parse_command("/", "/tw", &args) == NULL);
+}
