@@ -1,0 +1,793 @@
+/* test_scripts.c — the default commands and hooks of scripts/ (the real
+ * files, with lua/ as their library) run through the script runtime against
+ * a desk with a temp store and recording fake adapters: what the user reads,
+ * and what changed in the store and the outbox. */
+#include "unit.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <uv.h>
+
+#include "chat/chat.h"
+#include "core/config.h"
+#include "desk/desk.h"
+#include "script/script.h"
+#include "source/source.h"
+#include "store/store.h"
+
+/* Staff of every fixture. */
+#define LEAD  "U1"   /* Alice Jensen, AJ */
+#define AGENT "U2"   /* Bob Okafor, BO */
+#define ADMIN "U3"   /* Carmen Ruiz, CR */
+#define NOBODY "U9"  /* not on staff */
+
+#define CHECK_HAS(s, needle) do { const char *s_ = (s), *n_ = (needle);            \
+    if (!s_ || !strstr(s_, n_))                                                    \
+        unit_fail(__FILE__, __LINE__, "answer \"%s\" lacks \"%s\"", s_ ? s_ : "(null)", n_); \
+    } while (0)
+#define CHECK_PREFIX(s, prefix) do { const char *s_ = (s), *p_ = (prefix);        \
+    if (!s_ || strncmp(s_, p_, strlen(p_)) != 0)                                   \
+        unit_fail(__FILE__, __LINE__, "answer \"%s\" does not start with \"%s\"",  \
+                  s_ ? s_ : "(null)", p_); } while (0)
+#define CHECK_LACKS(s, needle) do { const char *s_ = (s), *n_ = (needle);          \
+    if (!s_ || strstr(s_, n_))                                                     \
+        unit_fail(__FILE__, __LINE__, "answer \"%s\" has \"%s\"", s_ ? s_ : "(null)", n_); \
+    } while (0)
+
+/* --- fake adapters: what went out, in order ------------------------------ */
+
+static struct {
+    struct chat chat;
+    struct source source;
+    char log[128][700];
+    int n;
+} sent;
+
+static void record(const char *fmt, const char *a, const char *b)
+{
+    if (sent.n < 128)
+        snprintf(sent.log[sent.n++], sizeof sent.log[0], fmt, a ? a : "", b ? b : "");
+}
+
+static void ok(send_done_fn done, void *arg, const char *ref)
+{
+    struct send_result r = { SEND_OK, ref, NULL, 0 };
+    done(arg, &r);
+}
+
+static void f_post_ticket(struct chat *c, const char *ch, const struct ticket_view *t,
+                          send_done_fn done, void *arg)
+{
+    char ref[32];
+    snprintf(ref, sizeof ref, "ts-%lld", (long long)t->id);
+    record("post %s %s", ref, t->customer_handle);
+    ok(done, arg, ref);
+}
+
+static void f_update(struct chat *c, const char *ch, const char *ref,
+                     const struct ticket_view *t, send_done_fn done, void *arg)
+{
+    record("update %s %s", ref, t->status);
+    ok(done, arg, ref);
+}
+
+static void f_thread(struct chat *c, const char *ch, const char *ref, const char *text,
+                     send_done_fn done, void *arg)
+{
+    record("thread %s %s", ref, text);
+    ok(done, arg, "th");
+}
+
+static void f_channel(struct chat *c, const char *ch, const char *text, send_done_fn done,
+                      void *arg)
+{
+    record("channel %s %s", ch, text);
+    ok(done, arg, "ch");
+}
+
+static void f_reply(struct source *s, const char *to, const char *text, send_done_fn done,
+                    void *arg)
+{
+    record("reply %s %s", to, text);
+    ok(done, arg, "1900000000000000001");
+}
+
+static void f_dm(struct source *s, const char *to, const char *text, send_done_fn done,
+                 void *arg)
+{
+    record("dm %s %s", to, text);
+    ok(done, arg, "dm-1");
+}
+
+static const struct chat_ops fake_chat_ops = {
+    "fake", NULL, NULL, NULL, f_post_ticket, f_update, f_thread, f_channel, NULL,
+};
+static const struct source_ops fake_source_ops = {
+    "fake", NULL, NULL, NULL, f_reply, f_dm, NULL,
+};
+
+/* The first line sent that starts with `prefix` and contains `needle`. */
+static const char *sent_line(const char *prefix, const char *needle)
+{
+    for (int i = 0; i < sent.n; i++)
+        if (strncmp(sent.log[i], prefix, strlen(prefix)) == 0 &&
+            (!needle || strstr(sent.log[i], needle)))
+            return sent.log[i];
+    return NULL;
+}
+
+static int sent_count(const char *prefix)
+{
+    int n = 0;
+    for (int i = 0; i < sent.n; i++)
+        n += strncmp(sent.log[i], prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+/* --- fixture: desk + runtime loaded from the repository's scripts/ ------- */
+
+struct fx {
+    uv_loop_t loop;
+    struct config *cfg;
+    struct store *store;
+    struct desk *desk;
+    struct script_rt *rt;
+    int load_failures;
+    char answer[8192];
+};
+
+static struct mention mk(int64_t id, const char *author, const char *handle, const char *name,
+                         const char *conv, const char *text)
+{
+    struct mention m = { 0 };
+    m.id = id;
+    m.original_id = id;
+    m.text = (char *)text;
+    m.author_id = (char *)author;
+    m.author_handle = (char *)handle;
+    m.author_name = (char *)name;
+    m.conversation_id = (char *)conv;
+    return m;
+}
+
+/* Opens the fixture with three tickets:
+ *   #1 @tombecker77 (Tom Becker)  "Sent the blender back..."
+ *   #2 @yuki_tnk (no display name) in Japanese
+ *   #3 @tombecker77 again, another conversation.
+ * `extra` is appended to the config (may be NULL). */
+static void fx_open_with(struct fx *f, const char *name, const char *extra)
+{
+    char cfgpath[700], dbpath[600], err[512], root[PATH_MAX];
+    struct mention v[3];
+    struct mention_page page = { 0 };
+    FILE *fp;
+
+    memset(f, 0, sizeof *f);
+    memset(&sent, 0, sizeof sent);
+    sent.chat.ops = &fake_chat_ops;
+    sent.source.ops = &fake_source_ops;
+    if (!realpath(unit_root(), root))
+        snprintf(root, sizeof root, "%s", unit_root());
+    snprintf(dbpath, sizeof dbpath, "%s", unit_tmp(name));
+    snprintf(cfgpath, sizeof cfgpath, "%s.lua", dbpath);
+    fp = fopen(cfgpath, "w");
+    fprintf(fp, "replay = { file = 'x' }\n"
+                "x = { handle = 'AcmeSupport', user_id = '99' }\n"
+                "outbox = { x_rate = 1000, max_attempts = 3, max_backoff = 0.01 }\n"
+                "slack = { post_rate = 1000 }\n"
+                "scripts = { dir = '%s/scripts', lib = '%s/lua' }\n"
+                "channels = { mentions = '#support', escalations = '#support-escalations' }\n"
+                "staff = { U1 = { name = 'Alice Jensen', initials = 'AJ', role = 'lead' },\n"
+                "          U2 = { name = 'Bob Okafor', initials = 'BO' },\n"
+                "          U3 = { name = 'Carmen Ruiz', initials = 'CR', role = 'admin' } }\n"
+                "sla = { first_response = 3600, warn_before = 900 }\n%s\n",
+            root, root, extra ? extra : "");
+    fclose(fp);
+    f->cfg = config_load(cfgpath, err, sizeof err);
+    if (!f->cfg) {
+        unit_fail(__FILE__, __LINE__, "config: %s", err);
+        abort();
+    }
+    f->store = store_open(dbpath);
+    uv_loop_init(&f->loop);
+    f->desk = desk_new(&f->loop, f->store, f->cfg);
+    desk_set_adapters(f->desk, &sent.chat, &sent.source);
+    f->rt = script_new(&f->loop, f->desk);
+    f->load_failures = script_load_all(f->rt);
+    desk_set_hooks(f->desk, script_desk_hooks(f->rt));
+    desk_start(f->desk);
+
+    v[0] = mk(100, "c1", "tombecker77", "Tom Becker", "100",
+              "@AcmeSupport Sent the blender back 3 weeks ago and STILL no refund");
+    v[1] = mk(101, "c2", "yuki_tnk", NULL, "101",
+              "@AcmeSupport アプリを最新版に更新したら、起動した瞬間に落ちるようになりました。");
+    v[2] = mk(102, "c1", "tombecker77", "Tom Becker", "102",
+              "@AcmeSupport Different issue: the lid of my kettle is the wrong colour");
+    page.v = v;
+    page.n = 3;
+    if (desk_ingest(f->desk, "test", &page, NULL, NULL) != DESK_OK)
+        unit_fail(__FILE__, __LINE__, "ingest failed");
+}
+
+static void fx_open(struct fx *f, const char *name) { fx_open_with(f, name, NULL); }
+
+/* Runs the loop until the outbox has nothing left to do now. */
+static void fx_drain(struct fx *f)
+{
+    for (int i = 0; i < 200; i++)
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+}
+
+static void fx_close(struct fx *f)
+{
+    desk_stop(f->desk);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    script_free(f->rt);
+    uv_loop_close(&f->loop);
+    desk_free(f->desk);
+    store_close(f->store);
+    config_free(f->cfg);
+}
+
+/* Runs "/tw <line>" as `user`; returns the answer (valid until the next run). */
+static const char *run(struct fx *f, const char *user, const char *line)
+{
+    char text[2048];
+    struct chat_command cmd = { user, "#support", text };
+    char *answer;
+    snprintf(text, sizeof text, "/tw %s", line);
+    answer = script_run_command(f->rt, &cmd);
+    snprintf(f->answer, sizeof f->answer, "%s", answer ? answer : "(null)");
+    free(answer);
+    return f->answer;
+}
+
+/* The detail of the latest event `action` of ticket `id` (static), or NULL. */
+static const char *last_event(struct fx *f, int64_t id, const char *action, const char **actor)
+{
+    static char detail[2048], who[128];
+    const char *found = NULL;
+    size_t n;
+    struct event *ev = store_events_of(f->store, id, &n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ev[i].action, action) == 0) {
+            snprintf(detail, sizeof detail, "%s", ev[i].detail ? ev[i].detail : "");
+            snprintf(who, sizeof who, "%s", ev[i].actor ? ev[i].actor : "");
+            found = detail;
+        }
+    store_events_free(ev, n);
+    if (actor)
+        *actor = found ? who : NULL;
+    return found;
+}
+
+static int count_events(struct fx *f, int64_t id, const char *action)
+{
+    size_t n;
+    int c = 0;
+    struct event *ev = store_events_of(f->store, id, &n);
+    for (size_t i = 0; i < n; i++)
+        c += strcmp(ev[i].action, action) == 0;
+    store_events_free(ev, n);
+    return c;
+}
+
+/* A copy of ticket `id` (fields freed by the caller with store_ticket_clear). */
+static struct ticket ticket(struct fx *f, int64_t id)
+{
+    struct ticket t;
+    memset(&t, 0, sizeof t);
+    if (store_ticket_get(f->store, id, &t) != STORE_OK)
+        unit_fail(__FILE__, __LINE__, "no ticket #%lld", (long long)id);
+    return t;
+}
+
+/* Column (byte offset in its line) where `needle` starts, or -1. */
+static int column_of(const char *s, const char *needle)
+{
+    const char *p = strstr(s, needle), *line = p;
+    if (!p)
+        return -1;
+    while (line > s && line[-1] != '\n')
+        line--;
+    return (int)(p - line);
+}
+
+/* --- loading --------------------------------------------------------------- */
+
+TEST(every_default_script_and_hook_loads)
+{
+    struct fx f;
+    char **verbs, *list;
+    int n = 0;
+    fx_open(&f, "load.db");
+    CHECK_INT(f.load_failures, 0);
+    verbs = script_verbs(f.rt);
+    for (char **v = verbs; v && *v; v++)
+        n++;
+    CHECK_INT(n, 17);
+    script_strv_free(verbs);
+    list = script_list(f.rt);
+    CHECK_HAS(list, "hooks/privacy.lua");
+    CHECK_HAS(list, "hooks/sla.lua");
+    free(list);
+    fx_close(&f);
+}
+
+/* --- help -------------------------------------------------------------------- */
+
+TEST(help_lists_every_command_with_its_usage_in_aligned_columns)
+{
+    struct fx f;
+    const char *a;
+    static const char *const usages[] = {
+        "/tw assign <ticket> [@user|me]", "/tw canned <ticket> <name>", "/tw close <ticket>",
+        "/tw dm <ticket> <text>", "/tw escalate <ticket> [reason]", "/tw help [command]",
+        "/tw history <ticket>", "/tw note <ticket> <text>", "/tw reload [name]",
+        "/tw reopen <ticket>", "/tw reply <ticket> <text>", "/tw scripts",
+        "/tw stats [today|7d]", "/tw tag <ticket> <tag>", "/tw tickets [open|mine|",
+        "/tw unassign <ticket>", "/tw whoami", NULL,
+    };
+    fx_open(&f, "help1.db");
+    a = run(&f, AGENT, "help");
+    for (int i = 0; usages[i]; i++)
+        CHECK_HAS(a, usages[i]);
+    CHECK(column_of(a, "Assign a ticket to a teammate") > 20);
+    CHECK_INT(column_of(a, "Reply publicly on X"), column_of(a, "Assign a ticket to a teammate"));
+    CHECK_INT(column_of(a, "Close a ticket."), column_of(a, "Assign a ticket to a teammate"));
+    CHECK_HAS(a, "Escalate a ticket to the second tier. (leads)");   /* an agent cannot */
+    CHECK_HAS(a, "(admins)");
+    /* only the first line of each help in the list */
+    CHECK_LACKS(a, "At most 280 characters");
+    /* "/tw" alone is help */
+    CHECK_STR(run(&f, AGENT, ""), a);
+    fx_close(&f);
+}
+
+TEST(help_for_one_command_shows_its_usage_and_every_line_of_help)
+{
+    struct fx f;
+    const char *a;
+    fx_open(&f, "help2.db");
+    a = run(&f, AGENT, "help reply");
+    CHECK_PREFIX(a, "/tw reply <ticket> <text>\nReply publicly on X, signed with your "
+                     "initials.\n");
+    CHECK_HAS(a, "280 characters");
+    CHECK_HAS(run(&f, AGENT, "help escalate"), "/tw escalate <ticket> [reason]  (leads)");
+    CHECK_STR(run(&f, AGENT, "help frobnicate"),
+              "There is no command \"frobnicate\". /tw help lists them all.");
+    fx_close(&f);
+}
+
+TEST(non_staff_may_read_help_but_run_nothing_else)
+{
+    struct fx f;
+    const char *a;
+    fx_open(&f, "help3.db");
+    a = run(&f, NOBODY, "help");
+    CHECK_HAS(a, "/tw reply <ticket> <text>");
+    CHECK_HAS(a, "You are not on the support staff, so you can only run help.");
+    CHECK_HAS(run(&f, NOBODY, "tickets"), "Only support staff can use /tw tickets");
+    CHECK_HAS(run(&f, NOBODY, "reply 1 hi"), "Only support staff");
+    CHECK_INT(count_events(&f, 1, "reply"), 0);
+    fx_close(&f);
+}
+
+/* --- reply ------------------------------------------------------------------- */
+
+TEST(reply_queues_a_signed_public_reply_and_shows_it)
+{
+    struct fx f;
+    struct ticket t;
+    const char *actor;
+    fx_open(&f, "reply1.db");
+    CHECK_STR(run(&f, AGENT, "reply 1 Sorry  for the wait, Tom!"),
+              "Reply to @tombecker77 queued: Sorry  for the wait, Tom! ^BO");
+    CHECK_HAS(last_event(&f, 1, "reply", &actor), "Sorry  for the wait, Tom! ^BO");
+    CHECK_STR(actor, AGENT);
+    t = ticket(&f, 1);
+    CHECK(t.first_response_at > 0);
+    store_ticket_clear(&t);
+    fx_drain(&f);
+    CHECK(sent_line("reply 100 Sorry  for the wait, Tom! ^BO", NULL) != NULL);
+    /* "#1" works as well as "1" */
+    CHECK_HAS(run(&f, LEAD, "reply #1 More news soon."), "queued: More news soon. ^AJ");
+    fx_close(&f);
+}
+
+TEST(reply_without_text_or_to_an_unknown_ticket_explains)
+{
+    struct fx f;
+    fx_open(&f, "reply2.db");
+    CHECK_STR(run(&f, AGENT, "reply 1"), "Usage: /tw reply <ticket> <text>");
+    CHECK_STR(run(&f, AGENT, "reply"), "Usage: /tw reply <ticket> <text>");
+    CHECK_STR(run(&f, AGENT, "reply 42 hello"), "There is no ticket #42.");
+    CHECK_HAS(run(&f, AGENT, "reply abc hello"), "\"abc\" is not a ticket number");
+    CHECK_INT(count_events(&f, 1, "reply"), 0);
+    fx_close(&f);
+}
+
+TEST(reply_to_a_closed_ticket_says_it_is_open_again)
+{
+    struct fx f;
+    struct ticket t;
+    fx_open(&f, "reply3.db");
+    run(&f, AGENT, "close 1");
+    CHECK_STR(run(&f, AGENT, "reply 1 One more thing"),
+              "Reply to @tombecker77 queued: One more thing ^BO\n"
+              "#1 was closed; it is open again.");
+    t = ticket(&f, 1);
+    CHECK_STR(t.state, "open");
+    store_ticket_clear(&t);
+    fx_close(&f);
+}
+
+TEST(reply_over_280_characters_is_refused_with_the_count)
+{
+    struct fx f;
+    char line[400] = "reply 1 ";
+    fx_open(&f, "reply4.db");
+    memset(line + 8, 'a', 290);
+    line[298] = '\0';
+    CHECK_HAS(run(&f, AGENT, line), "characters as X counts them");
+    CHECK_INT(count_events(&f, 1, "reply"), 0);
+    fx_close(&f);
+}
+
+/* --- privacy hook ------------------------------------------------------------ */
+
+TEST(public_reply_with_an_email_phone_or_card_number_is_refused_and_points_to_dm)
+{
+    struct fx f;
+    fx_open(&f, "privacy1.db");
+    CHECK_STR(run(&f, AGENT, "reply 1 Write to tom.becker@gmail.com"),
+              "Not sent: this public reply contains an email address (t…@gmail.com). "
+              "Personal details go in a DM: /tw dm 1 <text>");
+    CHECK_HAS(run(&f, AGENT, "reply 1 Call +45 12 34 56 78 today"),
+              "contains what looks like a phone number (ending 5678). "
+              "Personal details go in a DM: /tw dm 1 <text>");
+    CHECK_HAS(run(&f, AGENT, "reply 1 Call (555) 123-4567"), "a phone number");
+    CHECK_HAS(run(&f, AGENT, "reply 1 ring 555.123.4567"), "a phone number");
+    CHECK_HAS(run(&f, AGENT, "reply 1 Is 4111 1111 1111 1111 your card?"),
+              "what looks like a card number (ending 1111)");
+    CHECK_HAS(run(&f, AGENT, "reply 1 card 4111-1111-1111-1111"), "a card number");
+    CHECK_HAS(run(&f, LEAD, "canned add leak Call me on 555 123 4567"), "Saved");
+    CHECK_HAS(run(&f, AGENT, "canned 1 leak"), "a phone number");
+    CHECK_INT(count_events(&f, 1, "reply"), 0);
+    fx_drain(&f);
+    CHECK_INT(sent_count("reply "), 0);
+    fx_close(&f);
+}
+
+TEST(order_numbers_dates_times_and_links_are_not_mistaken_for_personal_details)
+{
+    struct fx f;
+    fx_open(&f, "privacy2.db");
+    CHECK_HAS(run(&f, AGENT, "reply 1 Your order #48213 ships 2026-11-24 at 10:30"), "queued");
+    CHECK_HAS(run(&f, AGENT, "reply 1 Order 48213977 left on 20.11.2026, open 9.00-17.00"),
+              "queued");
+    CHECK_HAS(run(&f, AGENT, "reply 1 See https://x.com/AcmeSupport/status/1860005834278457344"),
+              "queued");
+    CHECK_HAS(run(&f, AGENT, "reply 1 Refund of 49.99 on 11/20/2026, sizes 38, 39, 40"),
+              "queued");
+    CHECK_INT(count_events(&f, 1, "reply"), 4);
+    fx_close(&f);
+}
+
+/* --- dm ------------------------------------------------------------------------ */
+
+TEST(dm_sends_the_message_and_a_public_check_your_dms_reply)
+{
+    struct fx f;
+    fx_open(&f, "dm1.db");
+    CHECK_STR(run(&f, AGENT, "dm 1 What is your order number?"),
+              "DM to @tombecker77 queued. Public reply queued: We've sent you a DM. ^BO");
+    CHECK_HAS(last_event(&f, 1, "dm", NULL), "What is your order number?");
+    CHECK_HAS(last_event(&f, 1, "reply", NULL), "We've sent you a DM. ^BO");
+    fx_drain(&f);
+    CHECK(sent_line("dm c1 What is your order number?", NULL) != NULL);
+    CHECK(sent_line("reply 100 We've sent you a DM. ^BO", NULL) != NULL);
+    CHECK_STR(run(&f, AGENT, "dm 1"), "Usage: /tw dm <ticket> <text>");
+    fx_close(&f);
+}
+
+TEST(a_lead_can_turn_the_public_dm_notice_off_and_on)
+{
+    struct fx f;
+    char *v;
+    fx_open(&f, "dm2.db");
+    CHECK_STR(run(&f, AGENT, "dm notice off"), "That needs the lead role; you are agent.");
+    CHECK_STR(run(&f, LEAD, "dm notice off"), "DMs no longer reply publicly.");
+    v = store_kv_get(f.store, "dm.lua", "public_notice");
+    CHECK_STR(v, "false");
+    free(v);
+    CHECK_STR(run(&f, AGENT, "dm 2 Please send us your order number"), "DM to @yuki_tnk queued.");
+    CHECK_INT(count_events(&f, 2, "dm"), 1);
+    CHECK_INT(count_events(&f, 2, "reply"), 0);
+    CHECK_HAS(run(&f, LEAD, "dm notice on"), "DMs now also reply publicly");
+    CHECK_HAS(run(&f, AGENT, "dm 2 Thanks!"), "Public reply queued");
+    CHECK_STR(run(&f, LEAD, "dm notice maybe"), "Usage: /tw dm notice on|off");
+    fx_close(&f);
+}
+
+TEST(dm_is_still_sent_when_the_public_notice_is_refused)
+{
+    struct fx f;
+    const char *a;
+    /* a signature so long that every public reply is over X's limit */
+    fx_open_with(&f, "dm3.db",
+                 "reply = { signature = ' ^{initials} " "0123456789012345678901234567890123456789"
+                 "0123456789012345678901234567890123456789012345678901234567890123456789"
+                 "0123456789012345678901234567890123456789012345678901234567890123456789"
+                 "0123456789012345678901234567890123456789012345678901234567890123456789' }");
+    a = run(&f, AGENT, "dm 1 Your refund was sent today");
+    CHECK_PREFIX(a, "DM to @tombecker77 queued. The public \"check your DMs\" reply was not "
+                     "sent: That reply is ");
+    CHECK_INT(count_events(&f, 1, "dm"), 1);
+    CHECK_INT(count_events(&f, 1, "reply"), 0);
+    fx_close(&f);
+}
+
+/* --- assign, unassign ------------------------------------------------------ */
+
+TEST(assign_defaults_to_me_and_names_the_previous_owner)
+{
+    struct fx f;
+    struct ticket t;
+    fx_open(&f, "assign1.db");
+    CHECK_STR(run(&f, AGENT, "assign 1"), "#1 is yours now.");
+    t = ticket(&f, 1);
+    CHECK_STR(t.assignee, AGENT);
+    store_ticket_clear(&t);
+    CHECK_STR(run(&f, AGENT, "assign 1 me"), "#1 is already assigned to Bob Okafor.");
+    CHECK_STR(run(&f, AGENT, "assign 1 @alice"), "#1 is now Alice Jensen's (was Bob Okafor's).");
+    CHECK_STR(run(&f, LEAD, "assign 1 <@U2|bob>"), "#1 is now Bob Okafor's (was Alice Jensen's).");
+    CHECK_STR(run(&f, AGENT, "assign 1 @zed"), "@zed is not on the support staff.");
+    CHECK_STR(run(&f, AGENT, "assign"), "Usage: /tw assign <ticket> [@user|me]");
+    CHECK_INT(count_events(&f, 1, "assigned"), 3);
+    fx_close(&f);
+}
+
+TEST(unassign_puts_the_ticket_back_and_says_who_had_it)
+{
+    struct fx f;
+    struct ticket t;
+    fx_open(&f, "assign2.db");
+    run(&f, AGENT, "assign 2");
+    CHECK_STR(run(&f, LEAD, "unassign 2"), "#2 is unassigned (was Bob Okafor's).");
+    t = ticket(&f, 2);
+    CHECK(t.assignee == NULL);
+    store_ticket_clear(&t);
+    CHECK_STR(run(&f, LEAD, "unassign 2"), "#2 is not assigned to anyone.");
+    fx_close(&f);
+}
+
+/* --- escalate, note, close, reopen, tag --------------------------------------- */
+
+TEST(escalate_needs_a_lead_and_posts_to_the_escalations_channel)
+{
+    struct fx f;
+    struct ticket t;
+    fx_open(&f, "esc1.db");
+    CHECK_STR(run(&f, AGENT, "escalate 1 angry"), "/tw escalate needs the lead role; you are agent.");
+    CHECK_STR(run(&f, LEAD, "escalate 1 refund 3 weeks late"),
+              "#1 escalated to #support-escalations: refund 3 weeks late.");
+    t = ticket(&f, 1);
+    CHECK_INT(t.escalated, 1);
+    CHECK_STR(t.escalation_reason, "refund 3 weeks late");
+    store_ticket_clear(&t);
+    CHECK_STR(run(&f, LEAD, "escalate 1"), "#1 is already escalated (refund 3 weeks late).");
+    CHECK_STR(run(&f, LEAD, "escalate 2"), "#2 escalated to #support-escalations.");
+    fx_drain(&f);
+    CHECK(sent_line("channel #support-escalations #1 escalated by Alice Jensen: refund 3 weeks late",
+                    NULL) != NULL);
+    fx_close(&f);
+}
+
+TEST(note_adds_an_internal_note_that_never_reaches_the_customer)
+{
+    struct fx f;
+    fx_open(&f, "note1.db");
+    CHECK_STR(run(&f, AGENT, "note 1 called the warehouse, parcel found"), "Note added to #1.");
+    CHECK_STR(last_event(&f, 1, "note", NULL), "called the warehouse, parcel found");
+    CHECK_STR(run(&f, AGENT, "note 1"), "Usage: /tw note <ticket> <text>");
+    fx_drain(&f);
+    CHECK(sent_line("thread ts-1 Note from Bob Okafor: called the warehouse", NULL) != NULL);
+    CHECK_INT(sent_count("reply "), 0);
+    CHECK_INT(sent_count("dm "), 0);
+    fx_close(&f);
+}
+
+TEST(close_warns_when_the_customer_never_got_a_reply_and_reopen_undoes_it)
+{
+    struct fx f;
+    struct ticket t;
+    fx_open(&f, "close1.db");
+    CHECK_STR(run(&f, AGENT, "close 2"), "#2 closed. Note: @yuki_tnk never got a reply.");
+    t = ticket(&f, 2);
+    CHECK_STR(t.state, "closed");
+    store_ticket_clear(&t);
+    CHECK_STR(run(&f, AGENT, "close 2"), "#2 is already closed.");
+    CHECK_STR(run(&f, AGENT, "reopen 2"), "#2 is open again.");
+    CHECK_STR(run(&f, AGENT, "reopen 2"), "#2 is already open.");
+    run(&f, AGENT, "reply 1 Refund sent!");
+    CHECK_STR(run(&f, AGENT, "close 1"), "#1 closed.");
+    CHECK_STR(run(&f, AGENT, "close"), "Usage: /tw close <ticket>");
+    fx_close(&f);
+}
+
+TEST(tag_lowercases_and_refuses_bad_or_duplicate_tags)
+{
+    struct fx f;
+    struct ticket t;
+    fx_open(&f, "tag1.db");
+    CHECK_STR(run(&f, AGENT, "tag 1 Billing"), "#1 tagged billing.");
+    CHECK_STR(run(&f, AGENT, "tag 1 #refund"), "#1 tagged refund.");
+    t = ticket(&f, 1);
+    CHECK_STR(t.tags, "billing,refund");
+    store_ticket_clear(&t);
+    CHECK_STR(run(&f, AGENT, "tag 1 billing"), "#1 is already tagged billing.");
+    CHECK_HAS(run(&f, AGENT, "tag 1 bad!tag"), "A tag is 1-32 letters");
+    CHECK_STR(run(&f, AGENT, "tag 1"), "Usage: /tw tag <ticket> <tag>");
+    fx_close(&f);
+}
+
+/* --- canned ------------------------------------------------------------------ */
+
+TEST(canned_answers_are_added_by_leads_listed_shown_and_sent_with_placeholders)
+{
+    struct fx f;
+    char *body;
+    fx_open(&f, "canned1.db");
+    CHECK_HAS(run(&f, AGENT, "canned list"), "No canned answers yet.");
+    CHECK_STR(run(&f, AGENT, "canned add refund Hi"), "That needs the lead role; you are agent.");
+    CHECK_STR(run(&f, LEAD, "canned add Refund Hi {name}, your refund is on its way. {agent} {oops}"),
+              "Saved canned answer \"refund\". Use it with: /tw canned <ticket> refund");
+    body = store_canned_get(f.store, "refund");
+    CHECK_STR(body, "Hi {name}, your refund is on its way. {agent} {oops}");
+    free(body);
+    CHECK_HAS(run(&f, LEAD, "canned add refund Hi {name} ({handle}), refund sent. {agent}"),
+              "Updated canned answer \"refund\"");
+    CHECK_HAS(run(&f, LEAD, "canned add bad!name x"), "A canned answer's name is");
+    CHECK_STR(run(&f, AGENT, "canned list"), "refund  Hi {name} ({handle}), refund sent. {agent}");
+    CHECK_STR(run(&f, AGENT, "canned show refund"), "Hi {name} ({handle}), refund sent. {agent}");
+    CHECK_STR(run(&f, AGENT, "canned 1 refund"),
+              "Reply to @tombecker77 queued: Hi Tom Becker (@tombecker77), refund sent. "
+              "Bob Okafor ^BO");
+    /* no display name: {name} is the @handle */
+    CHECK_HAS(run(&f, AGENT, "canned 2 refund"), "queued: Hi @yuki_tnk (@yuki_tnk), refund sent.");
+    CHECK_HAS(last_event(&f, 2, "reply", NULL), "Hi @yuki_tnk (@yuki_tnk), refund sent. Bob Okafor ^BO");
+    CHECK_STR(run(&f, AGENT, "canned 1 nope"),
+              "There is no canned answer \"nope\". /tw canned list shows them.");
+    CHECK_HAS(run(&f, AGENT, "canned"), "Usage: /tw canned <ticket> <name>");
+    fx_close(&f);
+}
+
+TEST(canned_unknown_placeholders_are_sent_as_written)
+{
+    struct fx f;
+    fx_open(&f, "canned2.db");
+    run(&f, LEAD, "canned add thanks Thanks {name}! {nickname} - {agent}");
+    CHECK_HAS(run(&f, LEAD, "canned 1 thanks"), "queued: Thanks Tom Becker! {nickname} - Alice Jensen ^AJ");
+    fx_close(&f);
+}
+
+/* --- history, tickets, stats, whoami ------------------------------------------- */
+
+TEST(history_shows_the_customers_other_tickets_with_the_replies_they_got)
+{
+    struct fx f;
+    const char *a;
+    fx_open(&f, "hist1.db");
+    run(&f, AGENT, "reply 1 We're on it! Refund within 3 days.");
+    run(&f, AGENT, "close 1");
+    a = run(&f, AGENT, "history 3");
+    CHECK_HAS(a, "@tombecker77: 1 other ticket\n#1  closed  just now  Sent the blender back 3 weeks");
+    CHECK_HAS(a, "    ↳ just now: We're on it! Refund within 3 days. ^BO");
+    CHECK_LACKS(a, "#3 ");
+    CHECK_STR(run(&f, AGENT, "history 2"), "@yuki_tnk has no other tickets.");
+    CHECK_STR(run(&f, AGENT, "history"), "Usage: /tw history <ticket>");
+    fx_close(&f);
+}
+
+TEST(tickets_lists_open_tickets_newest_first_in_aligned_columns)
+{
+    struct fx f;
+    const char *a;
+    fx_open(&f, "list1.db");
+    run(&f, AGENT, "assign 2");
+    run(&f, AGENT, "reply 2 Sorry!");
+    a = run(&f, AGENT, "tickets");
+    CHECK_PREFIX(a, "Open tickets:\n#3  new");
+    CHECK_HAS(a, "@tombecker77");
+    CHECK_HAS(a, "Bob Okafor");
+    CHECK_HAS(a, "answered");
+    CHECK_HAS(a, "due in 59 min");          /* or 60: the clock started seconds ago */
+    CHECK_HAS(a, "Different issue: the lid");  /* the @AcmeSupport mention is dropped */
+    CHECK(strstr(a, "#3 ") < strstr(a, "#2 ") && strstr(a, "#2 ") < strstr(a, "#1 "));
+    CHECK_INT(column_of(a, "@yuki_tnk"), column_of(a, "@tombecker77"));
+    a = run(&f, AGENT, "tickets mine");
+    CHECK_PREFIX(a, "Your tickets:\n#2  assigned  @yuki_tnk  Bob Okafor");
+    CHECK_LACKS(a, "#1 ");
+    CHECK_HAS(run(&f, AGENT, "tickets unassigned"), "#3 ");
+    CHECK_LACKS(run(&f, AGENT, "tickets unassigned"), "#2 ");
+    CHECK_STR(run(&f, AGENT, "tickets escalated"), "No escalated tickets.");
+    CHECK_STR(run(&f, LEAD, "tickets mine"), "You have no open tickets.");
+    CHECK_HAS(run(&f, AGENT, "tickets bogus"), "Usage: /tw tickets [open|mine|");
+    fx_close(&f);
+}
+
+TEST(stats_counts_tickets_answers_and_the_median_first_response)
+{
+    struct fx f;
+    const char *a;
+    fx_open(&f, "stats1.db");
+    run(&f, AGENT, "assign 1");
+    run(&f, AGENT, "reply 1 Sorry!");
+    run(&f, LEAD, "escalate 2");
+    a = run(&f, AGENT, "stats");
+    CHECK_HAS(a, "Now: 3 open, 2 unassigned, 1 escalated.");
+    CHECK_HAS(a, "Today: 3 new tickets, 1 answered, 1 within the 1 h target (100%).");
+    CHECK_HAS(a, "Median first response: ");
+    CHECK_HAS(run(&f, AGENT, "stats 7d"), "Last 7 days: 3 new tickets, 1 answered");
+    CHECK_STR(run(&f, AGENT, "stats forever"), "Usage: /tw stats [today|7d]");
+    fx_close(&f);
+}
+
+TEST(whoami_shows_name_id_role_and_signature)
+{
+    struct fx f;
+    fx_open(&f, "whoami1.db");
+    CHECK_STR(run(&f, LEAD, "whoami"), "You are Alice Jensen (U1), lead. Your replies are signed ^AJ.");
+    CHECK_STR(run(&f, ADMIN, "whoami"), "You are Carmen Ruiz (U3), admin. Your replies are signed ^CR.");
+    fx_close(&f);
+}
+
+/* --- admin commands ------------------------------------------------------------ */
+
+TEST(scripts_and_reload_are_for_admins_and_report_each_script)
+{
+    struct fx f;
+    const char *a;
+    fx_open(&f, "admin1.db");
+    CHECK_STR(run(&f, LEAD, "scripts"), "/tw scripts needs the admin role; you are lead.");
+    CHECK_STR(run(&f, LEAD, "reload"), "/tw reload needs the admin role; you are lead.");
+    a = run(&f, ADMIN, "scripts");
+    CHECK_PREFIX(a, "19 scripts, all loaded:\n");
+    CHECK_HAS(a, "assign.lua         ok");
+    CHECK_HAS(a, "hooks/privacy.lua  ok");
+    CHECK_STR(run(&f, ADMIN, "reload assign"), "Reloaded assign.lua.");
+    CHECK_STR(run(&f, ADMIN, "reload hooks/sla.lua"), "Reloaded hooks/sla.lua.");
+    CHECK_STR(run(&f, ADMIN, "reload nope"), "There is no script nope.lua.");
+    CHECK_STR(run(&f, ADMIN, "reload"), "Reloaded every script.");
+    /* still works after the reload */
+    CHECK_STR(run(&f, ADMIN, "assign 1"), "#1 is yours now.");
+    fx_close(&f);
+}
+
+/* --- SLA hook ----------------------------------------------------------------- */
+
+TEST(missed_first_response_target_escalates_once_through_the_sla_hook)
+{
+    struct fx f;
+    struct ticket t;
+    const char *actor, *detail;
+    fx_open(&f, "sla1.db");
+    run(&f, AGENT, "reply 1 Looking into it");   /* #1 is answered in time */
+    t = ticket(&f, 2);
+    desk_set_clock(f.desk, t.sla_due_at + 1);
+    store_ticket_clear(&t);
+    desk_sla_check(f.desk);
+    desk_sla_check(f.desk);
+    t = ticket(&f, 2);
+    CHECK_INT(t.escalated, 1);
+    CHECK_STR(t.escalation_reason, "first-response target missed");
+    store_ticket_clear(&t);
+    detail = last_event(&f, 2, "escalated", &actor);
+    CHECK_STR(detail, "first-response target missed");
+    CHECK(actor && strncmp(actor, "hook:sla", 8) == 0);
+    CHECK_INT(count_events(&f, 2, "escalated"), 1);
+    CHECK_INT(count_events(&f, 1, "escalated"), 0);
+    desk_set_clock(f.desk, 0);
+    fx_close(&f);
+}
