@@ -11,6 +11,11 @@ local function sla(t, now)
   return "due " .. text.due(t.sla_due_at, now)
 end
 
+-- How long it has been open: "<1 min", "12 min", "3 h 5 min".
+local function age(secs)
+  return secs < 60 and "<1 min" or text.duration(secs)
+end
+
 return command {
   usage = "tickets [open|mine|unassigned|escalated]",
   help  = "List tickets, newest first, with their first-response clock.\n" ..
@@ -29,7 +34,7 @@ return command {
       local t = list[i]
       rows[#rows + 1] = { "#" .. t.id, t.status, text.handle(t.customer),
                           t.assignee and t.assignee.name or "-",
-                          text.duration(now - t.opened_at), sla(t, now),
+                          age(now - t.opened_at), sla(t, now),
                           text.excerpt(t.text, 50) }
     end
     local head = filter == "mine" and "Your tickets" or (filter:gsub("^%l", string.upper) .. " tickets")

@@ -559,10 +559,47 @@ static void warn_if_readable(struct loader *ld)
                  "read secrets with env(\"NAME\") or chmod 600 the file");
 }
 
+#define CHUNK_MARK "<config>"
+
+/* Returns new: the file's bytes (NUL-terminated), or NULL with errno set. */
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (16L << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
+        fread(buf, 1, (size_t)n, f) == (size_t)n) {
+        buf[n] = '\0';
+        *len = (size_t)n;
+    } else {
+        free(buf);
+        buf = NULL;
+        errno = errno ? errno : EIO;
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Copies Lua's message `m` to err with the chunk marker replaced by `path`;
+ * a message without a position gets "path: " in front. */
+static void with_path(char *err, size_t errlen, const char *m, const char *path)
+{
+    const char *mark = strstr(m, CHUNK_MARK);
+    if (!mark)
+        snprintf(err, errlen, "%s: %s", path, m);
+    else
+        snprintf(err, errlen, "%.*s%s%s", (int)(mark - m), m, path, mark + strlen(CHUNK_MARK));
+}
+
 struct config *config_load(const char *path, char *err, size_t errlen)
 {
     struct loader ld = { 0 };
     struct config *c = calloc(1, sizeof *c);
+    char *src = NULL;
+    size_t srclen = 0;
     lua_State *L = NULL;
     static const luaL_Reg libs[] = {
         { LUA_GNAME, luaopen_base }, { LUA_STRLIBNAME, luaopen_string },
@@ -603,12 +640,16 @@ struct config *config_load(const char *path, char *err, size_t errlen)
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "vigil.config.envvals");
 
-    if (luaL_loadfile(L, path) != LUA_OK) {
-        const char *m = lua_tostring(L, -1);
-        if (strstr(m, "cannot open"))
-            snprintf(err, errlen, "%s: cannot read config: %s", path, strerror(errno));
-        else
-            snprintf(err, errlen, "%s", m);
+    /* Lua shortens chunk names to 60 bytes ("...g/vigil.lua:3:"): load under
+     * a short marker and put the whole path back into messages. */
+    src = read_all(path, &srclen);
+    if (!src) {
+        snprintf(err, errlen, "%s: cannot read config: %s", path, strerror(errno));
+        ld.failed = 1;
+        goto out;
+    }
+    if (luaL_loadbufferx(L, src, srclen, "=" CHUNK_MARK, "t") != LUA_OK) {
+        with_path(err, errlen, lua_tostring(L, -1), path);
         ld.failed = 1;
         goto out;
     }
@@ -630,10 +671,7 @@ struct config *config_load(const char *path, char *err, size_t errlen)
     lua_pushvalue(L, -2);                  /* the chunk */
     if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
         const char *m = lua_tostring(L, -1);
-        if (m && strncmp(m, path, strlen(path)) != 0)
-            snprintf(err, errlen, "%s: %s", path, m);   /* errors raised without a position */
-        else
-            snprintf(err, errlen, "%s", m ? m : "error while evaluating the config");
+        with_path(err, errlen, m ? m : "error while evaluating the config", path);
         ld.failed = 1;
         goto out;
     }
@@ -645,6 +683,7 @@ struct config *config_load(const char *path, char *err, size_t errlen)
         warn_if_readable(&ld);
 
 out:
+    free(src);
     if (L)
         lua_close(L);
     if (ld.failed) {

@@ -27,7 +27,14 @@ int api_fail(lua_State *L, const char *msg)
     lua_createtable(L, 0, 1);
     lua_pushstring(L, msg);
     lua_setfield(L, -2, USER_ERROR_KEY);
+    luaL_setmetatable(L, "vigil.usererror");   /* tostring(err) is the message */
     return lua_error(L);
+}
+
+static int usererror_tostring(lua_State *L)
+{
+    lua_getfield(L, 1, USER_ERROR_KEY);
+    return 1;
 }
 
 const char *api_user_error(lua_State *L, int idx)
@@ -240,7 +247,7 @@ static void signature(struct script_rt *rt, char *out, size_t len)
 static int t_reply(lua_State *L)
 {
     struct script_rt *rt = rt_of(L);
-    char sig[64], err[512] = "", msg[256];
+    char sig[256], err[512] = "", msg[256];
     struct tweetlen tl;
     const char *text;
     int64_t id = ticket_id(L, 1);
@@ -715,6 +722,14 @@ static int v_tweet_length(lua_State *L)
     return 3;
 }
 
+/* vigil.now(): the desk's clock (tests move it; scripts should not use
+ * os.time() for ages and deadlines). */
+static int v_now(lua_State *L)
+{
+    lua_pushinteger(L, desk_now(rt_of(L)->desk));
+    return 1;
+}
+
 static int v_staff(lua_State *L)
 {
     struct script_rt *rt = rt_of(L);
@@ -881,10 +896,17 @@ void api_open(lua_State *L)
     };
     static const luaL_Reg vigil_f[] = {
         { "log", v_log }, { "tweet_length", v_tweet_length }, { "staff", v_staff },
+        { "now", v_now },
         { "commands", v_commands }, { "scripts", v_scripts }, { "reload", v_reload },
         { NULL, NULL },
     };
 
+    luaL_newmetatable(L, "vigil.usererror");
+    lua_pushcfunction(L, usererror_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
     luaL_newmetatable(L, "vigil.me");
     lua_pushcfunction(L, c_user_call);
     lua_setfield(L, -2, "__call");

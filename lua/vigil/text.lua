@@ -148,7 +148,16 @@ end
 -- The message of an error caught with pcall (a ctx:fail, a refused
 -- operation or a Lua error), without the "file:line: " prefix.
 function text.errmsg(e)
-  if type(e) == "table" then e = e.message or e.msg or e.error or e[1] end
+  if type(e) == "table" then
+    -- a refusal travels as a table holding its message
+    local msg = e.vigil_user_error or e.message
+    if msg == nil then
+      for _, v in pairs(e) do
+        if type(v) == "string" then msg = v; break end
+      end
+    end
+    e = msg
+  end
   e = tostring(e)
   return (e:gsub("^[^\n:]*%.lua:%d+: ", ""))
 end

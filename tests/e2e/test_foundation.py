@@ -155,7 +155,9 @@ def test_console_reply_is_recorded_with_the_agents_signature(tmp):
              what="the reply to be sent", bot=bot)
     (detail,), = query(dbp, "SELECT detail FROM events WHERE action='reply'")
     assert detail == "to @tombecker77 in reply to 1860034749809364993: Sorry about that! ^LA", detail
-    assert "Reply sent: https://x.com/AcmeSupport/status/" in bot.stdout()
+    # the link goes to the ticket's thread once X confirmed the reply
+    wait_for(lambda: "Reply sent: https://x.com/AcmeSupport/status/" in bot.stdout(),
+             what="the link in the thread", bot=bot)
     assert 'msg="replay: reply recorded (not sent: offline)"' in bot.stderr()
     assert query(dbp, "SELECT first_response_at IS NOT NULL FROM tickets WHERE id=3") == [(1,)]
     assert bot.stop()[0] == 0

@@ -38,10 +38,12 @@ void unit_fail(const char *file, int line, const char *fmt, ...)
     current_failed++;
 }
 
+/* Scratch paths are per test, so two tests using the same file name
+ * never see each other's leftovers. */
 const char *unit_tmp(const char *name)
 {
     static char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    snprintf(path, sizeof path, "%s/%s-%s", tmpdir, current ? current : "main", name);
     return path;
 }
 

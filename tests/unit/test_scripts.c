@@ -300,7 +300,7 @@ TEST(every_default_script_and_hook_loads)
     struct fx f;
     char **verbs, *list;
     int n = 0;
-    fx_open(&f, "load.db");
+    fx_open(&f, "scripts-load.db");
     CHECK_INT(f.load_failures, 0);
     verbs = script_verbs(f.rt);
     for (char **v = verbs; v && *v; v++)
@@ -328,7 +328,7 @@ TEST(help_lists_every_command_with_its_usage_in_aligned_columns)
         "/tw stats [today|7d]", "/tw tag <ticket> <tag>", "/tw tickets [open|mine|",
         "/tw unassign <ticket>", "/tw whoami", NULL,
     };
-    fx_open(&f, "help1.db");
+    fx_open(&f, "scripts-help1.db");
     a = run(&f, AGENT, "help");
     for (int i = 0; usages[i]; i++)
         CHECK_HAS(a, usages[i]);
@@ -348,7 +348,7 @@ TEST(help_for_one_command_shows_its_usage_and_every_line_of_help)
 {
     struct fx f;
     const char *a;
-    fx_open(&f, "help2.db");
+    fx_open(&f, "scripts-help2.db");
     a = run(&f, AGENT, "help reply");
     CHECK_PREFIX(a, "/tw reply <ticket> <text>\nReply publicly on X, signed with your "
                      "initials.\n");
@@ -363,7 +363,7 @@ TEST(non_staff_may_read_help_but_run_nothing_else)
 {
     struct fx f;
     const char *a;
-    fx_open(&f, "help3.db");
+    fx_open(&f, "scripts-help3.db");
     a = run(&f, NOBODY, "help");
     CHECK_HAS(a, "/tw reply <ticket> <text>");
     CHECK_HAS(a, "You are not on the support staff, so you can only run help.");
@@ -380,7 +380,7 @@ TEST(reply_queues_a_signed_public_reply_and_shows_it)
     struct fx f;
     struct ticket t;
     const char *actor;
-    fx_open(&f, "reply1.db");
+    fx_open(&f, "scripts-reply1.db");
     CHECK_STR(run(&f, AGENT, "reply 1 Sorry  for the wait, Tom!"),
               "Reply to @tombecker77 queued: Sorry  for the wait, Tom! ^BO");
     CHECK_HAS(last_event(&f, 1, "reply", &actor), "Sorry  for the wait, Tom! ^BO");
@@ -398,7 +398,7 @@ TEST(reply_queues_a_signed_public_reply_and_shows_it)
 TEST(reply_without_text_or_to_an_unknown_ticket_explains)
 {
     struct fx f;
-    fx_open(&f, "reply2.db");
+    fx_open(&f, "scripts-reply2.db");
     CHECK_STR(run(&f, AGENT, "reply 1"), "Usage: /tw reply <ticket> <text>");
     CHECK_STR(run(&f, AGENT, "reply"), "Usage: /tw reply <ticket> <text>");
     CHECK_STR(run(&f, AGENT, "reply 42 hello"), "There is no ticket #42.");
@@ -411,7 +411,7 @@ TEST(reply_to_a_closed_ticket_says_it_is_open_again)
 {
     struct fx f;
     struct ticket t;
-    fx_open(&f, "reply3.db");
+    fx_open(&f, "scripts-reply3.db");
     run(&f, AGENT, "close 1");
     CHECK_STR(run(&f, AGENT, "reply 1 One more thing"),
               "Reply to @tombecker77 queued: One more thing ^BO\n"
@@ -426,7 +426,7 @@ TEST(reply_over_280_characters_is_refused_with_the_count)
 {
     struct fx f;
     char line[400] = "reply 1 ";
-    fx_open(&f, "reply4.db");
+    fx_open(&f, "scripts-reply4.db");
     memset(line + 8, 'a', 290);
     line[298] = '\0';
     CHECK_HAS(run(&f, AGENT, line), "characters as X counts them");
@@ -439,7 +439,7 @@ TEST(reply_over_280_characters_is_refused_with_the_count)
 TEST(public_reply_with_an_email_phone_or_card_number_is_refused_and_points_to_dm)
 {
     struct fx f;
-    fx_open(&f, "privacy1.db");
+    fx_open(&f, "scripts-privacy1.db");
     CHECK_STR(run(&f, AGENT, "reply 1 Write to tom.becker@gmail.com"),
               "Not sent: this public reply contains an email address (t…@gmail.com). "
               "Personal details go in a DM: /tw dm 1 <text>");
@@ -462,7 +462,7 @@ TEST(public_reply_with_an_email_phone_or_card_number_is_refused_and_points_to_dm
 TEST(order_numbers_dates_times_and_links_are_not_mistaken_for_personal_details)
 {
     struct fx f;
-    fx_open(&f, "privacy2.db");
+    fx_open(&f, "scripts-privacy2.db");
     CHECK_HAS(run(&f, AGENT, "reply 1 Your order #48213 ships 2026-11-24 at 10:30"), "queued");
     CHECK_HAS(run(&f, AGENT, "reply 1 Order 48213977 left on 20.11.2026, open 9.00-17.00"),
               "queued");
@@ -479,7 +479,7 @@ TEST(order_numbers_dates_times_and_links_are_not_mistaken_for_personal_details)
 TEST(dm_sends_the_message_and_a_public_check_your_dms_reply)
 {
     struct fx f;
-    fx_open(&f, "dm1.db");
+    fx_open(&f, "scripts-dm1.db");
     CHECK_STR(run(&f, AGENT, "dm 1 What is your order number?"),
               "DM to @tombecker77 queued. Public reply queued: We've sent you a DM. ^BO");
     CHECK_HAS(last_event(&f, 1, "dm", NULL), "What is your order number?");
@@ -495,7 +495,7 @@ TEST(a_lead_can_turn_the_public_dm_notice_off_and_on)
 {
     struct fx f;
     char *v;
-    fx_open(&f, "dm2.db");
+    fx_open(&f, "scripts-dm2.db");
     CHECK_STR(run(&f, AGENT, "dm notice off"), "That needs the lead role; you are agent.");
     CHECK_STR(run(&f, LEAD, "dm notice off"), "DMs no longer reply publicly.");
     v = store_kv_get(f.store, "dm.lua", "public_notice");
@@ -514,15 +514,11 @@ TEST(dm_is_still_sent_when_the_public_notice_is_refused)
 {
     struct fx f;
     const char *a;
-    /* a signature so long that every public reply is over X's limit */
-    fx_open_with(&f, "dm3.db",
-                 "reply = { signature = ' ^{initials} " "0123456789012345678901234567890123456789"
-                 "0123456789012345678901234567890123456789012345678901234567890123456789"
-                 "0123456789012345678901234567890123456789012345678901234567890123456789"
-                 "0123456789012345678901234567890123456789012345678901234567890123456789' }");
+    /* a signature X refuses (U+FFFE), so every public reply is refused */
+    fx_open_with(&f, "scripts-dm3.db", "reply = { signature = ' ^{initials}\xEF\xBF\xBE' }");
     a = run(&f, AGENT, "dm 1 Your refund was sent today");
-    CHECK_PREFIX(a, "DM to @tombecker77 queued. The public \"check your DMs\" reply was not "
-                     "sent: That reply is ");
+    CHECK_STR(a, "DM to @tombecker77 queued. The public \"check your DMs\" reply was not "
+                 "sent: X would refuse that reply: forbidden character U+FFFE.");
     CHECK_INT(count_events(&f, 1, "dm"), 1);
     CHECK_INT(count_events(&f, 1, "reply"), 0);
     fx_close(&f);
@@ -534,7 +530,7 @@ TEST(assign_defaults_to_me_and_names_the_previous_owner)
 {
     struct fx f;
     struct ticket t;
-    fx_open(&f, "assign1.db");
+    fx_open(&f, "scripts-assign1.db");
     CHECK_STR(run(&f, AGENT, "assign 1"), "#1 is yours now.");
     t = ticket(&f, 1);
     CHECK_STR(t.assignee, AGENT);
@@ -552,7 +548,7 @@ TEST(unassign_puts_the_ticket_back_and_says_who_had_it)
 {
     struct fx f;
     struct ticket t;
-    fx_open(&f, "assign2.db");
+    fx_open(&f, "scripts-assign2.db");
     run(&f, AGENT, "assign 2");
     CHECK_STR(run(&f, LEAD, "unassign 2"), "#2 is unassigned (was Bob Okafor's).");
     t = ticket(&f, 2);
@@ -568,7 +564,7 @@ TEST(escalate_needs_a_lead_and_posts_to_the_escalations_channel)
 {
     struct fx f;
     struct ticket t;
-    fx_open(&f, "esc1.db");
+    fx_open(&f, "scripts-esc1.db");
     CHECK_STR(run(&f, AGENT, "escalate 1 angry"), "/tw escalate needs the lead role; you are agent.");
     CHECK_STR(run(&f, LEAD, "escalate 1 refund 3 weeks late"),
               "#1 escalated to #support-escalations: refund 3 weeks late.");
@@ -587,7 +583,7 @@ TEST(escalate_needs_a_lead_and_posts_to_the_escalations_channel)
 TEST(note_adds_an_internal_note_that_never_reaches_the_customer)
 {
     struct fx f;
-    fx_open(&f, "note1.db");
+    fx_open(&f, "scripts-note1.db");
     CHECK_STR(run(&f, AGENT, "note 1 called the warehouse, parcel found"), "Note added to #1.");
     CHECK_STR(last_event(&f, 1, "note", NULL), "called the warehouse, parcel found");
     CHECK_STR(run(&f, AGENT, "note 1"), "Usage: /tw note <ticket> <text>");
@@ -602,7 +598,7 @@ TEST(close_warns_when_the_customer_never_got_a_reply_and_reopen_undoes_it)
 {
     struct fx f;
     struct ticket t;
-    fx_open(&f, "close1.db");
+    fx_open(&f, "scripts-close1.db");
     CHECK_STR(run(&f, AGENT, "close 2"), "#2 closed. Note: @yuki_tnk never got a reply.");
     t = ticket(&f, 2);
     CHECK_STR(t.state, "closed");
@@ -620,7 +616,7 @@ TEST(tag_lowercases_and_refuses_bad_or_duplicate_tags)
 {
     struct fx f;
     struct ticket t;
-    fx_open(&f, "tag1.db");
+    fx_open(&f, "scripts-tag1.db");
     CHECK_STR(run(&f, AGENT, "tag 1 Billing"), "#1 tagged billing.");
     CHECK_STR(run(&f, AGENT, "tag 1 #refund"), "#1 tagged refund.");
     t = ticket(&f, 1);
@@ -638,7 +634,7 @@ TEST(canned_answers_are_added_by_leads_listed_shown_and_sent_with_placeholders)
 {
     struct fx f;
     char *body;
-    fx_open(&f, "canned1.db");
+    fx_open(&f, "scripts-canned1.db");
     CHECK_HAS(run(&f, AGENT, "canned list"), "No canned answers yet.");
     CHECK_STR(run(&f, AGENT, "canned add refund Hi"), "That needs the lead role; you are agent.");
     CHECK_STR(run(&f, LEAD, "canned add Refund Hi {name}, your refund is on its way. {agent} {oops}"),
@@ -666,7 +662,7 @@ TEST(canned_answers_are_added_by_leads_listed_shown_and_sent_with_placeholders)
 TEST(canned_unknown_placeholders_are_sent_as_written)
 {
     struct fx f;
-    fx_open(&f, "canned2.db");
+    fx_open(&f, "scripts-canned2.db");
     run(&f, LEAD, "canned add thanks Thanks {name}! {nickname} - {agent}");
     CHECK_HAS(run(&f, LEAD, "canned 1 thanks"), "queued: Thanks Tom Becker! {nickname} - Alice Jensen ^AJ");
     fx_close(&f);
@@ -678,7 +674,7 @@ TEST(history_shows_the_customers_other_tickets_with_the_replies_they_got)
 {
     struct fx f;
     const char *a;
-    fx_open(&f, "hist1.db");
+    fx_open(&f, "scripts-hist1.db");
     run(&f, AGENT, "reply 1 We're on it! Refund within 3 days.");
     run(&f, AGENT, "close 1");
     a = run(&f, AGENT, "history 3");
@@ -694,7 +690,7 @@ TEST(tickets_lists_open_tickets_newest_first_in_aligned_columns)
 {
     struct fx f;
     const char *a;
-    fx_open(&f, "list1.db");
+    fx_open(&f, "scripts-list1.db");
     run(&f, AGENT, "assign 2");
     run(&f, AGENT, "reply 2 Sorry!");
     a = run(&f, AGENT, "tickets");
@@ -702,7 +698,8 @@ TEST(tickets_lists_open_tickets_newest_first_in_aligned_columns)
     CHECK_HAS(a, "@tombecker77");
     CHECK_HAS(a, "Bob Okafor");
     CHECK_HAS(a, "answered");
-    CHECK_HAS(a, "due in 59 min");          /* or 60: the clock started seconds ago */
+    /* the clock started a moment ago */
+    CHECK(strstr(a, "<1 min  due in 1 h  ") || strstr(a, "<1 min  due in 59 min  "));
     CHECK_HAS(a, "Different issue: the lid");  /* the @AcmeSupport mention is dropped */
     CHECK(strstr(a, "#3 ") < strstr(a, "#2 ") && strstr(a, "#2 ") < strstr(a, "#1 "));
     CHECK_INT(column_of(a, "@yuki_tnk"), column_of(a, "@tombecker77"));
@@ -721,7 +718,7 @@ TEST(stats_counts_tickets_answers_and_the_median_first_response)
 {
     struct fx f;
     const char *a;
-    fx_open(&f, "stats1.db");
+    fx_open(&f, "scripts-stats1.db");
     run(&f, AGENT, "assign 1");
     run(&f, AGENT, "reply 1 Sorry!");
     run(&f, LEAD, "escalate 2");
@@ -737,7 +734,7 @@ TEST(stats_counts_tickets_answers_and_the_median_first_response)
 TEST(whoami_shows_name_id_role_and_signature)
 {
     struct fx f;
-    fx_open(&f, "whoami1.db");
+    fx_open(&f, "scripts-whoami1.db");
     CHECK_STR(run(&f, LEAD, "whoami"), "You are Alice Jensen (U1), lead. Your replies are signed ^AJ.");
     CHECK_STR(run(&f, ADMIN, "whoami"), "You are Carmen Ruiz (U3), admin. Your replies are signed ^CR.");
     fx_close(&f);
@@ -749,7 +746,7 @@ TEST(scripts_and_reload_are_for_admins_and_report_each_script)
 {
     struct fx f;
     const char *a;
-    fx_open(&f, "admin1.db");
+    fx_open(&f, "scripts-admin1.db");
     CHECK_STR(run(&f, LEAD, "scripts"), "/tw scripts needs the admin role; you are lead.");
     CHECK_STR(run(&f, LEAD, "reload"), "/tw reload needs the admin role; you are lead.");
     a = run(&f, ADMIN, "scripts");
@@ -772,8 +769,8 @@ TEST(missed_first_response_target_escalates_once_through_the_sla_hook)
     struct fx f;
     struct ticket t;
     const char *actor, *detail;
-    fx_open(&f, "sla1.db");
-    run(&f, AGENT, "reply 1 Looking into it");   /* #1 is answered in time */
+    fx_open(&f, "scripts-sla1.db");
+    CHECK_HAS(run(&f, AGENT, "reply 1 Looking into it"), "queued");   /* #1 is answered in time */
     t = ticket(&f, 2);
     desk_set_clock(f.desk, t.sla_due_at + 1);
     store_ticket_clear(&t);

@@ -1,0 +1,378 @@
+/* slackparse.c — Slack frames and Web API answers to structs, tickets to
+ * Block Kit.  The only place that knows Slack's JSON shapes; see
+ * ../shared/reference/slack.md.  Pure: no I/O, no globals. */
+#include "chat/slackparse.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static char *dup_of(json_t *obj, const char *key)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    return v ? strdup(v) : NULL;
+}
+
+void slack_frame_clear(struct slack_frame_info *f)
+{
+    char **s[] = { &f->envelope_id, &f->reason, &f->command, &f->text, &f->user_id,
+                   &f->user_name, &f->channel_id, &f->response_url, &f->action_id,
+                   &f->action_value, &f->message_ts, &f->event_id, &f->event_type,
+                   &f->event_user, &f->event_bot_id };
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        free(*s[i]);
+        *s[i] = NULL;
+    }
+}
+
+static int parse_slash(json_t *p, struct slack_frame_info *f, char *err, size_t errlen)
+{
+    f->type = SLACK_SLASH;
+    f->command = dup_of(p, "command");
+    f->text = dup_of(p, "text");
+    f->user_id = dup_of(p, "user_id");
+    f->user_name = dup_of(p, "user_name");
+    f->channel_id = dup_of(p, "channel_id");
+    f->response_url = dup_of(p, "response_url");
+    if (!f->command || !f->user_id) {
+        snprintf(err, errlen, "slash command without command or user_id");
+        return -1;
+    }
+    if (!f->text)
+        f->text = strdup("");
+    return 0;
+}
+
+static int parse_interactive(json_t *p, struct slack_frame_info *f, char *err, size_t errlen)
+{
+    const char *type = json_string_value(json_object_get(p, "type"));
+    json_t *action = json_array_get(json_object_get(p, "actions"), 0);
+    json_t *user = json_object_get(p, "user");
+    json_t *container = json_object_get(p, "container");
+
+    if (!type || strcmp(type, "block_actions") != 0) {
+        f->type = SLACK_INTERACTIVE_OTHER;
+        return 0;
+    }
+    f->type = SLACK_ACTION;
+    f->user_id = dup_of(user, "id");
+    f->user_name = dup_of(user, "username");
+    f->channel_id = dup_of(json_object_get(p, "channel"), "id");
+    if (!f->channel_id)
+        f->channel_id = dup_of(container, "channel_id");
+    f->message_ts = dup_of(container, "message_ts");
+    f->response_url = dup_of(p, "response_url");
+    f->action_id = dup_of(action, "action_id");
+    f->action_value = dup_of(action, "value");
+    if (!f->user_id || !f->action_id) {
+        snprintf(err, errlen, "block_actions without user or action");
+        return -1;
+    }
+    return 0;
+}
+
+static void parse_event(json_t *p, struct slack_frame_info *f)
+{
+    json_t *ev = json_object_get(p, "event");
+    f->type = SLACK_EVENT;
+    f->event_id = dup_of(p, "event_id");
+    f->event_type = dup_of(ev, "type");
+    f->event_user = dup_of(ev, "user");
+    f->event_bot_id = dup_of(ev, "bot_id");
+}
+
+int slack_parse_frame(const char *json, size_t len, struct slack_frame_info *f,
+                      char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, 0, &jerr), *payload;
+    const char *type;
+    int rc = -1;
+
+    memset(f, 0, sizeof *f);
+    if (!root || !json_is_object(root)) {
+        snprintf(err, errlen, "frame is not a JSON object%s%s", root ? "" : ": ",
+                 root ? "" : jerr.text);
+        goto out;
+    }
+    type = json_string_value(json_object_get(root, "type"));
+    if (!type) {
+        snprintf(err, errlen, "frame without a type");
+        goto out;
+    }
+    f->envelope_id = dup_of(root, "envelope_id");
+    payload = json_object_get(root, "payload");
+    f->retry_attempt = (int)json_integer_value(json_object_get(root, "retry_attempt"));
+    if (strcmp(type, "hello") == 0) {
+        f->type = SLACK_HELLO;
+        f->approx_connection_time = (long)json_integer_value(
+            json_object_get(json_object_get(root, "debug_info"), "approximate_connection_time"));
+        rc = 0;
+    } else if (strcmp(type, "disconnect") == 0) {
+        f->type = SLACK_DISCONNECT;
+        f->reason = dup_of(root, "reason");
+        rc = 0;
+    } else if (!f->envelope_id || !json_is_object(payload)) {
+        snprintf(err, errlen, "%s envelope without envelope_id or payload", type);
+    } else if (strcmp(type, "slash_commands") == 0) {
+        rc = parse_slash(payload, f, err, errlen);
+    } else if (strcmp(type, "interactive") == 0) {
+        rc = parse_interactive(payload, f, err, errlen);
+    } else if (strcmp(type, "events_api") == 0) {
+        parse_event(payload, f);
+        rc = 0;
+    } else {
+        f->type = SLACK_OTHER;
+        rc = 0;
+    }
+out:
+    if (rc)
+        slack_frame_clear(f);
+    json_decref(root);
+    return rc;
+}
+
+void slack_api_clear(struct slack_api *r)
+{
+    free(r->error);
+    free(r->ts);
+    free(r->channel);
+    free(r->url);
+    free(r->user_id);
+    free(r->bot_id);
+    free(r->warning);
+    free(r->user_name);
+    memset(r, 0, sizeof *r);
+}
+
+int slack_parse_api(const char *json, size_t len, struct slack_api *r)
+{
+    json_t *root = json_loadb(json, len, 0, NULL), *user, *profile;
+    memset(r, 0, sizeof *r);
+    if (!root || !json_is_object(root) || !json_is_boolean(json_object_get(root, "ok"))) {
+        r->error = strdup("invalid_response");
+        json_decref(root);
+        return -1;
+    }
+    r->ok = json_is_true(json_object_get(root, "ok"));
+    r->error = dup_of(root, "error");
+    r->ts = dup_of(root, "ts");
+    if (!r->ts)
+        r->ts = dup_of(root, "message_ts");
+    r->channel = dup_of(root, "channel");
+    r->url = dup_of(root, "url");
+    r->user_id = dup_of(root, "user_id");
+    r->bot_id = dup_of(root, "bot_id");
+    r->warning = dup_of(root, "warning");
+    user = json_object_get(root, "user");
+    profile = json_object_get(user, "profile");
+    r->user_name = dup_of(profile, "display_name");
+    if (!r->user_name || !*r->user_name) {
+        free(r->user_name);
+        r->user_name = dup_of(user, "real_name");
+    }
+    if (!r->ok && !r->error)
+        r->error = strdup("unknown_error");
+    json_decref(root);
+    return 0;
+}
+
+int slack_error_is_transient(const char *error)
+{
+    static const char *const transient[] = {
+        "ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable",
+        "request_timeout", "invalid_response", NULL,
+    };
+    for (int i = 0; error && transient[i]; i++)
+        if (strcmp(error, transient[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int slack_find_ticket(const char *json, size_t len, long long id, char *ts, size_t tslen)
+{
+    json_t *root = json_loadb(json, len, 0, NULL), *msg;
+    size_t i;
+    int rc = -1;
+    json_array_foreach(json_object_get(root, "messages"), i, msg) {
+        json_t *meta = json_object_get(msg, "metadata");
+        const char *type = json_string_value(json_object_get(meta, "event_type"));
+        json_t *t = json_object_get(json_object_get(meta, "event_payload"), "ticket");
+        const char *mts = json_string_value(json_object_get(msg, "ts"));
+        if (type && strcmp(type, "vigil_ticket") == 0 && json_integer_value(t) == id && mts) {
+            snprintf(ts, tslen, "%s", mts);
+            rc = 0;
+            break;
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
+char *slack_escape(const char *s)
+{
+    size_t n = 0, o = 0;
+    char *out;
+    for (const char *p = s; *p; p++)
+        n += *p == '&' ? 5 : (*p == '<' || *p == '>') ? 4 : 1;
+    out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    for (const char *p = s; *p; p++) {
+        const char *rep = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : NULL;
+        if (rep) {
+            memcpy(out + o, rep, strlen(rep));
+            o += strlen(rep);
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Cuts at `max` bytes on a UTF-8 boundary, adding an ellipsis. */
+static char *clip(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    char *out;
+    if (n <= max)
+        return strdup(s);
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    out = malloc(max + 4);
+    if (!out)
+        return NULL;
+    memcpy(out, s, max);
+    memcpy(out + max, "…", 4);
+    return out;
+}
+
+static json_t *mrkdwn(const char *text)
+{
+    return json_pack("{s:s,s:s,s:b}", "type", "mrkdwn", "text", text, "verbatim", 1);
+}
+
+static json_t *button(const char *action, const char *label, const char *value,
+                      const char *style)
+{
+    json_t *b = json_pack("{s:s,s:s,s:{s:s,s:s},s:s}", "type", "button", "action_id", action,
+                          "text", "type", "plain_text", "text", label, "value", value);
+    if (style)
+        json_object_set_new(b, "style", json_string(style));
+    return b;
+}
+
+static void sla_line(const struct ticket_view *v, long long now, char *out, size_t len)
+{
+    long long left = v->sla_due_at - now;
+    if (v->first_response_at)
+        snprintf(out, len, "answered");
+    else if (strcmp(v->status, "closed") == 0)
+        snprintf(out, len, "closed without a reply");
+    else if (left >= 0)
+        snprintf(out, len, "first response due in %lld min", (left + 59) / 60);
+    else
+        snprintf(out, len, ":warning: first response %lld min overdue", (-left + 59) / 60);
+}
+
+json_t *slack_ticket_message(const struct ticket_view *v, long long now)
+{
+    static const char *const labels[][2] = {
+        { "new", "New" }, { "assigned", "Assigned" }, { "escalated", "Escalated" },
+        { "closed", "Closed" },
+    };
+    const char *label = v->status;
+    char head[1200], ctx[600], fallback[600], value[32], sla[96], block_id[40];
+    char *handle = slack_escape(v->customer_handle ? v->customer_handle : "?");
+    char *name = slack_escape(v->customer_name ? v->customer_name : "");
+    char *text = slack_escape(v->text ? v->text : "");
+    char *body = clip(text ? text : "", 2900);           /* section text <= 3000 */
+    char *assignee = v->assignee_name ? slack_escape(v->assignee_name) : NULL;
+    char *tags = v->tags && *v->tags ? slack_escape(v->tags) : NULL;
+    char *fb_text = clip(text ? text : "", 200);
+    json_t *msg = NULL, *blocks, *actions;
+
+    for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+        if (strcmp(v->status, labels[i][0]) == 0)
+            label = labels[i][1];
+    if (!handle || !name || !text || !body || !fb_text)
+        goto out;
+    snprintf(value, sizeof value, "%lld", (long long)v->id);
+    snprintf(block_id, sizeof block_id, "t%lld", (long long)v->id);
+    snprintf(head, sizeof head, "*#%lld* · *%s*%s · <%s|@%s>%s%s%s", (long long)v->id, label,
+             v->injected ? " (injected)" : "", v->tweet_url, handle, *name ? " (" : "", name,
+             *name ? ")" : "");
+    sla_line(v, now, sla, sizeof sla);
+    snprintf(ctx, sizeof ctx, "Tweeted <!date^%lld^{date_short_pretty} {time}|%lld> · %s · %s%s%s%s%s",
+             (long long)v->tweeted_at, (long long)v->tweeted_at, sla,
+             assignee ? "assigned to " : "unassigned", assignee ? assignee : "",
+             tags ? " · tags: " : "", tags ? tags : "",
+             v->mentions > 1 ? " · follow-ups in thread" : "");
+    snprintf(fallback, sizeof fallback, "#%lld @%s: %s", (long long)v->id, handle, fb_text);
+
+    blocks = json_array();
+    json_array_append_new(blocks, json_pack("{s:s,s:o}", "type", "section", "text", mrkdwn(head)));
+    json_array_append_new(blocks, json_pack("{s:s,s:o}", "type", "section", "text",
+                                            mrkdwn(*body ? body : " ")));
+    json_array_append_new(blocks, json_pack("{s:s,s:[o]}", "type", "context", "elements",
+                                            mrkdwn(ctx)));
+    actions = json_array();
+    if (strcmp(v->status, "closed") == 0) {
+        json_array_append_new(actions, button("reopen", "Reopen", value, NULL));
+    } else {
+        json_array_append_new(actions, button("assign_me", "Assign to me", value, "primary"));
+        if (strcmp(v->status, "escalated") != 0)
+            json_array_append_new(actions, button("escalate", "Escalate", value, "danger"));
+        json_array_append_new(actions, button("close", "Close", value, NULL));
+    }
+    json_array_append_new(blocks, json_pack("{s:s,s:s,s:o}", "type", "actions", "block_id",
+                                            block_id, "elements", actions));
+    msg = json_pack("{s:s,s:o,s:s,s:b,s:b,s:{s:s,s:{s:I,s:s}}}", "text", fallback,
+                    "blocks", blocks, "parse", "none", "unfurl_links", 0, "unfurl_media", 0,
+                    "metadata", "event_type", "vigil_ticket", "event_payload", "ticket",
+                    (json_int_t)v->id, "tweet_id", v->tweet_id ? v->tweet_id : "");
+out:
+    free(handle);
+    free(name);
+    free(text);
+    free(body);
+    free(assignee);
+    free(tags);
+    free(fb_text);
+    return msg;
+}
+
+json_t *slack_text_message(const char *text)
+{
+    char *esc = slack_escape(text ? text : ""), *body = esc ? clip(esc, 2900) : NULL;
+    char *fb = esc ? clip(esc, 3000) : NULL;
+    json_t *msg = NULL;
+    if (body && fb)
+        msg = json_pack("{s:s,s:[{s:s,s:o}],s:s,s:b,s:b}", "text", fb, "blocks", "type",
+                        "section", "text", mrkdwn(*body ? body : " "), "parse", "none",
+                        "unfurl_links", 0, "unfurl_media", 0);
+    free(esc);
+    free(body);
+    free(fb);
+    return msg;
+}
+
+char *slack_action_command(const char *umbrella, const char *action_id, const char *value)
+{
+    static const char *const map[][2] = {
+        { "assign_me", "assign %s me" }, { "escalate", "escalate %s" },
+        { "close", "close %s" }, { "reopen", "reopen %s" },
+    };
+    char line[160], cmd[64];
+    if (!value || strspn(value, "0123456789") != strlen(value) || !*value || strlen(value) > 18)
+        return NULL;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (action_id && strcmp(action_id, map[i][0]) == 0) {
+            snprintf(cmd, sizeof cmd, map[i][1], value);
+            snprintf(line, sizeof line, "%s %s", umbrella, cmd);
+            return strdup(line);
+        }
+    return NULL;
+}

@@ -1,0 +1,66 @@
+/* slackparse.h — Slack's wire format, as pure functions: Socket Mode frames
+ * in, plain structs out; Web API answers in, results out; a ticket view in,
+ * a chat.postMessage body out; mrkdwn escaping.  No I/O, no globals:
+ * unit-tested on recorded payloads and fuzzed. */
+#ifndef VIGIL_SLACKPARSE_H
+#define VIGIL_SLACKPARSE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "chat/chat.h"
+
+enum slack_frame {
+    SLACK_HELLO, SLACK_DISCONNECT, SLACK_SLASH, SLACK_ACTION, SLACK_EVENT,
+    SLACK_INTERACTIVE_OTHER, SLACK_OTHER,
+};
+
+/* One Socket Mode frame.  Strings are owned (slack_frame_clear). */
+struct slack_frame_info {
+    enum slack_frame type;
+    char *envelope_id;         /* NULL for hello/disconnect */
+    char *reason;              /* disconnect: warning, refresh_requested, ... */
+    long approx_connection_time;
+    char *command, *text;      /* slash: "/tw", "reply 3 hi" */
+    char *user_id, *user_name, *channel_id, *response_url;
+    char *action_id, *action_value, *message_ts;   /* block_actions: the first action */
+    char *event_id, *event_type, *event_user, *event_bot_id;
+    int retry_attempt;
+};
+
+/* Returns 0 and fills `f`, or -1 with a reason in `err`. */
+int slack_parse_frame(const char *json, size_t len, struct slack_frame_info *f,
+                      char *err, size_t errlen);
+void slack_frame_clear(struct slack_frame_info *f);
+
+/* A Web API answer.  Strings owned (slack_api_clear). */
+struct slack_api {
+    int ok;
+    char *error;               /* "channel_not_found", ...; "invalid_response" when unparsable */
+    char *ts, *channel, *url, *user_id, *bot_id, *warning;
+    char *user_name;           /* users.info: the display or real name */
+};
+int slack_parse_api(const char *json, size_t len, struct slack_api *r);
+void slack_api_clear(struct slack_api *r);
+/* Is a Web API error worth retrying (rate limits, Slack's own trouble)? */
+int slack_error_is_transient(const char *error);
+
+/* conversations.history with metadata: the ts of the message posted for
+ * ticket `id` (vigil_ticket metadata), copied to `ts`; 0 if found. */
+int slack_find_ticket(const char *json, size_t len, long long id, char *ts, size_t tslen);
+
+/* &, <, > -> &amp; &lt; &gt; (& first).  Returns new, caller frees. */
+char *slack_escape(const char *s);
+
+/* The chat.postMessage / chat.update body for a ticket (without channel
+ * and ts): text fallback, Block Kit blocks, metadata; untrusted text
+ * escaped and verbatim.  Returns new json_t (caller decrefs). */
+json_t *slack_ticket_message(const struct ticket_view *v, long long now);
+/* A plain message (thread line, channel post): escaped, verbatim, no
+ * mentions possible.  New json_t. */
+json_t *slack_text_message(const char *text);
+/* The command a button stands for: "/tw assign 42 me" etc.  Returns new
+ * string or NULL for an unknown action. */
+char *slack_action_command(const char *umbrella, const char *action_id, const char *value);
+
+#endif
