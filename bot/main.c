@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "chat/console.h"
+#include "chat/slack.h"
 #include "core/config.h"
 #include "core/http.h"
 #include "core/log.h"
@@ -140,6 +141,16 @@ static void on_quit(void *arg)
     app_stop(arg, "quit");
 }
 
+/* An adapter cannot go on (bad credentials, unreachable past its limit):
+ * stop cleanly and exit non-zero so a supervisor restarts or alerts. */
+static void on_fatal(void *arg, const char *why)
+{
+    struct app *a = arg;
+    log_error("cannot continue", "reason=%s", why);
+    a->exit_code = 1;
+    app_stop(a, "fatal");
+}
+
 static void block_stop_signals(int how)
 {
     sigset_t set;
@@ -182,19 +193,16 @@ static int run(struct config *cfg)
     if (!a.store)
         return 1;
     uv_loop_init(&a.loop);
-    a.ws = ws_context_new(&a.loop, NULL);
+    a.ws = ws_context_new(&a.loop, strcmp(cfg->chat, "slack") == 0 ? slack_ws_protocols() : NULL);
     a.http = http_new(&a.loop);
     a.desk = desk_new(&a.loop, a.store, cfg);
     if (!a.ws || !a.http || !a.desk)
         goto out;
 
-    if (strcmp(cfg->chat, "console") == 0) {
+    if (strcmp(cfg->chat, "console") == 0)
         a.chat = console_new(&a.loop, cfg->admin_user, on_quit, &a);
-    } else {
-        log_error("chat adapter not available in this build", "chat=%s", cfg->chat);
-        rc = 2;
-        goto out;
-    }
+    else
+        a.chat = slack_new(&a.loop, a.ws, a.http, cfg, on_fatal, &a);
     if (strcmp(cfg->source, "replay") == 0) {
         a.source = replay_new(&a.loop, cfg->replay_file, cfg->replay_interval);
     } else {

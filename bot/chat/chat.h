@@ -57,6 +57,11 @@ struct chat_ops {
                          send_done_fn done, void *arg);
     /* One-line state for :status ("connected since …"); borrowed. */
     const char *(*state)(struct chat *c);
+    /* Optional: looks for the message already posted for ticket `id` (after
+     * a crash or a timeout); done() gets SEND_OK with its ref, or SEND_FAIL
+     * when there is none.  NULL when the chat cannot tell. */
+    void (*find_ticket)(struct chat *c, const char *channel, int64_t id,
+                        send_done_fn done, void *arg);
 };
 
 struct chat {

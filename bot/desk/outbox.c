@@ -236,6 +236,32 @@ static void fail_now(void *arg, const char *why)
     on_done(arg, &r);
 }
 
+struct find_then_post {
+    struct done_ctx *ctx;
+    int64_t ticket;
+    char channel[64];
+};
+
+/* A ticket post that may already have happened (a crash or a timeout left
+ * it in flight): post only if chat has no message for the ticket yet. */
+static void on_found(void *arg, const struct send_result *r)
+{
+    struct find_then_post *f = arg;
+    struct desk *d = f->ctx->d;
+    struct view_buf vb;
+
+    if (r->status != SEND_FAIL) {
+        on_done(f->ctx, r);
+    } else if (d->stopping || load_view(d, f->ticket, &vb)) {
+        struct send_result retry = { SEND_RETRY, NULL, "ticket not loadable", 0 };
+        on_done(f->ctx, &retry);
+    } else {
+        d->chat->ops->post_ticket(d->chat, f->channel, &vb.v, on_done, f->ctx);
+        store_ticket_clear(&vb.t);
+    }
+    free(f);
+}
+
 /* Hands one job to its adapter.  The adapter calls on_done exactly once. */
 static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
 {
@@ -268,10 +294,18 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
         goto out;
     }
     if (strcmp(j->kind, "ticket.post") == 0) {
-        if (vb.t.chat_ref)
+        struct find_then_post *f;
+        if (vb.t.chat_ref) {
             skip(ctx, vb.t.chat_ref);   /* already shown: never post a ticket twice */
-        else
+        } else if (j->attempts > 1 && chat->ops->find_ticket &&
+                   (f = calloc(1, sizeof *f))) {
+            f->ctx = ctx;
+            f->ticket = j->ticket_id;
+            snprintf(f->channel, sizeof f->channel, "%s", channel);
+            chat->ops->find_ticket(chat, channel, j->ticket_id, on_found, f);
+        } else {
             chat->ops->post_ticket(chat, channel, &vb.v, on_done, ctx);
+        }
     } else if (strcmp(j->kind, "ticket.update") == 0) {
         if (!vb.t.chat_ref)
             skip(ctx, "no ticket message to update");

@@ -1,0 +1,990 @@
+/* slack.c — the Slack adapter.  Socket Mode: apps.connections.open mints a
+ * URL, lws connects to it on the libuv loop, envelopes are acked at once
+ * (slash commands with the script's answer in the ack), one reconnect loop
+ * with capped, jittered backoff, and a refresh that opens the new socket
+ * before closing the old.  Web API: chat.postMessage/update/postEphemeral,
+ * conversations.history, users.info, auth.test over core/http.  Knows
+ * Slack's wire format (through slackparse) and the chat interface; never
+ * tickets' storage or X. */
+#include "chat/slack.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "chat/slackparse.h"
+#include "core/backoff.h"
+#include "core/log.h"
+
+#define MAX_FRAME (1u << 20)       /* Slack's frames are small; a huge one is hostile */
+#define MAX_CONNS 4
+#define RECENT 512                 /* envelope and event ids remembered for dedupe */
+#define LINK_DISABLED_WAIT 300.0   /* seconds: Socket Mode was switched off */
+
+struct out {
+    struct out *next;
+    size_t len;
+    unsigned char buf[];           /* LWS_PRE headroom + payload */
+};
+
+struct conn {
+    struct slack *s;
+    struct lws *wsi;
+    int id;
+    int ready, closing, gone;
+    char *rx;
+    size_t rxlen;
+    struct out *head, *tail;
+    int want_ping;
+    uint64_t last_rx_ms, last_ping_ms;
+    char host[256], path[1024];
+    int port, tls;
+    uv_getaddrinfo_t gai;
+};
+
+struct user_name { char id[32]; char *name; int asked; };
+
+struct slack {
+    struct chat base;
+    uv_loop_t *loop;
+    struct lws_context *ctx;
+    struct http *http;
+    const struct config *cfg;
+    void (*fatal)(void *arg, const char *why);
+    void *fatal_arg;
+
+    char *bot_user_id, *bot_id;
+    struct conn *conns[MAX_CONNS];
+    struct conn *current;          /* the socket envelopes are expected on */
+    int opening;                   /* apps.connections.open or a connect in flight */
+    int next_conn_id, attempt, link_disabled, stopping, authed;
+    uv_timer_t reconnect, watchdog;
+    uint64_t started_ms, last_ready_ms;
+    char state[200];
+
+    char *recent[RECENT];          /* envelope ids and event ids already handled */
+    int recent_next;
+    struct user_name users[64];
+};
+
+#define to_slack(c) ((struct slack *)(c))
+
+static uint64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+static void set_state(struct slack *s, const char *fmt, const char *arg)
+{
+    char when[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(s->state, sizeof s->state, fmt, arg ? arg : "", when);
+}
+
+static int seen(struct slack *s, const char *id)
+{
+    for (int i = 0; i < RECENT; i++)
+        if (s->recent[i] && strcmp(s->recent[i], id) == 0)
+            return 1;
+    free(s->recent[s->recent_next]);
+    s->recent[s->recent_next] = strdup(id);
+    s->recent_next = (s->recent_next + 1) % RECENT;
+    return 0;
+}
+
+/* --- Web API ------------------------------------------------------------ */
+
+typedef void (*api_fn)(struct slack *s, void *arg, const struct slack_api *r,
+                       const struct http_response *h, double retry_after);
+
+struct call {
+    struct slack *s;
+    char method[48];
+    api_fn done;
+    void *arg;
+};
+
+static void on_http(void *arg, const struct http_response *h)
+{
+    struct call *c = arg;
+    struct slack_api r;
+    char ra[32];
+    double retry_after = 0;
+
+    memset(&r, 0, sizeof r);
+    if (h->status == 429) {
+        retry_after = http_header(h, "retry-after", ra, sizeof ra) == 0 ? atof(ra) : 30;
+        r.error = strdup("ratelimited");
+    } else if (h->status == 0) {
+        r.error = strdup(h->error ? h->error : "network error");
+    } else if (h->status >= 500) {
+        char e[40];
+        snprintf(e, sizeof e, "http_%ld", h->status);
+        r.error = strdup(e);
+    } else {
+        slack_parse_api(h->body, h->len, &r);
+    }
+    if (!r.ok)
+        log_debug("slack api error", "method=%s status=%ld error=%s", c->method, h->status,
+                  r.error ? r.error : "?");
+    c->done(c->s, c->arg, &r, h, retry_after);
+    slack_api_clear(&r);
+    free(c);
+}
+
+/* POSTs `body` (stolen; NULL for an empty form) to METHOD with the bot token
+ * (or the app token).  `done` runs exactly once, unless this returns -1. */
+static int api_call(struct slack *s, const char *method, json_t *body, int app_token,
+                    api_fn done, void *arg)
+{
+    char url[1024], auth[600];
+    const char *headers[3];
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    struct http_request req = { 0 };
+    struct call *c = calloc(1, sizeof *c);
+    int rc = -1;
+
+    json_decref(body);
+    if (!c || (body && !text))
+        goto out;
+    snprintf(url, sizeof url, "%s%s", s->cfg->slack.api_url, method);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s",
+             app_token ? s->cfg->slack.app_token : s->cfg->slack.bot_token);
+    headers[0] = auth;
+    headers[1] = text ? "Content-Type: application/json; charset=utf-8"
+                      : "Content-Type: application/x-www-form-urlencoded";
+    headers[2] = NULL;
+    req.method = "POST";
+    req.url = url;
+    req.headers = headers;
+    req.body = text ? text : "";
+    req.body_len = text ? strlen(text) : 0;
+    req.timeout_ms = 15000;
+    req.max_body = 4u << 20;
+    c->s = s;
+    snprintf(c->method, sizeof c->method, "%s", method);
+    c->done = done;
+    c->arg = arg;
+    rc = http_send(s->http, &req, on_http, c);
+out:
+    if (rc)
+        free(c);
+    free(text);
+    return rc;
+}
+
+/* Maps a Web API answer to an outbox result. */
+static void to_result(const struct slack_api *r, double retry_after, const char *ref,
+                      struct send_result *out, char *why, size_t whylen)
+{
+    memset(out, 0, sizeof *out);
+    if (r->ok) {
+        out->status = SEND_OK;
+        out->ref = ref;
+        return;
+    }
+    snprintf(why, whylen, "Slack said %s", r->error ? r->error : "unknown_error");
+    out->error = why;
+    out->retry_after = retry_after;
+    if (retry_after > 0 || slack_error_is_transient(r->error) ||
+        (r->error && (strncmp(r->error, "http_5", 6) == 0 || strchr(r->error, ' '))))
+        out->status = SEND_RETRY;   /* rate limits, Slack's trouble, the network */
+    else
+        out->status = SEND_FAIL;
+}
+
+struct send_ctx {
+    send_done_fn done;
+    void *arg;
+    char ref[64];
+};
+
+static void on_sent(struct slack *s, void *arg, const struct slack_api *r,
+                    const struct http_response *h, double retry_after)
+{
+    struct send_ctx *sc = arg;
+    struct send_result res;
+    char why[160];
+    (void)h;
+    if (r->error && (!strcmp(r->error, "invalid_auth") || !strcmp(r->error, "not_authed") ||
+                     !strcmp(r->error, "account_inactive") || !strcmp(r->error, "token_revoked")))
+        log_error("Slack rejected the bot token; check slack.bot_token", "error=%s", r->error);
+    to_result(r, retry_after, r->ts ? r->ts : sc->ref, &res, why, sizeof why);
+    sc->done(sc->arg, &res);
+    free(sc);
+}
+
+static void send_or_fail(struct slack *s, const char *method, json_t *body, const char *ref,
+                         send_done_fn done, void *arg)
+{
+    struct send_ctx *sc = calloc(1, sizeof *sc);
+    struct send_result fail = { SEND_RETRY, NULL, "could not start the request", 0 };
+    if (sc) {
+        sc->done = done;
+        sc->arg = arg;
+        snprintf(sc->ref, sizeof sc->ref, "%s", ref ? ref : "");
+        if (api_call(s, method, body, 0, on_sent, sc) == 0)
+            return;
+        free(sc);
+    } else {
+        json_decref(body);
+    }
+    done(arg, &fail);
+}
+
+/* Staff without a configured name show as their Slack name, looked up once
+ * with users.info when first needed (never the whole workspace). */
+static void on_user(struct slack *s, void *arg, const struct slack_api *r,
+                    const struct http_response *h, double retry_after)
+{
+    struct user_name *u = arg;
+    (void)h;
+    (void)retry_after;
+    if (r->ok && r->user_name && *r->user_name) {
+        free(u->name);
+        u->name = strdup(r->user_name);
+    }
+    (void)s;
+}
+
+static const char *display_name(struct slack *s, const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    int free_slot = -1;
+    if (n < 2 || n >= sizeof s->users[0].id || (name[0] != 'U' && name[0] != 'W') ||
+        strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != n)
+        return name;
+    for (int i = 0; i < 64; i++) {
+        if (strcmp(s->users[i].id, name) == 0)
+            return s->users[i].name ? s->users[i].name : name;
+        if (free_slot < 0 && !s->users[i].id[0])
+            free_slot = i;
+    }
+    if (free_slot >= 0) {
+        struct user_name *u = &s->users[free_slot];
+        snprintf(u->id, sizeof u->id, "%s", name);
+        u->asked = 1;
+        api_call(s, "users.info", json_pack("{s:s}", "user", name), 0, on_user, u);
+    }
+    return name;
+}
+
+/* --- chat_ops: posting -------------------------------------------------- */
+
+static void slack_post_ticket(struct chat *c, const char *channel, const struct ticket_view *t,
+                              send_done_fn done, void *arg)
+{
+    struct slack *s = to_slack(c);
+    struct ticket_view v = *t;
+    json_t *body;
+    v.assignee_name = t->assignee_name ? display_name(s, t->assignee_name) : NULL;
+    body = slack_ticket_message(&v, (long long)time(NULL));
+    if (body)
+        json_object_set_new(body, "channel", json_string(channel));
+    send_or_fail(s, "chat.postMessage", body, NULL, done, arg);
+}
+
+static void slack_update_ticket(struct chat *c, const char *channel, const char *ref,
+                                const struct ticket_view *t, send_done_fn done, void *arg)
+{
+    struct slack *s = to_slack(c);
+    struct ticket_view v = *t;
+    json_t *body;
+    v.assignee_name = t->assignee_name ? display_name(s, t->assignee_name) : NULL;
+    body = slack_ticket_message(&v, (long long)time(NULL));
+    if (body) {
+        json_object_del(body, "unfurl_links");   /* not chat.update arguments */
+        json_object_del(body, "unfurl_media");
+        json_object_set_new(body, "channel", json_string(channel));
+        json_object_set_new(body, "ts", json_string(ref));
+    }
+    send_or_fail(s, "chat.update", body, ref, done, arg);
+}
+
+static void slack_post_thread(struct chat *c, const char *channel, const char *ref,
+                              const char *text, send_done_fn done, void *arg)
+{
+    json_t *body = slack_text_message(text);
+    if (body) {
+        json_object_set_new(body, "channel", json_string(channel));
+        json_object_set_new(body, "thread_ts", json_string(ref));
+    }
+    send_or_fail(to_slack(c), "chat.postMessage", body, NULL, done, arg);
+}
+
+static void slack_post_channel(struct chat *c, const char *channel, const char *text,
+                               send_done_fn done, void *arg)
+{
+    json_t *body = slack_text_message(text);
+    if (body)
+        json_object_set_new(body, "channel", json_string(channel));
+    send_or_fail(to_slack(c), "chat.postMessage", body, NULL, done, arg);
+}
+
+struct find_ctx {
+    send_done_fn done;
+    void *arg;
+    int64_t id;
+};
+
+static void on_history(struct slack *s, void *arg, const struct slack_api *r,
+                       const struct http_response *h, double retry_after)
+{
+    struct find_ctx *f = arg;
+    struct send_result res = { SEND_FAIL, NULL, "not posted yet", 0 };
+    char ts[64], why[160];
+    (void)s;
+    if (!r->ok) {
+        to_result(r, retry_after, NULL, &res, why, sizeof why);
+        if (res.status == SEND_FAIL)   /* cannot look: post rather than lose the ticket */
+            res.error = "not found";
+    } else if (slack_find_ticket(h->body, h->len, f->id, ts, sizeof ts) == 0) {
+        res.status = SEND_OK;
+        res.ref = ts;
+        res.error = NULL;
+        log_info("ticket message found in chat history; not posting it again",
+                 "ticket=%lld ts=%s", (long long)f->id, ts);
+    }
+    f->done(f->arg, &res);
+    free(f);
+}
+
+static void slack_find_ticket_op(struct chat *c, const char *channel, int64_t id,
+                                 send_done_fn done, void *arg)
+{
+    struct find_ctx *f = calloc(1, sizeof *f);
+    struct send_result fail = { SEND_RETRY, NULL, "could not start the request", 0 };
+    if (f) {
+        f->done = done;
+        f->arg = arg;
+        f->id = id;
+        if (api_call(to_slack(c), "conversations.history",
+                     json_pack("{s:s,s:i,s:b}", "channel", channel, "limit", 200,
+                               "include_all_metadata", 1), 0, on_history, f) == 0)
+            return;
+        free(f);
+    }
+    done(arg, &fail);
+}
+
+/* --- Socket Mode ------------------------------------------------------- */
+
+static void open_connection(struct slack *s);
+static void schedule_reconnect(struct slack *s, const char *why);
+
+static void conn_write(struct conn *c, const char *text)
+{
+    size_t len = strlen(text);
+    struct out *o = malloc(sizeof *o + LWS_PRE + len);
+    if (!o || !c->wsi || c->gone) {
+        free(o);
+        log_warn("slack: socket gone before a frame could be sent", "conn=%d", c->id);
+        return;
+    }
+    o->next = NULL;
+    o->len = len;
+    memcpy(o->buf + LWS_PRE, text, len);
+    if (c->tail)
+        c->tail->next = o;
+    else
+        c->head = o;
+    c->tail = o;
+    lws_callback_on_writable(c->wsi);
+}
+
+static void ack(struct conn *c, const char *envelope_id, json_t *payload)
+{
+    json_t *a = json_pack("{s:s}", "envelope_id", envelope_id);
+    char *text;
+    if (payload)
+        json_object_set_new(a, "payload", payload);
+    text = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    if (text)
+        conn_write(c, text);
+    free(text);
+}
+
+/* An answer for Slack: escaped (it may quote tweets), and in a code block
+ * when it has several lines, so aligned columns stay aligned. */
+static json_t *answer_payload(const char *answer)
+{
+    char *esc = slack_escape(answer ? answer : "");
+    char *text = NULL;
+    json_t *p;
+    if (!esc)
+        return NULL;
+    if (strchr(esc, '\n') && asprintf(&text, "```%s```", esc) < 0)
+        text = NULL;
+    p = json_pack("{s:s,s:s}", "text", text ? text : esc, "response_type", "ephemeral");
+    free(text);
+    free(esc);
+    return p;
+}
+
+static char *run_command(struct slack *s, const char *user, const char *channel,
+                         const char *line)
+{
+    struct chat_command cmd = { user, channel, line };
+    if (!s->base.on_command)
+        return strdup("No commands are loaded.");
+    return s->base.on_command(s->base.on_command_arg, &cmd);
+}
+
+static void on_ephemeral(struct slack *s, void *arg, const struct slack_api *r,
+                         const struct http_response *h, double retry_after)
+{
+    (void)s; (void)arg; (void)h; (void)retry_after;
+    if (!r->ok)
+        log_warn("slack: could not show an answer", "error=%s", r->error ? r->error : "?");
+}
+
+static void handle_frame(struct conn *c, const char *data, size_t len)
+{
+    struct slack *s = c->s;
+    struct slack_frame_info f;
+    char err[200];
+
+    if (slack_parse_frame(data, len, &f, err, sizeof err)) {
+        log_warn("slack: ignoring a frame", "conn=%d error=%s", c->id, err);
+        return;
+    }
+    switch (f.type) {
+    case SLACK_HELLO: {
+        struct conn *old = s->current;
+        c->ready = 1;
+        s->current = c;
+        s->opening = 0;
+        s->attempt = 0;
+        s->link_disabled = 0;
+        s->last_ready_ms = now_ms();
+        set_state(s, "connected (socket %s) since %s", NULL);
+        log_info("slack: connected", "conn=%d refresh_in=%lds", c->id, f.approx_connection_time);
+        /* the new socket is live: only now may the old one go */
+        if (old && old != c && !old->closing) {
+            old->closing = 1;
+            if (old->wsi)
+                lws_callback_on_writable(old->wsi);
+        }
+        break;
+    }
+    case SLACK_DISCONNECT:
+        log_info("slack: asked to reconnect", "conn=%d reason=%s", c->id,
+                 f.reason ? f.reason : "?");
+        if (f.reason && strcmp(f.reason, "link_disabled") == 0) {
+            log_error("Slack disabled Socket Mode for this app; enable it in the app settings",
+                      "retry_in=%.0fs", LINK_DISABLED_WAIT);
+            s->link_disabled = 1;
+            c->closing = 1;
+            if (c->wsi)
+                lws_callback_on_writable(c->wsi);
+        } else if (f.reason && strcmp(f.reason, "too_many_websockets") == 0) {
+            /* close this one and any stray sockets but the live one */
+            for (int i = 0; i < MAX_CONNS; i++)
+                if (s->conns[i] && (s->conns[i] == c || s->conns[i] != s->current) &&
+                    !s->conns[i]->closing) {
+                    s->conns[i]->closing = 1;
+                    if (s->conns[i]->wsi)
+                        lws_callback_on_writable(s->conns[i]->wsi);
+                }
+        } else if (c == s->current) {
+            open_connection(s);   /* warning, refresh_requested: new socket first */
+        }
+        break;
+    case SLACK_SLASH: {
+        char line[4200];
+        char *answer;
+        if (seen(s, f.envelope_id)) {
+            log_info("slack: redelivered command not run again", "envelope=%s", f.envelope_id);
+            ack(c, f.envelope_id, NULL);
+            break;
+        }
+        snprintf(line, sizeof line, "%s %s", f.command, f.text);
+        answer = run_command(s, f.user_id, f.channel_id, line);
+        ack(c, f.envelope_id, answer_payload(answer));
+        free(answer);
+        break;
+    }
+    case SLACK_ACTION: {
+        char *line, *answer;
+        ack(c, f.envelope_id, NULL);   /* buttons: ack first, answer privately after */
+        if (seen(s, f.envelope_id))
+            break;
+        line = slack_action_command(s->cfg->command, f.action_id, f.action_value);
+        if (!line) {
+            log_warn("slack: unknown button", "action=%s", f.action_id);
+            break;
+        }
+        answer = run_command(s, f.user_id, f.channel_id, line);
+        if (f.channel_id && answer) {
+            json_t *p = answer_payload(answer);
+            json_object_del(p, "response_type");
+            json_object_set_new(p, "channel", json_string(f.channel_id));
+            json_object_set_new(p, "user", json_string(f.user_id));
+            api_call(s, "chat.postEphemeral", p, 0, on_ephemeral, NULL);
+        }
+        free(line);
+        free(answer);
+        break;
+    }
+    case SLACK_EVENT:
+        ack(c, f.envelope_id, NULL);
+        if (f.event_id && seen(s, f.event_id))
+            break;   /* a retry of an event already handled */
+        if ((f.event_bot_id && s->bot_id && strcmp(f.event_bot_id, s->bot_id) == 0) ||
+            (f.event_user && s->bot_user_id && strcmp(f.event_user, s->bot_user_id) == 0))
+            break;   /* our own message */
+        log_debug("slack: event", "type=%s", f.event_type ? f.event_type : "?");
+        break;
+    default:
+        if (f.envelope_id)
+            ack(c, f.envelope_id, NULL);
+        break;
+    }
+    slack_frame_clear(&f);
+}
+
+static void conn_free(struct conn *c)
+{
+    while (c->head) {
+        struct out *o = c->head;
+        c->head = o->next;
+        free(o);
+    }
+    free(c->rx);
+    free(c);
+}
+
+/* The socket is over, for whatever reason. */
+static void conn_gone(struct conn *c, const char *why)
+{
+    struct slack *s = c->s;
+    if (c->gone)
+        return;
+    c->gone = 1;
+    for (int i = 0; i < MAX_CONNS; i++)
+        if (s->conns[i] == c)
+            s->conns[i] = NULL;
+    if (!c->ready)
+        s->opening = 0;
+    log_info("slack: socket closed", "conn=%d why=%s", c->id, why);
+    if (c == s->current) {
+        s->current = NULL;
+        set_state(s, "disconnected%s since %s", "");
+        if (!s->stopping)
+            schedule_reconnect(s, why);
+    } else if (!c->ready && !s->stopping && !s->current) {
+        schedule_reconnect(s, why);
+    }
+}
+
+static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                       void *in, size_t len)
+{
+    struct conn *c = user;
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        c->last_rx_ms = now_ms();
+        log_debug("slack: socket open, waiting for hello", "conn=%d", c->id);
+        break;
+    case LWS_CALLBACK_CLIENT_RECEIVE: {
+        char *nrx;
+        c->last_rx_ms = now_ms();
+        if (c->rxlen + len > MAX_FRAME) {
+            log_error("slack: frame larger than 1 MiB; closing the socket", "conn=%d", c->id);
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+            return -1;
+        }
+        nrx = realloc(c->rx, c->rxlen + len + 1);
+        if (!nrx)
+            return -1;
+        c->rx = nrx;
+        memcpy(c->rx + c->rxlen, in, len);
+        c->rxlen += len;
+        if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+            c->rx[c->rxlen] = '\0';
+            handle_frame(c, c->rx, c->rxlen);
+            c->rxlen = 0;
+        }
+        break;
+    }
+    case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+        c->last_rx_ms = now_ms();
+        break;
+    case LWS_CALLBACK_CLIENT_WRITEABLE: {
+        struct out *o = c->head;
+        if (o) {
+            c->head = o->next;
+            if (!c->head)
+                c->tail = NULL;
+            if (lws_write(wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_TEXT) < (int)o->len) {
+                free(o);
+                return -1;
+            }
+            free(o);
+        } else if (c->want_ping) {
+            unsigned char ping[LWS_PRE + 4];
+            c->want_ping = 0;
+            if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+                return -1;
+        } else if (c->closing) {
+            /* Debian's lws loses the close frame if we return -1 here */
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
+            lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE, LWS_TO_KILL_ASYNC);
+            return 0;
+        }
+        if (c->head || c->want_ping || c->closing)
+            lws_callback_on_writable(wsi);
+        break;
+    }
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        if (c)
+            conn_gone(c, in ? (const char *)in : "connection error");
+        break;
+    case LWS_CALLBACK_CLIENT_CLOSED:
+        if (c)
+            conn_gone(c, "closed");
+        break;
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (c) {
+            conn_gone(c, "destroyed");
+            conn_free(c);
+        }
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static const struct lws_protocols protocols[] = {
+    { "vigil-slack", ws_callback, 0, 0, 0, NULL, 0 },
+    { NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+const struct lws_protocols *slack_ws_protocols(void) { return protocols; }
+
+static int parse_ws_url(const char *url, struct conn *c)
+{
+    const char *p, *host, *slash;
+    size_t hlen;
+    if (strncmp(url, "wss://", 6) == 0) {
+        c->tls = 1;
+        c->port = 443;
+        p = url + 6;
+    } else if (strncmp(url, "ws://", 5) == 0) {
+        c->tls = 0;
+        c->port = 80;
+        p = url + 5;
+    } else {
+        return -1;
+    }
+    host = p;
+    slash = strchr(p, '/');
+    hlen = slash ? (size_t)(slash - p) : strlen(p);
+    if (!hlen || hlen >= sizeof c->host)
+        return -1;
+    memcpy(c->host, host, hlen);
+    c->host[hlen] = '\0';
+    if (strchr(c->host, ':')) {
+        char *colon = strrchr(c->host, ':');
+        c->port = atoi(colon + 1);
+        *colon = '\0';
+        if (c->port <= 0 || c->port > 65535)
+            return -1;
+    }
+    snprintf(c->path, sizeof c->path, "%s", slash ? slash : "/");
+    return 0;
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct conn *c = req->data;
+    struct slack *s = c->s;
+    struct lws_client_connect_info i;
+    char ip[64] = "";
+
+    if (status == 0 && res) {
+        if (res->ai_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)res->ai_addr, ip, sizeof ip);
+        else
+            uv_ip6_name((struct sockaddr_in6 *)res->ai_addr, ip, sizeof ip);
+    }
+    uv_freeaddrinfo(res);
+    if (!ip[0] || s->stopping) {
+        if (!s->stopping)
+            log_warn("slack: cannot resolve the websocket host", "host=%s error=%s", c->host,
+                     status ? uv_strerror(status) : "no address");
+        s->opening = 0;
+        if (!s->stopping)
+            schedule_reconnect(s, "DNS failure");
+        free(c);
+        return;
+    }
+    memset(&i, 0, sizeof i);
+    i.context = s->ctx;
+    i.address = ip;             /* resolved by us: lws would block the loop */
+    i.port = c->port;
+    i.path = c->path;
+    i.host = c->host;           /* TLS SNI and certificate checks use this */
+    i.origin = c->host;
+    i.ssl_connection = c->tls ? LCCSCF_USE_SSL : 0;
+    i.alpn = "http/1.1";
+    i.local_protocol_name = "vigil-slack";
+    i.userdata = c;
+    i.pwsi = &c->wsi;
+    for (int k = 0; k < MAX_CONNS; k++)
+        if (!s->conns[k]) {
+            s->conns[k] = c;
+            break;
+        }
+    if (!lws_client_connect_via_info(&i)) {
+        /* lws may already have called CONNECTION_ERROR (and freed nothing of ours) */
+        if (!c->gone)
+            conn_gone(c, "connect failed");
+        conn_free(c);
+    }
+}
+
+static void connect_ws(struct slack *s, const char *url)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    struct addrinfo hints;
+    char port[8];
+    int live = 0;
+
+    for (int k = 0; k < MAX_CONNS; k++)
+        live += s->conns[k] != NULL;
+    if (!c || live >= MAX_CONNS || parse_ws_url(url, c)) {
+        log_error("slack: cannot use the websocket URL", "live=%d", live);
+        free(c);
+        s->opening = 0;
+        schedule_reconnect(s, "bad websocket URL");
+        return;
+    }
+    c->s = s;
+    c->id = ++s->next_conn_id;
+    c->gai.data = c;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(port, sizeof port, "%d", c->port);
+    if (uv_getaddrinfo(s->loop, &c->gai, on_resolved, c->host, port, &hints)) {
+        free(c);
+        s->opening = 0;
+        schedule_reconnect(s, "cannot resolve");
+    }
+}
+
+static void on_connections_open(struct slack *s, void *arg, const struct slack_api *r,
+                                const struct http_response *h, double retry_after)
+{
+    (void)arg;
+    (void)h;
+    if (s->stopping) {
+        s->opening = 0;
+        return;
+    }
+    if (!r->ok || !r->url) {
+        s->opening = 0;
+        if (r->error && (!strcmp(r->error, "invalid_auth") || !strcmp(r->error, "not_authed") ||
+                         !strcmp(r->error, "not_allowed_token_type"))) {
+            s->fatal(s->fatal_arg, "Slack rejected the app token (apps.connections.open: "
+                                   "invalid_auth): check slack.app_token (xapp-…, connections:write)");
+            return;
+        }
+        if (retry_after > 0)
+            log_warn("slack: apps.connections.open rate limited", "retry_after=%.0f", retry_after);
+        schedule_reconnect(s, r->error ? r->error : "apps.connections.open failed");
+        return;
+    }
+    connect_ws(s, r->url);
+}
+
+static void open_connection(struct slack *s)
+{
+    if (s->opening || s->stopping)
+        return;
+    s->opening = 1;
+    if (api_call(s, "apps.connections.open", NULL, 1, on_connections_open, NULL)) {
+        s->opening = 0;
+        schedule_reconnect(s, "cannot start apps.connections.open");
+    }
+}
+
+static void on_reconnect_timer(uv_timer_t *t)
+{
+    struct slack *s = t->data;
+    if (!s->authed)
+        s->base.ops->start(&s->base);
+    else if (!s->current)
+        open_connection(s);
+}
+
+static void check_give_up(struct slack *s)
+{
+    uint64_t since = s->last_ready_ms ? s->last_ready_ms : s->started_ms;
+    if (s->cfg->slack.give_up_after > 0 && !s->current &&
+        now_ms() - since > (uint64_t)(s->cfg->slack.give_up_after * 1000)) {
+        char why[160];
+        snprintf(why, sizeof why, "cannot reach Slack for more than %.0f s (slack.give_up_after)",
+                 s->cfg->slack.give_up_after);
+        s->fatal(s->fatal_arg, why);
+    }
+}
+
+/* The one reconnect loop: a single timer, never two attempts at once. */
+static void schedule_reconnect(struct slack *s, const char *why)
+{
+    double delay;
+    if (s->stopping || uv_is_active((uv_handle_t *)&s->reconnect) || s->opening)
+        return;
+    check_give_up(s);
+    if (s->stopping)
+        return;
+    delay = s->link_disabled ? LINK_DISABLED_WAIT : backoff_delay(++s->attempt, 1.0, 60.0);
+    log_warn("slack: not connected; retrying", "in=%.1fs attempt=%d why=%s", delay,
+             s->attempt, why);
+    set_state(s, "reconnecting (%s) since %s", why);
+    uv_timer_start(&s->reconnect, on_reconnect_timer, (uint64_t)(delay * 1000), 0);
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+    struct slack *s = t->data;
+    uint64_t now = now_ms();
+    uint64_t idle = (uint64_t)(s->cfg->slack.idle_timeout * 1000);
+    uint64_t ping = (uint64_t)(s->cfg->slack.ping_interval * 1000);
+
+    for (int i = 0; i < MAX_CONNS; i++) {
+        struct conn *c = s->conns[i];
+        if (!c || !c->wsi || c->closing || !c->last_rx_ms)
+            continue;
+        if (idle && now - c->last_rx_ms > idle) {
+            log_warn("slack: no traffic on the socket; treating it as dead", "conn=%d idle=%.0fs",
+                     c->id, (double)(now - c->last_rx_ms) / 1000);
+            c->closing = 1;
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE, LWS_TO_KILL_ASYNC);
+            continue;
+        }
+        if (ping && now - c->last_ping_ms >= ping) {
+            c->last_ping_ms = now;
+            c->want_ping = 1;
+            lws_callback_on_writable(c->wsi);
+        }
+    }
+    if (!s->current)
+        check_give_up(s);
+}
+
+static void on_auth(struct slack *s, void *arg, const struct slack_api *r,
+                    const struct http_response *h, double retry_after)
+{
+    (void)arg;
+    (void)h;
+    (void)retry_after;
+    s->opening = 0;
+    if (s->stopping)
+        return;
+    if (r->ok) {
+        s->authed = 1;
+        free(s->bot_user_id);
+        free(s->bot_id);
+        s->bot_user_id = r->user_id ? strdup(r->user_id) : NULL;
+        s->bot_id = r->bot_id ? strdup(r->bot_id) : NULL;
+        log_info("slack: authenticated", "bot_user=%s", r->user_id ? r->user_id : "?");
+        open_connection(s);
+    } else if (r->error && (!strcmp(r->error, "invalid_auth") || !strcmp(r->error, "not_authed") ||
+                            !strcmp(r->error, "account_inactive") ||
+                            !strcmp(r->error, "token_revoked"))) {
+        char why[200];
+        snprintf(why, sizeof why, "Slack rejected the bot token (auth.test: %s): check "
+                 "slack.bot_token (xoxb-…)", r->error);
+        s->fatal(s->fatal_arg, why);
+    } else {
+        schedule_reconnect(s, r->error ? r->error : "auth.test failed");
+    }
+}
+
+static int slack_start(struct chat *c)
+{
+    struct slack *s = to_slack(c);
+    if (!s->started_ms)
+        s->started_ms = now_ms();
+    set_state(s, "connecting%s since %s", "");
+    s->opening = 1;
+    if (api_call(s, "auth.test", json_object(), 0, on_auth, NULL)) {
+        s->opening = 0;
+        schedule_reconnect(s, "cannot start auth.test");
+    }
+    if (!uv_is_active((uv_handle_t *)&s->watchdog))
+        uv_timer_start(&s->watchdog, on_watchdog, 1000, 1000);
+    return 0;
+}
+
+static void slack_stop(struct chat *c)
+{
+    struct slack *s = to_slack(c);
+    s->stopping = 1;
+    uv_timer_stop(&s->reconnect);
+    uv_timer_stop(&s->watchdog);
+    uv_close((uv_handle_t *)&s->reconnect, NULL);
+    uv_close((uv_handle_t *)&s->watchdog, NULL);
+    for (int i = 0; i < MAX_CONNS; i++)
+        if (s->conns[i] && s->conns[i]->wsi) {
+            s->conns[i]->closing = 1;
+            lws_callback_on_writable(s->conns[i]->wsi);
+        }
+}
+
+static void slack_destroy(struct chat *c)
+{
+    struct slack *s = to_slack(c);
+    /* lws destroyed every wsi (and our conns with them) before this runs */
+    for (int i = 0; i < RECENT; i++)
+        free(s->recent[i]);
+    for (int i = 0; i < 64; i++)
+        free(s->users[i].name);
+    free(s->bot_user_id);
+    free(s->bot_id);
+    free(s);
+}
+
+static const char *slack_state(struct chat *c)
+{
+    return to_slack(c)->state;
+}
+
+static const struct chat_ops slack_ops = {
+    "slack", slack_start, slack_stop, slack_destroy, slack_post_ticket, slack_update_ticket,
+    slack_post_thread, slack_post_channel, slack_state, slack_find_ticket_op,
+};
+
+struct chat *slack_new(uv_loop_t *loop, struct lws_context *ws, struct http *http,
+                       const struct config *cfg, void (*fatal)(void *arg, const char *why),
+                       void *fatal_arg)
+{
+    struct slack *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->base.ops = &slack_ops;
+    s->loop = loop;
+    s->ctx = ws;
+    s->http = http;
+    s->cfg = cfg;
+    s->fatal = fatal;
+    s->fatal_arg = fatal_arg;
+    uv_timer_init(loop, &s->reconnect);
+    uv_timer_init(loop, &s->watchdog);
+    s->reconnect.data = s->watchdog.data = s;
+    snprintf(s->state, sizeof s->state, "not started");
+    return &s->base;
+}

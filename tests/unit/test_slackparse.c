@@ -1,0 +1,239 @@
+/* test_slackparse.c — Slack frames, Web API answers, escaping and the
+ * ticket message, on payloads from ../shared/reference/slack.md. */
+#include "unit.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "chat/slackparse.h"
+
+static int parse(const char *json, struct slack_frame_info *f)
+{
+    char err[200];
+    return slack_parse_frame(json, strlen(json), f, err, sizeof err);
+}
+
+TEST(slack_hello_and_disconnect_frames)
+{
+    struct slack_frame_info f;
+    CHECK_INT(parse("{\"type\":\"hello\",\"num_connections\":1,\"connection_info\":{\"app_id\":\"A1234\"},"
+                    "\"debug_info\":{\"host\":\"applink-1\",\"build_number\":54,"
+                    "\"approximate_connection_time\":18060}}", &f), 0);
+    CHECK_INT(f.type, SLACK_HELLO);
+    CHECK_INT(f.approx_connection_time, 18060);
+    slack_frame_clear(&f);
+    CHECK_INT(parse("{\"type\":\"disconnect\",\"reason\":\"refresh_requested\","
+                    "\"debug_info\":{\"host\":\"wss-111.slack.com\"}}", &f), 0);
+    CHECK_INT(f.type, SLACK_DISCONNECT);
+    CHECK_STR(f.reason, "refresh_requested");
+    slack_frame_clear(&f);
+}
+
+TEST(slack_slash_command_envelope)
+{
+    struct slack_frame_info f;
+    CHECK_INT(parse("{\"envelope_id\":\"dbdd0ef3-1\",\"type\":\"slash_commands\","
+                    "\"accepts_response_payload\":true,\"payload\":{\"token\":\"x\","
+                    "\"team_id\":\"T1\",\"channel_id\":\"C123\",\"user_id\":\"U123\","
+                    "\"user_name\":\"rainer\",\"command\":\"/tw\",\"text\":\"assign 42 <@U9|bob>\","
+                    "\"response_url\":\"https://hooks.slack.com/commands/1\"}}", &f), 0);
+    CHECK_INT(f.type, SLACK_SLASH);
+    CHECK_STR(f.envelope_id, "dbdd0ef3-1");
+    CHECK_STR(f.command, "/tw");
+    CHECK_STR(f.text, "assign 42 <@U9|bob>");
+    CHECK_STR(f.user_id, "U123");
+    CHECK_STR(f.channel_id, "C123");
+    slack_frame_clear(&f);
+}
+
+TEST(slack_block_action_envelope)
+{
+    struct slack_frame_info f;
+    CHECK_INT(parse("{\"envelope_id\":\"e2\",\"type\":\"interactive\",\"accepts_response_payload\":false,"
+                    "\"payload\":{\"type\":\"block_actions\",\"user\":{\"id\":\"U123\",\"username\":\"alice\"},"
+                    "\"container\":{\"type\":\"message\",\"message_ts\":\"1548261231.000200\","
+                    "\"channel_id\":\"C123\"},\"channel\":{\"id\":\"C123\",\"name\":\"support\"},"
+                    "\"actions\":[{\"action_id\":\"assign_me\",\"block_id\":\"t42\",\"value\":\"42\","
+                    "\"type\":\"button\"}]}}", &f), 0);
+    CHECK_INT(f.type, SLACK_ACTION);
+    CHECK_STR(f.action_id, "assign_me");
+    CHECK_STR(f.action_value, "42");
+    CHECK_STR(f.user_id, "U123");
+    CHECK_STR(f.message_ts, "1548261231.000200");
+    slack_frame_clear(&f);
+}
+
+TEST(slack_events_envelope_with_retry)
+{
+    struct slack_frame_info f;
+    CHECK_INT(parse("{\"envelope_id\":\"e3\",\"type\":\"events_api\",\"retry_attempt\":2,"
+                    "\"retry_reason\":\"timeout\",\"payload\":{\"event_id\":\"Ev1\","
+                    "\"event\":{\"type\":\"message\",\"user\":\"UBOT\",\"bot_id\":\"B1\"}}}", &f), 0);
+    CHECK_INT(f.type, SLACK_EVENT);
+    CHECK_STR(f.event_id, "Ev1");
+    CHECK_INT(f.retry_attempt, 2);
+    CHECK_STR(f.event_bot_id, "B1");
+    slack_frame_clear(&f);
+}
+
+TEST(slack_bad_frames_are_refused_with_a_reason)
+{
+    struct slack_frame_info f;
+    char err[200];
+    CHECK_INT(slack_parse_frame("{not json", 9, &f, err, sizeof err), -1);
+    CHECK(strstr(err, "not a JSON object") != NULL);
+    CHECK_INT(parse("[1,2]", &f), -1);
+    CHECK_INT(parse("{\"envelope_id\":\"x\"}", &f), -1);
+    CHECK_INT(parse("{\"type\":\"slash_commands\",\"payload\":{}}", &f), -1);
+    CHECK_INT(parse("{\"type\":\"slash_commands\",\"envelope_id\":\"e\",\"payload\":{\"text\":\"x\"}}", &f), -1);
+}
+
+TEST(slack_api_answers_ok_error_and_garbage)
+{
+    struct slack_api r;
+    const char *ok = "{\"ok\":true,\"channel\":\"C1H9RESGL\",\"ts\":\"1503435956.000247\",\"message\":{}}";
+    const char *bad = "{\"ok\":false,\"error\":\"channel_not_found\"}";
+    slack_parse_api(ok, strlen(ok), &r);
+    CHECK_INT(r.ok, 1);
+    CHECK_STR(r.ts, "1503435956.000247");
+    slack_api_clear(&r);
+    slack_parse_api(bad, strlen(bad), &r);
+    CHECK_INT(r.ok, 0);
+    CHECK_STR(r.error, "channel_not_found");
+    CHECK_INT(slack_error_is_transient(r.error), 0);
+    slack_api_clear(&r);
+    CHECK_INT(slack_parse_api("<html>502</html>", 16, &r), -1);
+    CHECK_STR(r.error, "invalid_response");
+    CHECK_INT(slack_error_is_transient(r.error), 1);
+    slack_api_clear(&r);
+    CHECK_INT(slack_error_is_transient("ratelimited"), 1);
+}
+
+TEST(slack_finds_a_posted_ticket_by_its_metadata)
+{
+    const char *h = "{\"ok\":true,\"messages\":[{\"ts\":\"2.0\",\"text\":\"x\"},"
+                    "{\"ts\":\"1.5\",\"metadata\":{\"event_type\":\"vigil_ticket\","
+                    "\"event_payload\":{\"ticket\":7,\"tweet_id\":\"1\"}}}],\"has_more\":false}";
+    char ts[32];
+    CHECK_INT(slack_find_ticket(h, strlen(h), 7, ts, sizeof ts), 0);
+    CHECK_STR(ts, "1.5");
+    CHECK_INT(slack_find_ticket(h, strlen(h), 8, ts, sizeof ts), -1);
+}
+
+TEST(slack_escape_turns_control_characters_into_entities)
+{
+    char *e = slack_escape("<!channel> & <@U1|x> @here &lt;");
+    CHECK_STR(e, "&lt;!channel&gt; &amp; &lt;@U1|x&gt; @here &amp;lt;");
+    free(e);
+}
+
+static struct ticket_view view(const char *text, const char *name)
+{
+    struct ticket_view v = { 0 };
+    v.id = 42;
+    v.status = "new";
+    v.customer_handle = "mallory";
+    v.customer_name = name;
+    v.text = text;
+    v.tweet_id = "1860000000000000001";
+    v.tweet_url = "https://x.com/mallory/status/1860000000000000001";
+    v.tweeted_at = 1700000000;
+    v.sla_due_at = 1700003600;
+    v.mentions = 1;
+    v.tags = "";
+    return v;
+}
+
+/* Every text object must be escaped and verbatim: no way to ping anyone. */
+static void check_safe(json_t *msg, const char *needle_raw)
+{
+    char *dump = json_dumps(msg, JSON_COMPACT);
+    json_t *blocks = json_object_get(msg, "blocks"), *b;
+    size_t i;
+    CHECK(dump && strstr(dump, needle_raw) == NULL);
+    CHECK_STR(json_string_value(json_object_get(msg, "parse")), "none");
+    CHECK(json_object_get(msg, "link_names") == NULL);
+    json_array_foreach(blocks, i, b) {
+        json_t *t = json_object_get(b, "text");
+        if (t && strcmp(json_string_value(json_object_get(t, "type")), "mrkdwn") == 0)
+            CHECK(json_is_true(json_object_get(t, "verbatim")));
+    }
+    free(dump);
+}
+
+TEST(slack_ticket_message_cannot_ping_anyone)
+{
+    struct ticket_view v = view("@AcmeSupport <!channel> <!here> <@U024BE7LH> <#C1> @here",
+                                "Eve <!everyone>");
+    json_t *m = slack_ticket_message(&v, 1700000100);
+    CHECK(m != NULL);
+    check_safe(m, "<!channel>");
+    check_safe(m, "<@U024BE7LH>");
+    check_safe(m, "<!everyone>");
+    CHECK(strstr(json_string_value(json_object_get(m, "text")), "&lt;!channel&gt;") != NULL);
+    json_decref(m);
+    m = slack_text_message("@x <!here> & more");
+    check_safe(m, "<!here>");
+    json_decref(m);
+}
+
+TEST(slack_ticket_message_has_number_handle_link_buttons_and_metadata)
+{
+    struct ticket_view v = view("My order is late", "Ann");
+    json_t *m = slack_ticket_message(&v, 1700000100), *blocks, *actions, *meta;
+    char *dump;
+    CHECK(m != NULL);
+    CHECK(strstr(json_string_value(json_object_get(m, "text")), "#42") != NULL);
+    CHECK(strstr(json_string_value(json_object_get(m, "text")), "@mallory") != NULL);
+    blocks = json_object_get(m, "blocks");
+    dump = json_dumps(blocks, JSON_COMPACT);
+    CHECK(strstr(dump, "<https://x.com/mallory/status/1860000000000000001|@mallory>") != NULL);
+    CHECK(strstr(dump, "first response due in 59 min") != NULL);
+    free(dump);
+    actions = json_object_get(json_array_get(blocks, 3), "elements");
+    CHECK_INT(json_array_size(actions), 3);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(actions, 0), "action_id")), "assign_me");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(actions, 0), "value")), "42");
+    meta = json_object_get(m, "metadata");
+    CHECK_STR(json_string_value(json_object_get(meta, "event_type")), "vigil_ticket");
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(meta, "event_payload"), "ticket")), 42);
+    json_decref(m);
+    v.status = "closed";
+    m = slack_ticket_message(&v, 1700000100);
+    actions = json_object_get(json_array_get(json_object_get(m, "blocks"), 3), "elements");
+    CHECK_INT(json_array_size(actions), 1);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(actions, 0), "action_id")), "reopen");
+    json_decref(m);
+}
+
+TEST(slack_ticket_message_stays_within_block_kit_limits)
+{
+    char *huge = malloc(20001);
+    struct ticket_view v;
+    json_t *m, *b;
+    size_t i;
+    memset(huge, '<', 20000);   /* escaping makes it 4x longer */
+    huge[20000] = '\0';
+    v = view(huge, "x");
+    m = slack_ticket_message(&v, 1700000100);
+    json_array_foreach(json_object_get(m, "blocks"), i, b) {
+        const char *t = json_string_value(json_object_get(json_object_get(b, "text"), "text"));
+        CHECK(!t || strlen(t) <= 3000);
+    }
+    CHECK(strlen(json_string_value(json_object_get(m, "text"))) < 40000);
+    json_decref(m);
+    free(huge);
+}
+
+TEST(slack_buttons_map_to_commands)
+{
+    char *c = slack_action_command("/tw", "assign_me", "42");
+    CHECK_STR(c, "/tw assign 42 me");
+    free(c);
+    c = slack_action_command("/tw", "escalate", "7");
+    CHECK_STR(c, "/tw escalate 7");
+    free(c);
+    CHECK(slack_action_command("/tw", "assign_me", "42; rm -rf") == NULL);
+    CHECK(slack_action_command("/tw", "nuke", "42") == NULL);
+    CHECK(slack_action_command("/tw", "close", "") == NULL);
+}
