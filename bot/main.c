@@ -19,6 +19,7 @@
 #include "desk/desk.h"
 #include "script/script.h"
 #include "source/replay.h"
+#include "source/x.h"
 #include "store/store.h"
 
 #define VIGIL_VERSION "0.1.0"
@@ -71,7 +72,22 @@ static char *on_command(void *arg, const struct chat_command *cmd)
     return script_run_command(a->scripts, cmd);
 }
 
-/* A script failed to load: tell the admins where they look. */
+/* Small persistent values a source keeps (rotated tokens), in the store's
+ * kv under the source's name. */
+static char *source_load(void *arg, const char *key)
+{
+    struct app *a = arg;
+    return store_kv_get(a->store, a->source->ops->name, key);
+}
+
+static int source_save(void *arg, const char *key, const char *value)
+{
+    struct app *a = arg;
+    return store_kv_set(a->store, a->source->ops->name, key, value) ? -1 : 0;
+}
+
+/* Something the admins must hear about (a script failed to load, X
+ * refused the credentials): where they look. */
 static void on_script_notice(void *arg, const char *text)
 {
     struct app *a = arg;
@@ -203,19 +219,20 @@ static int run(struct config *cfg)
         a.chat = console_new(&a.loop, cfg->admin_user, on_quit, &a);
     else
         a.chat = slack_new(&a.loop, a.ws, a.http, cfg, on_fatal, &a);
-    if (strcmp(cfg->source, "replay") == 0) {
+    if (strcmp(cfg->source, "replay") == 0)
         a.source = replay_new(&a.loop, cfg->replay_file, cfg->replay_interval);
-    } else {
-        log_error("source not available in this build", "source=%s", cfg->source);
-        rc = 2;
-        goto out;
-    }
+    else
+        a.source = x_new(&a.loop, a.http, cfg);
     if (!a.chat || !a.source)
         goto out;
     a.chat->on_command = on_command;
     a.chat->on_command_arg = &a;
     a.source->deliver = on_deliver;
     a.source->deliver_arg = &a;
+    a.source->notice = on_script_notice;
+    a.source->load = source_load;
+    a.source->save = source_save;
+    a.source->svc_arg = &a;
     desk_set_adapters(a.desk, a.chat, a.source);
     a.scripts = script_new(&a.loop, a.desk);
     if (!a.scripts)

@@ -148,8 +148,11 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
         rc = store_ticket_update(d->store, &t) ||
              store_event_append(d->store, t.id, "system", "posted", r->ref, now);
     } else if (strcmp(j->kind, "x.reply") == 0 && r->status == SEND_OK) {
-        snprintf(line, sizeof line, "Reply sent: https://x.com/%s/status/%s",
-                 d->cfg->x.handle ? d->cfg->x.handle : "i/web", r->ref ? r->ref : "?");
+        if (r->ref && *r->ref)
+            snprintf(line, sizeof line, "Reply sent: https://x.com/%s/status/%s",
+                     d->cfg->x.handle ? d->cfg->x.handle : "i/web", r->ref);
+        else   /* a retry found X already had it: sent once, link unknown */
+            snprintf(line, sizeof line, "Reply sent (X confirmed it was already posted).");
         rc = store_event_append(d->store, t.id, "system", "reply sent", r->ref, now) ||
              desk_queue_thread(d, &t, line);
     } else if (strcmp(j->kind, "x.dm") == 0 && r->status == SEND_OK) {
@@ -279,9 +282,10 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
     if (strncmp(j->kind, "x.", 2) == 0) {
         if (strcmp(j->kind, "x.reply") == 0)
             src->ops->send_reply(src, payload_str(p, "in_reply_to"), payload_str(p, "text"),
-                                 on_done, ctx);
+                                 j->attempts, on_done, ctx);
         else
-            src->ops->send_dm(src, payload_str(p, "to"), payload_str(p, "text"), on_done, ctx);
+            src->ops->send_dm(src, payload_str(p, "to"), payload_str(p, "text"), j->attempts,
+                              on_done, ctx);
         goto out;
     }
     if (strcmp(j->kind, "channel.post") == 0) {

@@ -21,9 +21,11 @@ struct source_ops {
     int (*start)(struct source *s, const char *cursor);
     void (*stop)(struct source *s);
     void (*destroy)(struct source *s);
+    /* `attempt` is 1 for a first try; later tries may find the first one
+     * actually went through (X then calls the text a duplicate). */
     void (*send_reply)(struct source *s, const char *in_reply_to, const char *text,
-                       send_done_fn done, void *arg);
-    void (*send_dm)(struct source *s, const char *user_id, const char *text,
+                       int attempt, send_done_fn done, void *arg);
+    void (*send_dm)(struct source *s, const char *user_id, const char *text, int attempt,
                     send_done_fn done, void *arg);
     const char *(*state)(struct source *s);
 };
@@ -32,6 +34,12 @@ struct source {
     const struct source_ops *ops;
     source_deliver_fn deliver;
     void *deliver_arg;
+    /* Services main wires in (each may be NULL): a message for the admins;
+     * small persistent values (rotated tokens), load returns new or NULL. */
+    void (*notice)(void *arg, const char *text);
+    char *(*load)(void *arg, const char *key);
+    int (*save)(void *arg, const char *key, const char *value);
+    void *svc_arg;
 };
 
 #endif

@@ -192,3 +192,65 @@ out:
     json_decref(root);
     return rc;
 }
+
+void xparse_problem(const char *json, size_t len, char *detail, size_t dlen, char *type,
+                    size_t tlen)
+{
+    json_t *root = json_loadb(json, len, 0, NULL), *first;
+    const char *d, *t, *slash;
+    detail[0] = type[0] = '\0';
+    if (!root || !json_is_object(root)) {
+        snprintf(detail, dlen, "%s", len ? "the answer was not JSON" : "empty answer");
+        json_decref(root);
+        return;
+    }
+    first = json_array_get(json_object_get(root, "errors"), 0);
+    d = json_string_value(json_object_get(root, "detail"));
+    if (!d)
+        d = json_string_value(json_object_get(first, "message"));
+    if (!d)
+        d = json_string_value(json_object_get(first, "detail"));
+    if (!d)
+        d = json_string_value(json_object_get(root, "title"));
+    if (!d)
+        d = json_string_value(json_object_get(root, "error_description"));
+    if (!d)
+        d = json_string_value(json_object_get(root, "error"));
+    snprintf(detail, dlen, "%s", d ? d : "no detail");
+    t = json_string_value(json_object_get(root, "type"));
+    if (!t)
+        t = json_string_value(json_object_get(first, "type"));
+    slash = t ? strrchr(t, '/') : NULL;
+    snprintf(type, tlen, "%s", slash ? slash + 1 : t ? t : "");
+    json_decref(root);
+}
+
+int xparse_data_field(const char *json, size_t len, const char *field, char *out,
+                      size_t outlen)
+{
+    json_t *root = json_loadb(json, len, 0, NULL);
+    const char *v = json_string_value(json_object_get(json_object_get(root, "data"), field));
+    int rc = -1;
+    if (v && *v) {
+        snprintf(out, outlen, "%s", v);
+        rc = 0;
+    }
+    json_decref(root);
+    return rc;
+}
+
+int xparse_token(const char *json, size_t len, char **access, char **refresh)
+{
+    json_t *root = json_loadb(json, len, 0, NULL);
+    const char *a = json_string_value(json_object_get(root, "access_token"));
+    const char *r = json_string_value(json_object_get(root, "refresh_token"));
+    int rc = -1;
+    *access = *refresh = NULL;
+    if (a && *a) {
+        *access = strdup(a);
+        *refresh = r && *r ? strdup(r) : NULL;
+        rc = 0;
+    }
+    json_decref(root);
+    return rc;
+}

@@ -26,4 +26,18 @@ char *xparse_unescape(const char *s);
 /* Parses "2024-01-15T10:30:00.000Z" to Unix seconds; 0 when invalid. */
 long long xparse_time(const char *s);
 
+/* An X error body (RFC 7807 problem, or {"errors":[...]}).  Copies the
+ * most useful human text into `detail` and the problem type's last path
+ * segment ("usage-capped", "about:blank") into `type`. */
+void xparse_problem(const char *json, size_t len, char *detail, size_t dlen, char *type,
+                    size_t tlen);
+
+/* The string at data.<field> ("id", "dm_event_id"), copied to `out`; 0 if
+ * present.  For POST /2/tweets, DMs, and users/by/username. */
+int xparse_data_field(const char *json, size_t len, const char *field, char *out,
+                      size_t outlen);
+
+/* POST /2/oauth2/token: the new pair, new strings; 0 on success. */
+int xparse_token(const char *json, size_t len, char **access, char **refresh);
+
 #endif

@@ -1,0 +1,702 @@
+/* x.c — the X API v2 source.  Reads: GET /2/users/:id/mentions from the
+ * stored since_id, every page of the walk with the same since_id, and the
+ * new cursor (the first page's newest_id) committed with the mentions only
+ * after the whole walk succeeded; paced by the x-rate-limit-* headers.
+ * Writes: POST /2/tweets and DMs, signed with OAuth 1.0a or an OAuth 2.0
+ * user token (refreshed and persisted when it rotates).  Knows X's wire
+ * format (through xparse and oauth); never SQL or the chat. */
+#include "source/x.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/backoff.h"
+#include "core/log.h"
+#include "source/oauth.h"
+#include "source/xparse.h"
+
+#define FIELDS "&tweet.fields=created_at,author_id,conversation_id,in_reply_to_user_id," \
+    "referenced_tweets,lang,entities,edit_history_tweet_ids&expansions=author_id," \
+    "referenced_tweets.id&user.fields=name,username,profile_image_url,verified"
+#define AUTH_WAIT 1800.0        /* s: credentials refused; do not spin */
+#define CAPPED_WAIT 3600.0      /* s: monthly usage cap; says so and waits long */
+#define MAX_WALK_PAGES 16       /* X keeps the newest 800 mentions reachable */
+
+struct xsrc {
+    struct source base;
+    uv_loop_t *loop;
+    struct http *http;
+    const struct config *cfg;
+    uv_timer_t timer;
+    char *user_id;
+    char *cursor;               /* committed since_id, NULL before the first walk */
+
+    /* the walk in progress */
+    int walking, pages;
+    char *walk_newest;
+    struct mention_page acc;
+
+    int attempt, stopped, capped_told;
+    long rl_limit, rl_remaining;
+    long long rl_reset;
+    long long polls, seen;
+    char last_error[200];
+    char state[400];
+
+    char *access_token, *refresh_token;   /* OAuth 2.0 user tokens (rotate) */
+    int refreshing;
+};
+
+#define to_x(s) ((struct xsrc *)(s))
+
+static void poll_later(struct xsrc *x, double seconds, const char *why);
+static void poll_now(struct xsrc *x);
+
+static void update_state(struct xsrc *x)
+{
+    char reset[32] = "?";
+    if (x->rl_reset) {
+        time_t t = (time_t)x->rl_reset;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(reset, sizeof reset, "%H:%M:%SZ", &tm);
+    }
+    snprintf(x->state, sizeof x->state,
+             "x: @%s (user %s), %lld polls, %lld mentions seen, rate %ld/%ld until %s%s%s",
+             x->cfg->x.handle, x->user_id ? x->user_id : "?", x->polls, x->seen,
+             x->rl_remaining, x->rl_limit, reset, x->last_error[0] ? ", last error: " : "",
+             x->last_error);
+}
+
+static void notice(struct xsrc *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void notice(struct xsrc *x, const char *fmt, ...)
+{
+    char text[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (x->base.notice)
+        x->base.notice(x->base.svc_arg, text);
+}
+
+static void read_rate(struct xsrc *x, const struct http_response *h)
+{
+    char v[32];
+    if (http_header(h, "x-rate-limit-limit", v, sizeof v) == 0)
+        x->rl_limit = atol(v);
+    if (http_header(h, "x-rate-limit-remaining", v, sizeof v) == 0)
+        x->rl_remaining = atol(v);
+    if (http_header(h, "x-rate-limit-reset", v, sizeof v) == 0)
+        x->rl_reset = atoll(v);
+}
+
+/* Seconds until the rate window resets, + 1 as X advises. */
+static double until_reset(const struct http_response *h)
+{
+    char v[32];
+    long long reset = http_header(h, "x-rate-limit-reset", v, sizeof v) == 0 ? atoll(v) : 0;
+    double d = reset ? (double)(reset - (long long)time(NULL)) + 1 : 60;
+    return d < 1 ? 1 : d > 3600 ? 3600 : d;
+}
+
+/* --- requests ------------------------------------------------------------ */
+
+enum auth { AUTH_READ, AUTH_WRITE };
+
+typedef void (*x_done_fn)(struct xsrc *x, void *arg, const struct http_response *h);
+
+struct xreq {
+    struct xsrc *x;
+    x_done_fn done;
+    void *arg;
+};
+
+static void on_http(void *arg, const struct http_response *h)
+{
+    struct xreq *r = arg;
+    r->done(r->x, r->arg, h);
+    free(r);
+}
+
+static int has_oauth1(const struct config *c)
+{
+    return c->x.oauth1.consumer_key && c->x.oauth1.consumer_secret && c->x.oauth1.token &&
+           c->x.oauth1.token_secret;
+}
+
+/* Sends a request with the right credential: app-only bearer for reads when
+ * there is one; OAuth 1.0a, else the OAuth 2.0 user token, otherwise. */
+static int x_request(struct xsrc *x, const char *method, const char *url, enum auth auth,
+                     const char *json_body, x_done_fn done, void *arg)
+{
+    struct http_request req = { 0 };
+    const char *headers[4];
+    char *authz = NULL;
+    struct xreq *r = calloc(1, sizeof *r);
+    int n = 0, rc = -1;
+
+    if (!r)
+        return -1;
+    if (auth == AUTH_READ && x->cfg->x.bearer_token) {
+        if (asprintf(&authz, "Authorization: Bearer %s", x->cfg->x.bearer_token) < 0)
+            authz = NULL;
+    } else if (has_oauth1(x->cfg)) {
+        struct oauth1_keys k = { x->cfg->x.oauth1.consumer_key, x->cfg->x.oauth1.consumer_secret,
+                                 x->cfg->x.oauth1.token, x->cfg->x.oauth1.token_secret };
+        char nonce[33];
+        oauth_nonce(nonce);
+        authz = oauth1_header(method, url, &k, nonce, (long long)time(NULL));
+    } else if (x->access_token) {
+        if (asprintf(&authz, "Authorization: Bearer %s", x->access_token) < 0)
+            authz = NULL;
+    }
+    if (!authz) {
+        free(r);
+        return -1;
+    }
+    headers[n++] = authz;
+    if (json_body)
+        headers[n++] = "Content-Type: application/json";
+    headers[n] = NULL;
+    req.method = method;
+    req.url = url;
+    req.headers = headers;
+    req.body = json_body;
+    req.body_len = json_body ? strlen(json_body) : 0;
+    req.timeout_ms = 20000;          /* a stalled X never holds a poll forever */
+    req.max_body = 4u << 20;         /* a page of 100 tweets is ~100 KB */
+    r->x = x;
+    r->done = done;
+    r->arg = arg;
+    rc = http_send(x->http, &req, on_http, r);
+    if (rc)
+        free(r);
+    free(authz);
+    return rc;
+}
+
+/* --- reading -------------------------------------------------------------- */
+
+static void walk_reset(struct xsrc *x)
+{
+    x->walking = 0;
+    x->pages = 0;
+    free(x->walk_newest);
+    x->walk_newest = NULL;
+    mention_page_free(&x->acc);
+}
+
+/* Moves the page's mentions into the walk's accumulated page. */
+static int absorb(struct xsrc *x, struct mention_page *p)
+{
+    struct mention *nv;
+    if (!p->n)
+        return 0;
+    nv = realloc(x->acc.v, (x->acc.n + p->n) * sizeof *nv);
+    if (!nv)
+        return -1;
+    x->acc.v = nv;
+    memcpy(x->acc.v + x->acc.n, p->v, p->n * sizeof *nv);
+    x->acc.n += p->n;
+    x->acc.nerrors += p->nerrors;
+    free(p->v);
+    p->v = NULL;
+    p->n = 0;
+    return 0;
+}
+
+static void request_page(struct xsrc *x, const char *token);
+
+static void walk_failed(struct xsrc *x, const struct http_response *h, const char *what)
+{
+    char detail[300], type[64];
+    double wait;
+
+    xparse_problem(h->body, h->len, detail, sizeof detail, type, sizeof type);
+    walk_reset(x);   /* nothing stored, cursor unchanged: the next walk starts over */
+    if (h->status == 429 && strcmp(type, "usage-capped") == 0) {
+        snprintf(x->last_error, sizeof x->last_error, "monthly usage cap reached");
+        log_error("X: usage cap reached; mentions cannot be read until it resets",
+                  "detail=%s retry_in=%.0fs", detail, CAPPED_WAIT);
+        if (!x->capped_told) {
+            x->capped_told = 1;
+            notice(x, "X says this app reached its usage cap (%s). vigil cannot read new "
+                   "mentions until the cap resets; it will keep trying every hour.", detail);
+        }
+        poll_later(x, CAPPED_WAIT, "usage cap");
+    } else if (h->status == 429) {
+        wait = until_reset(h);
+        snprintf(x->last_error, sizeof x->last_error, "rate limited");
+        log_warn("X: rate limited reading mentions", "retry_in=%.0fs", wait);
+        poll_later(x, wait, "rate limit");
+    } else if (h->status == 401 || h->status == 403) {
+        snprintf(x->last_error, sizeof x->last_error, "credentials refused (%ld)", h->status);
+        log_error("X refused the credentials for reading mentions", "status=%ld endpoint=%s "
+                  "credential=%s detail=%s retry_in=%.0fs", h->status, what,
+                  x->cfg->x.bearer_token ? "x.bearer_token" : has_oauth1(x->cfg) ? "x.oauth1"
+                                                                              : "x.oauth2",
+                  detail, AUTH_WAIT);
+        notice(x, "X refused vigil's credentials for %s (HTTP %ld: %s). Check %s; vigil "
+               "retries in 30 minutes.", what, h->status, detail,
+               x->cfg->x.bearer_token ? "x.bearer_token" : "x.oauth1 / x.oauth2");
+        poll_later(x, AUTH_WAIT, "credentials");
+    } else {
+        wait = backoff_delay(++x->attempt, 5.0, 300.0);
+        snprintf(x->last_error, sizeof x->last_error, "%s",
+                 h->status ? detail : (h->error ? h->error : "network error"));
+        log_warn("X: reading mentions failed; retrying", "status=%ld error=%s retry_in=%.1fs "
+                 "attempt=%d", h->status, h->status ? detail : (h->error ? h->error : "?"),
+                 wait, x->attempt);
+        poll_later(x, wait, "error");
+    }
+}
+
+/* The walk is complete: store everything and the new cursor in one go. */
+static void walk_done(struct xsrc *x)
+{
+    const char *cursor = x->walk_newest ? x->walk_newest : x->cursor;
+    double delay = x->cfg->x.poll_interval;
+
+    x->attempt = 0;
+    x->last_error[0] = '\0';
+    if (x->acc.n || (cursor && (!x->cursor || strcmp(cursor, x->cursor)))) {
+        if (x->base.deliver(x->base.deliver_arg, "x", &x->acc, cursor) != 0) {
+            log_warn("X: mentions not stored; the same walk is repeated", "");
+            walk_reset(x);
+            poll_later(x, backoff_delay(++x->attempt, 1.0, 60.0), "store");
+            return;
+        }
+        x->seen += (long long)x->acc.n;
+        if (cursor && (!x->cursor || strcmp(cursor, x->cursor))) {
+            free(x->cursor);
+            x->cursor = strdup(cursor);
+        }
+    }
+    walk_reset(x);
+    /* Pace: spread what is left of the window over the time left in it. */
+    if (x->rl_reset && x->rl_limit) {
+        double left = (double)(x->rl_reset - (long long)time(NULL)) + 1;
+        if (x->rl_remaining <= 0)
+            delay = left > delay ? left : delay;
+        else if (left / (double)x->rl_remaining > delay)
+            delay = left / (double)x->rl_remaining;
+    }
+    poll_later(x, delay, NULL);
+}
+
+static void on_page(struct xsrc *x, void *arg, const struct http_response *h)
+{
+    struct mention_page page;
+    char err[256];
+    (void)arg;
+
+    if (x->stopped)
+        return;
+    read_rate(x, h);
+    update_state(x);
+    if (h->status != 200) {
+        walk_failed(x, h, "GET /2/users/:id/mentions");
+        return;
+    }
+    if (xparse_mentions_page(h->body, h->len, &page, err, sizeof err)) {
+        struct http_response bad = *h;
+        bad.status = 0;
+        bad.error = err;
+        log_warn("X: unreadable mentions page", "error=%s", err);
+        walk_failed(x, &bad, "GET /2/users/:id/mentions");
+        return;
+    }
+    if (page.nerrors)
+        log_warn("X: mentions page carried partial errors", "errors=%zu", page.nerrors);
+    if (x->pages++ == 0 && page.newest_id)
+        x->walk_newest = strdup(page.newest_id);   /* the cursor, once all pages are in */
+    if (absorb(x, &page)) {
+        mention_page_free(&page);
+        walk_reset(x);
+        poll_later(x, 5, "out of memory");
+        return;
+    }
+    /* First start: only the newest `backfill` pages, not the whole history. */
+    if (page.next_token && x->pages < MAX_WALK_PAGES &&
+        (x->cursor || x->pages < (x->cfg->x.backfill > 0 ? x->cfg->x.backfill : 1)))
+        request_page(x, page.next_token);
+    else
+        walk_done(x);
+    mention_page_free(&page);
+}
+
+static void request_page(struct xsrc *x, const char *token)
+{
+    char url[2048];
+    int n = snprintf(url, sizeof url, "%susers/%s/mentions?max_results=%d" FIELDS,
+                     x->cfg->x.api_url, x->user_id, x->cfg->x.max_results);
+    if (x->cursor)
+        n += snprintf(url + n, sizeof url - (size_t)n, "&since_id=%s", x->cursor);
+    if (token) {
+        char *enc = oauth_encode(token);
+        snprintf(url + n, sizeof url - (size_t)n, "&pagination_token=%s", enc ? enc : "");
+        free(enc);
+    }
+    x->polls++;
+    if (x_request(x, "GET", url, AUTH_READ, NULL, on_page, NULL)) {
+        walk_reset(x);
+        poll_later(x, 30, "no credential to read with");
+    }
+}
+
+static void on_user(struct xsrc *x, void *arg, const struct http_response *h)
+{
+    char id[32];
+    (void)arg;
+    if (x->stopped)
+        return;
+    read_rate(x, h);
+    if (h->status == 200 && xparse_data_field(h->body, h->len, "id", id, sizeof id) == 0 &&
+        xparse_id(id) > 0) {
+        x->user_id = strdup(id);
+        log_info("X: support handle resolved", "handle=%s user_id=%s", x->cfg->x.handle, id);
+        update_state(x);
+        poll_now(x);
+        return;
+    }
+    if (h->status == 200) {
+        char detail[300], type[64];
+        xparse_problem(h->body, h->len, detail, sizeof detail, type, sizeof type);
+        log_error("X: cannot find the support handle", "handle=%s detail=%s", x->cfg->x.handle,
+                  detail);
+        notice(x, "X has no account @%s (x.handle): %s", x->cfg->x.handle, detail);
+        poll_later(x, AUTH_WAIT, "unknown handle");
+        return;
+    }
+    walk_failed(x, h, "GET /2/users/by/username/:username");
+}
+
+static void poll_now(struct xsrc *x)
+{
+    char url[1024];
+    if (x->stopped || x->walking)
+        return;
+    if (!x->user_id) {
+        snprintf(url, sizeof url, "%susers/by/username/%s", x->cfg->x.api_url, x->cfg->x.handle);
+        if (x_request(x, "GET", url, AUTH_READ, NULL, on_user, NULL))
+            poll_later(x, 30, "no credential");
+        return;
+    }
+    x->walking = 1;
+    request_page(x, NULL);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    poll_now(t->data);
+}
+
+static void poll_later(struct xsrc *x, double seconds, const char *why)
+{
+    if (x->stopped)
+        return;
+    if (why)
+        log_debug("X: next poll", "in=%.1fs why=%s", seconds, why);
+    update_state(x);
+    uv_timer_start(&x->timer, on_timer, (uint64_t)(seconds * 1000), 0);
+}
+
+/* --- writing ------------------------------------------------------------- */
+
+struct send {
+    send_done_fn done;
+    void *arg;
+    int attempt, is_dm;
+};
+
+static void finish(struct send *sd, enum send_status st, const char *ref, const char *error,
+                   double retry_after)
+{
+    struct send_result r = { st, ref, error, retry_after };
+    sd->done(sd->arg, &r);
+    free(sd);
+}
+
+static int contains(const char *hay, const char *needle)
+{
+    return strcasestr(hay, needle) != NULL;
+}
+
+static void refresh_token(struct xsrc *x);
+
+static void on_sent(struct xsrc *x, void *arg, const struct http_response *h)
+{
+    struct send *sd = arg;
+    char id[40], detail[300], type[64], why[400];
+
+    if (h->status == 201 || h->status == 200) {
+        if (xparse_data_field(h->body, h->len, sd->is_dm ? "dm_event_id" : "id", id,
+                              sizeof id) == 0) {
+            finish(sd, SEND_OK, id, NULL, 0);
+            return;
+        }
+        finish(sd, SEND_RETRY, NULL, "X answered without an id", 0);
+        return;
+    }
+    if (h->status == 0) {
+        finish(sd, SEND_RETRY, NULL, h->error ? h->error : "network error", 0);
+        return;
+    }
+    xparse_problem(h->body, h->len, detail, sizeof detail, type, sizeof type);
+    if (h->status == 429) {
+        finish(sd, SEND_RETRY, NULL, "X rate limit", until_reset(h));
+    } else if (h->status >= 500) {
+        snprintf(why, sizeof why, "X had trouble (HTTP %ld)", h->status);
+        finish(sd, SEND_RETRY, NULL, why, 0);
+    } else if (h->status == 403 && contains(detail, "duplicate")) {
+        if (sd->attempt > 1)   /* our earlier try went through; X refuses the copy */
+            finish(sd, SEND_OK, "", NULL, 0);
+        else
+            finish(sd, SEND_FAIL, NULL, "X refused it as a duplicate of an earlier tweet; "
+                   "change the wording", 0);
+    } else if (h->status == 403 && contains(detail, "deleted or not visible")) {
+        finish(sd, SEND_FAIL, NULL, "the customer's tweet was deleted or is not visible to us", 0);
+    } else if (sd->is_dm && h->status == 403) {
+        snprintf(why, sizeof why, "the customer does not accept DMs from us (X: %s)", detail);
+        finish(sd, SEND_FAIL, NULL, why, 0);
+    } else if (h->status == 401 && x->access_token && !has_oauth1(x->cfg)) {
+        refresh_token(x);   /* tokens last 2 h; the retry uses the new one */
+        finish(sd, SEND_RETRY, NULL, "the X access token expired; refreshing it", 2);
+    } else {
+        snprintf(why, sizeof why, "X refused it (HTTP %ld): %s", h->status, detail);
+        if (h->status == 401 || (h->status == 403 && strcmp(type, "unsupported-authentication") == 0))
+            log_error("X refused the credentials for posting", "status=%ld credential=%s detail=%s",
+                      h->status, has_oauth1(x->cfg) ? "x.oauth1" : "x.oauth2", detail);
+        finish(sd, SEND_FAIL, NULL, why, 0);
+    }
+}
+
+static void post(struct xsrc *x, const char *url, json_t *body, int attempt, int is_dm,
+                 send_done_fn done, void *arg)
+{
+    struct send *sd = calloc(1, sizeof *sd);
+    char *text = json_dumps(body, JSON_COMPACT);
+    struct send_result fail = { SEND_FAIL, NULL, "no credential to post with (x.oauth1 or "
+                                "x.oauth2 needed)", 0 };
+    json_decref(body);
+    if (!sd || !text) {
+        free(sd);
+        free(text);
+        fail.status = SEND_RETRY;
+        fail.error = "out of memory";
+        done(arg, &fail);
+        return;
+    }
+    sd->done = done;
+    sd->arg = arg;
+    sd->attempt = attempt;
+    sd->is_dm = is_dm;
+    if (!has_oauth1(x->cfg) && !x->access_token) {
+        free(sd);
+        free(text);
+        done(arg, &fail);
+        return;
+    }
+    if (x_request(x, "POST", url, AUTH_WRITE, text, on_sent, sd)) {
+        free(sd);
+        fail.status = SEND_RETRY;
+        fail.error = "could not start the request";
+        done(arg, &fail);
+    }
+    free(text);
+}
+
+static void x_send_reply(struct source *s, const char *in_reply_to, const char *text,
+                         int attempt, send_done_fn done, void *arg)
+{
+    struct xsrc *x = to_x(s);
+    char url[1024];
+    snprintf(url, sizeof url, "%stweets", x->cfg->x.api_url);
+    post(x, url, json_pack("{s:s,s:{s:s}}", "text", text, "reply", "in_reply_to_tweet_id",
+                           in_reply_to), attempt, 0, done, arg);
+}
+
+static void x_send_dm(struct source *s, const char *user_id, const char *text, int attempt,
+                      send_done_fn done, void *arg)
+{
+    struct xsrc *x = to_x(s);
+    char url[1024];
+    snprintf(url, sizeof url, "%sdm_conversations/with/%s/messages", x->cfg->x.api_url, user_id);
+    post(x, url, json_pack("{s:s}", "text", text), attempt, 1, done, arg);
+}
+
+/* --- OAuth 2.0 refresh ------------------------------------------------------ */
+
+static void on_token(struct xsrc *x, void *arg, const struct http_response *h)
+{
+    char *access = NULL, *refresh = NULL, detail[300], type[64];
+    (void)arg;
+    x->refreshing = 0;
+    if (h->status == 200 && xparse_token(h->body, h->len, &access, &refresh) == 0) {
+        log_add_secret(access);
+        log_add_secret(refresh);
+        /* Refresh tokens are single-use: keep the new pair before using it. */
+        if (x->base.save && (x->base.save(x->base.svc_arg, "oauth2.refresh_token",
+                                          refresh ? refresh : x->refresh_token) ||
+                             x->base.save(x->base.svc_arg, "oauth2.access_token", access)))
+            log_error("X: could not persist the rotated OAuth 2.0 tokens", "");
+        free(x->access_token);
+        x->access_token = access;
+        if (refresh) {
+            free(x->refresh_token);
+            x->refresh_token = refresh;
+        }
+        log_info("X: OAuth 2.0 access token refreshed", "");
+        return;
+    }
+    xparse_problem(h->body, h->len, detail, sizeof detail, type, sizeof type);
+    log_error("X: refreshing the OAuth 2.0 token failed", "status=%ld detail=%s", h->status,
+              detail);
+    notice(x, "X refused to refresh vigil's OAuth 2.0 token (%s): replies and DMs will fail "
+           "until x.oauth2 holds a valid refresh token.", detail);
+}
+
+static void refresh_token(struct xsrc *x)
+{
+    struct http_request req = { 0 };
+    const char *headers[3];
+    char url[1024], *body = NULL, *basic = NULL;
+    char *rt = NULL, *cid = NULL;
+    struct xreq *r;
+    int n = 0;
+
+    if (x->refreshing || !x->refresh_token || !x->cfg->x.oauth2.client_id)
+        return;
+    rt = oauth_encode(x->refresh_token);
+    cid = oauth_encode(x->cfg->x.oauth2.client_id);
+    if (!rt || !cid || asprintf(&body, "refresh_token=%s&grant_type=refresh_token&client_id=%s",
+                                rt, cid) < 0)
+        body = NULL;
+    if (x->cfg->x.oauth2.client_secret) {
+        /* confidential clients authenticate with Basic instead */
+        char *pair = NULL, b64[1024];
+        if (asprintf(&pair, "%s:%s", x->cfg->x.oauth2.client_id,
+                     x->cfg->x.oauth2.client_secret) >= 0 && strlen(pair) < 700) {
+            EVP_EncodeBlock((unsigned char *)b64, (unsigned char *)pair, (int)strlen(pair));
+            if (asprintf(&basic, "Authorization: Basic %s", b64) < 0)
+                basic = NULL;
+        }
+        free(pair);
+    }
+    r = calloc(1, sizeof *r);
+    if (!body || !r) {
+        free(r);
+        goto out;
+    }
+    snprintf(url, sizeof url, "%soauth2/token", x->cfg->x.api_url);
+    headers[n++] = "Content-Type: application/x-www-form-urlencoded";
+    if (basic)
+        headers[n++] = basic;
+    headers[n] = NULL;
+    req.method = "POST";
+    req.url = url;
+    req.headers = headers;
+    req.body = body;
+    req.body_len = strlen(body);
+    req.timeout_ms = 20000;
+    r->x = x;
+    r->done = on_token;
+    if (http_send(x->http, &req, on_http, r) == 0)
+        x->refreshing = 1;
+    else
+        free(r);
+out:
+    free(rt);
+    free(cid);
+    free(body);
+    free(basic);
+}
+
+/* --- lifecycle ---------------------------------------------------------- */
+
+static int x_start(struct source *s, const char *cursor)
+{
+    struct xsrc *x = to_x(s);
+    char *stored_a = NULL, *stored_r = NULL;
+
+    free(x->cursor);
+    x->cursor = cursor && xparse_id(cursor) > 0 ? strdup(cursor) : NULL;
+    /* A rotated OAuth 2.0 pair in the store beats the config's (older) one. */
+    if (x->base.load) {
+        stored_a = x->base.load(x->base.svc_arg, "oauth2.access_token");
+        stored_r = x->base.load(x->base.svc_arg, "oauth2.refresh_token");
+    }
+    free(x->access_token);
+    free(x->refresh_token);
+    x->access_token = stored_a ? stored_a : x->cfg->x.oauth2.access_token ?
+                      strdup(x->cfg->x.oauth2.access_token) : NULL;
+    x->refresh_token = stored_r ? stored_r : x->cfg->x.oauth2.refresh_token ?
+                       strdup(x->cfg->x.oauth2.refresh_token) : NULL;
+    if (stored_a)
+        log_add_secret(stored_a);
+    if (stored_r)
+        log_add_secret(stored_r);
+    log_info("X source started", "handle=%s since_id=%s backfill=%d", x->cfg->x.handle,
+             x->cursor ? x->cursor : "none", x->cfg->x.backfill);
+    update_state(x);
+    uv_timer_start(&x->timer, on_timer, 0, 0);
+    return 0;
+}
+
+static void x_stop(struct source *s)
+{
+    struct xsrc *x = to_x(s);
+    x->stopped = 1;
+    uv_timer_stop(&x->timer);
+}
+
+static void free_x(uv_handle_t *h)
+{
+    struct xsrc *x = h->data;
+    walk_reset(x);
+    free(x->user_id);
+    free(x->cursor);
+    free(x->access_token);
+    free(x->refresh_token);
+    free(x);
+}
+
+static void x_destroy(struct source *s)
+{
+    struct xsrc *x = to_x(s);
+    x->stopped = 1;
+    uv_timer_stop(&x->timer);
+    uv_close((uv_handle_t *)&x->timer, free_x);
+}
+
+static const char *x_state(struct source *s)
+{
+    return to_x(s)->state;
+}
+
+static const struct source_ops x_ops = {
+    "x", x_start, x_stop, x_destroy, x_send_reply, x_send_dm, x_state,
+};
+
+struct source *x_new(uv_loop_t *loop, struct http *http, const struct config *cfg)
+{
+    struct xsrc *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->base.ops = &x_ops;
+    x->loop = loop;
+    x->http = http;
+    x->cfg = cfg;
+    x->user_id = cfg->x.user_id ? strdup(cfg->x.user_id) : NULL;
+    uv_timer_init(loop, &x->timer);
+    x->timer.data = x;
+    snprintf(x->state, sizeof x->state, "x: not started");
+    return &x->base;
+}
