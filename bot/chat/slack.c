@@ -873,6 +873,9 @@ static void on_watchdog(uv_timer_t *t)
                      c->id, (double)(now - c->last_rx_ms) / 1000);
             c->closing = 1;
             lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE, LWS_TO_KILL_ASYNC);
+            /* A dead peer answers no close frame: reconnect now, let lws
+             * reap the old socket when it gets to it. */
+            conn_gone(c, "no traffic");
             continue;
         }
         if (ping && now - c->last_ping_ms >= ping) {

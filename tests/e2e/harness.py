@@ -15,7 +15,13 @@ def vigil_path():
     return os.path.join(os.environ.get("VIGIL_BUILD", os.path.join(ROOT, "build")), "vigil")
 
 
+class Raw(str):
+    """Lua source written as is, e.g. Raw('env("SLACK_BOT_TOKEN")')."""
+
+
 def lua_value(v):
+    if isinstance(v, Raw):
+        return str(v)
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
@@ -48,7 +54,7 @@ def write_config(tmp, name="vigil.lua", **keys):
 class Bot:
     """A running build/vigil.  stdout/stderr go to files in `tmp`."""
 
-    def __init__(self, tmp, config, stdin=None, name="bot", args=()):
+    def __init__(self, tmp, config, stdin=None, name="bot", args=(), env=None):
         self.tmp = tmp
         self.out_path = os.path.join(tmp, f"{name}.out")
         self.log_path = os.path.join(tmp, f"{name}.log")
@@ -57,7 +63,8 @@ class Bot:
         self.proc = subprocess.Popen(
             [vigil_path(), "run", "-c", config, *args],
             cwd=ROOT, stdin=stdin if stdin is not None else subprocess.DEVNULL,
-            stdout=self.out, stderr=self.log, env=dict(os.environ, NO_COLOR="1"))
+            stdout=self.out, stderr=self.log,
+            env=dict(os.environ, NO_COLOR="1", NO_PROXY="127.0.0.1,localhost", **(env or {})))
 
     def wait_started(self, timeout=20):
         wait_for(lambda: 'msg="vigil started"' in self.stderr(), timeout, "vigil to start", self)

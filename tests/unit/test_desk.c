@@ -82,15 +82,15 @@ static void f_channel(struct chat *c, const char *ch, const char *text, send_don
     answer(done, arg, "ch");
 }
 
-static void f_reply(struct source *s, const char *to, const char *text, send_done_fn done,
-                    void *arg)
+static void f_reply(struct source *s, const char *to, const char *text, int attempt,
+                    send_done_fn done, void *arg)
 {
     record("reply %s %s", to, text);
     answer(done, arg, "1900000000000000001");
 }
 
-static void f_dm(struct source *s, const char *to, const char *text, send_done_fn done,
-                 void *arg)
+static void f_dm(struct source *s, const char *to, const char *text, int attempt,
+                 send_done_fn done, void *arg)
 {
     record("dm %s %s", to, text);
     answer(done, arg, "dm-1");

@@ -1,0 +1,251 @@
+"""End-to-end: the real vigil against the strict fake Slack (Socket Mode +
+Web API): tickets as live messages, commands and buttons, acks, refresh,
+dead sockets, rate limits, escaping."""
+import os
+import sys
+import time
+
+from harness import ROOT, SAMPLE, Bot, Raw, outbox_drained, query, replay_done, wait_for, \
+    write_config
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
+from fake_slack import FakeSlack  # noqa: E402
+
+TOKENS = {"SLACK_APP_TOKEN": "xapp-1-test", "SLACK_BOT_TOKEN": "xoxb-test"}
+STAFF = {"U1": {"name": "Alice Jensen", "initials": "AJ", "role": "lead"},
+         "U2": {"name": "Bob Okafor", "initials": "BO", "role": "agent"}}
+
+
+def start(tmp, fs, replay=SAMPLE, **slack):
+    cfg = write_config(
+        tmp, chat="slack", staff=STAFF,
+        replay={"file": replay, "interval": 0.05},
+        channels={"mentions": "C_MENTIONS", "escalations": "C_ESCALATE", "on_duty": "@oncall"},
+        slack=dict({"app_token": Raw('env("SLACK_APP_TOKEN")'),
+                    "bot_token": Raw('env("SLACK_BOT_TOKEN")'),
+                    "api_url": fs.api_url, "post_rate": 50, "ping_interval": 1,
+                    "idle_timeout": 5}, **slack))
+    bot = Bot(tmp, cfg, env=TOKENS)
+    bot.wait_started()
+    return bot, os.path.join(tmp, "vigil.db")
+
+
+def fake(**kw):
+    fs = FakeSlack(app_token="xapp-1-test", bot_token="xoxb-test",
+                   channels=("C_MENTIONS", "C_ESCALATE"),
+                   users={"U1": {"name": "alice", "real_name": "Alice Jensen"},
+                          "U2": {"name": "bob", "real_name": "Bob Okafor"}}, **kw)
+    fs.start()
+    return fs
+
+
+def tickets_posted(fs):
+    return [m for m in fs.messages("C_MENTIONS") if not m.get("thread_ts")
+            and (m.get("metadata") or {}).get("event_type") == "vigil_ticket"]
+
+
+def run_replay(tmp, fs, **slack):
+    bot, dbp = start(tmp, fs, **slack)
+    fs.wait_connected()
+    wait_for(lambda: replay_done(dbp) and outbox_drained(dbp), 30, "replay and posting", bot)
+    return bot, dbp
+
+
+def test_each_mention_becomes_one_message_with_blocks_and_metadata(tmp):
+    fs = fake()
+    try:
+        bot, dbp = run_replay(tmp, fs)
+        posted = tickets_posted(fs)
+        numbers = [m["metadata"]["event_payload"]["ticket"] for m in posted]
+        assert sorted(numbers) == list(range(1, 10)), numbers
+        m = posted[0]
+        assert "#1" in m["text"] and "@mettek_dk" in m["text"], m["text"]
+        assert m["metadata"]["event_payload"]["tweet_id"] == "1860003783266095106"
+        actions = [b for b in m["blocks"] if b["type"] == "actions"][0]["elements"]
+        assert [a["action_id"] for a in actions] == ["assign_me", "escalate", "close"]
+        assert all(a["value"] == "1" for a in actions)
+        dump = str(m["blocks"])
+        assert "https://x.com/mettek_dk/status/1860003783266095106" in dump
+        # follow-ups went into the ticket's thread
+        assert any("Stadig ingen pakke" in r["text"] for r in fs.thread("C_MENTIONS", m["ts"]))
+        (ref,), = query(dbp, "SELECT chat_ref FROM tickets WHERE id=1")[0:1]
+        assert ref == m["ts"]
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_a_tweet_trying_to_ping_the_channel_pings_nobody(tmp):
+    fs = fake()
+    try:
+        bot, dbp = run_replay(tmp, fs)
+        everything = fs.messages("C_MENTIONS") + fs.messages("C_ESCALATE")
+        assert any("&lt;!channel&gt;" in m["text"] for m in everything)
+        pinged = [(m["text"][:60], m["pings"]) for m in everything if m.get("pings")]
+        assert pinged == [], pinged
+        for m in everything:
+            assert m.get("parse") == "none" and not m.get("link_names"), m
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_slash_commands_assign_reply_escalate_close(tmp):
+    fs = fake()
+    try:
+        bot, dbp = run_replay(tmp, fs)
+        env = fs.send_slash("assign 3 me", user_id="U1")
+        ack = fs.wait_ack(env)
+        assert "#3 is yours now" in ack["payload"]["text"], ack
+        assert ack["payload"]["response_type"] == "ephemeral"
+        env = fs.send_slash("3 Sorry about the refund delay!", command="/reply", user_id="U1")
+        assert "queued" in fs.wait_ack(env)["payload"]["text"]
+        env = fs.send_slash("escalate 3 refund overdue", user_id="U1")
+        fs.wait_ack(env)
+        fs.wait_messages("C_ESCALATE", 1)
+        assert "refund overdue" in fs.messages("C_ESCALATE")[0]["text"]
+        env = fs.send_slash("close 3", user_id="U2")
+        fs.wait_ack(env)
+        wait_for(lambda: outbox_drained(dbp), 10, "outbox", bot)
+        (state, assignee, escalated, reply), = query(
+            dbp, "SELECT state, assignee, escalated, first_response_at IS NOT NULL "
+                 "FROM tickets WHERE id=3")
+        assert (state, assignee, escalated, reply) == ("closed", "U1", 1, 1)
+        msg = [m for m in tickets_posted(fs) if m["metadata"]["event_payload"]["ticket"] == 3][0]
+        assert msg["edits"] >= 1 and "Closed" in str(msg["blocks"]), msg
+        thread = [r["text"] for r in fs.thread("C_MENTIONS", msg["ts"])]
+        assert any("Alice Jensen took #3" in t for t in thread), thread
+        assert any("replied publicly: Sorry about the refund delay! ^AJ" in t for t in thread)
+        assert any("Bob Okafor closed #3" in t for t in thread), thread
+        assert max(a["latency"] for a in fs.acks) < 3.0
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_buttons_run_the_same_scripts_and_answer_privately(tmp):
+    fs = fake()
+    try:
+        bot, dbp = run_replay(tmp, fs)
+        msg = [m for m in tickets_posted(fs) if m["metadata"]["event_payload"]["ticket"] == 2][0]
+        env = fs.send_block_action("assign_me", user_id="U2", message_ts=msg["ts"])
+        fs.wait_ack(env)
+        wait_for(lambda: query(dbp, "SELECT assignee FROM tickets WHERE id=2") == [("U2",)],
+                 10, "#2 assigned by the button", bot)
+        wait_for(lambda: any("#2" in e.get("text", "") for e in fs.ephemerals), 10,
+                 "the private answer", bot)
+        env = fs.send_block_action("escalate", user_id="U2", message_ts=msg["ts"])
+        fs.wait_ack(env)
+        wait_for(lambda: any("needs the lead role" in e.get("text", "") for e in fs.ephemerals),
+                 10, "the denial", bot)
+        assert query(dbp, "SELECT count(*) FROM events WHERE action='denied'") == [(1,)]
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_non_staff_may_only_ask_for_help(tmp):
+    fs = fake()
+    try:
+        bot, dbp = run_replay(tmp, fs)
+        env = fs.send_slash("close 1", user_id="U999", user_name="mallory")
+        assert "Only support staff" in fs.wait_ack(env)["payload"]["text"]
+        env = fs.send_slash("help", user_id="U999", user_name="mallory")
+        assert "reply" in fs.wait_ack(env)["payload"]["text"]
+        assert query(dbp, "SELECT state FROM tickets WHERE id=1") == [("open",)]
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_refresh_with_and_without_warning_loses_and_doubles_no_command(tmp):
+    fs = fake()
+    try:
+        bot, dbp = run_replay(tmp, fs)
+        sent = []
+        for i, reason in enumerate(["warning", "refresh_requested", "warning"]):
+            old = fs.wait_connected()[0]
+            sent.append(fs.send_slash(f"note 1 before {reason} {i}", user_id="U1"))
+            fs.disconnect(reason, conn=old, close_after=3.0)
+            sent.append(fs.send_slash(f"note 1 during {reason} {i}", user_id="U1", conn=old))
+            wait_for(lambda: old not in fs.connections() and len(fs.connections()) == 1,
+                     10, "the switch to a new socket", bot)
+            sent.append(fs.send_slash(f"note 1 after {reason} {i}", user_id="U1"))
+        for env in sent:
+            fs.wait_ack(env)
+        notes = [d for (d,) in query(dbp, "SELECT detail FROM events WHERE action='note'")]
+        assert len(notes) == len(sent) == len(set(notes)), notes
+        assert fs.unacked() == []
+        assert fs.errors == [], fs.errors
+        opens = [e for e in fs.connection_log if e[1] == "opened"]
+        assert len(opens) == 4, fs.connection_log
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_a_silent_socket_is_replaced_and_a_dropped_one_reconnects_without_a_storm(tmp):
+    fs = fake()
+    fs.server_ping_interval = None
+    try:
+        bot, dbp = start(tmp, fs, idle_timeout=2, ping_interval=0.5)
+        first = fs.wait_connected()[0]
+        fs.set_pong(False)            # half-open: nothing comes back any more
+        wait_for(lambda: first not in fs.connections() and fs.connections(), 10,
+                 "the dead socket to be replaced", bot)
+        fs.set_pong(True)
+        for _ in range(3):
+            fs.wait_connected()
+            fs.drop()
+        fs.wait_connected()
+        env = fs.send_slash("whoami", user_id="U1")
+        assert "Alice Jensen" in fs.wait_ack(env)["payload"]["text"]
+        opens = [e for e in fs.connection_log if e[1] == "opened"]
+        assert len(opens) <= 6, fs.connection_log      # one per loss, no storm
+        assert "slack: not connected; retrying" in bot.stderr()
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_rate_limited_posts_wait_for_retry_after_and_all_arrive_in_order(tmp):
+    fs = fake()
+    fs.rate_limit("chat.postMessage", per_sec=2, burst=1, retry_after=1)
+    replay = os.path.join(tmp, "two-pages.jsonl")
+    with open(SAMPLE) as f, open(replay, "w") as out:
+        out.writelines(f.readlines()[:2])       # 5 tickets, no follow-ups
+    try:
+        bot, dbp = start(tmp, fs, replay=replay, post_rate=20)
+        fs.wait_connected()
+        wait_for(lambda: replay_done(dbp, pages=2) and outbox_drained(dbp), 30, "posting", bot)
+        numbers = [m["metadata"]["event_payload"]["ticket"] for m in tickets_posted(fs)]
+        assert numbers == list(range(1, 6)), numbers
+        assert fs.count_429 > 0
+        # after each 429 the bot waited Retry-After before the next post there
+        posts = [c for c in fs.calls if c["method"] == "chat.postMessage"]
+        for a, b in zip(posts, posts[1:]):
+            if a["status"] == 429:
+                assert b["t"] - a["t"] >= 0.9, (a["t"], b["t"])
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_a_bad_bot_token_stops_vigil_with_a_clear_message(tmp):
+    fs = fake()
+    try:
+        cfg = write_config(tmp, chat="slack", slack={
+            "app_token": Raw('env("SLACK_APP_TOKEN")'), "bot_token": Raw('env("SLACK_BOT_TOKEN")'),
+            "api_url": fs.api_url})
+        bot = Bot(tmp, cfg, env={"SLACK_APP_TOKEN": "xapp-1-test", "SLACK_BOT_TOKEN": "xoxb-wrong"})
+        assert bot.proc.wait(10) == 1
+        bot.out.close()
+        bot.log.close()
+        assert "Slack rejected the bot token (auth.test: invalid_auth)" in bot.stderr()
+        assert "xoxb-wrong" not in bot.stderr()
+    finally:
+        fs.stop()
