@@ -37,6 +37,31 @@ def run_unit(build, filters):
     return passed, failed
 
 
+def run_fakes(filters):
+    """The fakes' own self-tests: a fake that lies makes every e2e test lie."""
+    print("== fake self-tests", flush=True)
+    passed = failed = 0
+    d = os.path.join(ROOT, "tests", "fakes")
+    for name in sorted(os.listdir(d)):
+        if not (name.startswith("test_") and name.endswith(".py")):
+            continue
+        if filters and not any(f in name for f in filters):
+            continue
+        p = subprocess.run([sys.executable, os.path.join(d, name)], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           errors="replace", timeout=300)
+        m = re.search(r"^(\d+) passed, (\d+) failed$", p.stdout, re.M)
+        if not m or p.returncode != 0:
+            sys.stdout.write(p.stdout[-3000:])
+            print(f"FAIL {name} (exit {p.returncode})")
+            failed += 1 if not m else max(int(m.group(2)), 1)
+            passed += int(m.group(1)) if m else 0
+        else:
+            print(f"ok   {name}: {m.group(0)}")
+            passed += int(m.group(1))
+    return passed, failed
+
+
 def load_e2e():
     d = os.path.join(ROOT, "tests", "e2e")
     sys.path.insert(0, d)
@@ -89,12 +114,15 @@ def run_e2e(build, filters):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
-    ap.add_argument("--only", choices=["unit", "e2e"])
+    ap.add_argument("--only", choices=["unit", "fakes", "e2e"])
     ap.add_argument("filters", nargs="*")
     a = ap.parse_args()
     passed = failed = 0
     if a.only in (None, "unit"):
         p, f = run_unit(a.build, a.filters)
+        passed, failed = passed + p, failed + f
+    if a.only in (None, "fakes") and a.build == "build":   # plain Python: once is enough
+        p, f = run_fakes(a.filters if a.only else [])
         passed, failed = passed + p, failed + f
     if a.only in (None, "e2e"):
         p, f = run_e2e(a.build, a.filters)

@@ -404,6 +404,11 @@ static void ack(struct conn *c, const char *envelope_id, json_t *payload)
 {
     json_t *a = json_pack("{s:s}", "envelope_id", envelope_id);
     char *text;
+    /* An envelope read from a socket we are already closing is acked on the
+     * live one: Slack takes acks on any of the app's sockets. */
+    if ((c->closing || c->gone || !c->wsi) && c->s->current && c->s->current->ready &&
+        !c->s->current->closing)
+        c = c->s->current;
     if (payload)
         json_object_set_new(a, "payload", payload);
     text = json_dumps(a, JSON_COMPACT);

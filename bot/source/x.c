@@ -248,7 +248,10 @@ static void walk_failed(struct xsrc *x, const struct http_response *h, const cha
                x->cfg->x.bearer_token ? "x.bearer_token" : "x.oauth1 / x.oauth2");
         poll_later(x, AUTH_WAIT, "credentials");
     } else {
-        wait = backoff_delay(++x->attempt, 5.0, 300.0);
+        /* X advises backing off from 5 s; a shorter poll interval (tests,
+         * a generous paid tier) starts lower. */
+        wait = backoff_delay(++x->attempt, x->cfg->x.poll_interval < 5 ? x->cfg->x.poll_interval
+                                                                       : 5.0, 300.0);
         snprintf(x->last_error, sizeof x->last_error, "%s",
                  h->status ? detail : (h->error ? h->error : "network error"));
         log_warn("X: reading mentions failed; retrying", "status=%ld error=%s retry_in=%.1fs "

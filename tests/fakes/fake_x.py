@@ -50,6 +50,8 @@ Behaviour knobs (set any time):
                            Content-Length, half the bytes, then the connection closes),
               "html" (502 text/html), "stall" (seconds=N, then answers normally),
               "reset" (TCP RST, no response), "empty_page_after_token"
+        paged=True: only a request with a pagination_token (a later page of a walk)
+        takes it -- "a 429 in the middle of pagination".
         after=True on an error kind: the request takes effect (tweet posted, token
         rotated) and only its response is replaced -- the "lost response" case.
         Injections apply in order, after authentication and before rate limiting.
@@ -920,12 +922,12 @@ class FakeX:
                 denied = self._authenticate(req, allowed, now)
                 if denied:
                     return self._with_rate_headers(denied, endpoint, now)
-            inj = self._take_injection(endpoint, ("empty_page_after_token",))
+            inj = self._take_injection(endpoint, ("empty_page_after_token",), req)
             if inj and inj.kind == "stall":
                 req.injected = "stall"
                 self._cond.wait_for(lambda: self._stopping, timeout=inj.kw.get("seconds", 5))
                 now = time.time()
-                inj = self._take_injection(endpoint, ("empty_page_after_token", "stall"))
+                inj = self._take_injection(endpoint, ("empty_page_after_token", "stall"), req)
             if inj and not inj.after and inj.kind != "truncated":
                 req.injected = inj.kind
                 return self._with_rate_headers(self._injected(inj, endpoint, now), endpoint, now)
@@ -942,10 +944,14 @@ class FakeX:
                     resp = self._injected(inj, endpoint, now)
             return self._with_rate_headers(resp, endpoint, now)
 
-    def _take_injection(self, endpoint, skip):
-        """Consumes one use of the first pending injection unless its kind is in `skip`."""
+    def _take_injection(self, endpoint, skip, req=None):
+        """Consumes one use of the first pending injection unless its kind is in `skip`
+        (or it was injected with paged=True and this is not a later page of a walk)."""
         queue = self._injections[endpoint]
         if not queue or queue[0].kind in skip:
+            return None
+        if queue[0].kw.get("paged") and not (req is not None and
+                                              "pagination_token" in (req.query or {})):
             return None
         inj = queue[0]
         inj.times -= 1

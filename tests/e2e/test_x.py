@@ -1,0 +1,209 @@
+"""End-to-end: the real vigil against the strict fake X API: mentions polled
+without loss or doubles, rate limits and faults, replies and DMs signed
+with OAuth 1.0a, the cursor kept across restarts."""
+import os
+import subprocess
+import sys
+
+from harness import ROOT, Bot, Raw, outbox_drained, query, wait_for, write_config
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
+from fake_x import FakeX  # noqa: E402
+
+SECRETS = {"X_BEARER": "AAAA-test-bearer", "X_CK": "ck-test", "X_CS": "cs-secret-test",
+           "X_TK": "tk-test", "X_TS": "ts-secret-test"}
+BRAND = "1500000000000000001"
+
+
+def fake(**kw):
+    fx = FakeX(brand_id=BRAND, brand_username="AcmeSupport", bearer=SECRETS["X_BEARER"],
+               oauth1=dict(consumer_key="ck-test", consumer_secret="cs-secret-test",
+                           token="tk-test", token_secret="ts-secret-test"), **kw)
+    fx.start()
+    return fx
+
+
+def start(tmp, fx, name="bot", stdin=None, **x):
+    cfg = write_config(
+        tmp, source="x", staff={"U1": {"name": "Alice Jensen", "initials": "AJ", "role": "lead"}},
+        x=dict({"api_url": fx.api_url, "handle": "AcmeSupport",
+                "bearer_token": Raw('env("X_BEARER")'),
+                "oauth1": {"consumer_key": Raw('env("X_CK")'), "consumer_secret": Raw('env("X_CS")'),
+                           "token": Raw('env("X_TK")'), "token_secret": Raw('env("X_TS")')},
+                "poll_interval": 0.3, "max_results": 100, "backfill": 5}, **x),
+        outbox={"x_rate": 50})
+    bot = Bot(tmp, cfg, env=SECRETS, name=name, stdin=stdin)
+    bot.wait_started()
+    return bot, os.path.join(tmp, "vigil.db")
+
+
+def tickets(dbp):
+    return [t for (t,) in query(dbp, "SELECT tweet_id FROM tickets ORDER BY id")]
+
+
+def add_customers(fx, n, start=0):
+    return [fx.add_mention(text=f"@AcmeSupport order {i} is late",
+                           author=(str(7000 + i), f"customer{i}", f"Customer {i}"))
+            for i in range(start, start + n)]
+
+
+def test_250_mentions_across_pages_and_polls_become_250_tickets_in_order(tmp):
+    fx = fake()
+    try:
+        ids = add_customers(fx, 130)
+        bot, dbp = start(tmp, fx)
+        wait_for(lambda: len(tickets(dbp)) == 130, 30, "the first 130 tickets", bot)
+        ids += add_customers(fx, 120, start=130)
+        wait_for(lambda: len(tickets(dbp)) == 250, 30, "250 tickets", bot)
+        assert tickets(dbp) == ids, "tickets are not one per mention in tweet order"
+        assert query(dbp, "SELECT count(*), count(DISTINCT id) FROM mentions") == [(250, 250)]
+        pages = [r for r in fx.requests if r["path"].endswith("/mentions")]
+        assert any("pagination_token" in r["query"] for r in pages)
+        assert all(r["auth"] == "bearer" for r in pages)
+        assert fx.errors == [], fx.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
+
+
+def test_a_429_in_the_middle_of_pagination_loses_nothing(tmp):
+    fx = fake()
+    try:
+        add_customers(fx, 5)
+        bot, dbp = start(tmp, fx)
+        wait_for(lambda: len(tickets(dbp)) == 5, 20, "5 tickets", bot)
+        (cursor,), = query(dbp, "SELECT value FROM cursors WHERE source='x'")
+        fx.inject("mentions", "429", paged=True, reset=1)
+        more = add_customers(fx, 230, start=5)
+        wait_for(lambda: len(tickets(dbp)) == 235, 40, "235 tickets after the 429", bot)
+        assert tickets(dbp)[5:] == more
+        hit = [r for r in fx.requests if r.get("injected") == "429"]
+        assert len(hit) == 1 and "pagination_token" in hit[0]["query"]
+        assert query(dbp, "SELECT count(*), count(DISTINCT id) FROM mentions") == [(235, 235)]
+        assert fx.errors == [], fx.errors   # includes: no retry before the reset
+        assert "X: rate limited reading mentions" in bot.stderr()
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
+
+
+def test_faults_back_off_keep_the_cursor_and_recover(tmp):
+    fx = fake()
+    try:
+        add_customers(fx, 3)
+        bot, dbp = start(tmp, fx)
+        wait_for(lambda: len(tickets(dbp)) == 3, 20, "3 tickets", bot)
+        for kind in ("500", "503", "truncated", "html", "reset"):
+            fx.inject("mentions", kind)
+        fx.inject("mentions", "stall", seconds=1)
+        more = add_customers(fx, 4, start=3)
+        wait_for(lambda: len(tickets(dbp)) == 7, 90, "the mentions after the faults", bot)
+        assert tickets(dbp)[3:] == more
+        assert query(dbp, "SELECT count(*) FROM mentions") == [(7,)]
+        log = bot.stderr()
+        assert "X: reading mentions failed; retrying" in log
+        assert bot.alive()
+        assert fx.errors == [], fx.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
+
+
+def test_restart_keeps_the_cursor(tmp):
+    fx = fake()
+    try:
+        add_customers(fx, 4)
+        bot, dbp = start(tmp, fx)
+        wait_for(lambda: len(tickets(dbp)) == 4, 20, "4 tickets", bot)
+        assert bot.stop()[0] == 0
+        (cursor,), = query(dbp, "SELECT value FROM cursors WHERE source='x'")
+        add_customers(fx, 2, start=4)
+        bot, dbp = start(tmp, fx, name="again")
+        wait_for(lambda: len(tickets(dbp)) == 6, 20, "6 tickets", bot)
+        first = [r for r in fx.requests if r["path"].endswith("/mentions")][-1]
+        assert first["query"].get("since_id"), first
+        assert query(dbp, "SELECT count(*) FROM mentions") == [(6,)]
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
+
+
+def test_replies_are_signed_threaded_and_too_long_ones_refused_with_the_count(tmp):
+    fx = fake()
+    try:
+        ids = add_customers(fx, 2)
+        bot, dbp = start(tmp, fx, stdin=subprocess.PIPE)
+        wait_for(lambda: len(tickets(dbp)) == 2, 20, "2 tickets", bot)
+        bot.proc.stdin.write(b"/tw reply 1 Sorry about that, we're on it\n")
+        bot.proc.stdin.write(("/tw reply 2 " + "x" * 290 + "\n").encode())
+        bot.proc.stdin.flush()
+        fx.wait_tweets(1)
+        t = fx.tweets[0]
+        assert t["text"] == "Sorry about that, we're on it ^LA", t
+        assert t["in_reply_to_tweet_id"] == ids[0]
+        assert t["auth"] == "oauth1"
+        wait_for(lambda: "characters as X counts them" in bot.stdout(), 10, "the refusal", bot)
+        assert "That reply is 294/280" in bot.stdout(), bot.stdout()[-500:]
+        wait_for(lambda: query(dbp, "SELECT detail FROM events WHERE action='reply sent'")
+                 == [(fx.tweets[0]["id"],)], 10, "the reply id on the ticket", bot)
+        assert len(fx.tweets) == 1
+        assert fx.errors == [], fx.errors
+        log = bot.stderr()
+        for secret in SECRETS.values():
+            assert secret not in log, secret
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
+
+
+def test_dm_refused_by_the_customer_is_reported_not_retried(tmp):
+    fx = fake()
+    try:
+        fx.no_dm_users = {"7001"}
+        add_customers(fx, 2)
+        bot, dbp = start(tmp, fx, stdin=subprocess.PIPE)
+        wait_for(lambda: len(tickets(dbp)) == 2, 20, "2 tickets", bot)
+        bot.proc.stdin.write(b"/tw dm 1 What is your order number?\n/tw dm 2 Hello there\n")
+        bot.proc.stdin.flush()
+        fx.wait_dms(1)
+        wait_for(lambda: "does not accept DMs" in bot.stdout(), 10, "the report", bot)
+        wait_for(lambda: outbox_drained(dbp), 10, "the outbox", bot)
+        assert [d["participant_id"] for d in fx.dms] == ["7000"]
+        assert query(dbp, "SELECT count(*) FROM outbox WHERE kind='x.dm' AND state='failed'") \
+            == [(1,)]
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
+
+
+def test_a_reply_whose_answer_was_lost_is_not_posted_twice(tmp):
+    fx = fake()
+    try:
+        add_customers(fx, 1)
+        bot, dbp = start(tmp, fx, stdin=subprocess.PIPE)
+        wait_for(lambda: len(tickets(dbp)) == 1, 20, "1 ticket", bot)
+        fx.inject("tweets", "503", after=True)   # posted, but the answer is lost
+        bot.proc.stdin.write(b"/tw reply 1 We have refunded you\n")
+        bot.proc.stdin.flush()
+        wait_for(lambda: "already posted" in bot.stdout(), 20, "the retry to settle", bot)
+        assert len(fx.tweets) == 1
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
+
+
+def test_own_tweets_and_retweets_never_open_tickets_and_replies_join(tmp):
+    fx = fake()
+    try:
+        first = fx.add_mention(text="@AcmeSupport my parcel?", author=("42", "ann", "Ann"))
+        brand = fx.add_brand_tweet("@ann @AcmeSupport we are checking", in_reply_to=first)
+        fx.add_mention(text="@AcmeSupport thanks", author=("42", "ann", "Ann"),
+                       conversation_id=first, in_reply_to=brand, reply_to_brand=True)
+        fx.add_mention(retweet_of=first, author=("43", "bob", "Bob"))
+        bot, dbp = start(tmp, fx)
+        wait_for(lambda: query(dbp, "SELECT count(*) FROM mentions") == [(4,)], 20, "4 mentions", bot)
+        assert tickets(dbp) == [first]
+        assert query(dbp, "SELECT count(*) FROM mentions WHERE ticket_id=1") == [(2,)]
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
