@@ -23,6 +23,7 @@
 #define MAX_CONNS 4
 #define RECENT 512                 /* envelope and event ids remembered for dedupe */
 #define LINK_DISABLED_WAIT 300.0   /* seconds: Socket Mode was switched off */
+#define DRAIN_MS 1000              /* a replaced socket is kept this long before closing */
 
 struct out {
     struct out *next;
@@ -40,6 +41,7 @@ struct conn {
     struct out *head, *tail;
     int want_ping;
     uint64_t last_rx_ms, last_ping_ms;
+    uint64_t drain_until_ms;       /* replaced: still read and acked until then */
     char host[256], path[1024];
     int port, tls;
     uv_getaddrinfo_t gai;
@@ -473,12 +475,11 @@ static void handle_frame(struct conn *c, const char *data, size_t len)
         s->last_ready_ms = now_ms();
         set_state(s, "connected (socket %s) since %s", NULL);
         log_info("slack: connected", "conn=%d refresh_in=%lds", c->id, f.approx_connection_time);
-        /* the new socket is live: only now may the old one go */
-        if (old && old != c && !old->closing) {
-            old->closing = 1;
-            if (old->wsi)
-                lws_callback_on_writable(old->wsi);
-        }
+        /* The new socket is live: only now may the old one go, after a
+         * short drain, since Slack may have sent on it a moment ago and a
+         * closing socket drops what it reads. */
+        if (old && old != c && !old->closing && !old->drain_until_ms)
+            old->drain_until_ms = now_ms() + DRAIN_MS;
         break;
     }
     case SLACK_DISCONNECT:
@@ -873,6 +874,12 @@ static void on_watchdog(uv_timer_t *t)
         struct conn *c = s->conns[i];
         if (!c || !c->wsi || c->closing || !c->last_rx_ms)
             continue;
+        if (c->drain_until_ms && now >= c->drain_until_ms) {
+            log_debug("slack: closing the replaced socket", "conn=%d", c->id);
+            c->closing = 1;
+            lws_callback_on_writable(c->wsi);
+            continue;
+        }
         if (idle && now - c->last_rx_ms > idle) {
             log_warn("slack: no traffic on the socket; treating it as dead", "conn=%d idle=%.0fs",
                      c->id, (double)(now - c->last_rx_ms) / 1000);
@@ -934,7 +941,7 @@ static int slack_start(struct chat *c)
         schedule_reconnect(s, "cannot start auth.test");
     }
     if (!uv_is_active((uv_handle_t *)&s->watchdog))
-        uv_timer_start(&s->watchdog, on_watchdog, 1000, 1000);
+        uv_timer_start(&s->watchdog, on_watchdog, 250, 250);
     return 0;
 }
 
