@@ -31,7 +31,11 @@ return command {
     end
     lines[2] = line .. "."
     if s.median_first_response then
-      lines[3] = "Median first response: " .. text.duration(s.median_first_response) .. "."
+      lines[#lines + 1] = "Median first response: " .. text.duration(s.median_first_response) .. "."
+    end
+    local st = vigil.status and vigil.status()
+    if st and st.source and st.source ~= "" then
+      lines[#lines + 1] = "Source: " .. st.source   -- X's rate-limit budget, mentions seen
     end
     return table.concat(lines, "\n")
   end,

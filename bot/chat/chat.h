@@ -62,6 +62,10 @@ struct chat_ops {
      * when there is none.  NULL when the chat cannot tell. */
     void (*find_ticket)(struct chat *c, const char *channel, int64_t id,
                         send_done_fn done, void *arg);
+    /* Optional: one message listing `n` new tickets while `backlog` wait
+     * (digest mode); done() gets the digest message's ref.  NULL: never. */
+    void (*post_digest)(struct chat *c, const char *channel, const struct ticket_view *v,
+                        size_t n, size_t backlog, send_done_fn done, void *arg);
 };
 
 struct chat {

@@ -423,7 +423,7 @@ static void console_destroy(struct chat *chat)
 
 static const struct chat_ops console_ops = {
     "console", console_start, console_stop, console_destroy, console_post_ticket,
-    console_update_ticket, console_post_thread, console_post_channel, console_state, NULL,
+    console_update_ticket, console_post_thread, console_post_channel, console_state, NULL, NULL,
 };
 
 struct chat *console_new(uv_loop_t *loop, const char *admin_user,

@@ -331,6 +331,15 @@ static void slack_post_channel(struct chat *c, const char *channel, const char *
     send_or_fail(to_slack(c), "chat.postMessage", body, NULL, done, arg);
 }
 
+static void slack_post_digest(struct chat *c, const char *channel, const struct ticket_view *v,
+                              size_t n, size_t backlog, send_done_fn done, void *arg)
+{
+    json_t *body = slack_digest_message(v, n, backlog);
+    if (body)
+        json_object_set_new(body, "channel", json_string(channel));
+    send_or_fail(to_slack(c), "chat.postMessage", body, NULL, done, arg);
+}
+
 struct find_ctx {
     send_done_fn done;
     void *arg;
@@ -981,6 +990,7 @@ static const char *slack_state(struct chat *c)
 static const struct chat_ops slack_ops = {
     "slack", slack_start, slack_stop, slack_destroy, slack_post_ticket, slack_update_ticket,
     slack_post_thread, slack_post_channel, slack_state, slack_find_ticket_op,
+    slack_post_digest,
 };
 
 struct chat *slack_new(uv_loop_t *loop, struct lws_context *ws, struct http *http,

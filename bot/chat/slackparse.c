@@ -344,6 +344,35 @@ out:
     return msg;
 }
 
+json_t *slack_digest_message(const struct ticket_view *v, size_t n, size_t backlog)
+{
+    json_t *blocks = json_array(), *ids = json_array();
+    char head[300], line[1200];
+
+    snprintf(head, sizeof head, ":rotating_light: *Busy: %zu new tickets waiting.* New tickets "
+             "are listed in digests like this until the backlog clears; each keeps its number, "
+             "and gets its own message as soon as someone works on it (`/tw assign N me`).",
+             backlog);
+    json_array_append_new(blocks, json_pack("{s:s,s:o}", "type", "section", "text", mrkdwn(head)));
+    for (size_t i = 0; i < n && i < 40; i++) {
+        char *handle = slack_escape(v[i].customer_handle ? v[i].customer_handle : "?");
+        char *text = slack_escape(v[i].text ? v[i].text : "");
+        char *ex = text ? clip(text, 300) : NULL;
+        snprintf(line, sizeof line, "*#%lld* <%s|@%s>: %s", (long long)v[i].id, v[i].tweet_url,
+                 handle ? handle : "?", ex ? ex : "");
+        json_array_append_new(blocks, json_pack("{s:s,s:o}", "type", "section", "text",
+                                                mrkdwn(line)));
+        json_array_append_new(ids, json_integer(v[i].id));
+        free(handle);
+        free(text);
+        free(ex);
+    }
+    snprintf(line, sizeof line, "Digest of %zu new tickets (%zu waiting)", n, backlog);
+    return json_pack("{s:s,s:o,s:s,s:b,s:b,s:{s:s,s:{s:o}}}", "text", line, "blocks", blocks,
+                     "parse", "none", "unfurl_links", 0, "unfurl_media", 0, "metadata",
+                     "event_type", "vigil_digest", "event_payload", "tickets", ids);
+}
+
 json_t *slack_text_message(const char *text)
 {
     char *esc = slack_escape(text ? text : ""), *body = esc ? clip(esc, 2900) : NULL;

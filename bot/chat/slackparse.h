@@ -56,6 +56,9 @@ char *slack_escape(const char *s);
  * and ts): text fallback, Block Kit blocks, metadata; untrusted text
  * escaped and verbatim.  Returns new json_t (caller decrefs). */
 json_t *slack_ticket_message(const struct ticket_view *v, long long now);
+/* A digest: one message listing `n` new tickets while `backlog` wait, with
+ * vigil_digest metadata.  New json_t. */
+json_t *slack_digest_message(const struct ticket_view *v, size_t n, size_t backlog);
 /* A plain message (thread line, channel post): escaped, verbatim, no
  * mentions possible.  New json_t. */
 json_t *slack_text_message(const char *text);

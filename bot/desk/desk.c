@@ -13,7 +13,9 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "chat/chat.h"
 #include "core/log.h"
+#include "source/source.h"
 
 struct desk *desk_new(uv_loop_t *loop, struct store *store, const struct config *cfg)
 {
@@ -95,6 +97,16 @@ void desk_notify(struct desk *d, enum desk_event_kind kind, int64_t ticket_id,
 {
     if (d->observer)
         d->observer(d->observer_arg, kind, ticket_id, what, detail);
+}
+
+const char *desk_chat_state(struct desk *d)
+{
+    return d->chat && d->chat->ops->state ? d->chat->ops->state(d->chat) : "";
+}
+
+const char *desk_source_state(struct desk *d)
+{
+    return d->source && d->source->ops->state ? d->source->ops->state(d->source) : "";
 }
 
 const char *desk_staff_name(struct desk *d, const char *id)

@@ -101,6 +101,11 @@ int desk_audit(struct desk *d, int64_t ticket_id, const char *actor, const char 
 /* Posts `text` to a channel through the outbox (e.g. admin notices). */
 int desk_post_channel(struct desk *d, const char *channel, const char *text);
 
+/* One-line states of the chat and the source adapters (borrowed; "" when
+ * none is wired). */
+const char *desk_chat_state(struct desk *d);
+const char *desk_source_state(struct desk *d);
+
 /* Display name of a staff id (or the id itself when unknown).  Borrowed. */
 const char *desk_staff_name(struct desk *d, const char *id);
 

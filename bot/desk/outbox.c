@@ -121,6 +121,8 @@ static int load_view(struct desk *d, int64_t id, struct view_buf *b)
 struct done_ctx {
     struct desk *d;
     int slot;
+    int64_t *digest;        /* a digest: every job it covers (the head included) */
+    size_t ndigest;
 };
 
 static const char *payload_str(json_t *p, const char *key)
@@ -131,7 +133,7 @@ static const char *payload_str(json_t *p, const char *key)
 
 /* Records what a finished job means for its ticket.  Inside a transaction. */
 static int apply_result(struct desk *d, const struct job *j, json_t *payload,
-                        const struct send_result *r, int final_failure)
+                        const struct send_result *r, int final_failure, int digest)
 {
     struct ticket t;
     char line[700];
@@ -140,7 +142,15 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
 
     if (j->ticket_id <= 0 || store_ticket_get(d->store, j->ticket_id, &t))
         return 0;
-    if (strcmp(j->kind, "ticket.post") == 0 && r->status == SEND_OK) {
+    if (digest && r->status == SEND_OK) {
+        /* listed in a digest: its own message comes when someone works on it */
+        free(t.chat_digest);
+        t.chat_digest = strdup(r->ref ? r->ref : "");
+        free(t.chat_channel);
+        t.chat_channel = strdup(j->target + 5);
+        rc = store_ticket_update(d->store, &t) ||
+             store_event_append(d->store, t.id, "system", "posted in digest", r->ref, now);
+    } else if (strcmp(j->kind, "ticket.post") == 0 && r->status == SEND_OK) {
         free(t.chat_ref);
         t.chat_ref = strdup(r->ref ? r->ref : "");
         free(t.chat_channel);
@@ -174,19 +184,17 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
     return rc ? -1 : 0;
 }
 
-static void on_done(void *arg, const struct send_result *r)
+/* Records the outcome of one job (state, retry time, effects on its
+ * ticket) in one transaction. */
+static void record(struct desk *d, int64_t job_id, const struct send_result *r, int digest)
 {
-    struct done_ctx *ctx = arg;
-    struct desk *d = ctx->d;
-    struct inflight *f = &d->inflight[ctx->slot];
     struct job j;
     json_t *payload = NULL;
     int64_t now_ms = desk_now_ms(d);
     int final_failure = 0;
 
-    free(ctx);
-    if (store_job_get(d->store, f->job_id, &j)) {
-        log_error("outbox job vanished while in flight", "job=%lld", (long long)f->job_id);
+    if (store_job_get(d->store, job_id, &j)) {
+        log_error("outbox job vanished while in flight", "job=%lld", (long long)job_id);
         goto out;
     }
     payload = json_loads(j.payload ? j.payload : "{}", 0, NULL);
@@ -213,7 +221,7 @@ static void on_done(void *arg, const struct send_result *r)
                   "error=%s", (long long)j.id, j.kind, j.target, j.attempts,
                   r->error ? r->error : "");
     }
-    if (apply_result(d, &j, payload, r, final_failure) || store_commit(d->store)) {
+    if (apply_result(d, &j, payload, r, final_failure, digest) || store_commit(d->store)) {
         store_rollback(d->store);
         log_error("could not record an outbox result; the job will be retried",
                   "job=%lld", (long long)j.id);
@@ -223,6 +231,22 @@ static void on_done(void *arg, const struct send_result *r)
 out:
     json_decref(payload);
     store_job_clear(&j);
+}
+
+static void on_done(void *arg, const struct send_result *r)
+{
+    struct done_ctx *ctx = arg;
+    struct desk *d = ctx->d;
+    struct inflight *f = &d->inflight[ctx->slot];
+
+    if (ctx->digest) {
+        for (size_t i = 0; i < ctx->ndigest; i++)
+            record(d, ctx->digest[i], r, 1);
+        free(ctx->digest);
+    } else {
+        record(d, f->job_id, r, 0);
+    }
+    free(ctx);
     f->used = 0;
     desk_outbox_kick_later(d);
 }
@@ -263,6 +287,42 @@ static void on_found(void *arg, const struct send_result *r)
         store_ticket_clear(&vb.t);
     }
     free(f);
+}
+
+struct then_thread {
+    struct done_ctx *ctx;
+    int64_t ticket;
+    char channel[64];
+    char *text;
+};
+
+/* A ticket listed in a digest gets its own message before its first thread
+ * line: the "thread on demand". */
+static void on_own_post(void *arg, const struct send_result *r)
+{
+    struct then_thread *t = arg;
+    struct desk *d = t->ctx->d;
+    struct ticket tk;
+
+    if (r->status == SEND_OK && r->ref && store_begin(d->store) == 0) {
+        if (store_ticket_get(d->store, t->ticket, &tk) == STORE_OK) {
+            free(tk.chat_ref);
+            tk.chat_ref = strdup(r->ref);
+            if (store_ticket_update(d->store, &tk) ||
+                store_event_append(d->store, tk.id, "system", "posted", r->ref, desk_now(d)))
+                store_rollback(d->store);
+            else
+                store_commit(d->store);
+            store_ticket_clear(&tk);
+        } else {
+            store_rollback(d->store);
+        }
+        d->chat->ops->post_thread(d->chat, t->channel, r->ref, t->text, on_done, t->ctx);
+    } else {
+        on_done(t->ctx, r);
+    }
+    free(t->text);
+    free(t);
 }
 
 /* Hands one job to its adapter.  The adapter calls on_done exactly once. */
@@ -316,7 +376,14 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
         else
             chat->ops->update_ticket(chat, channel, vb.t.chat_ref, &vb.v, on_done, ctx);
     } else if (strcmp(j->kind, "ticket.thread") == 0) {
-        if (vb.t.chat_ref) {
+        struct then_thread *tt;
+        if (!vb.t.chat_ref && vb.t.chat_digest && (tt = calloc(1, sizeof *tt))) {
+            tt->ctx = ctx;
+            tt->ticket = j->ticket_id;
+            snprintf(tt->channel, sizeof tt->channel, "%s", channel);
+            tt->text = strdup(payload_str(p, "text"));
+            chat->ops->post_ticket(chat, channel, &vb.v, on_own_post, tt);
+        } else if (vb.t.chat_ref) {
             chat->ops->post_thread(chat, channel, vb.t.chat_ref, payload_str(p, "text"),
                                    on_done, ctx);
         } else {
@@ -332,6 +399,78 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
     store_ticket_clear(&vb.t);
 out:
     json_decref(p);
+}
+
+#define DIGEST_MAX 10   /* tickets per digest message */
+
+/* Digest mode: when more ticket posts wait for a channel than
+ * slack.digest_threshold, list the next few in one message.  Returns 1
+ * when it took the job (and others) in flight. */
+static int try_digest(struct desk *d, const struct job *head, struct done_ctx *ctx,
+                      int64_t now_ms)
+{
+    int threshold = d->cfg->slack.digest_threshold;
+    struct view_buf *vb = NULL;
+    struct ticket_view *views = NULL;
+    int64_t *ids;
+    size_t n = 0, k = 0, backlog;
+
+    if (strcmp(head->kind, "ticket.post") != 0 || !d->chat->ops->post_digest || threshold <= 0)
+        return 0;
+    /* the head is already in flight; the queued ones wait behind it */
+    ids = store_job_queued_of_kind(d->store, head->target, "ticket.post", 100000, &n);
+    backlog = n + 1;
+    if (backlog <= (size_t)threshold) {
+        free(ids);
+        return 0;
+    }
+    if (n > DIGEST_MAX - 1)
+        n = DIGEST_MAX - 1;
+    {
+        int64_t *all = realloc(ids, (n + 1) * sizeof *all);
+        if (!all)
+            goto fail;
+        ids = all;
+        memmove(ids + 1, ids, n * sizeof *ids);
+        ids[0] = head->id;
+        n++;
+    }
+    vb = calloc(n, sizeof *vb);
+    views = calloc(n, sizeof *views);
+    if (!vb || !views)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        struct job j;
+        if (store_job_get(d->store, ids[i], &j) || load_view(d, j.ticket_id, &vb[k])) {
+            store_job_clear(&j);
+            if (i == 0)
+                goto fail;   /* the head goes the normal way, which reports it */
+            continue;
+        }
+        if (i > 0)
+            store_job_set_state(d->store, j.id, "inflight", j.attempts + 1, j.next_at_ms, NULL,
+                                j.last_error, now_ms / 1000);
+        views[k] = vb[k].v;
+        ids[k++] = j.id;
+        store_job_clear(&j);
+    }
+    if (!k)
+        goto fail;
+    ctx->digest = ids;
+    ctx->ndigest = k;
+    log_info("outbox: digest mode", "target=%s tickets=%zu backlog=%zu", head->target, k,
+             backlog);
+    d->chat->ops->post_digest(d->chat, head->target + 5, views, k, backlog, on_done, ctx);
+    for (size_t i = 0; i < k; i++)
+        store_ticket_clear(&vb[i].t);
+    free(vb);
+    free(views);
+    return 1;
+fail:
+    free(vb);
+    free(views);
+    free(ids);
+    return 0;
 }
 
 static int slot_of(struct desk *d, const char *target)
@@ -407,7 +546,10 @@ static void run(struct desk *d)
         }
         ctx->d = d;
         ctx->slot = slot;
-        dispatch(d, &j, ctx);
+        ctx->digest = NULL;
+        ctx->ndigest = 0;
+        if (!try_digest(d, &j, ctx, now_ms))
+            dispatch(d, &j, ctx);
         store_job_clear(&j);
     }
     if (wake_ms && !d->stopping) {

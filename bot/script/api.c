@@ -730,6 +730,17 @@ static int v_now(lua_State *L)
     return 1;
 }
 
+/* vigil.status(): { chat = "...", source = "..." }, the adapters' own words
+ * (connection state, X's rate-limit budget, mentions seen). */
+static int v_status(lua_State *L)
+{
+    struct script_rt *rt = rt_of(L);
+    lua_createtable(L, 0, 2);
+    set_str(L, "chat", desk_chat_state(rt->desk));
+    set_str(L, "source", desk_source_state(rt->desk));
+    return 1;
+}
+
 static int v_staff(lua_State *L)
 {
     struct script_rt *rt = rt_of(L);
@@ -896,7 +907,7 @@ void api_open(lua_State *L)
     };
     static const luaL_Reg vigil_f[] = {
         { "log", v_log }, { "tweet_length", v_tweet_length }, { "staff", v_staff },
-        { "now", v_now },
+        { "now", v_now }, { "status", v_status },
         { "commands", v_commands }, { "scripts", v_scripts }, { "reload", v_reload },
         { NULL, NULL },
     };

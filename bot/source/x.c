@@ -364,6 +364,8 @@ static void on_user(struct xsrc *x, void *arg, const struct http_response *h)
     if (h->status == 200 && xparse_data_field(h->body, h->len, "id", id, sizeof id) == 0 &&
         xparse_id(id) > 0) {
         x->user_id = strdup(id);
+        if (x->base.save)   /* one lookup per handle, not per start */
+            x->base.save(x->base.svc_arg, "user_id", id);
         log_info("X: support handle resolved", "handle=%s user_id=%s", x->cfg->x.handle, id);
         update_state(x);
         poll_now(x);
@@ -635,6 +637,13 @@ static int x_start(struct source *s, const char *cursor)
     if (x->base.load) {
         stored_a = x->base.load(x->base.svc_arg, "oauth2.access_token");
         stored_r = x->base.load(x->base.svc_arg, "oauth2.refresh_token");
+    }
+    if (!x->user_id && x->base.load) {
+        char *id = x->base.load(x->base.svc_arg, "user_id");
+        if (id && xparse_id(id) > 0)
+            x->user_id = id;
+        else
+            free(id);
     }
     free(x->access_token);
     free(x->refresh_token);

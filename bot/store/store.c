@@ -74,6 +74,8 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (scope, key));"
     "CREATE TABLE canned (name TEXT PRIMARY KEY, body TEXT NOT NULL,"
     "  created_by TEXT, created_at INTEGER NOT NULL);",
+    /* 2: tickets listed in a digest message have no message of their own yet */
+    "ALTER TABLE tickets ADD COLUMN chat_digest TEXT;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -346,7 +348,8 @@ int64_t store_mention_count(struct store *s)
 #define TICKET_COLS "id, state, customer_id, customer_handle, customer_name," \
     " conversation_id, tweet_id, last_tweet_id, text, assignee, escalated," \
     " escalation_reason, priority, tags, opened_at, first_response_at, closed_at," \
-    " sla_due_at, sla_warned, sla_breached, injected, chat_ref, chat_channel, updated_at"
+    " sla_due_at, sla_warned, sla_breached, injected, chat_ref, chat_channel, updated_at," \
+    " chat_digest"
 
 int64_t store_ticket_find_open(struct store *s, const char *author_id,
                                const char *conversation_id)
@@ -424,11 +427,12 @@ int store_ticket_update(struct store *s, const struct ticket *t)
         " conversation_id=?, tweet_id=?, last_tweet_id=?, text=?, assignee=?, escalated=?,"
         " escalation_reason=?, priority=?, tags=?, opened_at=?, first_response_at=?,"
         " closed_at=?, sla_due_at=?, sla_warned=?, sla_breached=?, injected=?, chat_ref=?,"
-        " chat_channel=?, updated_at=? WHERE id=?");
+        " chat_channel=?, updated_at=?, chat_digest=?24 WHERE id=?25");
     if (!st)
         return STORE_ERR;
     bind_ticket(st, t);
-    sqlite3_bind_int64(st, 24, t->id);
+    bind_text(st, 24, t->chat_digest);
+    sqlite3_bind_int64(st, 25, t->id);
     return step_done(s, st);
 }
 
@@ -469,6 +473,7 @@ int store_ticket_get(struct store *s, int64_t id, struct ticket *t)
     t->chat_ref = col_dup(st, 21);
     t->chat_channel = col_dup(st, 22);
     t->updated_at = sqlite3_column_int64(st, 23);
+    t->chat_digest = col_dup(st, 24);
     sqlite3_reset(st);
     return STORE_OK;
 }
@@ -478,7 +483,7 @@ void store_ticket_clear(struct ticket *t)
     char **strs[] = { &t->state, &t->customer_id, &t->customer_handle, &t->customer_name,
                       &t->conversation_id, &t->tweet_id, &t->last_tweet_id, &t->text,
                       &t->assignee, &t->escalation_reason, &t->priority, &t->tags,
-                      &t->chat_ref, &t->chat_channel };
+                      &t->chat_ref, &t->chat_channel, &t->chat_digest };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -810,6 +815,29 @@ char *store_job_depths(struct store *s)
     }
     sqlite3_reset(st);
     return out;
+}
+
+int64_t *store_job_queued_of_kind(struct store *s, const char *target, const char *kind,
+                                  size_t limit, size_t *n)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT id FROM outbox WHERE target=? AND kind=?"
+                               " AND state='queued' ORDER BY id LIMIT ?");
+    int64_t *v = NULL;
+    *n = 0;
+    if (!st)
+        return NULL;
+    bind_text(st, 1, target);
+    bind_text(st, 2, kind);
+    sqlite3_bind_int64(st, 3, (int64_t)limit);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t *nv = realloc(v, (*n + 1) * sizeof *v);
+        if (!nv)
+            break;
+        v = nv;
+        v[(*n)++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    return v;
 }
 
 int64_t store_job_count(struct store *s, const char *state)

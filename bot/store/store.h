@@ -35,6 +35,7 @@ struct ticket {
     int sla_warned, sla_breached, injected;
     char *chat_ref;            /* the ticket message's id in chat (Slack ts) */
     char *chat_channel;
+    char *chat_digest;         /* the digest message that listed it, until it gets its own */
 };
 
 struct event {
@@ -136,6 +137,10 @@ int store_job_set_state(struct store *s, int64_t id, const char *state, int atte
 int store_job_requeue_inflight(struct store *s, int64_t now);
 char *store_job_depths(struct store *s);
 int64_t store_job_count(struct store *s, const char *state);
+/* Queued jobs of `kind` for `target`, oldest first, at most `limit`: a new
+ * array of `*n` ids (free()), NULL when none. */
+int64_t *store_job_queued_of_kind(struct store *s, const char *target, const char *kind,
+                                  size_t limit, size_t *n);
 /* The ticket's chat_ref/chat_channel recorded by a finished post job. */
 
 /* --- cursors, kv, canned ---------------------------------------------- */

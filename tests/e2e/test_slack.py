@@ -249,3 +249,60 @@ def test_a_bad_bot_token_stops_vigil_with_a_clear_message(tmp):
         assert "xoxb-wrong" not in bot.stderr()
     finally:
         fs.stop()
+
+
+def burst_file(tmp, pages=50, per_page=10):
+    """A replay file with pages*per_page new customers, newest first per page."""
+    import json
+    path = os.path.join(tmp, "burst.jsonl")
+    base = 1870000000000000000
+    with open(path, "w") as f:
+        for p in range(pages):
+            tweets = []
+            users = []
+            for i in range(per_page):
+                n = p * per_page + i
+                tid = str(base + n)
+                tweets.append({"id": tid, "edit_history_tweet_ids": [tid],
+                               "text": f"@AcmeSupport order {n} never arrived",
+                               "author_id": str(9000 + n), "conversation_id": tid,
+                               "created_at": "2026-11-20T09:00:00.000Z"})
+                users.append({"id": str(9000 + n), "username": f"burst{n}", "name": f"Burst {n}"})
+            tweets.reverse()
+            f.write(json.dumps({"data": tweets, "includes": {"users": users},
+                                "meta": {"result_count": per_page, "newest_id": tweets[0]["id"],
+                                         "oldest_id": tweets[-1]["id"]}}) + "\n")
+    return path
+
+
+def test_a_500_mention_burst_is_posted_in_digests_without_429(tmp):
+    fs = fake()
+    fs.rate_limit("chat.postMessage", per_sec=25, burst=5, retry_after=1)
+    try:
+        replay = burst_file(tmp)
+        bot, dbp = start(tmp, fs, replay=replay, post_rate=20, digest_threshold=20)
+        fs.wait_connected()
+        wait_for(lambda: replay_done(dbp, pages=50) and outbox_drained(dbp), 90, "the burst", bot)
+        top = [m for m in fs.messages("C_MENTIONS") if not m.get("thread_ts")]
+        digests = [m for m in top if (m.get("metadata") or {}).get("event_type") == "vigil_digest"]
+        singles = [m for m in top if (m.get("metadata") or {}).get("event_type") == "vigil_ticket"]
+        listed = [t for m in digests for t in m["metadata"]["event_payload"]["tickets"]]
+        listed += [m["metadata"]["event_payload"]["ticket"] for m in singles]
+        assert sorted(listed) == list(range(1, 501)), (len(listed), len(set(listed)))
+        assert digests and "Busy:" in digests[0]["blocks"][0]["text"]["text"]
+        assert len(top) < 100, len(top)
+        assert fs.count_429 == 0
+        # a digested ticket gets its own message when someone works on it
+        n = digests[0]["metadata"]["event_payload"]["tickets"][1]
+        env = fs.send_slash(f"assign {n} me", user_id="U1")
+        fs.wait_ack(env)
+        wait_for(lambda: any((m.get("metadata") or {}).get("event_payload", {}).get("ticket") == n
+                             for m in fs.messages("C_MENTIONS")), 10, "its own message", bot)
+        own = [m for m in fs.messages("C_MENTIONS")
+               if (m.get("metadata") or {}).get("event_payload", {}).get("ticket") == n][0]
+        wait_for(lambda: fs.thread("C_MENTIONS", own["ts"]), 10, "the thread line", bot)
+        assert "took #%d" % n in fs.thread("C_MENTIONS", own["ts"])[0]["text"]
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()

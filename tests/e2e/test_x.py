@@ -147,6 +147,10 @@ def test_replies_are_signed_threaded_and_too_long_ones_refused_with_the_count(tm
         wait_for(lambda: query(dbp, "SELECT detail FROM events WHERE action='reply sent'")
                  == [(fx.tweets[0]["id"],)], 10, "the reply id on the ticket", bot)
         assert len(fx.tweets) == 1
+        bot.proc.stdin.write(b"/tw stats\n")
+        bot.proc.stdin.flush()
+        wait_for(lambda: "Source: x: @AcmeSupport" in bot.stdout(), 10, "the X budget", bot)
+        assert "rate " in bot.stdout().split("Source: x:")[1].splitlines()[0]
         assert fx.errors == [], fx.errors
         log = bot.stderr()
         for secret in SECRETS.values():

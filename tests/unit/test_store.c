@@ -70,18 +70,41 @@ static const char *kv(struct store *s, const char *scope, const char *key)
 
 /* --- open, schema, reopen ------------------------------------------------- */
 
-TEST(store_open_creates_schema_version_1)
+TEST(store_open_creates_the_newest_schema)
 {
     struct store *s = fresh("schema.db");
 
     if (!s)
         return;
-    CHECK_INT(store_schema_version(s), 1);
+    CHECK_INT(store_schema_version(s), 2);
     CHECK_INT(store_ticket_count(s), 0);
     CHECK_INT(store_mention_count(s), 0);
     CHECK_INT(store_job_count(s, "queued"), 0);
     CHECK(store_size_bytes(s) > 0);
     CHECK(!store_in_transaction(s));
+    store_close(s);
+}
+
+TEST(store_migrates_a_version_1_database_forward_keeping_its_data)
+{
+    struct store *s = fresh("v1.db");
+    sqlite3 *db;
+
+    if (!s)
+        return;
+    CHECK_INT(store_kv_set(s, "desk", "motd", "kept"), STORE_OK);
+    store_close(s);
+    /* make it look like a database written by schema 1 */
+    CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(db, "ALTER TABLE tickets DROP COLUMN chat_digest;"
+                               "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    s = store_open(dbpath);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    CHECK_INT(store_schema_version(s), 2);
+    CHECK_STR(kv(s, "desk", "motd"), "kept");
     store_close(s);
 }
 
@@ -100,7 +123,7 @@ TEST(store_reopen_keeps_data)
     CHECK(s != NULL);
     if (!s)
         return;
-    CHECK_INT(store_schema_version(s), 1);
+    CHECK_INT(store_schema_version(s), 2);
     CHECK_STR(kv(s, "desk", "motd"), "hello");
     v = store_cursor_get(s, "x");
     CHECK_STR(v, "1860000000000000000");
