@@ -306,3 +306,25 @@ def test_a_500_mention_burst_is_posted_in_digests_without_429(tmp):
         assert bot.stop()[0] == 0
     finally:
         fs.stop()
+
+
+def test_events_are_acked_once_per_delivery_and_redeliveries_change_nothing(tmp):
+    fs = fake()
+    try:
+        bot, dbp = run_replay(tmp, fs)
+        before = query(dbp, "SELECT count(*) FROM events")
+        ev = {"type": "message", "channel": "C_MENTIONS", "user": "UBOT", "bot_id": "BBOT",
+              "text": "our own message", "ts": "1.0"}
+        env = fs.send_event(ev, event_id="Ev1")
+        fs.wait_ack(env)
+        again = fs.send_event(ev, event_id="Ev1", retry_attempt=1, envelope_id=env)
+        fs.wait_ack(again)
+        other = fs.send_event({"type": "app_mention", "user": "U1", "text": "<@UBOT> hi",
+                               "channel": "C_MENTIONS", "ts": "2.0"}, event_id="Ev2")
+        fs.wait_ack(other)
+        assert fs.unacked() == []
+        assert query(dbp, "SELECT count(*) FROM events") == before
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
