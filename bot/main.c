@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "admin/admin.h"
+#include "admin/repl.h"
 #include "chat/console.h"
 #include "chat/slack.h"
 #include "core/config.h"
@@ -31,6 +33,7 @@ struct app {
     struct store *store;
     struct desk *desk;
     struct script_rt *scripts;
+    struct admin *admin;
     struct chat *chat;
     struct source *source;
     struct http *http;
@@ -48,6 +51,7 @@ static void usage(FILE *f)
         "commands:\n"
         "  run            run the bot (default config: config/vigil.lua)\n"
         "  check-config   validate the config and exit (0 ok, 2 invalid)\n"
+        "  repl           attach to the running bot (-e CMD runs CMD and exits)\n"
         "  version        print the version\n"
         "\n"
         "options:\n"
@@ -66,10 +70,38 @@ static int on_deliver(void *arg, const char *source, const struct mention_page *
     return desk_ingest(a->desk, source, page, cursor, NULL) == DESK_OK ? 0 : -1;
 }
 
+/* Commands from chat, and lines typed at the console: the console also
+ * takes the admin commands (:status ...) the REPL has. */
 static char *on_command(void *arg, const struct chat_command *cmd)
 {
     struct app *a = arg;
+    int ok;
+    if (cmd->text[0] == ':' && strcmp(a->cfg->chat, "console") == 0)
+        return admin_exec(a->admin, cmd->user_id, cmd->text, &ok);
+    admin_event(a->admin, "command", cmd->text);
     return script_run_command(a->scripts, cmd);
+}
+
+/* What the desk did, for :tail. */
+static void on_desk_event(void *arg, enum desk_event_kind kind, int64_t ticket_id,
+                          const char *what, const char *detail)
+{
+    struct app *a = arg;
+    static const char *const kinds[] = { "ticket", "mention", "outbox", "sla" };
+    char text[600];
+    if (ticket_id > 0)
+        snprintf(text, sizeof text, "#%lld %s%s%s", (long long)ticket_id, what,
+                 detail ? ": " : "", detail ? detail : "");
+    else
+        snprintf(text, sizeof text, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+    admin_event(a->admin, kinds[kind], text);
+}
+
+/* Warnings and errors (script errors among them), for :tail.  Must not log. */
+static void on_log_line(void *arg, enum log_level level, const char *line)
+{
+    if (level >= LOG_WARN)
+        admin_event(((struct app *)arg)->admin, "log", line);
 }
 
 /* Small persistent values a source keeps (rotated tokens), in the store's
@@ -143,6 +175,8 @@ static void app_stop(struct app *a, const char *why)
         a->source->ops->stop(a->source);
     a->chat->ops->stop(a->chat);
     script_unwatch(a->scripts);
+    log_set_sink(NULL, NULL);
+    admin_close(a->admin);
     desk_stop(a->desk);
     uv_timer_start(&a->grace, on_grace, 0, 50);
 }
@@ -241,6 +275,13 @@ static int run(struct config *cfg)
     script_load_all(a.scripts);
     script_watch(a.scripts);
     desk_set_hooks(a.desk, script_desk_hooks(a.scripts));
+    a.admin = admin_new(&a.loop, a.desk, a.scripts);
+    if (!a.admin || ensure_parent_dir(cfg->admin_socket) || admin_listen(a.admin)) {
+        rc = 1;
+        goto out;
+    }
+    desk_set_observer(a.desk, on_desk_event, &a);
+    log_set_sink(on_log_line, &a);
 
     uv_signal_init(&a.loop, &a.sigint);
     uv_signal_init(&a.loop, &a.sigterm);
@@ -274,6 +315,8 @@ out:
         a.stopping = 1;
         if (a.scripts)
             script_unwatch(a.scripts);
+        log_set_sink(NULL, NULL);
+        admin_close(a.admin);
         if (a.desk)
             desk_stop(a.desk);
         if (a.chat->ops)
@@ -292,6 +335,7 @@ out:
         log_warn("event loop closed with handles still open", "");
     if (a.chat)
         a.chat->ops->destroy(a.chat);
+    admin_free(a.admin);
     script_free(a.scripts);
     desk_free(a.desk);
     store_close(a.store);
@@ -304,6 +348,8 @@ int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "run";
     const char *path = "config/vigil.lua", *level = NULL;
+    char *cmds[64];
+    int ncmds = 0;
     struct config *cfg;
     char err[1024];
     int rc;
@@ -318,6 +364,8 @@ int main(int argc, char **argv)
             path = argv[++i];
         } else if ((!strcmp(argv[i], "-l") || !strcmp(argv[i], "--log-level")) && i + 1 < argc) {
             level = argv[++i];
+        } else if (!strcmp(argv[i], "-e") && i + 1 < argc && ncmds < 64) {
+            cmds[ncmds++] = argv[++i];
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             return 0;
@@ -334,6 +382,14 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "help")) {
         usage(stdout);
         return 0;
+    }
+    if (!strcmp(cmd, "repl")) {
+        unblock_stop_signals();   /* the REPL handles Ctrl-C itself */
+        return repl_main(path, cmds, ncmds);
+    }
+    if (ncmds) {
+        fprintf(stderr, "vigil: -e goes with repl\n");
+        return 2;
     }
     if (strcmp(cmd, "run") && strcmp(cmd, "check-config")) {
         fprintf(stderr, "vigil: unknown command '%s'\n", cmd);

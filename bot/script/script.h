@@ -41,6 +41,12 @@ char *script_list(struct script_rt *rt);
 /* Loaded verbs, sorted: NULL-terminated array, free with script_strv_free. */
 char **script_verbs(struct script_rt *rt);
 void script_strv_free(char **v);
+/* :lua — evaluates `code` as admin `user` in a fresh sandboxed environment
+ * with `ctx` (as for a command) and `vigil`, under the same budgets.  An
+ * expression is returned as is ("1+1"), statements run ("return x").
+ * Returns new text: the results pretty-printed, or the error; `*ok` says
+ * which. */
+char *script_eval(struct script_rt *rt, const char *user, const char *code, int *ok);
 /* Lua memory in use, bytes. */
 size_t script_memory(struct script_rt *rt);
 

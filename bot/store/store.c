@@ -338,6 +338,11 @@ static int64_t count(struct store *s, const char *sql, const char *arg)
     return n;
 }
 
+int64_t store_mention_max_id(struct store *s)
+{
+    return count(s, "SELECT coalesce(max(id), 0) FROM mentions", NULL);
+}
+
 int64_t store_mention_count(struct store *s)
 {
     return count(s, "SELECT count(*) FROM mentions", NULL);

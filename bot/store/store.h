@@ -74,6 +74,8 @@ int64_t store_mention_ticket_by_original(struct store *s, int64_t original_id, i
 int store_mention_insert(struct store *s, const struct mention *m, int64_t original_id,
                          int64_t ticket_id, const char *skipped, int64_t now);
 int64_t store_mention_count(struct store *s);
+/* The highest stored tweet id (0 when none). */
+int64_t store_mention_max_id(struct store *s);
 
 /* --- tickets ----------------------------------------------------------- */
 /* Open ticket of `author_id` in `conversation_id`; 0 if none, -1 on error. */

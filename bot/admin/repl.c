@@ -1,0 +1,466 @@
+/* repl.c — `vigil repl`, the admin console of a running bot.  Speaks the
+ * admin socket's line protocol (admin.c); readline's callback interface
+ * over poll(), so :tail can stream while Ctrl-C stays ours.  Knows the
+ * protocol and readline; nothing of tickets, Slack or X. */
+#include "admin/repl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "core/config.h"
+
+static int sock = -1, sigpipe_fd[2] = { -1, -1 }, colour, quit, failed, tailing;
+static char rbuf[1 << 16];
+static size_t rlen;
+static long long next_id, waiting_id;
+static char history_path[1024], umbrella[32] = "/tw";
+
+static const char *const repl_cmds[] = {
+    ":help", ":status", ":tickets", ":show", ":inject", ":reload", ":scripts", ":lua",
+    ":tail", ":log", ":quit", NULL,
+};
+
+static void on_sigint(int sig)
+{
+    char c = 'i';
+    (void)sig;
+    if (write(sigpipe_fd[1], &c, 1) < 0) { /* nothing to do: the next one wakes us */ }
+}
+
+static int connect_to(const char *path)
+{
+    struct sockaddr_un sa;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || strlen(path) >= sizeof sa.sun_path)
+        return -1;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int send_req(json_t *req)
+{
+    char *text;
+    size_t n, off = 0;
+    json_object_set_new(req, "id", json_integer(++next_id));
+    text = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    if (!text)
+        return -1;
+    n = strlen(text);
+    text[n] = '\n';
+    while (off < n + 1) {
+        ssize_t w = write(sock, text + off, n + 1 - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            free(text);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    free(text);
+    return 0;
+}
+
+/* Reads what the socket has; returns one complete line (new JSON) or NULL.
+ * `*eof` is set when the bot went away. */
+static json_t *next_message(int *eof)
+{
+    for (;;) {
+        char *nl = memchr(rbuf, '\n', rlen);
+        ssize_t n;
+        if (nl) {
+            json_t *msg = json_loadb(rbuf, (size_t)(nl - rbuf), 0, NULL);
+            size_t used = (size_t)(nl - rbuf) + 1;
+            memmove(rbuf, rbuf + used, rlen - used);
+            rlen -= used;
+            return msg ? msg : json_object();
+        }
+        if (rlen == sizeof rbuf)
+            rlen = 0;   /* an absurd line: drop it */
+        n = read(sock, rbuf + rlen, sizeof rbuf - rlen);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return NULL;
+        if (n <= 0) {
+            *eof = 1;
+            return NULL;
+        }
+        rlen += (size_t)n;
+    }
+}
+
+static void print_text(const char *text, int ok)
+{
+    if (!ok && colour)
+        printf("\033[31m%s\033[0m\n", text);
+    else
+        printf("%s\n", text);
+    fflush(stdout);
+}
+
+static void print_event(json_t *ev)
+{
+    const char *kind = json_string_value(json_object_get(ev, "kind"));
+    const char *text = json_string_value(json_object_get(ev, "text"));
+    if (colour)
+        printf("\033[36m[%s]\033[0m %s\n", kind ? kind : "?", text ? text : "");
+    else
+        printf("[%s] %s\n", kind ? kind : "?", text ? text : "");
+    fflush(stdout);
+}
+
+/* Sends `req` and waits for its answer; events meanwhile are printed when
+ * tailing.  Returns the answer (new), or NULL (bot gone, or Ctrl-C). */
+static json_t *call(json_t *req)
+{
+    long long id;
+    if (send_req(req))
+        return NULL;
+    id = next_id;
+    for (;;) {
+        struct pollfd p[2] = { { sock, POLLIN, 0 }, { sigpipe_fd[0], POLLIN, 0 } };
+        int eof = 0;
+        json_t *msg;
+        while ((msg = next_message(&eof))) {
+            json_t *mid = json_object_get(msg, "id");
+            if (json_object_get(msg, "event")) {
+                if (tailing)
+                    print_event(msg);
+            } else if (json_integer_value(mid) == id) {
+                return msg;
+            }
+            json_decref(msg);
+        }
+        if (eof)
+            return NULL;
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            return NULL;
+        if (p[1].revents & POLLIN) {
+            char c;
+            if (read(sigpipe_fd[0], &c, 1) > 0) {
+                waiting_id = id;   /* its answer, when it comes, is ignored */
+                printf("\n(interrupted)\n");
+                return NULL;
+            }
+        }
+    }
+}
+
+/* Runs one line; prints the result.  Returns 0, or 1 when it failed. */
+static int run(const char *line)
+{
+    json_t *ans;
+    int ok;
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (!*line)
+        return 0;
+    if (!strcmp(line, ":quit") || !strcmp(line, ":q")) {
+        quit = 1;
+        return 0;
+    }
+    ans = call(json_pack("{s:s,s:s}", "op", "exec", "line", line));
+    if (!ans) {
+        if (sock >= 0 && !waiting_id)
+            fprintf(stderr, "vigil repl: the bot went away\n"), quit = 1;
+        waiting_id = 0;
+        return 1;
+    }
+    ok = json_is_true(json_object_get(ans, "ok"));
+    print_text(json_string_value(json_object_get(ans, "text")) ?
+               json_string_value(json_object_get(ans, "text")) :
+               json_string_value(json_object_get(ans, "error")) ?
+               json_string_value(json_object_get(ans, "error")) : "?", ok);
+    json_decref(ans);
+    return ok ? 0 : 1;
+}
+
+/* :tail: stream events until Ctrl-C (or EOF of the bot). */
+static void tail(void)
+{
+    json_t *ans = call(json_pack("{s:s,s:b}", "op", "tail", "on", 1));
+    if (!ans)
+        return;
+    json_decref(ans);
+    tailing = 1;
+    printf("(tailing: Ctrl-C stops)\n");
+    fflush(stdout);
+    for (;;) {
+        struct pollfd p[2] = { { sock, POLLIN, 0 }, { sigpipe_fd[0], POLLIN, 0 } };
+        int eof = 0;
+        json_t *msg;
+        while ((msg = next_message(&eof))) {
+            if (json_object_get(msg, "event"))
+                print_event(msg);
+            json_decref(msg);
+        }
+        if (eof) {
+            quit = 1;
+            break;
+        }
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (p[1].revents & POLLIN) {
+            char c;
+            if (read(sigpipe_fd[0], &c, 1) > 0)
+                break;
+        }
+    }
+    tailing = 0;
+    ans = call(json_pack("{s:s,s:b}", "op", "tail", "on", 0));
+    json_decref(ans);
+}
+
+/* --- completion ------------------------------------------------------- */
+
+static char **items;      /* candidates for the word being completed */
+
+static void set_items(json_t *arr, const char *prefix)
+{
+    size_t i, n = json_array_size(arr);
+    json_t *v;
+    for (char **p = items; p && *p; p++)
+        free(*p);
+    free(items);
+    items = calloc(n + 1, sizeof *items);
+    if (!items)
+        return;
+    n = 0;
+    json_array_foreach(arr, i, v) {
+        char *s = NULL;
+        if (asprintf(&s, "%s%s", prefix, json_string_value(v)) >= 0)
+            items[n++] = s;
+    }
+}
+
+static void fetch(const char *kind, const char *prefix)
+{
+    json_t *ans = call(json_pack("{s:s,s:s}", "op", "complete", "kind", kind));
+    set_items(json_object_get(ans, "items"), prefix);
+    json_decref(ans);
+}
+
+static char *generator(const char *text, int state)
+{
+    static int i;
+    size_t len = strlen(text);
+    if (!state)
+        i = 0;
+    while (items && items[i]) {
+        const char *s = items[i++];
+        if (strncmp(s, text, len) == 0)
+            return strdup(s);
+    }
+    return NULL;
+}
+
+static int word_count(const char *line, int end)
+{
+    int n = 0, in = 0;
+    for (int i = 0; i < end; i++) {
+        if (line[i] == ' ' || line[i] == '\t')
+            in = 0;
+        else if (!in)
+            in = 1, n++;
+    }
+    return n;
+}
+
+static char **complete(const char *text, int start, int end)
+{
+    char first[64] = "";
+    int words = word_count(rl_line_buffer, start);
+    (void)end;
+    rl_attempted_completion_over = 1;   /* never fall back to file names */
+    sscanf(rl_line_buffer, "%63s", first);
+    if (text[0] == '@') {
+        fetch("staff", "@");
+    } else if (words == 0) {
+        json_t *arr = json_array();
+        for (int i = 0; repl_cmds[i]; i++)
+            json_array_append_new(arr, json_string(repl_cmds[i]));
+        json_array_append_new(arr, json_string(umbrella));
+        if (text[0] == '/') {   /* /verb as its own command */
+            json_t *ans = call(json_pack("{s:s,s:s}", "op", "complete", "kind", "verbs"));
+            size_t i;
+            json_t *v;
+            json_array_foreach(json_object_get(ans, "items"), i, v) {
+                char s[80];
+                snprintf(s, sizeof s, "/%s", json_string_value(v));
+                json_array_append_new(arr, json_string(s));
+            }
+            json_decref(ans);
+        }
+        set_items(arr, "");
+        json_decref(arr);
+    } else if (!strcmp(first, umbrella) && words == 1) {
+        fetch("verbs", "");
+    } else if (!strcmp(first, ":reload") && words == 1) {
+        fetch("verbs", "");
+    } else if ((!strcmp(first, ":show") && words == 1) ||
+               (!strcmp(first, umbrella) && words == 2) ||
+               (first[0] == '/' && strcmp(first, umbrella) && words == 1)) {
+        fetch("tickets", "");
+    } else if (strstr(rl_line_buffer, " canned ") && words == 3) {
+        fetch("canned", "");
+    } else {
+        return NULL;
+    }
+    return rl_completion_matches(text, generator);
+}
+
+/* --- interactive ------------------------------------------------------- */
+
+static void on_line(char *line)
+{
+    if (!line) {        /* Ctrl-D */
+        quit = 1;
+        printf("\n");
+        return;
+    }
+    if (*line) {
+        add_history(line);
+        if (history_path[0])
+            append_history(1, history_path);
+    }
+    if (!strcmp(line, ":tail")) {
+        rl_callback_handler_remove();
+        tail();
+        if (!quit)
+            rl_callback_handler_install(colour ? "\001\033[1m\002vigil>\001\033[0m\002 " : "vigil> ",
+                                        on_line);
+    } else {
+        run(line);
+    }
+    free(line);
+}
+
+static void history_file(void)
+{
+    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    char dir[900];
+    if (state && *state)
+        snprintf(dir, sizeof dir, "%s/vigil", state);
+    else if (home && *home)
+        snprintf(dir, sizeof dir, "%s/.local/state/vigil", home);
+    else
+        return;
+    /* mkdir -p, quietly: without a history file the REPL still works */
+    for (char *p = dir + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(dir, 0700);
+            *p = '/';
+        }
+    mkdir(dir, 0700);
+    snprintf(history_path, sizeof history_path, "%s/history", dir);
+    if (read_history(history_path) != 0)
+        write_history(history_path);   /* append_history needs the file to exist */
+    history_truncate_file(history_path, 2000);
+}
+
+static void interactive(void)
+{
+    history_file();
+    rl_catch_signals = 0;
+    rl_attempted_completion_function = complete;
+    printf("vigil repl: attached. :help lists commands, Ctrl-D leaves.\n");
+    fflush(stdout);
+    rl_callback_handler_install(colour ? "\001\033[1m\002vigil>\001\033[0m\002 " : "vigil> ",
+                                on_line);
+    while (!quit) {
+        struct pollfd p[3] = { { 0, POLLIN, 0 }, { sock, POLLIN, 0 }, { sigpipe_fd[0], POLLIN, 0 } };
+        if (poll(p, 3, -1) < 0 && errno != EINTR)
+            break;
+        if (p[2].revents & POLLIN) {       /* Ctrl-C at the prompt: a fresh line */
+            char c;
+            if (read(sigpipe_fd[0], &c, 1) > 0) {
+                rl_replace_line("", 0);
+                printf("\n");
+                rl_on_new_line();
+                rl_redisplay();
+            }
+        }
+        if (p[1].revents & (POLLIN | POLLHUP)) {
+            int eof = 0;
+            json_t *msg;
+            while ((msg = next_message(&eof)))
+                json_decref(msg);   /* late answers of interrupted commands */
+            if (eof) {
+                rl_callback_handler_remove();
+                fprintf(stderr, "\nvigil repl: the bot went away\n");
+                failed = 1;
+                break;
+            }
+        }
+        if (p[0].revents & (POLLIN | POLLHUP))
+            rl_callback_read_char();
+    }
+    rl_callback_handler_remove();
+}
+
+int repl_main(const char *config_path, char **cmds, int ncmds)
+{
+    char err[1024];
+    struct config *cfg = config_load(config_path, err, sizeof err);
+    const char *nc = getenv("NO_COLOR");
+    struct sigaction sa;
+
+    if (!cfg) {
+        fprintf(stderr, "vigil repl: invalid config: %s\n", err);
+        return 2;
+    }
+    snprintf(umbrella, sizeof umbrella, "%s", cfg->command);
+    sock = connect_to(cfg->admin_socket);
+    if (sock < 0) {
+        fprintf(stderr, "vigil repl: no bot is running on %s; start one with `make run` or "
+                "`build/vigil run -c %s`\n", cfg->admin_socket, config_path);
+        config_free(cfg);
+        return 1;
+    }
+    config_free(cfg);
+    if (pipe2(sigpipe_fd, O_CLOEXEC | O_NONBLOCK))
+        return 1;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);   /* no SA_RESTART: poll wakes up */
+    signal(SIGPIPE, SIG_IGN);
+    colour = isatty(STDOUT_FILENO) && !(nc && *nc);
+
+    if (ncmds > 0) {
+        for (int i = 0; i < ncmds && !quit; i++)
+            failed |= !strcmp(cmds[i], ":tail") ? (tail(), 0) : run(cmds[i]);
+    } else if (isatty(STDIN_FILENO)) {
+        interactive();
+    } else {
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        while (!quit && (n = getline(&line, &cap, stdin)) >= 0) {
+            while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+                line[--n] = '\0';
+            failed |= !strcmp(line, ":tail") ? (tail(), 0) : run(line);
+        }
+        free(line);
+    }
+    close(sock);
+    return failed ? 1 : 0;
+}
