@@ -1,5 +1,6 @@
 # vigil — build, run, test.  `make run` and `make test` do all set-up on a
 # fresh Debian 12 machine (they depend on `make deps`).
+SHELL := /bin/bash
 
 PKGS    := libwebsockets libuv libcurl jansson lua5.4 sqlite3 readline libutf8proc
 CC      ?= cc
@@ -21,7 +22,7 @@ HDRS    := $(wildcard bot/*.h bot/*/*.h tests/unit/*.h)
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=undefined
 
-.PHONY: all deps run test unit e2e asan test-asan clean demo-reset
+.PHONY: all deps run test unit e2e asan test-asan clean demo-reset fuzz fuzz-build fuzz-regress
 
 all: $(BUILD)/vigil $(BUILD)/unit-tests
 
@@ -73,6 +74,40 @@ test-asan: asan
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	 python3 tests/run.py --build build/asan
+
+# libFuzzer targets (clang) for every parser of outside data; `make fuzz`
+# runs each for FUZZ_SECONDS, `make fuzz-regress` replays found crashes.
+FUZZ_TARGETS := slack xpage text config
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link
+
+fuzz-build: deps
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" \
+	  WARN="-std=c11 -Wall -Wno-unused-parameter -Wno-unknown-warning-option" \
+	  $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(OBJS)
+	@echo "  FUZZ $@"
+	@$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined $(CPPFLAGS_ALL) $< $(OBJS) $(LIBS) -o $@
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus/$$t && cp -n tests/fuzz/corpus/$$t/* build/fuzz/corpus/$$t/ 2>/dev/null; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=65536 \
+	    -artifact_prefix=build/fuzz/crash-$$t- -print_final_stats=1 \
+	    build/fuzz/corpus/$$t tests/fuzz/regress/$$t 2>&1 | \
+	    grep -E "^(stat::number_of_executed_units|#[0-9]+ +DONE)|ERROR|SUMMARY" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || { echo "fuzz $$t found a crash: build/fuzz/crash-$$t-*"; exit 1; }; \
+	done
+
+# A crash the fuzzer found goes into tests/fuzz/regress/<target>/ and stays there.
+fuzz-regress: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  files=$$(ls tests/fuzz/regress/$$t/* 2>/dev/null); \
+	  if [ -n "$$files" ]; then build/fuzz/fuzz_$$t $$files >/dev/null 2>&1 || \
+	    { echo "fuzz-regress: $$t crashes again"; exit 1; }; fi; \
+	done; echo "fuzz-regress: every saved input passes"
 
 clean:
 	rm -rf build

@@ -24,6 +24,7 @@
 
 #define HOOK_STEP 1000          /* instructions between budget checks */
 #define MAX_SCRIPT_BYTES (1u << 20)
+#define MAX_COMMAND_BYTES 16384u   /* a reply is 280 characters; 16 KB is generous */
 
 static int budget_sentinel;     /* its address is the "over budget" error */
 
@@ -804,6 +805,12 @@ char *script_run_command(struct script_rt *rt, const struct chat_command *cmd)
     struct entry *e = NULL;
     int role;
 
+    if (strlen(cmd->text) > MAX_COMMAND_BYTES) {
+        log_warn("command refused: too long", "user=%s bytes=%zu", cmd->user_id, strlen(cmd->text));
+        free(verb);
+        return answerf("That command is too long (%zu bytes; the limit is %u).",
+                       strlen(cmd->text), MAX_COMMAND_BYTES);
+    }
     if (!verb)
         return answerf("Type %s help for the list of commands.", rt->cfg->command);
     for (size_t i = 0; i < rt->nentries; i++)

@@ -171,7 +171,7 @@ static int x_request(struct xsrc *x, const char *method, const char *url, enum a
     req.body = json_body;
     req.body_len = json_body ? strlen(json_body) : 0;
     req.timeout_ms = 20000;          /* a stalled X never holds a poll forever */
-    req.max_body = 4u << 20;         /* a page of 100 tweets is ~100 KB */
+    req.max_body = 1u << 20;         /* a page of 100 tweets is ~100-300 KB */
     r->x = x;
     r->done = done;
     r->arg = arg;

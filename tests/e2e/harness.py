@@ -55,6 +55,9 @@ class Bot:
     """A running build/vigil.  stdout/stderr go to files in `tmp`."""
 
     def __init__(self, tmp, config, stdin=None, name="bot", args=(), env=None):
+        # Every value handed in through the environment is a secret here:
+        # whatever happens, none may appear in what vigil prints.
+        self.secrets = [v for v in (env or {}).values() if len(v) >= 4]
         self.tmp = tmp
         self.out_path = os.path.join(tmp, f"{name}.out")
         self.log_path = os.path.join(tmp, f"{name}.log")
@@ -92,13 +95,20 @@ class Bot:
             raise AssertionError(f"vigil did not exit within {timeout}s of {sig.name}")
         self.out.close()
         self.log.close()
+        self.check_secrets()
         return rc, time.monotonic() - t0
+
+    def check_secrets(self):
+        text = self.stdout() + self.stderr()
+        leaked = [s[:6] + "…" for s in self.secrets if s in text]
+        assert not leaked, f"secrets in vigil's output: {leaked}"
 
     def kill(self):
         self.proc.kill()
         self.proc.wait()
         self.out.close()
         self.log.close()
+        self.check_secrets()
 
 
 def db(path):

@@ -446,3 +446,18 @@ TEST(parse_command_accepts_umbrella_and_direct_forms)
     CHECK(script_parse_command("   ", "/tw", &args) == NULL);
     CHECK(script_parse_command("/", "/tw", &args) == NULL);
 }
+
+TEST(oversized_command_is_refused_with_a_clear_answer)
+{
+    struct sb s;
+    char *line = malloc(100 * 1024 + 16);
+    sb_open(&s, "big1");
+    cmd_file(&s, "echo", "return 'ran'");
+    memcpy(line, "/tw echo ", 9);
+    memset(line + 9, 'x', 100 * 1024);
+    line[9 + 100 * 1024] = '\0';
+    CHECK_HAS(run(&s, line), "That command is too long (102409 bytes; the limit is 16384).");
+    CHECK_STR(run(&s, "/tw echo small"), "ran");
+    free(line);
+    sb_close(&s);
+}

@@ -1,0 +1,132 @@
+"""Chaos: the real vigil against fake X and fake Slack while 2,000 mentions
+arrive and staff reply, SIGKILLed at random moments (seeded; the seed is
+printed, VIGIL_SEED=N repeats it).  Afterwards: every mention is one ticket,
+every ticket was posted to Slack once, every acknowledged reply reached X
+once, and the audit log has what it must."""
+import os
+import random
+import signal
+import sys
+import threading
+import time
+
+from harness import ROOT, Bot, Raw, query, wait_for, write_config
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
+from fake_slack import FakeSlack  # noqa: E402
+from fake_x import FakeX  # noqa: E402
+
+# Under the sanitizers the bot is ~3x slower: fewer mentions, as many kills.
+MENTIONS = 500 if "asan" in os.environ.get("VIGIL_BUILD", "") else 2000
+KILLS = 20
+ENV = {"SLACK_APP_TOKEN": "xapp-1-chaos", "SLACK_BOT_TOKEN": "xoxb-chaos",
+       "X_BEARER": "AAAA-chaos-bearer", "X_CK": "ck-chaos", "X_CS": "cs-chaos-secret",
+       "X_TK": "tk-chaos", "X_TS": "ts-chaos-secret"}
+
+
+def test_sigkill_storm_loses_nothing_and_doubles_nothing(tmp):
+    seed = int(os.environ.get("VIGIL_SEED", random.randrange(1 << 30)))
+    rnd = random.Random(seed)
+    print(f"     seed={seed} (VIGIL_SEED={seed} repeats it)")
+    fs = FakeSlack(app_token=ENV["SLACK_APP_TOKEN"], bot_token=ENV["SLACK_BOT_TOKEN"],
+                   channels=("C_MENTIONS", "C_ESCALATE"),
+                   users={"U1": {"name": "alice", "real_name": "Alice Jensen"}})
+    fx = FakeX(brand_id="1500000000000000001", brand_username="AcmeSupport",
+               bearer=ENV["X_BEARER"],
+               oauth1=dict(consumer_key="ck-chaos", consumer_secret="cs-chaos-secret",
+                           token="tk-chaos", token_secret="ts-chaos-secret"))
+    # generous X limits: this test is about crashes, not about pacing
+    fx.rate_limits = {"mentions": (100000, 900), "tweets": (100000, 900)}
+    fx.daily_limits = {"tweets": 100000, "dm": 100000}
+    fs.start()
+    fx.start()
+    stop = threading.Event()
+    fed = []
+
+    def feed():   # 2,000 customers, in bursts, while the bot lives and dies
+        n = 0
+        while n < MENTIONS and not stop.is_set():
+            k = min(rnd.randint(20, 120), MENTIONS - n)
+            for i in range(n, n + k):
+                fed.append(fx.add_mention(text=f"@AcmeSupport chaos order {i}",
+                                          author=(str(100000 + i), f"chaos{i}", f"Chaos {i}")))
+            n += k
+            time.sleep(0.25)
+    feeder = threading.Thread(target=feed)
+    cfg = write_config(
+        tmp, chat="slack", source="x",
+        staff={"U1": {"name": "Alice Jensen", "initials": "AJ", "role": "lead"}},
+        channels={"mentions": "C_MENTIONS", "escalations": "C_ESCALATE"},
+        slack={"app_token": Raw('env("SLACK_APP_TOKEN")'), "bot_token": Raw('env("SLACK_BOT_TOKEN")'),
+               "api_url": fs.api_url, "post_rate": 500, "digest_threshold": 0,
+               "ping_interval": 1, "idle_timeout": 5},
+        x={"api_url": fx.api_url, "handle": "AcmeSupport", "bearer_token": Raw('env("X_BEARER")'),
+           "oauth1": {"consumer_key": Raw('env("X_CK")'), "consumer_secret": Raw('env("X_CS")'),
+                      "token": Raw('env("X_TK")'), "token_secret": Raw('env("X_TS")')},
+           "poll_interval": 0.2, "max_results": 100, "backfill": 8},
+        outbox={"x_rate": 500})
+    dbp = os.path.join(tmp, "vigil.db")
+    acked = {}            # reply text -> ticket
+    tries = 0
+    try:
+        feeder.start()
+        for k in range(KILLS):
+            bot = Bot(tmp, cfg, env=ENV, name=f"life{k}")
+            deadline = time.time() + rnd.uniform(0.4, 1.6)
+            while time.time() < deadline:
+                tickets = query(dbp, "SELECT max(id) FROM tickets")
+                top = tickets[0][0] if tickets and tickets[0][0] else 0
+                if top and fs.connections():
+                    text = f"chaos reply {tries}"
+                    tries += 1
+                    try:
+                        env_id = fs.send_slash(f"reply {rnd.randint(1, top)} {text}", user_id="U1")
+                        ack = fs.wait_ack(env_id, timeout=0.5)
+                        if "queued" in ack.get("payload", {}).get("text", ""):
+                            acked[text] = True
+                    except AssertionError:
+                        pass   # killed or not yet connected: the agent would retry
+                time.sleep(rnd.uniform(0.02, 0.2))
+            bot.proc.send_signal(signal.SIGKILL)
+            bot.proc.wait()
+            bot.kill()
+        feeder.join()
+        bot = Bot(tmp, cfg, env=ENV, name="final")
+        wait_for(lambda: query(dbp, "SELECT count(*) FROM tickets") == [(MENTIONS,)], 120,
+                 "every mention to become a ticket", bot)
+        try:
+            wait_for(lambda: query(dbp, "SELECT count(*) FROM outbox WHERE state IN "
+                                        "('queued','inflight')") == [(0,)], 120, "the outbox", bot)
+        except AssertionError as e:
+            left = query(dbp, "SELECT target, kind, state, attempts, count(*), min(id) FROM outbox"
+                              " WHERE state IN ('queued','inflight') GROUP BY 1,2,3,4")
+            raise AssertionError(f"{e}: left {left}") from None
+        assert bot.stop()[0] == 0
+        # every mention exactly one ticket, in tweet order
+        assert [t for (t,) in query(dbp, "SELECT tweet_id FROM tickets ORDER BY id")] == fed
+        assert query(dbp, "SELECT count(*), count(DISTINCT id) FROM mentions") == \
+            [(MENTIONS, MENTIONS)]
+        # every ticket posted exactly once (the fake's record, by metadata)
+        posted = [m["metadata"]["event_payload"]["ticket"] for m in fs.messages("C_MENTIONS")
+                  if not m.get("thread_ts") and (m.get("metadata") or {}).get("event_type")
+                  == "vigil_ticket"]
+        doubled = sorted({n for n in posted if posted.count(n) > 1})
+        assert not doubled, f"posted twice: {doubled[:10]}"
+        assert sorted(posted) == list(range(1, MENTIONS + 1)), len(posted)
+        # every acknowledged reply reached X exactly once; nothing reached it twice
+        sent = [t["text"].rsplit(" ^", 1)[0] for t in fx.tweets]
+        assert len(sent) == len(set(sent)), "a reply was posted twice"
+        missing = [t for t in acked if t not in sent]
+        assert not missing, f"acknowledged replies never sent: {missing[:5]}"
+        # the audit log: each ticket opened once and posted
+        assert query(dbp, "SELECT count(*) FROM events WHERE action='opened'") == [(MENTIONS,)]
+        assert query(dbp, "SELECT count(DISTINCT ticket_id) FROM events WHERE action='posted'") \
+            == [(MENTIONS,)]
+        assert query(dbp, "SELECT count(*) FROM outbox WHERE state='failed'") == [(0,)]
+        assert fx.errors == [], fx.errors[:5]
+        print(f"     kills={KILLS} mentions={MENTIONS} posts={len(posted)} "
+              f"replies={len(sent)} (acknowledged {len(acked)} of {tries} tries)")
+    finally:
+        stop.set()
+        fs.stop()
+        fx.stop()

@@ -1,0 +1,37 @@
+-- vigil's default configuration: the offline demo.
+-- Console chat (tickets are printed to this terminal, commands typed at the
+-- prompt), replay source (recorded X mentions from config/sample-mentions.jsonl),
+-- and the store in var/.  config/example-slack-x.lua shows a production setup.
+-- Every key is documented in CONTRIBUTING.md ("Configuration").
+
+chat   = "console"
+source = "replay"
+
+store   = { path = "var/vigil.db" }
+scripts = { dir = "scripts", lib = "lua" }
+admin   = { socket = "var/vigil.sock", user = "local-admin" }
+
+replay = {
+  file = "config/sample-mentions.jsonl",
+  interval = 2,            -- seconds between pages
+}
+
+-- The support handle whose own tweets never become tickets.
+x = { handle = "AcmeSupport", user_id = "1500000000000000001" }
+
+channels = {
+  mentions    = "#support",
+  escalations = "#support-escalations",
+  on_duty     = "@support-oncall",
+}
+
+staff = {
+  ["U024BE7LH"] = { name = "Alice Jensen", initials = "AJ", role = "lead" },
+  ["U0G9QF9C6"] = { name = "Bob Okafor",   initials = "BO", role = "agent" },
+  ["U1ADMIN00"] = { name = "Carmen Ruiz",  initials = "CR", role = "admin" },
+}
+
+sla = {
+  first_response = 3600,   -- seconds: customers expect an answer within the hour
+  warn_before    = 900,    -- warn 15 minutes before the target
+}

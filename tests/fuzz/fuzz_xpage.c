@@ -1,0 +1,22 @@
+/* fuzz_xpage.c — X API answers: mentions pages, problem bodies, tokens. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "source/xparse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct mention_page p;
+    char err[256], detail[300], type[64], id[40];
+    char *a, *r;
+
+    if (xparse_mentions_page((const char *)data, size, &p, err, sizeof err) == 0)
+        mention_page_free(&p);
+    xparse_problem((const char *)data, size, detail, sizeof detail, type, sizeof type);
+    xparse_data_field((const char *)data, size, "id", id, sizeof id);
+    if (xparse_token((const char *)data, size, &a, &r) == 0) {
+        free(a);
+        free(r);
+    }
+    return 0;
+}
