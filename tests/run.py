@@ -85,14 +85,19 @@ def run_e2e(build, filters):
     os.environ["VIGIL_BUILD"] = os.path.abspath(os.path.join(ROOT, build))
     os.environ["VIGIL_ROOT"] = ROOT
     passed = failed = 0
-    for mod, name, fn, _ in load_e2e():
+    tests = load_e2e()
+    import harness   # loaded by load_e2e's path; reaps bots a failed test left running
+    for mod, name, fn, _ in tests:
         full = f"{mod}.{name}"
         if filters and not any(f in full for f in filters):
             continue
         with tempfile.TemporaryDirectory(prefix="vigil-e2e-") as tmp:
             t0 = time.monotonic()
             try:
-                fn(tmp)
+                try:
+                    fn(tmp)
+                finally:
+                    harness.reap()
             except Exception as e:  # noqa: BLE001 - every failure is reported
                 failed += 1
                 print(f"FAIL {full} ({time.monotonic() - t0:.1f}s): {e}")

@@ -51,6 +51,21 @@ def write_config(tmp, name="vigil.lua", **keys):
     return path
 
 
+_started = []   # every Bot of the current test, reaped by reap()
+
+
+def reap():
+    """Kills whatever a test left running (a failed test skips its stop())."""
+    while _started:
+        b = _started.pop()
+        if b.proc.poll() is None:
+            b.proc.kill()
+            b.proc.wait()
+        for f in (b.out, b.log):
+            if not f.closed:
+                f.close()
+
+
 class Bot:
     """A running build/vigil.  stdout/stderr go to files in `tmp`."""
 
@@ -68,6 +83,7 @@ class Bot:
             cwd=ROOT, stdin=stdin if stdin is not None else subprocess.DEVNULL,
             stdout=self.out, stderr=self.log,
             env=dict(os.environ, NO_COLOR="1", NO_PROXY="127.0.0.1,localhost", **(env or {})))
+        _started.append(self)
 
     def wait_started(self, timeout=20):
         wait_for(lambda: 'msg="vigil started"' in self.stderr(), timeout, "vigil to start", self)
