@@ -22,7 +22,7 @@ HDRS    := $(wildcard bot/*.h bot/*/*.h tests/unit/*.h)
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=undefined
 
-.PHONY: all deps run test unit e2e asan test-asan clean demo-reset fuzz fuzz-build fuzz-regress
+.PHONY: all deps run test unit e2e asan test-asan clean demo-reset fuzz fuzz-build fuzz-regress soak
 
 all: $(BUILD)/vigil $(BUILD)/unit-tests
 
@@ -108,6 +108,13 @@ fuzz-regress: fuzz-build
 	  if [ -n "$$files" ]; then build/fuzz/fuzz_$$t $$files >/dev/null 2>&1 || \
 	    { echo "fuzz-regress: $$t crashes again"; exit 1; }; fi; \
 	done; echo "fuzz-regress: every saved input passes"
+
+# Steady load and faults for SOAK_SECONDS (default 600); fails if RSS or
+# open fds keep growing.  Not part of make test.
+SOAK_SECONDS ?= 600
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@python3 tests/soak.py --seconds $(SOAK_SECONDS)
 
 clean:
 	rm -rf build

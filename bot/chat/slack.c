@@ -438,6 +438,14 @@ static json_t *answer_payload(const char *answer)
     json_t *p;
     if (!esc)
         return NULL;
+    if (strlen(esc) > 3000) {
+        /* Slack shows at most a few thousand characters; a script that
+         * returns a novel must not break the socket with a huge frame */
+        size_t cut = 2900;
+        while (cut > 0 && ((unsigned char)esc[cut] & 0xC0) == 0x80)
+            cut--;
+        memcpy(esc + cut, "\n… (cut)", sizeof "\n… (cut)");
+    }
     if (strchr(esc, '\n') && asprintf(&text, "```%s```", esc) < 0)
         text = NULL;
     p = json_pack("{s:s,s:s}", "text", text ? text : esc, "response_type", "ephemeral");

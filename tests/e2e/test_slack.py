@@ -328,3 +328,105 @@ def test_events_are_acked_once_per_delivery_and_redeliveries_change_nothing(tmp)
         assert bot.stop()[0] == 0
     finally:
         fs.stop()
+
+
+HOSTILE = {
+    "spin": "while true do end",
+    "spin_pcall": "while true do pcall(function() while true do end end) end",
+    "spin_xpcall": "while true do xpcall(function() while true do end end, print) end",
+    "spin_coroutine": "local co = coroutine.wrap(function() while true do end end) while true do pcall(co) end",
+    "bomb_rep": "return #string.rep('x', 2^30)",
+    "bomb_table": "local t = {} for i = 1, 1e8 do t[i] = ('y'):rep(100) .. i end",
+    "bomb_concat": "local s = 'x' while true do s = s .. s end",
+    "recurse": "local function f() return f() + 1 end return f()",
+    "recurse_pcall": "local function f() return pcall(f) end return tostring(f())",
+    "gc_error": "setmetatable({}, { __gc = function() error('boom') end }) collectgarbage('count') return 'ok'",
+    "yield_top": "coroutine.yield(1)",
+    "yield_c": "table.sort({3, 2, 1}, function(a, b) coroutine.yield() return a < b end)",
+    "huge_return": "return string.rep('z', 5 * 1024 * 1024)",
+    "error_table": "error({ code = 1 })",
+    "error_nil": "error(nil)",
+    "error_tostring": "error(setmetatable({}, { __tostring = function() error('nested') end }))",
+    "error_number": "error(42)",
+    "io_open": "return io.open('/etc/passwd'):read('a')",
+    "os_execute": "return os.execute('id')",
+    "require_io": "return require('io')",
+    "require_path": "return require('../../etc/passwd')",
+    "load_binary": "return load(string.char(27) .. 'Lua')()",
+    "string_dump": "return string.dump(print)",
+    "debug_lib": "return debug.getinfo(1)",
+    "getmeta_string": "getmetatable('').__index.upper = nil",
+    "setmeta_G": "setmetatable(_G, { __index = function() error('trap') end }) return undefined_name",
+    "gc_stop": "collectgarbage('stop')",
+    "kv_huge": "ctx.kv:set('k', string.rep('v', 2 * 1024 * 1024))",
+    "deep_table": "local t = {} local c = t for i = 1, 1e6 do c.n = {} c = c.n end ctx.kv:set('deep', t)",
+    "fail_table": "ctx:fail({})",
+    "ticket_bogus": "return ctx:ticket('#-1; DROP TABLE tickets').id",
+}
+LOAD_BROKEN = {
+    "load_spin": "while true do end\nreturn command { run = function() end }",
+    "load_syntax": "return command { run = function( end }",
+    "load_nil": "return nil",
+    "load_error": "error('at load time')",
+    "load_require": "require 'does.not.exist'\nreturn command { run = function() end }",
+}
+
+
+def test_thirty_hostile_scripts_cannot_hurt_the_bot(tmp):
+    import shutil
+    import threading
+    sdir, ldir = os.path.join(tmp, "scripts"), os.path.join(tmp, "lua")
+    shutil.copytree(os.path.join(ROOT, "scripts"), sdir)
+    shutil.copytree(os.path.join(ROOT, "lua"), ldir)
+    fs = fake()
+    try:
+        cfg = write_config(
+            tmp, chat="slack", staff=STAFF, scripts={"dir": sdir, "lib": ldir},
+            channels={"mentions": "C_MENTIONS", "escalations": "C_ESCALATE"},
+            slack={"app_token": Raw('env("SLACK_APP_TOKEN")'), "bot_token": Raw('env("SLACK_BOT_TOKEN")'),
+                   "api_url": fs.api_url, "post_rate": 50})
+        bot = Bot(tmp, cfg, env=TOKENS)
+        bot.wait_started()
+        fs.wait_connected()
+        latencies, stop = [], threading.Event()
+
+        def steady():   # an agent working normally all along
+            while not stop.is_set():
+                env = fs.send_slash("whoami", user_id="U2")
+                ack = fs.wait_ack(env, timeout=5)
+                assert "Bob Okafor" in ack["payload"]["text"]
+                time.sleep(0.05)
+        worker = threading.Thread(target=steady)
+        worker.start()
+        for name, body in list(HOSTILE.items()) + list(LOAD_BROKEN.items()):
+            path = os.path.join(sdir, f"{name.replace('_', '-')}.lua")
+            src = body if name in LOAD_BROKEN else \
+                f"return command {{ run = function(ctx, args)\n{body}\nend }}\n"
+            with open(path + ".tmp", "w") as f:
+                f.write(src)
+            os.rename(path + ".tmp", path)
+        time.sleep(1)
+        answers = {}
+        for name in HOSTILE:
+            env = fs.send_slash(name.replace("_", "-"), user_id="U1")
+            answers[name] = fs.wait_ack(env, timeout=5)["payload"]["text"]
+        stop.set()
+        worker.join(10)
+        assert bot.alive()
+        assert answers["spin_pcall"].startswith("Stopped:"), answers["spin_pcall"]
+        assert "memory" in answers["bomb_rep"], answers["bomb_rep"]
+        assert "(cut)" in answers["huge_return"]
+        assert len(HOSTILE) + len(LOAD_BROKEN) >= 30
+        assert max(a["latency"] for a in fs.acks) < 3.0, max(a["latency"] for a in fs.acks)
+        assert all(not a.get("late") for a in fs.acks)
+        env = fs.send_slash("help", user_id="U1")
+        assert "reply" in fs.wait_ack(env)["payload"]["text"]
+        # the broken files were reported and none of them became a command
+        for name in LOAD_BROKEN:
+            env = fs.send_slash(name.replace("_", "-"), user_id="U1")
+            assert "Unknown command" in fs.wait_ack(env)["payload"]["text"]
+        assert query(os.path.join(tmp, "vigil.db"), "SELECT count(*) FROM tickets") is not None
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
