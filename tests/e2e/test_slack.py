@@ -430,3 +430,26 @@ def test_thirty_hostile_scripts_cannot_hurt_the_bot(tmp):
         assert bot.stop()[0] == 0
     finally:
         fs.stop()
+
+
+def test_sigterm_during_a_burst_exits_in_time_and_the_restart_resumes(tmp):
+    fs = fake()
+    try:
+        replay = burst_file(tmp, pages=20, per_page=10)
+        bot, dbp = start(tmp, fs, replay=replay, post_rate=40, digest_threshold=0)
+        fs.wait_connected()
+        wait_for(lambda: len(tickets_posted(fs)) >= 20, 20, "the burst to be under way", bot)
+        rc, secs = bot.stop()
+        assert rc == 0 and secs < 2.0, (rc, secs)
+        assert query(dbp, "SELECT count(*) FROM outbox WHERE state='inflight'") == [(0,)]
+        left = query(dbp, "SELECT count(*) FROM outbox WHERE state='queued'")[0][0]
+        assert left > 0, "the burst was over before the signal: nothing proven"
+        bot, dbp = start(tmp, fs, replay=replay, post_rate=40, digest_threshold=0)
+        wait_for(lambda: replay_done(dbp, pages=20) and outbox_drained(dbp), 60, "the rest", bot)
+        numbers = sorted(m["metadata"]["event_payload"]["ticket"] for m in tickets_posted(fs))
+        assert numbers == list(range(1, 201)), (len(numbers), len(set(numbers)))
+        assert fs.errors == [], fs.errors
+        print(f"     stopped in {secs:.2f}s with {left} jobs queued; all 200 posted once after restart")
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()

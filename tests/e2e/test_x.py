@@ -211,3 +211,47 @@ def test_own_tweets_and_retweets_never_open_tickets_and_replies_join(tmp):
         assert bot.stop()[0] == 0
     finally:
         fx.stop()
+
+
+def test_oauth2_token_is_refreshed_persisted_and_preferred_after_restart(tmp):
+    fx = FakeX(brand_id=BRAND, brand_username="AcmeSupport", bearer=SECRETS["X_BEARER"],
+               oauth2=dict(client_id="cid-test", client_secret=None, access_token="at-first",
+                           refresh_token="rt-first"))
+    fx.start()
+    env = dict(SECRETS, X_AT="at-first", X_RT="rt-first")
+    try:
+        add_customers(fx, 2)
+        cfg = write_config(
+            tmp, source="x", staff={"U1": {"name": "Alice Jensen", "initials": "AJ", "role": "lead"}},
+            x={"api_url": fx.api_url, "handle": "AcmeSupport", "bearer_token": Raw('env("X_BEARER")'),
+               "oauth2": {"client_id": "cid-test", "access_token": Raw('env("X_AT")'),
+                          "refresh_token": Raw('env("X_RT")')},
+               "poll_interval": 0.3, "backfill": 5},
+            outbox={"x_rate": 50, "max_backoff": 1})
+        dbp = os.path.join(tmp, "vigil.db")
+        bot = Bot(tmp, cfg, env=env, stdin=subprocess.PIPE)
+        bot.wait_started()
+        wait_for(lambda: len(tickets(dbp)) == 2, 20, "2 tickets", bot)
+        fx.expire_access_token()            # tokens last two hours
+        bot.proc.stdin.write(b"/tw reply 1 Thanks for waiting\n")
+        bot.proc.stdin.flush()
+        fx.wait_tweets(1)
+        assert fx.tweets[0]["auth"] == "oauth2"
+        assert len(fx.refreshes) == 1 and fx.refreshes[0]["old_refresh"] == "rt-first"
+        stored = dict(query(dbp, "SELECT key, value FROM kv WHERE scope='x'"))
+        assert stored["oauth2.refresh_token"] == fx.refresh_token != "rt-first"
+        assert stored["oauth2.access_token"] == fx.access_token
+        assert bot.stop()[0] == 0
+        # after a restart the stored (rotated) pair wins over the config's spent one
+        bot = Bot(tmp, cfg, env=env, stdin=subprocess.PIPE, name="again")
+        bot.wait_started()
+        bot.proc.stdin.write(b"/tw reply 2 Sorted now\n")
+        bot.proc.stdin.flush()
+        fx.wait_tweets(2)
+        assert len(fx.refreshes) == 1          # no refresh needed: the stored token works
+        for secret in (fx.access_token, fx.refresh_token):
+            assert secret not in bot.stderr()
+        assert fx.errors == [], fx.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
