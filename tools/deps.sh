@@ -3,7 +3,7 @@
 # Idempotent: when everything is there it prints nothing and exits 0.
 PKGS="pkg-config gcc make libwebsockets-dev libwebsockets-evlib-uv libuv1-dev
 libcurl4-openssl-dev libssl-dev libjansson-dev liblua5.4-dev libreadline-dev
-libsqlite3-dev libutf8proc-dev python3 tmux clang libclang-rt-14-dev"
+libsqlite3-dev libutf8proc-dev python3 tmux clang libclang-rt-14-dev valgrind"
 
 missing=""
 for p in $PKGS; do

@@ -111,8 +111,12 @@ static void one_line(const char *s, char *out, size_t max)
     for (; s && *s && n + 4 < max; s++)
         out[n++] = (*s == '\n' || *s == '\r' || *s == '\t') ? ' ' : *s;
     if (s && *s) {
-        while (n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80)
+        /* *s is the first byte left out; if it continues a UTF-8 sequence,
+         * leave out the whole sequence (copying was byte for byte) */
+        while (n > 0 && ((unsigned char)*s & 0xC0) == 0x80) {
+            s--;
             n--;
+        }
         memcpy(out + n, "...", 3);
         n += 3;
     }

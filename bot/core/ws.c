@@ -27,10 +27,15 @@ static const struct lws_protocols no_protocols[] = {
     { NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
+/* lws writes NULL through info.pcontext when the context is freed, long
+ * after ws_context_new returned: it must point at storage that lives as
+ * long (one context per process). */
+static struct lws_context *live_ctx;
+
 struct lws_context *ws_context_new(uv_loop_t *loop, const struct lws_protocols *protocols)
 {
     struct lws_context_creation_info info;
-    struct lws_context *ctx, *created;
+    struct lws_context *created;
     void *foreign[1] = { loop };
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
@@ -41,10 +46,10 @@ struct lws_context *ws_context_new(uv_loop_t *loop, const struct lws_protocols *
     info.foreign_loops = foreign;
     /* With a foreign loop, creation can fail after returning non-NULL: lws
      * then NULLs *pcontext.  Start it non-NULL to tell the two apart. */
-    ctx = (struct lws_context *)&info;
-    info.pcontext = &ctx;
+    live_ctx = (struct lws_context *)&info;
+    info.pcontext = &live_ctx;
     created = lws_create_context(&info);
-    if (!created || !ctx) {
+    if (!created || !live_ctx) {
         log_error("cannot create the websocket context (is libwebsockets-evlib-uv installed?)", "");
         return NULL;
     }

@@ -78,8 +78,10 @@ class Bot:
         self.log_path = os.path.join(tmp, f"{name}.log")
         self.out = open(self.out_path, "ab")
         self.log = open(self.log_path, "ab")
+        # VIGIL_WRAPPER runs the bot under a tool, e.g. valgrind (make test-valgrind)
+        wrapper = os.environ.get("VIGIL_WRAPPER", "").split()
         self.proc = subprocess.Popen(
-            [vigil_path(), "run", "-c", config, *args],
+            [*wrapper, vigil_path(), "run", "-c", config, *args],
             cwd=ROOT, stdin=stdin if stdin is not None else subprocess.DEVNULL,
             stdout=self.out, stderr=self.log,
             env=dict(os.environ, NO_COLOR="1", NO_PROXY="127.0.0.1,localhost", **(env or {})))

@@ -620,3 +620,37 @@ TEST(sla_clock_survives_a_restart)
     }
     fx_close(&f);
 }
+
+TEST(desk_long_tweets_are_cut_on_a_character_boundary_in_thread_lines)
+{
+    struct fx f;
+    struct mention v[2];
+    char text[1400];
+    size_t n = 0;
+    fx_open(&f, "cut.db");
+    while (n + 3 < sizeof text - 1) {          /* 3-byte characters: 日本語... */
+        memcpy(text + n, "\xe6\x97\xa5", 3);
+        n += 3;
+    }
+    text[n] = '\0';
+    v[0] = mk(950, "ann", "950", "first");
+    v[1] = mk(951, "ann", "950", text);          /* a follow-up: quoted in the thread */
+    ingest(&f, v, 2, NULL);
+    {
+        size_t ne;
+        int found = 0;
+        struct event *ev = store_events_of(f.store, 1, &ne);
+        for (size_t i = 0; i < ne; i++)
+            if (strcmp(ev[i].action, "follow-up") == 0) {
+                const char *p = ev[i].detail + strlen("@ann: ");
+                size_t len = strlen(p);
+                found = 1;
+                /* whole characters, then the ellipsis */
+                CHECK(len >= 3 && strcmp(p + len - 3, "...") == 0);
+                CHECK_INT((len - 3) % 3, 0);
+            }
+        store_events_free(ev, ne);
+        CHECK(found);
+    }
+    fx_close(&f);
+}
