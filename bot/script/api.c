@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "desk/tweetlen.h"
+#include "script/refs.h"
 
 #define USER_ERROR_KEY "vigil_user_error"
 
@@ -311,22 +312,6 @@ static int t_refresh(lua_State *L)
 
 /* --- ctx ----------------------------------------------------------------- */
 
-static int64_t parse_ticket_ref(const char *s)
-{
-    char *end;
-    long long v;
-    while (isspace((unsigned char)*s))
-        s++;
-    if (*s == '#')
-        s++;
-    if (!isdigit((unsigned char)*s))
-        return -1;
-    v = strtoll(s, &end, 10);
-    while (isspace((unsigned char)*end))
-        end++;
-    return *end || v <= 0 ? -1 : v;
-}
-
 static int c_ticket(lua_State *L)
 {
     char msg[300];
@@ -334,7 +319,7 @@ static int c_ticket(lua_State *L)
     if (lua_isnoneornil(L, 2))
         return api_fail(L, "Which ticket? Give its number, like 42 or #42.");
     id = lua_type(L, 2) == LUA_TNUMBER ? lua_tointeger(L, 2)
-                                       : parse_ticket_ref(luaL_checkstring(L, 2));
+                                       : refs_ticket(luaL_checkstring(L, 2));
     if (id <= 0) {
         snprintf(msg, sizeof msg, "\"%.100s\" is not a ticket number (try 42 or #42).",
                  lua_tostring(L, 2));
@@ -344,36 +329,28 @@ static int c_ticket(lua_State *L)
     return 1;
 }
 
-/* me, @name, <@U123>, <@U123|name>, U123 -> a staff id, or NULL. */
+/* me, @name, <@U123>, <@U123|name>, U123 -> a staff entry, or NULL. */
 static const struct staff *resolve_user(struct script_rt *rt, const char *ref)
 {
-    char id[128];
-    size_t n;
-    while (isspace((unsigned char)*ref))
-        ref++;
-    if (strcmp(ref, "me") == 0)
+    char v[128];
+    switch (refs_user(ref, v, sizeof v)) {
+    case REFS_ME:
         return config_staff(rt->cfg, actor(rt));
-    if (strncmp(ref, "<@", 2) == 0) {
-        n = strcspn(ref + 2, "|>");
-        if (n >= sizeof id)
-            return NULL;
-        memcpy(id, ref + 2, n);
-        id[n] = '\0';
-        return config_staff(rt->cfg, id);
-    }
-    if (*ref == '@') {
-        ref++;
+    case REFS_ID:
+        return config_staff(rt->cfg, v);
+    case REFS_NAME:
         for (size_t i = 0; i < rt->cfg->nstaff; i++) {
             const struct staff *s = &rt->cfg->staff[i];
             size_t first = strcspn(s->name, " ");
-            if (strcasecmp(s->name, ref) == 0 || strcasecmp(s->id, ref) == 0 ||
-                strcasecmp(s->initials, ref) == 0 ||
-                (strlen(ref) == first && strncasecmp(s->name, ref, first) == 0))
+            if (strcasecmp(s->name, v) == 0 || strcasecmp(s->id, v) == 0 ||
+                strcasecmp(s->initials, v) == 0 ||
+                (strlen(v) == first && strncasecmp(s->name, v, first) == 0))
                 return s;
         }
         return NULL;
+    default:
+        return NULL;
     }
-    return config_staff(rt->cfg, ref);
 }
 
 static int c_user(lua_State *L)

@@ -453,3 +453,60 @@ def test_sigterm_during_a_burst_exits_in_time_and_the_restart_resumes(tmp):
         assert bot.stop()[0] == 0
     finally:
         fs.stop()
+
+
+def test_commands_keep_flowing_through_drops_refreshes_and_silence(tmp):
+    import threading
+    fs = fake()
+    fs.server_ping_interval = None
+    try:
+        bot, dbp = start(tmp, fs, idle_timeout=2, ping_interval=0.5)
+        fs.wait_connected()
+        acked, sent, stop = [], [], threading.Event()
+
+        def flow():   # an agent typing notes all the time
+            i = 0
+            while not stop.is_set():
+                if fs.connections():
+                    text = f"flow {i}"
+                    i += 1
+                    try:
+                        env = fs.send_slash(f"note 1 {text}", user_id="U1")
+                        sent.append(text)
+                        fs.wait_ack(env, timeout=4)
+                        acked.append(text)
+                    except (AssertionError, OSError, ValueError):
+                        pass   # the socket died under it: Slack shows the agent an error
+                time.sleep(0.05)
+        worker = threading.Thread(target=flow)
+        worker.start()
+        faults = 0
+        for step in ["drop", "warning", "refresh_requested", "silence", "drop", "warning"]:
+            time.sleep(1.0)
+            fs.wait_connected(timeout=15)
+            if step == "drop":
+                fs.drop()
+            elif step == "silence":
+                fs.set_pong(False)           # half-open: the bot must notice on its own
+                time.sleep(4)
+                fs.set_pong(True)
+            else:
+                fs.disconnect(step, close_after=3)
+            faults += 1
+        fs.wait_connected(timeout=15)
+        time.sleep(1.5)
+        stop.set()
+        worker.join(15)
+        notes = [d for (d,) in query(dbp, "SELECT detail FROM events WHERE action='note'")]
+        doubled = sorted({n for n in notes if notes.count(n) > 1})
+        assert not doubled, f"run twice: {doubled}"
+        lost = [t for t in acked if t not in notes]
+        assert not lost, f"acknowledged but never run: {lost}"
+        assert all(not a.get("late") for a in fs.acks), "an ack came after 3 s"
+        assert len(acked) > 50, len(acked)
+        assert fs.errors == [], fs.errors
+        print(f"     {faults} faults, {len(sent)} commands sent, {len(acked)} acked, "
+              f"max ack {max(a['latency'] for a in fs.acks) * 1000:.0f} ms, none doubled")
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()

@@ -255,3 +255,21 @@ def test_oauth2_token_is_refreshed_persisted_and_preferred_after_restart(tmp):
         assert bot.stop()[0] == 0
     finally:
         fx.stop()
+
+
+def test_a_page_over_1_mib_is_refused_with_a_clear_log_line(tmp):
+    fx = fake()
+    try:
+        for i in range(100):   # 100 tweets of 12 KB: no real page is this big
+            fx.add_mention(text="@AcmeSupport " + "x" * 12000,
+                           author=(str(8000 + i), f"big{i}", "Big"))
+        bot, dbp = start(tmp, fx)
+        wait_for(lambda: "response too large" in bot.stderr(), 20, "the refusal", bot)
+        assert "X: reading mentions failed; retrying" in bot.stderr()
+        assert bot.alive() and tickets(dbp) == []
+        with open(f"/proc/{bot.proc.pid}/status") as f:
+            rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        assert rss < 100 * 1024, f"RSS {rss} KiB"
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()

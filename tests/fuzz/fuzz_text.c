@@ -8,6 +8,7 @@
 
 #include "chat/slackparse.h"
 #include "desk/tweetlen.h"
+#include "script/refs.h"
 #include "script/script.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -24,6 +25,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s[size] = '\0';
     verb = script_parse_command(s, "/tw", &args);
     free(verb);
+    {
+        char who[64];
+        refs_ticket(s);
+        if (refs_user(s, who, sizeof who) != REFS_BAD && strlen(who) >= sizeof who)
+            abort();
+    }
     tweetlen_check((const char *)data, size, &tl);
     esc = slack_escape(s);
     /* escaping must leave no raw control character for Slack to act on */
