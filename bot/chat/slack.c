@@ -35,7 +35,7 @@ struct conn {
     struct slack *s;
     struct lws *wsi;
     int id;
-    int ready, closing, gone;
+    int ready, closing, gone, discard;
     char *rx;
     size_t rxlen;
     struct out *head, *tail;
@@ -621,10 +621,21 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_CLIENT_RECEIVE: {
         char *nrx;
         c->last_rx_ms = now_ms();
+        if (c->discard)
+            break;   /* the rest of an oversized frame: dropped, never buffered */
         if (c->rxlen + len > MAX_FRAME) {
+            /* Returning -1 here tears the wsi down under lws's feet while it
+             * still holds fragments of the frame: drop the data instead, and
+             * close the socket from WRITEABLE, as any close. */
             log_error("slack: frame larger than 1 MiB; closing the socket", "conn=%d", c->id);
-            lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
-            return -1;
+            c->discard = 1;
+            free(c->rx);
+            c->rx = NULL;
+            c->rxlen = 0;
+            c->closing = 1;
+            lws_callback_on_writable(wsi);
+            conn_gone(c, "oversized frame");
+            break;
         }
         nrx = realloc(c->rx, c->rxlen + len + 1);
         if (!nrx)

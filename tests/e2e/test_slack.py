@@ -510,3 +510,23 @@ def test_commands_keep_flowing_through_drops_refreshes_and_silence(tmp):
         assert bot.stop()[0] == 0
     finally:
         fs.stop()
+
+
+def test_a_10_mb_frame_is_refused_and_the_bot_reconnects_without_growing(tmp):
+    fs = fake()
+    try:
+        bot, dbp = start(tmp, fs)
+        first = fs.wait_connected()[0]
+        fs.send_event({"type": "message", "user": "U1", "channel": "C_MENTIONS", "ts": "1.0",
+                       "text": "x" * (10 * 1024 * 1024)})
+        wait_for(lambda: "frame larger than 1 MiB" in bot.stderr(), 20, "the refusal", bot)
+        wait_for(lambda: fs.connections() and first not in fs.connections(), 20,
+                 "a new socket", bot)
+        env = fs.send_slash("whoami", user_id="U1")
+        assert "Alice Jensen" in fs.wait_ack(env)["payload"]["text"]
+        with open(f"/proc/{bot.proc.pid}/status") as f:
+            rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        assert rss < 100 * 1024, f"RSS {rss} KiB"
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()

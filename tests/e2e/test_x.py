@@ -273,3 +273,19 @@ def test_a_page_over_1_mib_is_refused_with_a_clear_log_line(tmp):
         assert bot.stop()[0] == 0
     finally:
         fx.stop()
+
+
+def test_a_30_second_stall_times_out_and_polling_recovers(tmp):
+    fx = fake()
+    try:
+        add_customers(fx, 2)
+        bot, dbp = start(tmp, fx)
+        wait_for(lambda: len(tickets(dbp)) == 2, 20, "2 tickets", bot)
+        fx.inject("mentions", "stall", seconds=30)
+        more = add_customers(fx, 2, start=2)
+        wait_for(lambda: len(tickets(dbp)) == 4, 60, "the mentions after the stall", bot)
+        assert tickets(dbp)[2:] == more
+        assert "Timeout was reached" in bot.stderr() or "timed out" in bot.stderr().lower()
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
