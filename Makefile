@@ -90,7 +90,7 @@ test-valgrind: deps
 
 # libFuzzer targets (clang) for every parser of outside data; `make fuzz`
 # runs each for FUZZ_SECONDS, `make fuzz-regress` replays found crashes.
-FUZZ_TARGETS := slack xpage text config
+FUZZ_TARGETS := slack xpage text config admin
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link
 

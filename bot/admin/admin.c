@@ -503,48 +503,80 @@ static json_t *complete(struct admin *a, const char *kind)
     return items;
 }
 
+void admin_req_clear(struct admin_req *r)
+{
+    free(r->line);
+    free(r->id);
+    memset(r, 0, sizeof *r);
+}
+
+int admin_parse_request(const char *line, size_t len, struct admin_req *r, char *err,
+                        size_t errlen)
+{
+    json_error_t jerr;
+    json_t *req = json_loadb(line, len, 0, &jerr);
+    const char *op, *l, *kind;
+    int rc = -1;
+
+    memset(r, 0, sizeof *r);
+    if (!req || !json_is_object(req)) {
+        snprintf(err, errlen, "not a JSON object: %s", req ? "wrong type" : jerr.text);
+        r->id = strdup("null");
+        json_decref(req);
+        return -1;
+    }
+    r->id = json_object_get(req, "id")
+          ? json_dumps(json_object_get(req, "id"), JSON_ENCODE_ANY | JSON_COMPACT)
+          : strdup("null");
+    op = json_string_value(json_object_get(req, "op"));
+    l = json_string_value(json_object_get(req, "line"));
+    kind = json_string_value(json_object_get(req, "kind"));
+    if (!op || (strcmp(op, "exec") && strcmp(op, "complete") && strcmp(op, "tail") &&
+                strcmp(op, "ping"))) {
+        snprintf(err, errlen, "%s \"op\" (exec, complete, tail, ping)", op ? "unknown" : "missing");
+    } else if (!strcmp(op, "exec") && !l) {
+        snprintf(err, errlen, "exec needs \"line\"");
+    } else {
+        snprintf(r->op, sizeof r->op, "%s", op);
+        r->line = l ? strdup(l) : NULL;
+        snprintf(r->kind, sizeof r->kind, "%s", kind ? kind : "");
+        r->on = json_is_true(json_object_get(req, "on"));
+        rc = 0;
+    }
+    json_decref(req);
+    return rc;
+}
+
 static void handle_line(struct client *c, const char *line, size_t len)
 {
     struct admin *a = c->a;
-    json_error_t jerr;
-    json_t *req = json_loadb(line, len, 0, &jerr), *id;
-    const char *op;
+    struct admin_req r;
     char err[300];
+    json_t *id;
 
-    if (!req || !json_is_object(req)) {
-        snprintf(err, sizeof err, "not a JSON object: %s", req ? "wrong type" : jerr.text);
-        reply_error(c, NULL, err);
-        json_decref(req);
+    if (admin_parse_request(line, len, &r, err, sizeof err)) {
+        id = json_loads(r.id ? r.id : "null", JSON_DECODE_ANY, NULL);
+        reply_error(c, id, err);
+        json_decref(id);
+        admin_req_clear(&r);
         return;
     }
-    id = json_object_get(req, "id");
-    op = json_string_value(json_object_get(req, "op"));
-    if (!op) {
-        reply_error(c, id, "missing \"op\" (exec, complete, tail, ping)");
-    } else if (!strcmp(op, "exec")) {
-        const char *l = json_string_value(json_object_get(req, "line"));
+    id = json_loads(r.id, JSON_DECODE_ANY, NULL);
+    if (!strcmp(r.op, "exec")) {
         int ok;
-        char *text;
-        if (!l) {
-            reply_error(c, id, "exec needs \"line\"");
-        } else {
-            text = admin_exec(a, a->cfg->admin_user, l, &ok);
-            send_json(c, json_pack("{s:O?,s:b,s:s}", "id", id, "ok", ok, "text", text));
-            free(text);
-        }
-    } else if (!strcmp(op, "complete")) {
-        const char *kind = json_string_value(json_object_get(req, "kind"));
-        send_json(c, json_pack("{s:O?,s:b,s:o}", "id", id, "ok", 1, "items",
-                               complete(a, kind ? kind : "")));
-    } else if (!strcmp(op, "tail")) {
-        c->tail = json_is_true(json_object_get(req, "on"));
-        send_json(c, json_pack("{s:O?,s:b}", "id", id, "ok", 1));
-    } else if (!strcmp(op, "ping")) {
+        char *text = admin_exec(a, a->cfg->admin_user, r.line, &ok);
+        send_json(c, json_pack("{s:O?,s:b,s:s}", "id", id, "ok", ok, "text", text));
+        free(text);
+    } else if (!strcmp(r.op, "complete")) {
+        send_json(c, json_pack("{s:O?,s:b,s:o}", "id", id, "ok", 1, "items", complete(a, r.kind)));
+    } else if (!strcmp(r.op, "tail")) {
+        c->tail = r.on;
         send_json(c, json_pack("{s:O?,s:b}", "id", id, "ok", 1));
     } else {
-        reply_error(c, id, "unknown op (exec, complete, tail, ping)");
+        send_json(c, json_pack("{s:O?,s:b}", "id", id, "ok", 1));
     }
-    json_decref(req);
+    json_decref(id);
+    admin_req_clear(&r);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
