@@ -107,6 +107,7 @@ fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/corpus/$$t tests/fuzz/regress/$$t; \
 	  cp -n tests/fuzz/corpus/$$t/* build/fuzz/corpus/$$t/ 2>/dev/null; \
+	  if [ $$t = config ]; then cp -n config/*.lua build/fuzz/corpus/config/; fi; \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
 	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=65536 \
 	    -artifact_prefix=build/fuzz/crash-$$t- -print_final_stats=1 \
