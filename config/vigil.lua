@@ -6,6 +6,7 @@
 
 chat   = "console"
 source = "replay"
+log_level = "warn"         -- keep the terminal for tickets; --log-level info shows everything
 
 store   = { path = "var/vigil.db" }
 scripts = { dir = "scripts", lib = "lua" }

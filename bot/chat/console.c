@@ -72,9 +72,13 @@ static char *sanitize(const char *s)
     return out;
 }
 
+/* Set while readline runs our line handler: the line is already finished
+ * on screen, so output goes straight out, without redrawing the prompt. */
+static int in_handler;
+
 static void emit(struct console *c, const char *text)
 {
-    int readline_on = c && c->mode == 1;
+    int readline_on = c && c->mode == 1 && !in_handler;
     char *saved = NULL;
     int point = 0;
 
@@ -309,8 +313,22 @@ static void on_readline(char *line)
     }
     if (*line)
         add_history(line);
+    in_handler = 1;
     run_line(c, line);
+    in_handler = 0;
     free(line);
+}
+
+/* Log lines, above the prompt like everything else. */
+static void log_above_prompt(void *arg, const char *line)
+{
+    size_t n = strlen(line) + 2;
+    char *text = malloc(n);
+    if (!text)
+        return;
+    snprintf(text, n, "%s\n", line);
+    emit(arg, text);
+    free(text);
 }
 
 static void on_stdin_poll(uv_poll_t *h, int status, int events)
@@ -378,6 +396,7 @@ static int console_start(struct chat *chat)
             rl_callback_handler_install("vigil> ", on_readline);
             uv_poll_start(&c->poll, UV_READABLE, on_stdin_poll);
             c->mode = 1;
+            log_set_writer(log_above_prompt, c);
         }
     } else if (fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
         if (uv_pipe_init(c->loop, &c->pipe, 0) == 0) {
@@ -399,6 +418,7 @@ static void console_stop(struct chat *chat)
 {
     struct console *c = to_console(chat);
     if (c->mode == 1) {
+        log_set_writer(NULL, NULL);
         rl_callback_handler_remove();
         uv_poll_stop(&c->poll);
         uv_close((uv_handle_t *)&c->poll, NULL);

@@ -18,6 +18,14 @@ static char *secrets[MAX_SECRETS];
 static int nsecrets;
 static log_sink_fn sink;
 static void *sink_arg;
+static log_writer_fn writer;
+static void *writer_arg;
+
+void log_set_writer(log_writer_fn fn, void *arg)
+{
+    writer = fn;
+    writer_arg = arg;
+}
 
 static const char *const level_names[] = { "debug", "info", "warn", "error", "fatal" };
 
@@ -249,7 +257,10 @@ void log_msg(enum log_level level, const char *msg, const char *fmt, ...)
         va_end(ap);
     }
     clean = nsecrets ? log_redact(b.data) : NULL;
-    fprintf(stderr, "%s\n", clean ? clean : b.data);
+    if (writer)
+        writer(writer_arg, clean ? clean : b.data);
+    else
+        fprintf(stderr, "%s\n", clean ? clean : b.data);
     if (sink)
         sink(sink_arg, level, clean ? clean : b.data);
     free(clean);

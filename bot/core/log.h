@@ -36,4 +36,9 @@ char *log_redact(const char *s);
 typedef void (*log_sink_fn)(void *arg, enum log_level level, const char *line);
 void log_set_sink(log_sink_fn fn, void *arg);
 
+/* Where finished lines go instead of stderr (the interactive console prints
+ * them above its prompt); NULL restores stderr.  Must not log. */
+typedef void (*log_writer_fn)(void *arg, const char *line);
+void log_set_writer(log_writer_fn fn, void *arg);
+
 #endif
