@@ -1246,11 +1246,6 @@ static void pretty(lua_State *L, int idx, struct pbuf *b, int depth)
     }
 }
 
-struct eval_args {
-    const char *code;
-    int nres;
-};
-
 static int eval_pretty(lua_State *L)
 {
     int n = lua_gettop(L);
