@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/text.h"
 #include "source/mention.h"
 
 #define MAX_LINE (1u << 20)
@@ -103,24 +104,6 @@ static char *sb_take(struct sbuf *b)
     while (b->len && b->s[b->len - 1] == '\n')
         b->s[--b->len] = '\0';
     return b->s;
-}
-
-static void one_line(const char *s, char *out, size_t max)
-{
-    size_t n = 0;
-    for (; s && *s && n + 4 < max; s++)
-        out[n++] = (*s == '\n' || *s == '\r' || *s == '\t') ? ' ' : *s;
-    if (s && *s) {
-        /* *s is the first byte left out; if it continues a UTF-8 sequence,
-         * leave out the whole sequence (copying was byte for byte) */
-        while (n > 0 && ((unsigned char)*s & 0xC0) == 0x80) {
-            s--;
-            n--;
-        }
-        memcpy(out + n, "...", 3);
-        n += 3;
-    }
-    out[n] = '\0';
 }
 
 static void ago(int64_t secs, char *out, size_t len)
@@ -228,7 +211,7 @@ static char *cmd_tickets(struct admin *a, const char *user, const char *filter, 
         if (store_ticket_get(a->store, ids[i], &t))
             continue;
         snprintf(handle, sizeof handle, "@%s", t.customer_handle);
-        one_line(t.text, text, sizeof text);
+        text_excerpt(t.text, text, sizeof text);
         ago(now - t.opened_at, age, sizeof age);
         sb_printf(&b, "#%-5lld %-9s %-20.20s %-16.16s %-5s %s\n", (long long)t.id, status_of(&t),
                   handle, t.assignee ? desk_staff_name(a->desk, t.assignee) : "-", age, text);
@@ -267,7 +250,7 @@ static char *cmd_show(struct admin *a, const char *ref, int *ok)
         struct tm tm;
         localtime_r(&tt, &tm);
         strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-        one_line(ev[i].detail ? ev[i].detail : "", detail, sizeof detail);
+        text_excerpt(ev[i].detail ? ev[i].detail : "", detail, sizeof detail);
         sb_printf(&b, "  %s  %-14.14s %-14s %s\n", when, ev[i].actor, ev[i].action, detail);
     }
     store_events_free(ev, n);
@@ -318,7 +301,7 @@ static char *cmd_inject(struct admin *a, const char *args, int *ok)
         return strdup("The injected mention was not stored (see log).");
     }
     tid = store_ticket_find_open(a->store, author, conv);
-    one_line(text, text_out, sizeof text_out);
+    text_excerpt(text, text_out, sizeof text_out);
     log_info("mention injected", "handle=%s ticket=%lld", handle, (long long)tid);
     {
         char *out = NULL;

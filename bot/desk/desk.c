@@ -15,6 +15,7 @@
 
 #include "chat/chat.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "source/source.h"
 
 struct desk *desk_new(uv_loop_t *loop, struct store *store, const struct config *cfg)
@@ -210,26 +211,6 @@ static int say(char *err, size_t errlen, int rc, const char *fmt, ...)
     return rc;
 }
 
-/* Short, single-line excerpt of `s` for thread lines and audit details. */
-static void excerpt(const char *s, char *out, size_t len)
-{
-    size_t n = 0;
-    for (; s && *s && n + 4 < len; s++)
-        out[n++] = (*s == '\n' || *s == '\r') ? ' ' : *s;
-    if (s && *s) {
-        /* do not cut a UTF-8 sequence in half */
-        /* *s is the first byte left out; if it continues a UTF-8 sequence,
-         * leave out the whole sequence (copying was byte for byte) */
-        while (n > 0 && ((unsigned char)*s & 0xC0) == 0x80) {
-            s--;
-            n--;
-        }
-        memcpy(out + n, "...", 3);
-        n += 3;
-    }
-    out[n] = '\0';
-}
-
 static int is_brand(struct desk *d, const struct mention *m)
 {
     const char *id = d->cfg->x.user_id, *handle = d->cfg->x.handle;
@@ -271,7 +252,7 @@ static int open_ticket(struct desk *d, const struct mention *m, int64_t now, int
     if (*id < 0)
         return DESK_ERR;
     t.id = *id;
-    excerpt(m->text, line, sizeof line);
+    text_excerpt(m->text, line, sizeof line);
     snprintf(detail, sizeof detail, "@%s: %s%s", t.customer_handle, line,
              m->injected ? " (injected)" : "");
     if (store_event_append(d->store, *id, m->injected ? "admin" : "customer", "opened",
@@ -293,7 +274,7 @@ static int attach(struct desk *d, int64_t tid, const struct mention *m, int64_t 
     snprintf(detail, sizeof detail, "%lld", (long long)m->id);
     set_str(&t.last_tweet_id, detail);
     t.updated_at = now;
-    excerpt(m->text, line, sizeof line);
+    text_excerpt(m->text, line, sizeof line);
     snprintf(detail, sizeof detail, "@%s: %s", t.customer_handle, line);
     if (store_ticket_update(d->store, &t) ||
         store_event_append(d->store, tid, "customer", "follow-up", detail, now) ||
@@ -320,7 +301,7 @@ static int apply_edit(struct desk *d, int64_t tid, const struct mention *m, int6
     snprintf(detail, sizeof detail, "%lld", (long long)m->id);
     set_str(&t.last_tweet_id, detail);
     t.updated_at = now;
-    excerpt(m->text, line, sizeof line);
+    text_excerpt(m->text, line, sizeof line);
     snprintf(detail, sizeof detail, "@%s edited their tweet: %s", t.customer_handle, line);
     if (store_ticket_update(d->store, &t) ||
         store_event_append(d->store, tid, "customer", "edited", detail, now) ||
@@ -559,7 +540,7 @@ static int op_reply(struct desk *d, struct ticket *t, struct op *op, int64_t now
     if (desk_queue(d, "x.reply", "x:tweets", t->id,
                    json_pack("{s:s,s:s}", "text", op->arg, "in_reply_to", t->last_tweet_id)))
         return DESK_ERR;
-    excerpt(op->arg, ex, sizeof ex);
+    text_excerpt(op->arg, ex, sizeof ex);
     snprintf(detail, sizeof detail, "to @%s in reply to %s: %s", t->customer_handle,
              t->last_tweet_id, op->arg);
     snprintf(line, sizeof line, "%s replied publicly: %s", desk_staff_name(d, op->actor), ex);
@@ -576,7 +557,7 @@ static int op_dm(struct desk *d, struct ticket *t, struct op *op, int64_t now)
     if (desk_queue(d, "x.dm", "x:dm", t->id,
                    json_pack("{s:s,s:s}", "text", op->arg, "to", t->customer_id)))
         return DESK_ERR;
-    excerpt(op->arg, ex, sizeof ex);
+    text_excerpt(op->arg, ex, sizeof ex);
     snprintf(detail, sizeof detail, "to @%s (%s): %s", t->customer_handle, t->customer_id,
              op->arg);
     snprintf(line, sizeof line, "%s sent a DM: %s", desk_staff_name(d, op->actor), ex);
@@ -589,7 +570,7 @@ static int op_note(struct desk *d, struct ticket *t, struct op *op, int64_t now)
     int rc = check_text(t, op, "note");
     if (rc)
         return rc;
-    excerpt(op->arg, ex, sizeof ex);
+    text_excerpt(op->arg, ex, sizeof ex);
     snprintf(line, sizeof line, "Note from %s: %s", desk_staff_name(d, op->actor), ex);
     return record(d, t, op->actor, "note", op->arg, line, now);
 }
@@ -607,7 +588,7 @@ static int op_escalate(struct desk *d, struct ticket *t, struct op *op, int64_t 
                    "#%lld is closed; reopen it first.", (long long)t->id);
     t->escalated = 1;
     set_str(&t->escalation_reason, reason);
-    excerpt(t->text, ex, sizeof ex);
+    text_excerpt(t->text, ex, sizeof ex);
     snprintf(line, sizeof line, "#%lld escalated by %s: %s\n@%s: %s\nhttps://x.com/%s/status/%s",
              (long long)t->id, desk_staff_name(d, op->actor), reason, t->customer_handle, ex,
              t->customer_handle, t->tweet_id);

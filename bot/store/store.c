@@ -507,6 +507,26 @@ int64_t store_ticket_mentions(struct store *s, int64_t id)
     return count(s, "SELECT count(*) FROM mentions WHERE ticket_id = CAST(? AS INTEGER)", arg);
 }
 
+/* Steps `st` to the end, collecting column 0 of every row: new array of
+ * `*n` ids (free()), NULL when none.  Resets `st`. */
+static int64_t *collect_ids(sqlite3_stmt *st, size_t *n)
+{
+    int64_t *v = NULL;
+    size_t cap = 0;
+    *n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (*n == cap) {
+            int64_t *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);
+            if (!nv)
+                break;
+            v = nv;
+        }
+        v[(*n)++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    return v;
+}
+
 int64_t *store_ticket_list(struct store *s, const char *where, const char *arg,
                            size_t limit, size_t *n)
 {
@@ -525,8 +545,6 @@ int64_t *store_ticket_list(struct store *s, const char *where, const char *arg,
                       " ORDER BY id DESC LIMIT ?1" },
     };
     sqlite3_stmt *st = NULL;
-    int64_t *v = NULL;
-    size_t cap = 0;
 
     *n = 0;
     for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++)
@@ -537,17 +555,7 @@ int64_t *store_ticket_list(struct store *s, const char *where, const char *arg,
     sqlite3_bind_int64(st, 1, (int64_t)limit);
     if (sqlite3_bind_parameter_count(st) > 1)
         bind_text(st, 2, arg);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (*n == cap) {
-            int64_t *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);
-            if (!nv)
-                break;
-            v = nv;
-        }
-        v[(*n)++] = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_reset(st);
-    return v;
+    return collect_ids(st, n);
 }
 
 int store_stats(struct store *s, int64_t since, int64_t target, struct store_stats *out)
@@ -827,22 +835,13 @@ int64_t *store_job_queued_of_kind(struct store *s, const char *target, const cha
 {
     sqlite3_stmt *st = stmt(s, "SELECT id FROM outbox WHERE target=? AND kind=?"
                                " AND state='queued' ORDER BY id LIMIT ?");
-    int64_t *v = NULL;
     *n = 0;
     if (!st)
         return NULL;
     bind_text(st, 1, target);
     bind_text(st, 2, kind);
     sqlite3_bind_int64(st, 3, (int64_t)limit);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int64_t *nv = realloc(v, (*n + 1) * sizeof *v);
-        if (!nv)
-            break;
-        v = nv;
-        v[(*n)++] = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_reset(st);
-    return v;
+    return collect_ids(st, n);
 }
 
 int64_t store_job_count(struct store *s, const char *state)
