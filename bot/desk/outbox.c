@@ -233,11 +233,19 @@ out:
     store_job_clear(&j);
 }
 
-static void on_done(void *arg, const struct send_result *r)
+/* A job is over.  `called` says whether it reached the service: then the
+ * target's rate interval restarts now, not from when the job started,
+ * because a job may make several calls (a lookup before a post), and a
+ * limit counted from its start let the next post follow the last call by
+ * less than the interval: the bench's storm provoked a 429 that way, and
+ * every retry then provoked the next. */
+static void finish(struct done_ctx *ctx, const struct send_result *r, int called)
 {
-    struct done_ctx *ctx = arg;
     struct desk *d = ctx->d;
     struct inflight *f = &d->inflight[ctx->slot];
+
+    if (called)
+        *last_sent(d, f->target) = desk_now_ms(d);
 
     if (ctx->digest) {
         for (size_t i = 0; i < ctx->ndigest; i++)
@@ -251,16 +259,21 @@ static void on_done(void *arg, const struct send_result *r)
     desk_outbox_kick_later(d);
 }
 
+static void on_done(void *arg, const struct send_result *r)
+{
+    finish(arg, r, 1);
+}
+
 static void skip(void *arg, const char *why)
 {
     struct send_result r = { SEND_OK, why, NULL, 0 };
-    on_done(arg, &r);
+    finish(arg, &r, 0);
 }
 
 static void fail_now(void *arg, const char *why)
 {
     struct send_result r = { SEND_FAIL, NULL, why, 0 };
-    on_done(arg, &r);
+    finish(arg, &r, 0);
 }
 
 struct find_then_post {

@@ -23,6 +23,9 @@ struct fake {
     double retry_after;
     int fail_times;          /* answer `next` this many times, then OK */
     const char *fail_only;   /* only sends of this kind fail (NULL: all) */
+    int hold;                /* keep the next send's callback in held_done */
+    send_done_fn held_done;
+    void *held_arg;
 };
 
 static struct fake fake;
@@ -37,6 +40,12 @@ static void answer(send_done_fn done, void *arg, const char *ref)
 {
     struct send_result r = { SEND_OK, ref, NULL, 0 };
     const char *kind = fake.n ? fake.log[fake.n - 1] : "";
+    if (fake.hold) {   /* the send is on the wire until the test answers it */
+        fake.hold = 0;
+        fake.held_done = done;
+        fake.held_arg = arg;
+        return;
+    }
     if (fake.fail_times > 0 &&
         (!fake.fail_only || strncmp(kind, fake.fail_only, strlen(fake.fail_only)) == 0)) {
         fake.fail_times--;
@@ -474,6 +483,37 @@ TEST(outbox_transient_failure_is_retried_until_it_succeeds)
     }
     CHECK(logged("Reply sent"));
     CHECK_INT(store_job_count(f.store, "failed"), 0);
+    fx_close(&f);
+}
+
+/* The rate interval runs from when a send completes, not from when it
+ * started: a job that takes a while (a lookup, then the post) must not let
+ * the next one follow its last call closer than the interval (x_rate 1000
+ * here: 1 ms, against a clock moved in whole seconds). */
+TEST(outbox_paces_a_target_from_the_end_of_its_last_send)
+{
+    struct fx f;
+    char err[200];
+    struct send_result ok = { SEND_OK, "1900000000000000001", NULL, 0 };
+    one_ticket(&f, "ob7.db");
+    fx_start(&f);
+    fx_drain(&f);
+    desk_set_clock(f.desk, 2000000000);
+    fake.hold = 1;
+    desk_reply(f.desk, "U1", 1, "first", err, sizeof err);
+    desk_reply(f.desk, "U1", 1, "second", err, sizeof err);
+    fx_drain(&f);
+    CHECK(logged("reply 800 first"));
+    CHECK(fake.held_done != NULL);
+    desk_set_clock(f.desk, 2000000001);   /* the send took a second */
+    fake.held_done(fake.held_arg, &ok);
+    fx_drain(&f);
+    CHECK(!logged("reply 800 second"));   /* 1 ms after the end has not passed */
+    desk_set_clock(f.desk, 2000000002);
+    desk_outbox_kick(f.desk);
+    fx_drain(&f);
+    CHECK(logged("reply 800 second"));
+    desk_set_clock(f.desk, 0);
     fx_close(&f);
 }
 
