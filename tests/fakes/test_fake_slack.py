@@ -440,6 +440,62 @@ def test_update_ephemeral_users(fs):
     assert api(fs, "users.info", {"user": "U9"})[2]["error"] == "user_not_found"
 
 
+def test_users_list_and_paging(fs):
+    resp = api(fs, "users.list", {})[2]
+    assert [u["id"] for u in resp["members"]] == ["UBOT", "U1", "U2"], resp
+    assert resp["members"][1]["name"] == "alice" and resp["members"][0]["is_bot"]
+    assert resp["response_metadata"]["next_cursor"] == "" and isinstance(resp["cache_ts"], int)
+    page1 = api(fs, "users.list", {"limit": 2})[2]
+    cursor = page1["response_metadata"]["next_cursor"]
+    assert [u["id"] for u in page1["members"]] == ["UBOT", "U1"], page1
+    assert base64.b64decode(cursor) == b"user:U2"   # Slack's cursor shape
+    page2 = api(fs, "users.list", {"limit": 2, "cursor": cursor})[2]
+    assert [u["id"] for u in page2["members"]] == ["U2"], page2
+    assert page2["response_metadata"]["next_cursor"] == ""
+    assert api(fs, "users.list", {"cursor": "bm9wZQ=="})[2]["error"] == "invalid_cursor"
+    assert api(fs, "users.list", {"cursor": 7})[2]["error"] == "invalid_cursor"
+    assert api(fs, "users.list", {"limit": "x"})[2]["error"] == "invalid_arguments"
+
+
+def test_conversations_info(fs):
+    ch = api(fs, "conversations.info", {"channel": "C_MENTIONS"})[2]["channel"]
+    assert (ch["id"], ch["name"], ch["is_channel"], ch["is_im"], ch["is_mpim"]) == \
+        ("C_MENTIONS", "mentions", True, False, False), ch
+    assert api(fs, "conversations.info", {"channel": "C_NOPE"})[2]["error"] == "channel_not_found"
+
+
+def test_json_only_off_accepts_forms(fs):
+    """What @slack/web-api (Hubot) sends: form bodies everywhere."""
+    form = "application/x-www-form-urlencoded"
+    fs.json_only = False
+    resp = api(fs, "chat.postMessage", ctype=form, raw=b"channel=C_MENTIONS&text=hi")[2]
+    assert resp["ok"], resp
+    assert api(fs, "users.list", ctype=form, raw=b"limit=1")[2]["members"][0]["id"] == "UBOT"
+    assert api(fs, "users.info", ctype=form, raw=b"user=U1")[2]["user"]["name"] == "alice"
+    assert api(fs, "conversations.info", ctype=form, raw=b"channel=C_ESCALATE")[2]["ok"]
+    assert fs.errors == []
+    # Everything else stays strict.
+    api(fs, "chat.postMessage", ctype=form, raw=b"channel=C_MENTIONS&text=x&token=xoxb-test")
+    expect_error(fs, "token sent in the body")
+    api(fs, "chat.nope", ctype=form, raw=b"a=1")
+    expect_error(fs, "unknown method")
+    fs.json_only = True   # and the knob is read per call
+    api(fs, "users.list", ctype=form, raw=b"limit=1")
+    expect_error(fs, "form-encoded")
+
+
+def test_no_nagle_delay(fs):
+    """Server sockets have TCP_NODELAY: else every keep-alive answer waits
+    ~40 ms for a delayed ACK, which would swamp benchmark latencies."""
+    conn = http.client.HTTPConnection("127.0.0.1", fs.port, timeout=5)
+    conn.request("POST", "/api/auth.test", body=b"{}", headers={
+        "Authorization": f"Bearer {BOT}", "Content-Type": "application/json; charset=utf-8"})
+    assert json.loads(conn.getresponse().read())["ok"]
+    socks = list(fs._http_socks)   # the server's end of our kept-alive connection
+    assert socks and all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in socks)
+    conn.close()
+
+
 def test_block_action_and_response_url(fs):
     blocks = [{"type": "section", "block_id": "t42",
                "text": {"type": "mrkdwn", "text": "ticket 42", "verbatim": True}},
