@@ -23,7 +23,7 @@ ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=undefined
 
 .PHONY: all deps run test unit e2e asan test-asan test-valgrind clean demo-reset fuzz fuzz-build \
-        fuzz-regress soak
+        fuzz-regress soak bench bench-deps
 
 all: $(BUILD)/vigil $(BUILD)/unit-tests
 
@@ -124,6 +124,33 @@ fuzz-regress: fuzz-build
 	  if [ -n "$$files" ]; then build/fuzz/fuzz_$$t $$files >/dev/null 2>&1 || \
 	    { echo "fuzz-regress: $$t crashes again"; exit 1; }; fi; \
 	done; echo "fuzz-regress: every saved input passes"
+
+# Benchmarks (not part of make test): vigil built optimised in build/bench/,
+# Hubot installed from bench/hubot/package-lock.json, both run against the
+# fakes of tests/fakes/; results in bench/results/ and BENCHMARKS.md.
+# BENCH_RUNS runs of each bot per scenario, alternated (A B A B ...).
+BENCH_RUNS ?= 5
+BENCH_CFLAGS := -O2 -g -DNDEBUG
+bench: bench-deps
+	@$(MAKE) --no-print-directory BUILD=build/bench CFLAGS="$(BENCH_CFLAGS)" \
+	  build/bench/vigil build/bench/bench_core
+	@python3 bench/run.py --build build/bench --runs $(BENCH_RUNS) $(BENCH_ARGS)
+
+bench-deps: deps
+	@sh tools/deps.sh bench
+	@if ! cmp -s bench/hubot/package-lock.json bench/hubot/node_modules/.vigil-installed; then \
+	  echo "make bench: installing Hubot (npm ci in bench/hubot)"; \
+	  (cd bench/hubot && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+	  cp bench/hubot/package-lock.json bench/hubot/node_modules/.vigil-installed; fi
+
+$(BUILD)/obj/bench/%.o: bench/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	@echo "  CC   $<"
+	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/bench_core: $(OBJS) $(BUILD)/obj/bench/bench_core.o
+	@echo "  LD   $@"
+	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LIBS)
 
 # Steady load and faults for SOAK_SECONDS (default 600); fails if RSS or
 # open fds keep growing.  Not part of make test.

@@ -87,6 +87,12 @@ static int msgh(lua_State *L)
     return 1;
 }
 
+void script_set_budget_hook(struct script_rt *rt, int on)
+{
+    rt->hook_off = !on;
+    lua_sethook(rt->L, on ? count_hook : NULL, on ? LUA_MASKCOUNT : 0, on ? HOOK_STEP : 0);
+}
+
 int script_call(struct script_rt *rt, int nargs, int nres, const char *what,
                 char *errmsg, size_t errlen)
 {
@@ -97,7 +103,10 @@ int script_call(struct script_rt *rt, int nargs, int nres, const char *what,
         rt->used = 0;
         rt->killed = 0;
         rt->budget_active = 1;
-        lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+        if (rt->hook_off)
+            lua_sethook(L, NULL, 0, 0);
+        else
+            lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
     }
     lua_pushcfunction(L, msgh);
     lua_insert(L, base);                    /* handler below the function */
@@ -105,7 +114,8 @@ int script_call(struct script_rt *rt, int nargs, int nres, const char *what,
     lua_remove(L, base);                    /* pop handler */
     if (--rt->depth == 0) {
         rt->budget_active = 0;
-        lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+        if (!rt->hook_off)
+            lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
     }
     if (status == LUA_OK) {
         if (errmsg && errlen)

@@ -47,6 +47,10 @@ void script_strv_free(char **v);
  * Returns new text: the results pretty-printed, or the error; `*ok` says
  * which. */
 char *script_eval(struct script_rt *rt, const char *user, const char *code, int *ok);
+/* Benchmarks only (`make bench` measures what the budget costs): 0 runs
+ * scripts without the instruction-count hook, so nothing stops an endless
+ * loop.  The bot never calls it. */
+void script_set_budget_hook(struct script_rt *rt, int on);
 /* Lua memory in use, bytes. */
 size_t script_memory(struct script_rt *rt);
 

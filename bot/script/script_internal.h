@@ -35,6 +35,7 @@ struct script_rt {
     size_t mem, mem_limit;
     long long used, budget;
     int budget_active, killed;
+    int hook_off;                   /* benchmarks: no count hook (script_set_budget_hook) */
 
     /* who and what is running now (never taken from script-visible tables) */
     const char *actor;            /* staff id, or "hook:<file>" */

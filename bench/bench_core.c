@@ -1,0 +1,330 @@
+/* bench_core.c — in-process measurements for `make bench` that a socket
+ * would blur: the script runtime's per-command cost (with and without the
+ * instruction-count hook), ingest of fake X pages into the real desk, and
+ * the raw limit of the same SQLite writing the same rows.  Each run prints
+ * one JSON object; bench/run.py alternates runs and does the statistics.
+ * Links every bot object but main.o; knows nothing of Slack or Hubot. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sqlite3.h>
+#include <uv.h>
+
+#include "chat/chat.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "desk/desk.h"
+#include "script/script.h"
+#include "source/xparse.h"
+#include "store/store.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, const char *detail)
+{
+    fprintf(stderr, "bench_core: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+    exit(1);
+}
+
+/* Returns the whole file as a new string (caller frees), *len its size. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+
+    if (!f)
+        die("cannot open", path);
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+        buf[n] = '\0';
+        *len = (size_t)n;
+    } else {
+        die("cannot read", path);
+    }
+    fclose(f);
+    return buf;
+}
+
+/* The desk and runtime of a bot with console chat, no adapters wired: jobs
+ * are queued and stay queued, which is what ingest is measured to. */
+struct rig {
+    uv_loop_t loop;
+    struct config *cfg;
+    struct store *store;
+    struct desk *desk;
+    struct script_rt *rt;
+};
+
+static void rig_open(struct rig *r, const char *db, const char *scripts, const char *lib)
+{
+    char cfgpath[4200], err[512];
+    FILE *f;
+
+    snprintf(cfgpath, sizeof cfgpath, "%s.lua", db);
+    if (!(f = fopen(cfgpath, "w")))
+        die("cannot write", cfgpath);
+    fprintf(f, "log_level = 'warn'\n"
+               "store = { path = '%s' }\n"
+               "scripts = { dir = '%s', lib = '%s' }\n"
+               "replay = { file = 'unused' }\n"
+               "x = { handle = 'AcmeSupport', user_id = '1500000000000000001' }\n"
+               "channels = { mentions = '#support', escalations = '#support-escalations' }\n"
+               "staff = { U1 = { name = 'Alice Jensen', initials = 'AJ', role = 'lead' },\n"
+               "          U2 = { name = 'Bob Okafor', initials = 'BO' } }\n",
+            db, scripts, lib);
+    fclose(f);
+    memset(r, 0, sizeof *r);
+    if (!(r->cfg = config_load(cfgpath, err, sizeof err)))
+        die("config", err);
+    log_set_level(LOG_WARN);
+    if (!(r->store = store_open(db)))
+        die("cannot open store", db);
+    uv_loop_init(&r->loop);
+    r->desk = desk_new(&r->loop, r->store, r->cfg);
+    r->rt = script_new(&r->loop, r->desk);
+    if (!r->desk || !r->rt || script_load_all(r->rt))
+        die("scripts did not all load", scripts);
+    desk_set_hooks(r->desk, script_desk_hooks(r->rt));
+}
+
+static void rig_close(struct rig *r)
+{
+    script_free(r->rt);
+    desk_free(r->desk);
+    store_close(r->store);
+    uv_loop_close(&r->loop);
+    config_free(r->cfg);
+}
+
+/* dispatch SCRIPTS LIB DB N HOOK: N runs of "whoami" by a lead. */
+static int cmd_dispatch(char **argv)
+{
+    struct rig r;
+    struct chat_command cmd = { "U1", "C_MENTIONS", "whoami" };
+    long n = atol(argv[3]);
+    double t0, t1;
+
+    rig_open(&r, argv[2], argv[0], argv[1]);
+    script_set_budget_hook(r.rt, atoi(argv[4]));
+    for (long i = 0; i < n / 10 + 1; i++)   /* warm caches and the allocator */
+        free(script_run_command(r.rt, &cmd));
+    t0 = now_s();
+    for (long i = 0; i < n; i++)
+        free(script_run_command(r.rt, &cmd));
+    t1 = now_s();
+    printf("{\"commands\": %ld, \"seconds\": %.6f, \"us_per_command\": %.3f, "
+           "\"hook\": %d, \"lua_kb\": %zu}\n", n, t1 - t0, (t1 - t0) * 1e6 / (double)n,
+           atoi(argv[4]), script_memory(r.rt) / 1024);
+    rig_close(&r);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Page files of DIR (page-*.json), sorted oldest first.  New array of new
+ * strings, NULL-terminated. */
+static char **page_files(const char *dir, size_t *n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char **v = NULL;
+
+    *n = 0;
+    if (!d)
+        die("cannot open", dir);
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "page-", 5) != 0)
+            continue;
+        v = realloc(v, (*n + 2) * sizeof *v);
+        v[*n] = malloc(strlen(dir) + strlen(e->d_name) + 2);
+        sprintf(v[*n], "%s/%s", dir, e->d_name);
+        (*n)++;
+    }
+    closedir(d);
+    if (!*n)
+        die("no page-*.json in", dir);
+    qsort(v, *n, sizeof *v, cmp_str);
+    v[*n] = NULL;
+    return v;
+}
+
+/* ingest SCRIPTS LIB DB PAGES: each page file, as X sent it, parsed and
+ * ingested in its own transaction (one poll = one page of 100). */
+static int cmd_ingest(char **argv)
+{
+    struct rig r;
+    size_t npages, total = 0, bytes = 0;
+    char **files = page_files(argv[3], &npages), err[256];
+    char **bodies = calloc(npages, sizeof *bodies);
+    size_t *lens = calloc(npages, sizeof *lens);
+    struct ingest_stats st, sum = { 0 };
+    double t0, t1;
+
+    for (size_t i = 0; i < npages; i++) {   /* the disk is not what is measured */
+        bodies[i] = slurp(files[i], &lens[i]);
+        bytes += lens[i];
+    }
+    rig_open(&r, argv[2], argv[0], argv[1]);
+    t0 = now_s();
+    for (size_t i = 0; i < npages; i++) {
+        struct mention_page page;
+        if (xparse_mentions_page(bodies[i], lens[i], &page, err, sizeof err))
+            die("unreadable page", err);
+        if (desk_ingest(r.desk, "x", &page, page.newest_id, &st) != DESK_OK)
+            die("ingest failed", files[i]);
+        total += page.n;
+        sum.stored += st.stored;
+        sum.opened += st.opened;
+        sum.attached += st.attached;
+        sum.skipped += st.skipped;
+        mention_page_free(&page);
+    }
+    t1 = now_s();
+    printf("{\"mentions\": %zu, \"pages\": %zu, \"bytes\": %zu, \"seconds\": %.6f, "
+           "\"per_second\": %.1f, \"stored\": %d, \"opened\": %d, \"attached\": %d, "
+           "\"skipped\": %d}\n", total, npages, bytes, t1 - t0, (double)total / (t1 - t0),
+           sum.stored, sum.opened, sum.attached, sum.skipped);
+    rig_close(&r);
+    for (size_t i = 0; i < npages; i++) {
+        free(bodies[i]);
+        free(files[i]);
+    }
+    free(bodies);
+    free(lens);
+    free(files);
+    return 0;
+}
+
+/* Rows of one table, copied out of the source database. */
+struct table {
+    const char *name;
+    sqlite3_value **vals;   /* nrows * ncols */
+    size_t nrows;
+    int ncols;
+};
+
+static void table_read(sqlite3 *db, struct table *t)
+{
+    char sql[128];
+    sqlite3_stmt *st;
+    size_t cap = 0;
+
+    snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY rowid", t->name);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        die("cannot read table", sqlite3_errmsg(db));
+    t->ncols = sqlite3_column_count(st);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (t->nrows == cap) {
+            cap = cap ? cap * 2 : 1024;
+            t->vals = realloc(t->vals, cap * (size_t)t->ncols * sizeof *t->vals);
+        }
+        for (int c = 0; c < t->ncols; c++)
+            t->vals[t->nrows * (size_t)t->ncols + (size_t)c] =
+                sqlite3_value_dup(sqlite3_column_value(st, c));
+        t->nrows++;
+    }
+    sqlite3_finalize(st);
+}
+
+static void exec_or_die(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        die(sql, msg);
+}
+
+/* sqlite SRC DST BATCHES: the rows vigil wrote to SRC (tickets, mentions,
+ * events, outbox, cursors), inserted into a fresh DST of the same schema
+ * and pragmas with prepared statements, in BATCHES transactions (one per
+ * page vigil ingested).  No parsing, no logic: the disk-and-SQLite limit. */
+static int cmd_sqlite(char **argv)
+{
+    struct table tabs[] = { { .name = "tickets" }, { .name = "mentions" },
+                            { .name = "events" }, { .name = "outbox" }, { .name = "cursors" } };
+    const size_t ntabs = sizeof tabs / sizeof tabs[0];
+    sqlite3_stmt *ins[sizeof tabs / sizeof tabs[0]];
+    long batches = atol(argv[2]);
+    size_t rows = 0;
+    sqlite3 *src, *dst;
+    struct store *s;
+    double t0, t1;
+
+    if (sqlite3_open_v2(argv[0], &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        die("cannot open", argv[0]);
+    for (size_t i = 0; i < ntabs; i++) {
+        table_read(src, &tabs[i]);
+        rows += tabs[i].nrows;
+    }
+    sqlite3_close(src);
+    if (!(s = store_open(argv[1])))   /* the same schema, migrations and journal */
+        die("cannot create", argv[1]);
+    store_close(s);
+    if (sqlite3_open(argv[1], &dst) != SQLITE_OK)
+        die("cannot open", argv[1]);
+    exec_or_die(dst, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                     "PRAGMA foreign_keys=OFF");   /* batches may split a ticket from its rows */
+    for (size_t i = 0; i < ntabs; i++) {
+        char sql[256];
+        int n = snprintf(sql, sizeof sql, "INSERT INTO %s VALUES (?", tabs[i].name);
+        for (int c = 1; c < tabs[i].ncols; c++)
+            n += snprintf(sql + n, sizeof sql - (size_t)n, ",?");
+        snprintf(sql + n, sizeof sql - (size_t)n, ")");
+        if (sqlite3_prepare_v2(dst, sql, -1, &ins[i], NULL) != SQLITE_OK)
+            die("cannot prepare", sqlite3_errmsg(dst));
+    }
+    t0 = now_s();
+    for (long b = 0; b < batches; b++) {
+        exec_or_die(dst, "BEGIN");
+        for (size_t i = 0; i < ntabs; i++) {
+            size_t lo = tabs[i].nrows * (size_t)b / (size_t)batches;
+            size_t hi = tabs[i].nrows * (size_t)(b + 1) / (size_t)batches;
+            for (size_t r = lo; r < hi; r++) {
+                for (int c = 0; c < tabs[i].ncols; c++)
+                    sqlite3_bind_value(ins[i], c + 1,
+                                       tabs[i].vals[r * (size_t)tabs[i].ncols + (size_t)c]);
+                if (sqlite3_step(ins[i]) != SQLITE_DONE)
+                    die("insert failed", sqlite3_errmsg(dst));
+                sqlite3_reset(ins[i]);
+            }
+        }
+        exec_or_die(dst, "COMMIT");
+    }
+    t1 = now_s();
+    printf("{\"mentions\": %zu, \"rows\": %zu, \"batches\": %ld, \"seconds\": %.6f, "
+           "\"per_second\": %.1f, \"rows_per_second\": %.1f}\n", tabs[1].nrows, rows, batches,
+           t1 - t0, (double)tabs[1].nrows / (t1 - t0), (double)rows / (t1 - t0));
+    for (size_t i = 0; i < ntabs; i++) {
+        sqlite3_finalize(ins[i]);
+        for (size_t v = 0; v < tabs[i].nrows * (size_t)tabs[i].ncols; v++)
+            sqlite3_value_free(tabs[i].vals[v]);
+        free(tabs[i].vals);
+    }
+    sqlite3_close(dst);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 7 && strcmp(argv[1], "dispatch") == 0)
+        return cmd_dispatch(argv + 2);
+    if (argc == 6 && strcmp(argv[1], "ingest") == 0)
+        return cmd_ingest(argv + 2);
+    if (argc == 5 && strcmp(argv[1], "sqlite") == 0)
+        return cmd_sqlite(argv + 2);
+    fprintf(stderr, "usage: bench_core dispatch SCRIPTS LIB DB N HOOK(0|1)\n"
+                    "       bench_core ingest SCRIPTS LIB DB PAGES_DIR\n"
+                    "       bench_core sqlite SRC_DB DST_DB BATCHES\n");
+    return 2;
+}

@@ -1,0 +1,680 @@
+#!/usr/bin/env python3
+"""bench/run.py — `make bench`: vigil beside Hubot on the same fake Slack,
+and vigil against the limits of its own machine.
+
+Every scenario runs each bot BENCH_RUNS times, alternated (vigil, Hubot,
+vigil, Hubot ...) so a noisy neighbour hurts both alike; we report the
+median, the spread (min..max and (max-min)/median) and the ratio of the
+medians.  Absolute times are noisy on shared machines; ratios measured in
+one run are what we quote.  Results go to bench/results/latest.json;
+bench/report.py turns them into BENCHMARKS.md and the latency chart.
+
+This is a benchmark, not a test: nothing here fails for being slow.  It
+fails only when a bot misbehaves (a lost or doubled answer, a protocol
+violation the fake saw, a 429 the outbox provoked)."""
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
+from fake_slack import FakeSlack  # noqa: E402
+from fake_x import FakeX  # noqa: E402
+
+APP, BOT = "xapp-1-bench", "xoxb-bench"
+NUSERS = 50                      # staff who send commands, in rotation
+USERS = {f"U{100 + i}": {"name": f"agent{i}", "real_name": f"Agent {i}"} for i in range(NUSERS)}
+UIDS = list(USERS)
+PROBE = "U099"                   # sends only the startup probes (its answers stay apart)
+USERS[PROBE] = {"name": "prober", "real_name": "Startup Probe"}
+ANSWER_UID = re.compile(r"\((U\d+)\)")
+DEADLINE = 3.0                   # Slack's ack deadline: an answer later than this failed
+RAMP = (500, 1000, 2000, 3000, 5000, 7500, 10000, 15000)   # commands/s, 2 s each
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def rss_kb(pid):
+    """VmRSS and VmHWM of `pid`, in KiB."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "VmHWM"):
+                out[k] = int(v.split()[0])
+    return out["VmRSS"], out["VmHWM"]
+
+
+def summary(samples):
+    """Median and spread of a list of numbers (None when empty)."""
+    xs = [x for x in samples if x is not None]
+    if not xs:
+        return None
+    med = statistics.median(xs)
+    return {"median": med, "min": min(xs), "max": max(xs), "n": len(xs),
+            "spread": (max(xs) - min(xs)) / med if med else 0.0, "samples": xs}
+
+
+def pct(xs, p):
+    """The p-th percentile (nearest rank) of xs."""
+    xs = sorted(xs)
+    if not xs:
+        return None
+    k = max(0, min(len(xs) - 1, int(round(p / 100.0 * len(xs) + 0.5)) - 1))
+    return xs[k]
+
+
+# --------------------------------------------------------------------- bots
+
+class Vigil:
+    name = "vigil"
+
+    def __init__(self, build, tmp, fs, replay=None, slack=None, scripts=None):
+        self.tmp = tmp
+        self.db = os.path.join(tmp, "vigil.db")
+        empty = os.path.join(tmp, "none.jsonl")
+        open(empty, "a").close()
+        staff = ", ".join(f'{u} = {{ name = "Agent {i}", initials = "A{i}", role = "agent" }}'
+                          for i, u in enumerate(UIDS))
+        slack_keys = dict({"post_rate": 50, "digest_threshold": 20}, **(slack or {}))
+        cfg = os.path.join(tmp, "vigil.lua")
+        with open(cfg, "w") as f:
+            f.write(f'''chat = "slack"
+source = "replay"
+log_level = "warn"
+store = {{ path = "{self.db}" }}
+scripts = {{ dir = "{scripts or os.path.join(ROOT, 'scripts')}", lib = "{os.path.join(ROOT, 'lua')}" }}
+admin = {{ socket = "{os.path.join(tmp, 'vigil.sock')}" }}
+replay = {{ file = "{replay or empty}", interval = 0.01 }}
+x = {{ handle = "AcmeSupport", user_id = "1500000000000000001" }}
+channels = {{ mentions = "C_MENTIONS", escalations = "C_ESCALATE" }}
+staff = {{ {staff} }}
+slack = {{ app_token = env("SLACK_APP_TOKEN"), bot_token = env("SLACK_BOT_TOKEN"),
+          api_url = "{fs.api_url}", {", ".join(f"{k} = {v}" for k, v in slack_keys.items())} }}
+''')
+        self.log = open(os.path.join(tmp, "vigil.log"), "ab")
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen(
+            [os.path.join(build, "vigil"), "run", "-c", cfg], cwd=ROOT,
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
+            env=dict(os.environ, SLACK_APP_TOKEN=APP, SLACK_BOT_TOKEN=BOT,
+                     NO_PROXY="127.0.0.1"))
+
+    @staticmethod
+    def fake(**kw):
+        return FakeSlack(app_token=APP, bot_token=BOT, channels=("C_MENTIONS", "C_ESCALATE"),
+                         users=USERS, **kw).start()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.log.close()
+        return rc
+
+
+class Hubot:
+    """Hubot 14 with @hubot-friends/hubot-slack in Socket Mode (see
+    bench/hubot/), answering the same "whoami" as a channel message."""
+    name = "hubot"
+
+    def __init__(self, build, tmp, fs):
+        self.tmp = tmp
+        self.log = open(os.path.join(tmp, "hubot.log"), "ab")
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen(
+            [os.path.join(ROOT, "bench", "hubot", "start.sh")], cwd=os.path.join(ROOT, "bench", "hubot"),
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
+            env=dict(os.environ, HUBOT_SLACK_APP_TOKEN=APP, HUBOT_SLACK_BOT_TOKEN=BOT,
+                     BENCH_SLACK_API_URL=fs.api_url, NO_PROXY="127.0.0.1"),
+            start_new_session=True)
+
+    @staticmethod
+    def fake(**kw):
+        fs = FakeSlack(app_token=APP, bot_token=BOT, channels=("C_MENTIONS", "C_ESCALATE"),
+                       users=USERS, **kw)
+        fs.json_only = False   # @slack/web-api posts forms, which real Slack takes
+        return fs.start()
+
+    def stop(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            rc = self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            rc = self.proc.wait()
+        except ProcessLookupError:
+            rc = self.proc.wait()
+        self.log.close()
+        return rc
+
+
+# ------------------------------------------------------------- the driver
+
+class Driver:
+    """Sends "whoami" the way each bot takes it and times the answer at the
+    fake: vigil gets a slash command and answers in the ack's payload;
+    Hubot gets a channel message and answers with chat.postMessage.  The
+    clock starts just before the frame is written and stops when the
+    answer has been read and parsed by the fake."""
+
+    def __init__(self, fs, bot):
+        self.fs, self.bot = fs, bot
+        self.sent = []            # (monotonic, user id)
+        self.lock = threading.Lock()
+        self.seq = 0
+        self.skip = 0             # answers to the startup probes
+
+    def send(self, uid):
+        t = time.monotonic()
+        if self.bot.name == "vigil":
+            env = self.fs.send_slash("whoami", user_id=uid)
+            with self.lock:
+                self.sent.append((t, uid, env))
+        else:
+            with self.lock:
+                self.seq += 1
+                ts = f"{int(time.time())}.{self.seq:06d}"
+                self.sent.append((t, uid, ts))
+            self.fs.send_event({"type": "message", "channel": "C_MENTIONS", "user": uid,
+                                "text": "whoami", "ts": ts, "event_ts": ts,
+                                "channel_type": "channel", "team": "T0BENCH"})
+
+    def answers(self):
+        """[(monotonic answered, user id, envelope or None)] in arrival order."""
+        with self.fs._cv:
+            if self.bot.name == "vigil":
+                return [(a["t"], None, a["envelope_id"]) for a in self.fs.acks]
+            out = []
+            for c in self.fs.calls:
+                if c["method"] == "chat.postMessage" and c["status"] == 200:
+                    m = ANSWER_UID.search(str((c["body"] or {}).get("text", "")))
+                    out.append((c["t"], m.group(1) if m else None, None))
+            return out
+
+    def latencies(self, first=0):
+        """Latencies (s) of commands sent[first:], None where unanswered.
+        vigil's answers carry the envelope id; Hubot's name the user, and
+        each user's answers come in the order that user asked."""
+        ans = self.answers()
+        sent = self.sent[first:]
+        if self.bot.name == "vigil":
+            at = {env: t for t, _, env in ans}
+            return [at[env] - t - 0 if env in at else None for t, _, env in sent]
+        queues = {}
+        for t, uid, _ in ans:
+            queues.setdefault(uid, []).append(t)
+        # Answers to commands before `first` come first in each user's queue.
+        for t, uid, _ in self.sent[:first]:
+            if queues.get(uid):
+                queues[uid].pop(0)
+        out = []
+        for t, uid, _ in sent:
+            q = queues.get(uid)
+            out.append(q.pop(0) - t if q else None)
+        return out
+
+    def blast(self, rate, count, start_index=0):
+        """Open loop: command i goes out at t0 + i/rate whatever the bot
+        does.  Returns (index of the first command, achieved send rate)."""
+        first = len(self.sent)
+        t0 = time.monotonic()
+        for i in range(count):
+            due = t0 + i / rate
+            delay = due - time.monotonic()
+            if delay > 0.0005:
+                time.sleep(delay)
+            self.send(UIDS[(start_index + i) % NUSERS])
+        took = time.monotonic() - t0
+        return first, (count - 1) / took if took > 0 else float("inf")
+
+    def wait_answered(self, first, timeout):
+        t_end = time.monotonic() + timeout
+        while time.monotonic() < t_end:
+            lat = self.latencies(first)
+            if all(x is not None for x in lat):
+                return lat
+            time.sleep(0.05)
+        return self.latencies(first)
+
+
+def wait(pred, timeout, what):
+    t_end = time.monotonic() + timeout
+    while time.monotonic() < t_end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.002)
+    raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
+
+
+# --------------------------------------------------------------- scenarios
+
+def chat_run(kind, build, quick):
+    """One life of one bot: startup, idle footprint, round trip at 100/s,
+    10,000 commands, then the sustained-rate ramp."""
+    tmp = tempfile.mkdtemp(prefix=f"bench-{kind.name}-")
+    fs = kind.fake()
+    bot = None
+    res = {}
+    try:
+        bot = kind(build, tmp, fs)
+        drv = Driver(fs, bot)
+        res["startup_ms"] = startup(fs, drv, bot) * 1000
+        time.sleep(5)
+        res["rss_idle_kb"], _ = rss_kb(bot.proc.pid)
+
+        n100 = 200 if quick else 1000
+        first, _ = drv.blast(100, n100)
+        lat = drv.wait_answered(first, 30)
+        ok = [x for x in lat if x is not None]
+        res["rtt100_ms"] = [x * 1000 for x in ok]
+        res["rtt100_lost"] = len(lat) - len(ok)
+        res["rtt100_p50_ms"] = pct(res["rtt100_ms"], 50)
+        res["rtt100_p99_ms"] = pct(res["rtt100_ms"], 99)
+
+        n10k = 2000 if quick else 10000
+        first, sent_rate = drv.blast(1000, n10k)
+        lat = drv.wait_answered(first, 120)
+        res["load_lost"] = sum(1 for x in lat if x is None)
+        res["rss_after_10k_kb"], res["rss_peak_kb"] = rss_kb(bot.proc.pid)
+
+        res["ramp"] = []
+        best = 0
+        for rate in RAMP[:4] if quick else RAMP:
+            first, achieved = drv.blast(rate, int(rate * 2))
+            lat = drv.wait_answered(first, 10)
+            got = [x for x in lat if x is not None]
+            step = {"rate": rate, "achieved": round(achieved), "answered": len(got),
+                    "sent": len(lat), "max_ms": max(got) * 1000 if got else None,
+                    "p99_ms": pct(got, 99) * 1000 if got else None}
+            res["ramp"].append(step)
+            passed = len(got) == len(lat) and max(got) < DEADLINE
+            log(f"    {kind.name} ramp {rate}/s (sent at {achieved:.0f}/s): "
+                f"{len(got)}/{len(lat)} answered, max {step['max_ms'] or 0:.1f} ms"
+                f"{'' if passed else '  <- over'}")
+            if not passed:
+                break
+            best = achieved
+            time.sleep(1)
+        res["sustained_per_s"] = best
+        res["rss_end_kb"], res["rss_peak_kb"] = rss_kb(bot.proc.pid)
+        dup = len(drv.answers()) - drv.skip - len(drv.sent)
+        if dup > 0:
+            raise RuntimeError(f"{kind.name} answered {dup} commands twice")
+        res["fake_errors"] = fs.errors[:5]
+    finally:
+        if bot:
+            res["exit"] = bot.stop()
+        fs.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return res
+
+
+def startup(fs, drv, bot):
+    """Process start to the first answer to a command.  A probe goes out
+    the moment hello does, and again every 50 ms until one is answered:
+    Hubot drops what arrives before it has loaded its scripts (it acks
+    and forgets), so "hello handled" is proved by an answer, not by the
+    socket."""
+    fs.wait_connected(timeout=60)
+    while time.monotonic() - bot.t0 < 60:
+        drv.send(PROBE)
+        t_end = time.monotonic() + 0.05
+        while time.monotonic() < t_end:
+            for t, uid, env in drv.answers():
+                if uid == PROBE or (env is not None and env == drv.sent[-1][2]) or \
+                        (env is not None and env in {e for _, u, e in drv.sent if u == PROBE}):
+                    drv.sent = []   # the probes are not part of any later measurement
+                    drv.skip = len(drv.answers())
+                    return t - bot.t0
+            time.sleep(0.001)
+    raise RuntimeError(f"{bot.name} never answered a command")
+
+
+def fetch_pages(n, authors, dest):
+    """n mentions from the fake X, fetched as vigil fetches them (100 a
+    page), written as page-NNNN.json oldest first and as one JSON-lines
+    replay file.  Returns the replay path."""
+    fx = FakeX(brand_id="1500000000000000001", brand_username="AcmeSupport",
+               bearer="bench-bearer")
+    fx.rate_limits = {k: (10**9, 900) for k in fx.rate_limits}
+    fx.max_reachable = n
+    fx.gzip = False
+    fx.start()
+    try:
+        fx.add_mentions(n, authors=authors, seed=7)
+        pages, token = [], None
+        fields = ("tweet.fields=created_at,author_id,conversation_id,in_reply_to_user_id,"
+                  "referenced_tweets,lang,entities,edit_history_tweet_ids&expansions=author_id,"
+                  "referenced_tweets.id&user.fields=name,username,profile_image_url,verified")
+        while True:
+            url = (f"{fx.api_url}users/1500000000000000001/mentions?max_results=100&{fields}"
+                   + (f"&pagination_token={token}" if token else ""))
+            req = urllib.request.Request(url, headers={"Authorization": "Bearer bench-bearer"})
+            with urllib.request.urlopen(req, timeout=30) as r:
+                body = r.read()
+            pages.append(body)
+            token = json.loads(body).get("meta", {}).get("next_token")
+            if not token:
+                break
+        if fx.errors:
+            raise RuntimeError(f"fake X saw protocol errors: {fx.errors[:3]}")
+    finally:
+        fx.stop()
+    pages.reverse()   # X walks newest first; a bot that kept up saw the oldest first
+    os.makedirs(dest, exist_ok=True)
+    replay = os.path.join(dest, "mentions.jsonl")
+    with open(replay, "wb") as rf:
+        for i, body in enumerate(pages):
+            with open(os.path.join(dest, f"page-{i:04d}.json"), "wb") as f:
+                f.write(body)
+            rf.write(body.replace(b"\n", b"") + b"\n")
+    return replay
+
+
+ROUTING_RULES = [   # keyword -> tag, a realistic on_mention hook's table
+    ("refund", "billing"), ("charged", "billing"), ("invoice", "billing"),
+    ("order", "orders"), ("package", "orders"), ("pakke", "orders"), ("delivery", "orders"),
+    ("app", "app"), ("crash", "app"), ("login", "app"), ("password", "app"),
+    ("broken", "quality"), ("wrong", "quality"), ("lid", "quality"),
+    ("cancel", "retention"), ("subscription", "retention"),
+    ("urgent", "urgent"), ("asap", "urgent"), ("angry", "urgent"), ("lawyer", "legal"),
+]
+
+
+def hook_scripts(tmp, kind):
+    """A scripts/ dir holding the default commands and one on_mention hook."""
+    d = os.path.join(tmp, f"scripts-{kind}")
+    shutil.copytree(os.path.join(ROOT, "scripts"), d)
+    if kind == "trivial":
+        body = "on_mention = function(ticket, mention) end"
+    else:
+        rules = ",\n".join(f'  {{ "{k}", "{t}" }}' for k, t in ROUTING_RULES)
+        body = ("on_mention = function(ticket, mention)\n"
+                "  if not mention.is_new then return end\n"
+                "  local text = mention.text:lower()\n"
+                "  for _, r in ipairs(RULES) do\n"
+                "    if text:find(r[1], 1, true) then ticket:tag(r[2]) end\n"
+                "  end\n"
+                "end")
+        body = f"local RULES = {{\n{rules}\n}}\n" + "return hooks { " + body + " }\n"
+        with open(os.path.join(d, "hooks", "routing.lua"), "w") as f:
+            f.write(body)
+        return d
+    with open(os.path.join(d, "hooks", "routing.lua"), "w") as f:
+        f.write("return hooks { " + body + " }\n")
+    return d
+
+
+def core(build, *args):
+    out = subprocess.run([os.path.join(build, "bench_core"), *args], capture_output=True,
+                         text=True, timeout=600)
+    if out.returncode:
+        raise RuntimeError(f"bench_core {args[0]} failed: {out.stderr.strip()}")
+    return json.loads(out.stdout)
+
+
+def ingest_runs(build, runs, quick):
+    n = 5000 if quick else 20000
+    tmp = tempfile.mkdtemp(prefix="bench-ingest-")
+    res = {"mentions": n, "trivial": [], "routing": [], "sqlite": [], "rows": None}
+    try:
+        pages = os.path.join(tmp, "pages")
+        fetch_pages(n, n // 2, pages)
+        scripts = {k: hook_scripts(tmp, k) for k in ("trivial", "routing")}
+        npages = len([p for p in os.listdir(pages) if p.startswith("page-")])
+        for r in range(runs):
+            for kind in ("trivial", "routing"):
+                db = os.path.join(tmp, f"{kind}-{r}.db")
+                out = core(build, "ingest", scripts[kind], os.path.join(ROOT, "lua"), db, pages)
+                res[kind].append(out)
+            # The same rows, straight into SQLite, in as many transactions.
+            src = os.path.join(tmp, f"trivial-{r}.db")
+            dst = os.path.join(tmp, f"raw-{r}.db")
+            res["sqlite"].append(core(build, "sqlite", src, dst, str(npages)))
+            if res["rows"] is None:
+                con = sqlite3.connect(src)
+                res["rows"] = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                               for t in ("tickets", "mentions", "events", "outbox")}
+                con.close()
+            for f in os.listdir(tmp):
+                if f.endswith((".db", ".db-wal", ".db-shm")) and not f.startswith(f"trivial-{r}"):
+                    os.unlink(os.path.join(tmp, f))
+            log(f"    ingest run {r + 1}: trivial {res['trivial'][-1]['per_second']:.0f}/s, "
+                f"routing {res['routing'][-1]['per_second']:.0f}/s, "
+                f"raw SQLite {res['sqlite'][-1]['per_second']:.0f}/s")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return res
+
+
+def dispatch_runs(build, runs):
+    tmp = tempfile.mkdtemp(prefix="bench-dispatch-")
+    res = {"hook": [], "nohook": []}
+    try:
+        for r in range(runs):
+            for hook in (1, 0):
+                out = core(build, "dispatch", os.path.join(ROOT, "scripts"),
+                           os.path.join(ROOT, "lua"), os.path.join(tmp, f"d{r}{hook}.db"),
+                           "200000", str(hook))
+                res["hook" if hook else "nohook"].append(out["us_per_command"])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return res
+
+
+def reload_run(build, quick):
+    """Saves a new whoami.lua into a running vigil and times, at the fake,
+    how long until a command gets the new answer."""
+    tmp = tempfile.mkdtemp(prefix="bench-reload-")
+    scripts = os.path.join(tmp, "scripts")
+    shutil.copytree(os.path.join(ROOT, "scripts"), scripts)
+    fs = Vigil.fake()
+    bot = Vigil(build, tmp, fs, scripts=scripts)
+    times = []
+    try:
+        drv = Driver(fs, bot)
+        fs.wait_connected(timeout=30)
+        for k in range(3 if quick else 10):
+            marker = f"version {k}"
+            body = f'return command {{ usage = "whoami", run = function(ctx) return "{marker}" end }}\n'
+            path = os.path.join(scripts, "whoami.lua")
+            tmpf = path + ".new"
+            with open(tmpf, "w") as f:   # the way editors save: write, then rename
+                f.write(body)
+            t_save = time.monotonic()
+            os.rename(tmpf, path)
+            while True:
+                n = len(fs.acks)
+                drv.send(UIDS[0])
+                env = drv.sent[-1][2]
+                frame = fs.wait_ack(env, timeout=5)
+                text = json.dumps(frame.get("payload") or {})
+                if marker in text:
+                    times.append((fs.acks[n]["t"] - t_save) * 1000)
+                    break
+                if time.monotonic() - t_save > 10:
+                    raise RuntimeError("the new whoami.lua never answered")
+                time.sleep(0.001)
+            time.sleep(0.3)
+    finally:
+        bot.stop()
+        fs.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return times
+
+
+def storm_run(build, replay, n, rate):
+    """n tickets queued at once, posted at slack.post_rate = `rate` while the
+    fake enforces that same rate; times the drain and counts 429s."""
+    tmp = tempfile.mkdtemp(prefix="bench-storm-")
+    fs = Vigil.fake()
+    fs.rate_limit("chat.postMessage", per_sec=rate, burst=1, per_channel=True)
+    bot = Vigil(build, tmp, fs, replay=replay,
+                slack={"post_rate": rate, "digest_threshold": 100000})
+    try:
+        fs.wait_connected(timeout=30)
+
+        def posts():
+            with fs._cv:
+                return [c["t"] for c in fs.calls
+                        if c["method"] == "chat.postMessage" and c["status"] == 200
+                        and not (c["body"] or {}).get("thread_ts")]
+        wait(lambda: len(posts()) >= n, n / rate * 3 + 30, f"{n} ticket posts")
+        ts = posts()[:n]
+        queued = sqlite3.connect(bot.db).execute(
+            "SELECT count(*) FROM outbox WHERE kind='post_ticket'").fetchone()[0]
+        return {"seconds": ts[-1] - ts[0], "limit_seconds": (n - 1) / rate,
+                "count_429": fs.count_429, "posts": len(ts), "jobs": queued,
+                "fake_errors": fs.errors[:5]}
+    finally:
+        bot.stop()
+        fs.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def tickets_footprint(build, replay, n):
+    """vigil's RSS once n tickets are stored (X mentions replayed, tickets
+    posted to the fake Slack as digests)."""
+    tmp = tempfile.mkdtemp(prefix="bench-tickets-")
+    fs = Vigil.fake()
+    bot = Vigil(build, tmp, fs, replay=replay, slack={"post_rate": 1000})
+    try:
+        fs.wait_connected(timeout=30)
+
+        def count():
+            try:
+                con = sqlite3.connect(f"file:{bot.db}?mode=ro", uri=True, timeout=5)
+                c = con.execute("SELECT count(*) FROM mentions").fetchone()[0]
+                con.close()
+                return c >= n
+            except sqlite3.Error:
+                return False
+        wait(count, 120, f"{n} mentions stored")
+        con = sqlite3.connect(f"file:{bot.db}?mode=ro", uri=True)
+        tickets = con.execute("SELECT count(*) FROM tickets").fetchone()[0]
+        con.close()
+        time.sleep(2)
+        rss, hwm = rss_kb(bot.proc.pid)
+        return {"tickets": tickets, "mentions": n, "rss_kb": rss, "peak_kb": hwm}
+    finally:
+        bot.stop()
+        fs.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) // 1024
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    with open(os.path.join(ROOT, "bench", "hubot", "package.json")) as f:
+        deps = json.load(f).get("dependencies", {})
+    return {"cpu": cpu, "cores": os.cpu_count(), "mem_mb": mem, "kernel": platform.release(),
+            "python": platform.python_version(), "node": node, "hubot": deps,
+            "sqlite": sqlite3.sqlite_version,
+            "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                     capture_output=True, text=True).stdout.strip()}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", default="build/bench")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="smaller loads (trying the bench out)")
+    ap.add_argument("--only", default="chat,ingest,dispatch,reload,storm,tickets")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "latest.json"))
+    a = ap.parse_args()
+    build = os.path.join(ROOT, a.build) if not os.path.isabs(a.build) else a.build
+    only = set(a.only.split(","))
+    started = time.time()
+    out = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
+           "runs": a.runs, "quick": a.quick,
+           "command": "make bench" + (f" BENCH_RUNS={a.runs}" if a.runs != 5 else "")}
+
+    if "chat" in only:
+        log(f"== chat: startup, footprint, round trip, sustained rate ({a.runs} x 2 runs, A B A B)")
+        runs = {"vigil": [], "hubot": []}
+        for r in range(a.runs):
+            for kind in (Vigil, Hubot):
+                res = chat_run(kind, build, a.quick)
+                runs[kind.name].append(res)
+                log(f"  run {r + 1} {kind.name}: startup {res['startup_ms']:.0f} ms, idle "
+                    f"{res['rss_idle_kb'] / 1024:.1f} MB, p50 {res['rtt100_p50_ms']:.2f} ms, "
+                    f"p99 {res['rtt100_p99_ms']:.2f} ms, after 10k "
+                    f"{res['rss_after_10k_kb'] / 1024:.1f} MB, sustained "
+                    f"{res['sustained_per_s']:.0f}/s")
+        out["chat"] = runs
+    with tempfile.TemporaryDirectory(prefix="bench-pages-") as pages:
+        replay = None
+        if only & {"storm", "tickets"}:
+            log("== fetching 10,000 mentions from the fake X")
+            replay = fetch_pages(10000, 10000, pages)
+        if "ingest" in only:
+            log("== ingest: fake X pages -> tickets + outbox jobs, against raw SQLite")
+            out["ingest"] = ingest_runs(build, a.runs, a.quick)
+        if "dispatch" in only:
+            log("== Lua dispatch, with and without the instruction-count hook")
+            out["dispatch"] = dispatch_runs(build, a.runs)
+            log(f"    hook {out['dispatch']['hook']} us, no hook {out['dispatch']['nohook']} us")
+        if "reload" in only:
+            log("== hot reload")
+            out["reload"] = [reload_run(build, a.quick) for _ in range(a.runs)]
+            log(f"    {out['reload']}")
+        if "storm" in only:
+            log("== outbox storm: 1,000 ticket posts at slack.post_rate = 50")
+            small = os.path.join(pages, "storm.jsonl")
+            with open(replay, "rb") as src, open(small, "wb") as dst:
+                lines = src.readlines()
+                dst.writelines(lines[-12:])   # the newest 1,200 mentions, >1,000 tickets
+            out["storm"] = []
+            for r in range(a.runs):
+                res = storm_run(build, small, 1000, 50)
+                out["storm"].append(res)
+                log(f"    run {r + 1}: {res['posts']} posts in {res['seconds']:.2f} s "
+                    f"(limit {res['limit_seconds']:.2f} s), {res['count_429']} x 429")
+        if "tickets" in only:
+            log("== footprint after 10,000 tickets")
+            out["tickets"] = []
+            for r in range(a.runs):
+                res = tickets_footprint(build, replay, 10000)
+                out["tickets"].append(res)
+                log(f"    run {r + 1}: {res['tickets']} tickets, RSS {res['rss_kb'] / 1024:.1f} MB")
+    out["seconds"] = round(time.time() - started)
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    if os.path.exists(a.out):   # a partial run (--only) keeps the other scenarios
+        with open(a.out) as f:
+            old = json.load(f)
+        for k, v in old.items():
+            out.setdefault(k, v)
+    with open(a.out, "w") as f:
+        json.dump(out, f, indent=1)
+    log(f"== results: {os.path.relpath(a.out, ROOT)} ({out['seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
