@@ -76,7 +76,7 @@ TEST(store_open_creates_the_newest_schema)
 
     if (!s)
         return;
-    CHECK_INT(store_schema_version(s), 2);
+    CHECK_INT(store_schema_version(s), 3);
     CHECK_INT(store_ticket_count(s), 0);
     CHECK_INT(store_mention_count(s), 0);
     CHECK_INT(store_job_count(s, "queued"), 0);
@@ -96,16 +96,41 @@ TEST(store_migrates_a_version_1_database_forward_keeping_its_data)
     store_close(s);
     /* make it look like a database written by schema 1 */
     CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-    CHECK_INT(sqlite3_exec(db, "ALTER TABLE tickets DROP COLUMN chat_digest;"
+    CHECK_INT(sqlite3_exec(db, "DROP INDEX outbox_queued_ticket;"
+                               "ALTER TABLE tickets DROP COLUMN chat_digest;"
                                "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     s = store_open(dbpath);
     CHECK(s != NULL);
     if (!s)
         return;
-    CHECK_INT(store_schema_version(s), 2);
+    CHECK_INT(store_schema_version(s), 3);
     CHECK_STR(kv(s, "desk", "motd"), "kept");
     store_close(s);
+}
+
+/* Every follow-up asks whether its ticket already has an update queued:
+ * that must be an index lookup, not a scan of the queue. */
+TEST(store_pending_job_lookup_uses_an_index)
+{
+    struct store *s = fresh("plan.db");
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    char plan[512] = "";
+
+    if (!s)
+        return;
+    store_close(s);
+    CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+    CHECK_INT(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT 1 FROM outbox WHERE kind = ? "
+                                     "AND ticket_id = ? AND state = 'queued' LIMIT 1", -1, &st,
+                                 NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(plan + strlen(plan), sizeof plan - strlen(plan), "%s;",
+                 (const char *)sqlite3_column_text(st, 3));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    CHECK(strstr(plan, "USING INDEX outbox_queued_ticket") != NULL);
 }
 
 TEST(store_reopen_keeps_data)
@@ -123,7 +148,7 @@ TEST(store_reopen_keeps_data)
     CHECK(s != NULL);
     if (!s)
         return;
-    CHECK_INT(store_schema_version(s), 2);
+    CHECK_INT(store_schema_version(s), 3);
     CHECK_STR(kv(s, "desk", "motd"), "hello");
     v = store_cursor_get(s, "x");
     CHECK_STR(v, "1860000000000000000");
