@@ -10,7 +10,7 @@ WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wno-format-truncation
 # _GNU_SOURCE first: readline's flags add _XOPEN_SOURCE=600.
 CPPFLAGS_ALL = -D_GNU_SOURCE -Ibot $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypto -lm
+LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lssl -lcrypto -lm
 
 BUILD   ?= build
 SRCS    := $(sort $(wildcard bot/*/*.c))
@@ -135,6 +135,7 @@ bench: bench-deps
 	@$(MAKE) --no-print-directory BUILD=build/bench CFLAGS="$(BENCH_CFLAGS)" \
 	  build/bench/vigil build/bench/bench_core
 	@python3 bench/run.py --build build/bench --runs $(BENCH_RUNS) $(BENCH_ARGS)
+	@python3 bench/report.py
 
 bench-deps: deps
 	@sh tools/deps.sh bench

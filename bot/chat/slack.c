@@ -18,6 +18,7 @@
 #include "chat/slackparse.h"
 #include "core/backoff.h"
 #include "core/log.h"
+#include "core/ws.h"
 
 #define MAX_FRAME (1u << 20)       /* Slack's frames are small; a huge one is hostile */
 #define MAX_CONNS 4
@@ -614,6 +615,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 {
     struct conn *c = user;
     switch (reason) {
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS:
+        return ws_trust_os_certs(user);   /* user is the SSL_CTX, not a conn */
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         c->last_rx_ms = now_ms();
         log_debug("slack: socket open, waiting for hello", "conn=%d", c->id);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/trust.h"
 
 struct http {
     uv_loop_t *loop;
@@ -335,6 +336,9 @@ int http_send(struct http *h, const struct http_request *req, http_done_fn done,
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
     curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "vigil/0.1");
+    /* The OS certificate directory, not the bundle (see core/trust.h). */
+    curl_easy_setopt(x->easy, CURLOPT_CAINFO, NULL);
+    curl_easy_setopt(x->easy, CURLOPT_CAPATH, trust_cert_dir());
     if (h->insecure) {
         curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYHOST, 0L);

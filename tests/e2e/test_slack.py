@@ -462,6 +462,9 @@ def test_commands_keep_flowing_through_drops_refreshes_and_silence(tmp):
     try:
         bot, dbp = start(tmp, fs, idle_timeout=2, ping_interval=0.5)
         fs.wait_connected()
+        # Ticket #1 comes from the replay; a note typed before it exists is
+        # rightly answered "no such ticket" (the socket may be up first).
+        wait_for(lambda: query(dbp, "SELECT 1 FROM tickets WHERE id=1"), 10, "ticket #1", bot)
         acked, sent, stop = [], [], threading.Event()
 
         def flow():   # an agent typing notes all the time

@@ -602,6 +602,9 @@ class FakeSlack:
         self.approximate_connection_time = 18060
         self.strict_retry_after = True
         self.answer_pings = True
+        # Where apps.connections.open sends the client: None is this server,
+        # plain ws://; a TLS test puts "wss://127.0.0.1:PORT" of its relay.
+        self.link_base = None
         # False: form bodies on JSON_METHODS are fine, as at real Slack.  Only
         # for other clients (the Hubot benchmark: @slack/web-api sends forms);
         # vigil's tests keep it True.
@@ -1381,8 +1384,8 @@ class FakeSlack:
     def _m_apps_connections_open(self, args):
         ticket = f"{self._next()}-{uuid.uuid4().hex[:8]}"
         self._tickets[ticket] = False
-        return {"ok": True,
-                "url": f"ws://127.0.0.1:{self.port}/link/?ticket={ticket}&app_id={APP_ID}"}
+        base = self.link_base or f"ws://127.0.0.1:{self.port}"
+        return {"ok": True, "url": f"{base}/link/?ticket={ticket}&app_id={APP_ID}"}
 
     def _m_chat_postMessage(self, args):
         ch, problem = self._message_problem(args, need_content=True)
