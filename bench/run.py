@@ -13,19 +13,24 @@ This is a benchmark, not a test: nothing here fails for being slow.  It
 fails only when a bot misbehaves (a lost or doubled answer, a protocol
 violation the fake saw, a 429 the outbox provoked)."""
 import argparse
+import base64
 import json
+import math
 import os
 import platform
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -48,14 +53,17 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
-def rss_kb(pid):
-    """VmRSS and VmHWM of `pid`, in KiB."""
+def rss_kb(pid, anon=False):
+    """VmRSS and VmHWM of `pid`, in KiB (and RssAnon, the process's own
+    memory without the shared libraries' pages, when `anon`)."""
     out = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             k, _, v = line.partition(":")
-            if k in ("VmRSS", "VmHWM"):
+            if k in ("VmRSS", "VmHWM", "RssAnon"):
                 out[k] = int(v.split()[0])
+    if anon:
+        return out["VmRSS"], out["VmHWM"], out["RssAnon"]
     return out["VmRSS"], out["VmHWM"]
 
 
@@ -74,8 +82,8 @@ def pct(xs, p):
     xs = sorted(xs)
     if not xs:
         return None
-    k = max(0, min(len(xs) - 1, int(round(p / 100.0 * len(xs) + 0.5)) - 1))
-    return xs[k]
+    k = math.ceil(p / 100.0 * len(xs)) - 1   # nearest rank
+    return xs[max(0, min(len(xs) - 1, k))]
 
 
 # --------------------------------------------------------------------- bots
@@ -166,6 +174,89 @@ class Hubot:
         return rc
 
 
+class Floor:
+    """The measuring floor: a Socket Mode client that does nothing but
+    answer each slash command in its ack at once (Python, in this process).
+    What it measures is the fake's own cost plus a minimal client's, the
+    part of every round trip that is neither vigil's nor Hubot's."""
+    name = "floor"
+
+    def __init__(self, fs):
+        req = urllib.request.Request(fs.api_url + "apps.connections.open", data=b"",
+                                     headers={"Authorization": f"Bearer {APP}",
+                                              "Content-Type": "application/json; charset=utf-8"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            url = urllib.parse.urlsplit(json.load(r)["url"])
+        self.sock = socket.create_connection((url.hostname, url.port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET {url.path}?{url.query} HTTP/1.1\r\nHost: {url.netloc}\r\n"
+                           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                          .encode())
+        self.rfile = self.sock.makefile("rb")
+        while self.rfile.readline() not in (b"\r\n", b""):
+            pass   # the 101 and its headers
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _send(self, opcode, payload):
+        mask = os.urandom(4)
+        n = len(payload)
+        head = bytes([0x80 | opcode]) + (bytes([0x80 | n]) if n < 126 else
+                                         bytes([0x80 | 126]) + struct.pack("!H", n))
+        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(head + mask + body)
+
+    def _loop(self):
+        try:
+            while True:
+                b0, b1 = self.rfile.read(2)
+                n = b1 & 0x7F
+                if n == 126:
+                    n = struct.unpack("!H", self.rfile.read(2))[0]
+                elif n == 127:
+                    n = struct.unpack("!Q", self.rfile.read(8))[0]
+                data = self.rfile.read(n)
+                op = b0 & 0x0F
+                if op == 0x9:
+                    self._send(0xA, data)
+                elif op == 0x8:
+                    return
+                elif op == 0x1:
+                    frame = json.loads(data)
+                    if frame.get("type") == "slash_commands":
+                        uid = frame["payload"]["user_id"]
+                        ack = {"envelope_id": frame["envelope_id"],
+                               "payload": {"text": f"You are {uid} ({uid}), agent."}}
+                        self._send(0x1, json.dumps(ack).encode())
+        except (OSError, ValueError):
+            return
+
+    def stop(self):
+        try:
+            self._send(0x8, struct.pack("!H", 1000))
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def floor_run(quick):
+    """Round trips at 100/s through the floor client (see Floor)."""
+    fs = Vigil.fake()
+    fl = Floor(fs)
+    try:
+        fs.wait_connected(timeout=10)
+        drv = Driver(fs, fl)
+        first, _ = drv.blast(100, 200 if quick else 1000)
+        lat = [x for x in drv.wait_answered(first, 30) if x is not None]
+        return {"rtt100_ms": [x * 1000 for x in lat], "rtt100_p50_ms": pct(lat, 50) * 1000,
+                "rtt100_p99_ms": pct(lat, 99) * 1000}
+    finally:
+        fl.stop()
+        fs.stop()
+
+
 # ------------------------------------------------------------- the driver
 
 class Driver:
@@ -184,7 +275,7 @@ class Driver:
 
     def send(self, uid):
         t = time.monotonic()
-        if self.bot.name == "vigil":
+        if self.bot.name != "hubot":
             env = self.fs.send_slash("whoami", user_id=uid)
             with self.lock:
                 self.sent.append((t, uid, env))
@@ -200,7 +291,7 @@ class Driver:
     def answers(self):
         """[(monotonic answered, user id, envelope or None)] in arrival order."""
         with self.fs._cv:
-            if self.bot.name == "vigil":
+            if self.bot.name != "hubot":
                 return [(a["t"], None, a["envelope_id"]) for a in self.fs.acks]
             out = []
             for c in self.fs.calls:
@@ -215,7 +306,7 @@ class Driver:
         each user's answers come in the order that user asked."""
         ans = self.answers()
         sent = self.sent[first:]
-        if self.bot.name == "vigil":
+        if self.bot.name != "hubot":
             at = {env: t for t, _, env in ans}
             return [at[env] - t - 0 if env in at else None for t, _, env in sent]
         queues = {}
@@ -279,7 +370,7 @@ def chat_run(kind, build, quick):
         drv = Driver(fs, bot)
         res["startup_ms"] = startup(fs, drv, bot) * 1000
         time.sleep(5)
-        res["rss_idle_kb"], _ = rss_kb(bot.proc.pid)
+        res["rss_idle_kb"], _, res["rss_idle_anon_kb"] = rss_kb(bot.proc.pid, anon=True)
 
         n100 = 200 if quick else 1000
         first, _ = drv.blast(100, n100)
@@ -315,7 +406,7 @@ def chat_run(kind, build, quick):
             best = achieved
             time.sleep(1)
         res["sustained_per_s"] = best
-        res["rss_end_kb"], res["rss_peak_kb"] = rss_kb(bot.proc.pid)
+        res["rss_end_kb"], res["rss_peak_end_kb"] = rss_kb(bot.proc.pid)
         dup = len(drv.answers()) - drv.skip - len(drv.sent)
         if dup > 0:
             raise RuntimeError(f"{kind.name} answered {dup} commands twice")
@@ -330,14 +421,14 @@ def chat_run(kind, build, quick):
 
 def startup(fs, drv, bot):
     """Process start to the first answer to a command.  A probe goes out
-    the moment hello does, and again every 50 ms until one is answered:
+    the moment hello does, and again every 10 ms until one is answered:
     Hubot drops what arrives before it has loaded its scripts (it acks
     and forgets), so "hello handled" is proved by an answer, not by the
     socket."""
     fs.wait_connected(timeout=60)
     while time.monotonic() - bot.t0 < 60:
         drv.send(PROBE)
-        t_end = time.monotonic() + 0.05
+        t_end = time.monotonic() + 0.01
         while time.monotonic() < t_end:
             for t, uid, env in drv.answers():
                 if uid == PROBE or (env is not None and env == drv.sent[-1][2]) or \
@@ -596,7 +687,7 @@ def machine():
     return {"cpu": cpu, "cores": os.cpu_count(), "mem_mb": mem, "kernel": platform.release(),
             "python": platform.python_version(), "node": node, "hubot": deps,
             "sqlite": sqlite3.sqlite_version,
-            "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+            "commit": subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
                                      capture_output=True, text=True).stdout.strip()}
 
 
@@ -605,7 +696,7 @@ def main():
     ap.add_argument("--build", default="build/bench")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="smaller loads (trying the bench out)")
-    ap.add_argument("--only", default="chat,ingest,dispatch,reload,storm,tickets")
+    ap.add_argument("--only", default="chat,floor,ingest,dispatch,reload,storm,tickets")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "latest.json"))
     a = ap.parse_args()
     build = os.path.join(ROOT, a.build) if not os.path.isabs(a.build) else a.build
@@ -613,7 +704,13 @@ def main():
     started = time.time()
     out = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
            "runs": a.runs, "quick": a.quick,
-           "command": "make bench" + (f" BENCH_RUNS={a.runs}" if a.runs != 5 else "")}
+           "command": "make bench" + (f" BENCH_RUNS={a.runs}" if a.runs != 5 else "")
+           + (" BENCH_ARGS=--quick" if a.quick else "")}
+    # Which run each scenario came from: a partial run (--only) keeps the
+    # others' results, and this says which are older.
+    stamp = {"when": out["when"], "commit": out["machine"]["commit"], "runs": a.runs,
+             "quick": a.quick}
+    out["scenarios"] = {k: stamp for k in only}
 
     if "chat" in only:
         log(f"== chat: startup, footprint, round trip, sustained rate ({a.runs} x 2 runs, A B A B)")
@@ -628,6 +725,10 @@ def main():
                     f"{res['rss_after_10k_kb'] / 1024:.1f} MB, sustained "
                     f"{res['sustained_per_s']:.0f}/s")
         out["chat"] = runs
+    if "floor" in only:
+        log("== the measuring floor: the fake and an instant Python client, at 100/s")
+        out["floor"] = [floor_run(a.quick) for _ in range(a.runs)]
+        log("    p50 " + ", ".join(f"{r['rtt100_p50_ms']:.2f}" for r in out["floor"]) + " ms")
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as pages:
         replay = None
         if only & {"storm", "tickets"}:
@@ -669,6 +770,10 @@ def main():
         with open(a.out) as f:
             old = json.load(f)
         for k, v in old.items():
+            if k == "scenarios":
+                out["scenarios"] = dict(v, **out["scenarios"])
+            if k == "seconds":   # the time every scenario of this result took
+                out["seconds"] += v
             out.setdefault(k, v)
     with open(a.out, "w") as f:
         json.dump(out, f, indent=1)
