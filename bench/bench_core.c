@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "chat/chat.h"
+#include "chat/slackparse.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "desk/desk.h"
@@ -124,6 +125,53 @@ static int cmd_dispatch(char **argv)
     printf("{\"commands\": %ld, \"seconds\": %.6f, \"us_per_command\": %.3f, "
            "\"hook\": %d, \"lua_kb\": %zu}\n", n, t1 - t0, (t1 - t0) * 1e6 / (double)n,
            atoi(argv[4]), script_memory(r.rt) / 1024);
+    rig_close(&r);
+    return 0;
+}
+
+/* slash SCRIPTS LIB DB N: vigil's own work for one slash command as it
+ * arrives on the socket, without the network: parse the Socket Mode frame,
+ * run the script, escape the answer and serialise the ack (what slack.c's
+ * handle_frame does between reading a frame and writing the ack). */
+static int cmd_slash(char **argv)
+{
+    static const char frame[] =
+        "{\"envelope_id\":\"dbdd0ef3-1543-4f94-bfb4-133d0e6c1545\",\"type\":\"slash_commands\","
+        "\"accepts_response_payload\":true,\"payload\":{\"token\":\"fakeVerificationToken0001\","
+        "\"team_id\":\"T0BENCH\",\"team_domain\":\"acme\",\"channel_id\":\"C_MENTIONS\","
+        "\"channel_name\":\"mentions\",\"user_id\":\"U1\",\"user_name\":\"alice\","
+        "\"command\":\"/tw\",\"text\":\"whoami\",\"api_app_id\":\"A0BENCH\","
+        "\"is_enterprise_install\":\"false\",\"response_url\":"
+        "\"http://127.0.0.1:1/response/dbdd0ef3\",\"trigger_id\":\"1.2.3\"}}";
+    struct rig r;
+    long n = atol(argv[3]);
+    double t0, t1;
+    char err[200];
+
+    rig_open(&r, argv[2], argv[0], argv[1]);
+    t0 = now_s();
+    for (long i = 0; i < n; i++) {
+        struct slack_frame_info f;
+        char line[4200], *answer, *esc, *text;
+        json_t *ack;
+        if (slack_parse_frame(frame, sizeof frame - 1, &f, err, sizeof err) || f.type != SLACK_SLASH)
+            die("the frame did not parse as a slash command", err);
+        snprintf(line, sizeof line, "%s %s", f.command, f.text);
+        struct chat_command cmd = { f.user_id, f.channel_id, line };
+        answer = script_run_command(r.rt, &cmd);
+        esc = slack_escape(answer);
+        ack = json_pack("{s:s,s:{s:s,s:s}}", "envelope_id", f.envelope_id, "payload", "text",
+                        esc, "response_type", "ephemeral");
+        text = json_dumps(ack, JSON_COMPACT);
+        free(text);
+        json_decref(ack);
+        free(esc);
+        free(answer);
+        slack_frame_clear(&f);
+    }
+    t1 = now_s();
+    printf("{\"commands\": %ld, \"seconds\": %.6f, \"us_per_command\": %.3f}\n", n, t1 - t0,
+           (t1 - t0) * 1e6 / (double)n);
     rig_close(&r);
     return 0;
 }
@@ -322,11 +370,14 @@ int main(int argc, char **argv)
 {
     if (argc == 7 && strcmp(argv[1], "dispatch") == 0)
         return cmd_dispatch(argv + 2);
+    if (argc == 6 && strcmp(argv[1], "slash") == 0)
+        return cmd_slash(argv + 2);
     if (argc == 6 && strcmp(argv[1], "ingest") == 0)
         return cmd_ingest(argv + 2);
     if (argc == 5 && strcmp(argv[1], "sqlite") == 0)
         return cmd_sqlite(argv + 2);
     fprintf(stderr, "usage: bench_core dispatch SCRIPTS LIB DB N HOOK(0|1)\n"
+                    "       bench_core slash SCRIPTS LIB DB N\n"
                     "       bench_core ingest SCRIPTS LIB DB PAGES_DIR\n"
                     "       bench_core sqlite SRC_DB DST_DB BATCHES\n");
     return 2;
