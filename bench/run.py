@@ -797,6 +797,7 @@ def main():
             old = json.load(f)
         for k, v in old.items():
             if k == "scenarios":
+                v.pop("floor", None)   # once a scenario of its own, now part of chat
                 out["scenarios"] = dict(v, **out["scenarios"])
             out.setdefault(k, v)
     # The time all the scenarios of this result took (some may be older).
