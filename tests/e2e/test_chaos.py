@@ -92,6 +92,9 @@ def test_sigkill_storm_loses_nothing_and_doubles_nothing(tmp):
             bot.kill()
         feeder.join()
         bot = Bot(tmp, cfg, env=ENV, name="final")
+        # Earlier lives may have done all the work: without this, SIGTERM
+        # could arrive before vigil's main() runs, and kill it by default.
+        bot.wait_started()
         wait_for(lambda: query(dbp, "SELECT count(*) FROM tickets") == [(MENTIONS,)], 120,
                  "every mention to become a ticket", bot)
         try:
@@ -101,7 +104,8 @@ def test_sigkill_storm_loses_nothing_and_doubles_nothing(tmp):
             left = query(dbp, "SELECT target, kind, state, attempts, count(*), min(id) FROM outbox"
                               " WHERE state IN ('queued','inflight') GROUP BY 1,2,3,4")
             raise AssertionError(f"{e}: left {left}") from None
-        assert bot.stop()[0] == 0
+        rc = bot.stop()[0]
+        assert rc == 0, f"the final vigil exited with {rc}"
         # every mention exactly one ticket, in tweet order
         assert [t for (t,) in query(dbp, "SELECT tweet_id FROM tickets ORDER BY id")] == fed
         assert query(dbp, "SELECT count(*), count(DISTINCT id) FROM mentions") == \
