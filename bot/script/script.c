@@ -930,7 +930,7 @@ static int push_mention(lua_State *L, void *arg)
 {
     struct mention_args *a = arg;
     char id[24];
-    api_push_ticket(L, a->ticket);
+    api_push_lazy_ticket(L, a->ticket);
     lua_createtable(L, 0, 6);
     snprintf(id, sizeof id, "%lld", (long long)a->m->id);
     lua_pushstring(L, id);

@@ -61,6 +61,9 @@ void api_open(lua_State *L);
 /* Pushes the ticket `id` as a script-visible table; raises a user error if
  * there is none. */
 void api_push_ticket(lua_State *L, int64_t id);
+/* The same ticket, filled from the store only when a field is first read
+ * (on_mention's: see api.c). */
+void api_push_lazy_ticket(lua_State *L, int64_t id);
 /* Pushes a new ctx table for `cmd` run as `staff` (may be NULL). */
 void api_push_ctx(lua_State *L, const struct chat_command *cmd, const char *verb,
                   const char *args);

@@ -422,6 +422,44 @@ TEST(reload_never_duplicates_hooks)
     sb_close(&s);
 }
 
+/* on_mention's ticket is filled from the store only when read (api.c):
+ * methods work without it, a field read fills it, pairs() sees every field,
+ * and what a hook sees is what the store holds after its own changes. */
+TEST(on_mention_ticket_is_filled_on_first_read_and_behaves_like_any_ticket)
+{
+    struct sb s;
+    struct mention m = { 0 };
+    struct mention_page p = { &m, 1, NULL, NULL, 0 };
+    size_t n;
+    struct event *ev;
+    int found = 0;
+
+    sb_open(&s, "lazy");
+    write_file(&s, "scripts/hooks/look.lua",
+               "return hooks { on_mention = function(t, m)\n"
+               "  t:tag('first')\n"                            /* a method: no fill */
+               "  local keys = 0\n"
+               "  for k in pairs(t) do keys = keys + 1 end\n"   /* __pairs fills */
+               "  t:note(('%%s|%%s|%%s|%%s|%%s'):format(t.customer.handle, t.status,\n"
+               "         table.concat(t.tags, ','), tostring(keys > 10), tostring(t.assignee)))\n"
+               "end }\n");
+    script_reload(s.rt, "hooks/look");
+    m.id = m.original_id = 4321;
+    m.text = "@AcmeSupport lazy";
+    m.author_id = m.author_handle = "ann";
+    m.conversation_id = "4321";
+    CHECK_INT(desk_ingest(s.desk, "test", &p, NULL, NULL), DESK_OK);
+    ev = store_events_of(s.store, 1, &n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ev[i].action, "note") == 0) {
+            found = 1;
+            CHECK_STR(ev[i].detail, "ann|new|first|true|nil");
+        }
+    store_events_free(ev, n);
+    CHECK(found);
+    sb_close(&s);
+}
+
 TEST(parse_command_accepts_umbrella_and_direct_forms)
 {
     const char *args = NULL;
