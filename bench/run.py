@@ -699,8 +699,17 @@ def machine():
     return {"cpu": cpu, "cores": os.cpu_count(), "mem_mb": mem, "kernel": platform.release(),
             "python": platform.python_version(), "node": node, "hubot": deps,
             "sqlite": sqlite3.sqlite_version,
-            "commit": subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
-                                     capture_output=True, text=True).stdout.strip()}
+            "commit": commit()}
+
+
+def commit():
+    """HEAD, with -dirty when the code differs from it (the results and
+    BENCHMARKS.md, which every run rewrites, do not count)."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True,
+                              text=True).stdout.strip()
+    dirty = git("status", "--porcelain", "--", ".", ":!bench/results", ":!BENCHMARKS.md")
+    return git("rev-parse", "--short", "HEAD") + ("-dirty" if dirty else "")
 
 
 def main():
