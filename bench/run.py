@@ -507,11 +507,15 @@ def hook_scripts(tmp, kind):
         body = "on_mention = function(ticket, mention) end"
     else:
         rules = ",\n".join(f'  {{ "{k}", "{t}" }}' for k, t in ROUTING_RULES)
+        # Several keywords share a tag, and tagging twice is an error.
         body = ("on_mention = function(ticket, mention)\n"
                 "  if not mention.is_new then return end\n"
-                "  local text = mention.text:lower()\n"
+                "  local text, tagged = mention.text:lower(), {}\n"
                 "  for _, r in ipairs(RULES) do\n"
-                "    if text:find(r[1], 1, true) then ticket:tag(r[2]) end\n"
+                "    if not tagged[r[2]] and text:find(r[1], 1, true) then\n"
+                "      tagged[r[2]] = true\n"
+                "      ticket:tag(r[2])\n"
+                "    end\n"
                 "  end\n"
                 "end")
         body = f"local RULES = {{\n{rules}\n}}\n" + "return hooks { " + body + " }\n"
@@ -528,6 +532,8 @@ def core(build, *args):
                          text=True, timeout=600)
     if out.returncode:
         raise RuntimeError(f"bench_core {args[0]} failed: {out.stderr.strip()}")
+    if "level=error" in out.stderr:   # a failing hook would measure its error path
+        raise RuntimeError(f"bench_core {args[0]} logged errors: {out.stderr[:500]}")
     return json.loads(out.stdout)
 
 
