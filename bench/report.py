@@ -101,6 +101,11 @@ def field(rs, key):
     return [r.get(key) for r in rs]
 
 
+def heading(title, *counts):
+    """A section's heading, with its run count(s) when it has runs."""
+    return [f"## {title}" + (how_many(*counts) if any(counts) else ""), ""]
+
+
 def how_many(*counts):
     """` (5 runs)`, or ` (5 / 4 runs)` for vigil / Hubot when they differ."""
     n = sorted(set(counts))
@@ -201,7 +206,7 @@ def machine(d):
 
 def footprint(d):
     v, h, t = runs(d, "vigil"), runs(d, "hubot"), d.get("tickets") or []
-    out = ["## Footprint" + (how_many(len(v), len(h)) if v or h else ""), ""]
+    out = heading("Footprint", len(v), len(h))
     if not (v or h or t):
         return out + NOT_RUN + [""]
     n10k = "2,000" if d.get("quick") else "10,000"   # run.py's load in --quick and real runs
@@ -233,7 +238,7 @@ def footprint(d):
 
 def startup(d):
     v, h = runs(d, "vigil"), runs(d, "hubot")
-    out = ["## Startup" + (how_many(len(v), len(h)) if v or h else ""), ""]
+    out = heading("Startup", len(v), len(h))
     if not (v or h):
         return out + NOT_RUN + [""]
     s = field(v, "startup_ms")
@@ -246,7 +251,7 @@ def startup(d):
 
 def roundtrip(d, png):
     v, h = runs(d, "vigil"), runs(d, "hubot")
-    out = ["## Command round trip at 100/s" + (how_many(len(v), len(h)) if v or h else ""), ""]
+    out = heading("Command round trip at 100/s", len(v), len(h))
     if not (v or h):
         return out + NOT_RUN + [""]
     p50, p99 = field(v, "rtt100_p50_ms"), field(v, "rtt100_p99_ms")
@@ -298,7 +303,7 @@ def roundtrip(d, png):
 
 def sustained(d):
     v, h = runs(d, "vigil"), runs(d, "hubot")
-    out = ["## Maximum sustained rate" + (how_many(len(v), len(h)) if v or h else ""), ""]
+    out = heading("Maximum sustained rate", len(v), len(h))
     if not (v or h):
         return out + NOT_RUN + [""]
 
@@ -347,7 +352,7 @@ def sustained(d):
 
 def ingest(d):
     i = d.get("ingest")
-    out = ["## Ingest" + (how_many(len(i.get("trivial") or [])) if i else ""), ""]
+    out = heading("Ingest", len((i or {}).get("trivial") or []))
     if not i:
         return out + NOT_RUN + [""]
     triv, rout = field(i["trivial"], "per_second"), field(i["routing"], "per_second")
@@ -388,7 +393,7 @@ def ingest(d):
 
 def dispatch(d):
     x = d.get("dispatch")
-    out = ["## Lua dispatch" + (how_many(len(x.get("hook") or [])) if x else ""), ""]
+    out = heading("Lua dispatch", len((x or {}).get("hook") or []))
     if not x:
         return out + NOT_RUN + [""]
     hook, nohook = x.get("hook") or [], x.get("nohook") or []
@@ -412,7 +417,7 @@ def dispatch(d):
 
 def reload(d):
     r = d.get("reload")
-    out = ["## Hot reload" + (how_many(len(r)) if r else ""), ""]
+    out = heading("Hot reload", len(r or []))
     if not r:
         return out + NOT_RUN + [""]
     xs = sorted(x for run in r for x in run)
@@ -426,7 +431,7 @@ def reload(d):
 
 def storm(d):
     s = d.get("storm")
-    out = ["## Outbox storm" + (how_many(len(s)) if s else ""), ""]
+    out = heading("Outbox storm", len(s or []))
     if not s:
         return out + NOT_RUN + [""]
     secs, limit = field(s, "seconds"), field(s, "limit_seconds")

@@ -390,14 +390,37 @@ TEST(reload_a_running_command_finishes_on_its_old_version)
     sb_close(&s);
 }
 
+/* Ingests one new mention from @ann (ticket #1 on a fresh store) and
+ * returns how many notes hooks left on it; the last one in `last`. */
+static int ingest_and_count_notes(struct sb *s, char *text, char *last, size_t lastlen,
+                                  char *actor, size_t actorlen)
+{
+    struct mention m = { 0 };
+    struct mention_page p = { &m, 1, NULL, NULL, 0 };
+    struct event *ev;
+    size_t n;
+    int notes = 0;
+
+    m.id = m.original_id = 1234;
+    m.text = text;
+    m.author_id = m.author_handle = "ann";
+    m.conversation_id = "1234";
+    CHECK_INT(desk_ingest(s->desk, "test", &p, NULL, NULL), DESK_OK);
+    ev = store_events_of(s->store, 1, &n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ev[i].action, "note") == 0) {
+            notes++;
+            snprintf(last, lastlen, "%s", ev[i].detail);
+            snprintf(actor, actorlen, "%s", ev[i].actor);
+        }
+    store_events_free(ev, n);
+    return notes;
+}
+
 TEST(reload_never_duplicates_hooks)
 {
     struct sb s;
-    struct mention m = { 0 };
-    struct mention_page p = { &m, 1, NULL, NULL, 0 };
-    size_t n;
-    int notes = 0;
-    struct event *ev;
+    char note[200] = "", actor[100] = "";
 
     sb_open(&s, "hot3");
     for (int i = 0; i < 5; i++) {
@@ -405,20 +428,10 @@ TEST(reload_never_duplicates_hooks)
                    "return hooks { on_mention = function(t, m) t:note('seen v%d') end }\n", i);
         script_reload(s.rt, "hooks/count");
     }
-    m.id = m.original_id = 1234;
-    m.text = "@AcmeSupport hi";
-    m.author_id = m.author_handle = "ann";
-    m.conversation_id = "1234";
-    CHECK_INT(desk_ingest(s.desk, "test", &p, NULL, NULL), DESK_OK);
-    ev = store_events_of(s.store, 1, &n);
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(ev[i].action, "note") == 0) {
-            notes++;
-            CHECK_STR(ev[i].detail, "seen v4");
-            CHECK_STR(ev[i].actor, "hook:count.lua");
-        }
-    store_events_free(ev, n);
-    CHECK_INT(notes, 1);
+    CHECK_INT(ingest_and_count_notes(&s, "@AcmeSupport hi", note, sizeof note, actor,
+                                     sizeof actor), 1);
+    CHECK_STR(note, "seen v4");
+    CHECK_STR(actor, "hook:count.lua");
     sb_close(&s);
 }
 
@@ -428,11 +441,7 @@ TEST(reload_never_duplicates_hooks)
 TEST(on_mention_ticket_is_filled_on_first_read_and_behaves_like_any_ticket)
 {
     struct sb s;
-    struct mention m = { 0 };
-    struct mention_page p = { &m, 1, NULL, NULL, 0 };
-    size_t n;
-    struct event *ev;
-    int found = 0;
+    char note[200] = "", actor[100] = "";
 
     sb_open(&s, "lazy");
     write_file(&s, "scripts/hooks/look.lua",
@@ -444,19 +453,9 @@ TEST(on_mention_ticket_is_filled_on_first_read_and_behaves_like_any_ticket)
                "         table.concat(t.tags, ','), tostring(keys > 10), tostring(t.assignee)))\n"
                "end }\n");
     script_reload(s.rt, "hooks/look");
-    m.id = m.original_id = 4321;
-    m.text = "@AcmeSupport lazy";
-    m.author_id = m.author_handle = "ann";
-    m.conversation_id = "4321";
-    CHECK_INT(desk_ingest(s.desk, "test", &p, NULL, NULL), DESK_OK);
-    ev = store_events_of(s.store, 1, &n);
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(ev[i].action, "note") == 0) {
-            found = 1;
-            CHECK_STR(ev[i].detail, "ann|new|first|true|nil");
-        }
-    store_events_free(ev, n);
-    CHECK(found);
+    CHECK_INT(ingest_and_count_notes(&s, "@AcmeSupport lazy", note, sizeof note, actor,
+                                     sizeof actor), 1);
+    CHECK_STR(note, "ann|new|first|true|nil");
     sb_close(&s);
 }
 
