@@ -152,20 +152,13 @@ static int cmd_slash(char **argv)
     t0 = now_s();
     for (long i = 0; i < n; i++) {
         struct slack_frame_info f;
-        char line[4200], *answer, *esc, *text;
-        json_t *ack;
+        char line[4200], *answer;
         if (slack_parse_frame(frame, sizeof frame - 1, &f, err, sizeof err) || f.type != SLACK_SLASH)
             die("the frame did not parse as a slash command", err);
         snprintf(line, sizeof line, "%s %s", f.command, f.text);
         struct chat_command cmd = { f.user_id, f.channel_id, line };
         answer = script_run_command(r.rt, &cmd);
-        esc = slack_escape(answer);
-        ack = json_pack("{s:s,s:{s:s,s:s}}", "envelope_id", f.envelope_id, "payload", "text",
-                        esc, "response_type", "ephemeral");
-        text = json_dumps(ack, JSON_COMPACT);
-        free(text);
-        json_decref(ack);
-        free(esc);
+        free(slack_ack_frame(f.envelope_id, slack_answer_payload(answer)));
         free(answer);
         slack_frame_clear(&f);
     }

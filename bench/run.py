@@ -437,11 +437,11 @@ def startup(fs, drv, bot):
     fs.wait_connected(timeout=60)
     while time.monotonic() - bot.t0 < 60:
         drv.send(PROBE)
+        probes = {env for _, _, env in drv.sent}   # vigil's; Hubot's answers name the user
         t_end = time.monotonic() + 0.01
         while time.monotonic() < t_end:
             for t, uid, env in drv.answers():
-                if uid == PROBE or (env is not None and env == drv.sent[-1][2]) or \
-                        (env is not None and env in {e for _, u, e in drv.sent if u == PROBE}):
+                if uid == PROBE or env in probes:
                     drv.sent = []   # the probes are not part of any later measurement
                     return t - bot.t0
             time.sleep(0.001)

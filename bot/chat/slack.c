@@ -414,45 +414,15 @@ static void conn_write(struct conn *c, const char *text)
 
 static void ack(struct conn *c, const char *envelope_id, json_t *payload)
 {
-    json_t *a = json_pack("{s:s}", "envelope_id", envelope_id);
-    char *text;
+    char *text = slack_ack_frame(envelope_id, payload);
     /* An envelope read from a socket we are already closing is acked on the
      * live one: Slack takes acks on any of the app's sockets. */
     if ((c->closing || c->gone || !c->wsi) && c->s->current && c->s->current->ready &&
         !c->s->current->closing)
         c = c->s->current;
-    if (payload)
-        json_object_set_new(a, "payload", payload);
-    text = json_dumps(a, JSON_COMPACT);
-    json_decref(a);
     if (text)
         conn_write(c, text);
     free(text);
-}
-
-/* An answer for Slack: escaped (it may quote tweets), and in a code block
- * when it has several lines, so aligned columns stay aligned. */
-static json_t *answer_payload(const char *answer)
-{
-    char *esc = slack_escape(answer ? answer : "");
-    char *text = NULL;
-    json_t *p;
-    if (!esc)
-        return NULL;
-    if (strlen(esc) > 3000) {
-        /* Slack shows at most a few thousand characters; a script that
-         * returns a novel must not break the socket with a huge frame */
-        size_t cut = 2900;
-        while (cut > 0 && ((unsigned char)esc[cut] & 0xC0) == 0x80)
-            cut--;
-        memcpy(esc + cut, "\n… (cut)", sizeof "\n… (cut)");
-    }
-    if (strchr(esc, '\n') && asprintf(&text, "```%s```", esc) < 0)
-        text = NULL;
-    p = json_pack("{s:s,s:s}", "text", text ? text : esc, "response_type", "ephemeral");
-    free(text);
-    free(esc);
-    return p;
 }
 
 static char *run_command(struct slack *s, const char *user, const char *channel,
@@ -533,7 +503,7 @@ static void handle_frame(struct conn *c, const char *data, size_t len)
         }
         snprintf(line, sizeof line, "%s %s", f.command, f.text);
         answer = run_command(s, f.user_id, f.channel_id, line);
-        ack(c, f.envelope_id, answer_payload(answer));
+        ack(c, f.envelope_id, slack_answer_payload(answer));
         free(answer);
         break;
     }
@@ -549,7 +519,7 @@ static void handle_frame(struct conn *c, const char *data, size_t len)
         }
         answer = run_command(s, f.user_id, f.channel_id, line);
         if (f.channel_id && answer) {
-            json_t *p = answer_payload(answer);
+            json_t *p = slack_answer_payload(answer);
             json_object_del(p, "response_type");
             json_object_set_new(p, "channel", json_string(f.channel_id));
             json_object_set_new(p, "user", json_string(f.user_id));

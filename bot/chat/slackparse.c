@@ -405,3 +405,39 @@ char *slack_action_command(const char *umbrella, const char *action_id, const ch
         }
     return NULL;
 }
+
+/* An answer for Slack: escaped (it may quote tweets), and in a code block
+ * when it has several lines, so aligned columns stay aligned. */
+json_t *slack_answer_payload(const char *answer)
+{
+    char *esc = slack_escape(answer ? answer : "");
+    char *text = NULL;
+    json_t *p;
+    if (!esc)
+        return NULL;
+    if (strlen(esc) > 3000) {
+        /* Slack shows at most a few thousand characters; a script that
+         * returns a novel must not break the socket with a huge frame */
+        size_t cut = 2900;
+        while (cut > 0 && ((unsigned char)esc[cut] & 0xC0) == 0x80)
+            cut--;
+        memcpy(esc + cut, "\n… (cut)", sizeof "\n… (cut)");
+    }
+    if (strchr(esc, '\n') && asprintf(&text, "```%s```", esc) < 0)
+        text = NULL;
+    p = json_pack("{s:s,s:s}", "text", text ? text : esc, "response_type", "ephemeral");
+    free(text);
+    free(esc);
+    return p;
+}
+
+char *slack_ack_frame(const char *envelope_id, json_t *payload)
+{
+    json_t *a = json_pack("{s:s}", "envelope_id", envelope_id);
+    char *text;
+    if (payload)
+        json_object_set_new(a, "payload", payload);
+    text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    return text;
+}

@@ -62,6 +62,13 @@ json_t *slack_digest_message(const struct ticket_view *v, size_t n, size_t backl
 /* A plain message (thread line, channel post): escaped, verbatim, no
  * mentions possible.  New json_t. */
 json_t *slack_text_message(const char *text);
+/* A command's answer for Slack: escaped (it may quote tweets), in a code
+ * block when it has several lines, cut near 3,000 bytes; {text,
+ * response_type: ephemeral}.  New json_t, NULL when out of memory. */
+json_t *slack_answer_payload(const char *answer);
+/* The Socket Mode ack of `envelope_id`, with `payload` (taken; may be
+ * NULL).  New string, caller frees; NULL when out of memory. */
+char *slack_ack_frame(const char *envelope_id, json_t *payload);
 /* The command a button stands for: "/tw assign 42 me" etc.  Returns new
  * string or NULL for an unknown action. */
 char *slack_action_command(const char *umbrella, const char *action_id, const char *value);

@@ -126,16 +126,26 @@ static void fill_ticket(lua_State *L, const struct ticket *t)
     lua_setfield(L, -2, "mentions");
 }
 
-static int push_ticket_or_nil(lua_State *L, int64_t id)
+/* Fills the table on top of the stack with ticket `id` from the store and
+ * makes it a vigil.ticket.  0 when there is no such ticket. */
+static int fill_from_store(lua_State *L, int64_t id)
 {
     struct ticket t;
     if (store_ticket_get(rt_of(L)->store, id, &t) != STORE_OK)
         return 0;
-    lua_createtable(L, 0, 20);
     fill_ticket(L, &t);
     luaL_setmetatable(L, "vigil.ticket");
     store_ticket_clear(&t);
     return 1;
+}
+
+static int push_ticket_or_nil(lua_State *L, int64_t id)
+{
+    lua_createtable(L, 0, 20);
+    if (fill_from_store(L, id))
+        return 1;
+    lua_pop(L, 1);
+    return 0;
 }
 
 void api_push_ticket(lua_State *L, int64_t id)
@@ -155,26 +165,31 @@ void api_push_ticket(lua_State *L, int64_t id)
  * read or it is iterated; then it fills itself and becomes an ordinary
  * vigil.ticket.  Methods work without filling it. */
 
-/* Fills the table at `idx` and gives it the vigil.ticket metatable. */
+/* Fills the lazy ticket at `idx`: it becomes an ordinary vigil.ticket. */
 static void lazy_fill(lua_State *L, int idx)
 {
-    struct ticket t;
     lua_Integer id;
 
     idx = lua_absindex(L, idx);
     lua_pushliteral(L, "id");
     lua_rawget(L, idx);
     id = lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    if (store_ticket_get(rt_of(L)->store, id, &t) != STORE_OK) {
-        luaL_error(L, "ticket #%d is no longer in the store", (int)id);
-        return;
-    }
     lua_pushvalue(L, idx);
-    fill_ticket(L, &t);
-    luaL_setmetatable(L, "vigil.ticket");
-    lua_pop(L, 1);
-    store_ticket_clear(&t);
+    if (!fill_from_store(L, id))
+        luaL_error(L, "ticket #%d is no longer in the store", (int)id);
+    lua_pop(L, 2);
+}
+
+/* Whether the table at `idx` is a lazy ticket still holding only its id. */
+static int is_lazy(lua_State *L, int idx)
+{
+    int lazy;
+    if (!lua_getmetatable(L, idx))
+        return 0;
+    luaL_getmetatable(L, "vigil.ticket.lazy");
+    lazy = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return lazy;
 }
 
 static int lazy_index(lua_State *L)
@@ -228,19 +243,17 @@ static int64_t ticket_id(lua_State *L, int idx)
     return id;
 }
 
-/* Refreshes the snapshot at idx after an operation; returns it. */
+/* Refreshes the snapshot at idx after an operation; returns it.  A lazy
+ * ticket not yet filled needs nothing: it reads the store when first used. */
 static int finish(lua_State *L, int idx, int rc, const char *err)
 {
-    struct ticket t;
     if (rc == DESK_INVALID || rc == DESK_NOTFOUND)
         return api_fail(L, err);
     if (rc != DESK_OK)
         return luaL_error(L, "the store failed: %s", err[0] ? err : "see log");
-    if (store_ticket_get(rt_of(L)->store, ticket_id(L, idx), &t) == STORE_OK) {
+    if (!is_lazy(L, idx)) {
         lua_pushvalue(L, idx);
-        fill_ticket(L, &t);
-        lua_pop(L, 1);
-        store_ticket_clear(&t);
+        fill_from_store(L, ticket_id(L, idx));
     }
     lua_settop(L, idx);
     return 1;
@@ -346,15 +359,11 @@ static int t_reply(lua_State *L)
     rc = desk_reply(rt->desk, actor(rt), id, text, err, sizeof err);
     if (rc != DESK_OK)
         return finish(L, 1, rc, err);
-    lua_pushvalue(L, 1);
-    {
-        struct ticket t;
-        if (store_ticket_get(rt->store, id, &t) == STORE_OK) {
-            fill_ticket(L, &t);
-            store_ticket_clear(&t);
-        }
+    if (!is_lazy(L, 1)) {
+        lua_pushvalue(L, 1);
+        fill_from_store(L, id);
+        lua_pop(L, 1);
     }
-    lua_pop(L, 1);
     return 1;                                        /* the final text */
 }
 

@@ -101,6 +101,15 @@ class Bot:
     def alive(self):
         return self.proc.poll() is None
 
+    def assert_rss_below(self, mib):
+        """The bot's resident memory stays under `mib` MiB (skipped under
+        ASan, whose quarantine keeps what was freed)."""
+        if "asan" in os.environ.get("VIGIL_BUILD", ""):
+            return
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        assert rss < mib * 1024, f"RSS {rss} KiB"
+
     def stop(self, sig=signal.SIGTERM, timeout=10):
         """Signals the bot; returns (exit code, seconds it took to exit)."""
         t0 = time.monotonic()

@@ -527,10 +527,7 @@ def test_a_10_mb_frame_is_refused_and_the_bot_reconnects_without_growing(tmp):
                  "a new socket", bot)
         env = fs.send_slash("whoami", user_id="U1")
         assert "Alice Jensen" in fs.wait_ack(env)["payload"]["text"]
-        if "asan" not in os.environ.get("VIGIL_BUILD", ""):   # ASan's quarantine keeps frees
-            with open(f"/proc/{bot.proc.pid}/status") as f:
-                rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-            assert rss < 100 * 1024, f"RSS {rss} KiB"
+        bot.assert_rss_below(100)
         assert bot.stop()[0] == 0
     finally:
         fs.stop()

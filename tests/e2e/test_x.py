@@ -267,10 +267,7 @@ def test_a_page_over_1_mib_is_refused_with_a_clear_log_line(tmp):
         wait_for(lambda: "response too large" in bot.stderr(), 20, "the refusal", bot)
         assert "X: reading mentions failed; retrying" in bot.stderr()
         assert bot.alive() and tickets(dbp) == []
-        if "asan" not in os.environ.get("VIGIL_BUILD", ""):   # ASan's quarantine keeps frees
-            with open(f"/proc/{bot.proc.pid}/status") as f:
-                rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-            assert rss < 100 * 1024, f"RSS {rss} KiB"
+        bot.assert_rss_below(100)
         assert bot.stop()[0] == 0
     finally:
         fx.stop()
