@@ -391,8 +391,9 @@ TEST(reload_a_running_command_finishes_on_its_old_version)
 }
 
 /* Ingests one new mention from @ann (ticket #1 on a fresh store) and
- * returns how many notes hooks left on it; the last one in `last`. */
-static int ingest_and_count_notes(struct sb *s, char *text, char *last, size_t lastlen,
+ * returns how many notes hooks left on it: their texts joined by ';' in
+ * `notes`, the last one's actor in `actor`. */
+static int ingest_and_count_notes(struct sb *s, char *text, char *notes_out, size_t len,
                                   char *actor, size_t actorlen)
 {
     struct mention m = { 0 };
@@ -409,8 +410,8 @@ static int ingest_and_count_notes(struct sb *s, char *text, char *last, size_t l
     ev = store_events_of(s->store, 1, &n);
     for (size_t i = 0; i < n; i++)
         if (strcmp(ev[i].action, "note") == 0) {
-            notes++;
-            snprintf(last, lastlen, "%s", ev[i].detail);
+            size_t used = strlen(notes_out);
+            snprintf(notes_out + used, len - used, "%s%s", notes++ ? ";" : "", ev[i].detail);
             snprintf(actor, actorlen, "%s", ev[i].actor);
         }
     store_events_free(ev, n);
@@ -436,26 +437,33 @@ TEST(reload_never_duplicates_hooks)
 }
 
 /* on_mention's ticket is filled from the store only when read (api.c):
- * methods work without it, a field read fills it, pairs() sees every field,
- * and what a hook sees is what the store holds after its own changes. */
+ * methods work without filling it, a field read fills it, pairs() fills
+ * it, and what a hook sees is what the store holds after its own changes.
+ * Each hook file gets a ticket of its own. */
 TEST(on_mention_ticket_is_filled_on_first_read_and_behaves_like_any_ticket)
 {
     struct sb s;
-    char note[200] = "", actor[100] = "";
+    char notes[400] = "", actor[100] = "";
 
     sb_open(&s, "lazy");
-    write_file(&s, "scripts/hooks/look.lua",
+    write_file(&s, "scripts/hooks/a_read.lua",
                "return hooks { on_mention = function(t, m)\n"
-               "  t:tag('first')\n"                            /* a method: no fill */
-               "  local keys = 0\n"
-               "  for k in pairs(t) do keys = keys + 1 end\n"   /* __pairs fills */
-               "  t:note(('%%s|%%s|%%s|%%s|%%s'):format(t.customer.handle, t.status,\n"
-               "         table.concat(t.tags, ','), tostring(keys > 10), tostring(t.assignee)))\n"
+               "  t:tag('first')\n"                                  /* a method: no fill */
+               "  local lazy = rawget(t, 'status') == nil\n"
+               "  t:note(('read|%%s|%%s|%%s'):format(tostring(lazy), t.status,\n"   /* fills */
+               "         table.concat(t.tags, ',')))\n"
                "end }\n");
-    script_reload(s.rt, "hooks/look");
-    CHECK_INT(ingest_and_count_notes(&s, "@AcmeSupport lazy", note, sizeof note, actor,
-                                     sizeof actor), 1);
-    CHECK_STR(note, "ann|new|first|true|nil");
+    write_file(&s, "scripts/hooks/b_iter.lua",
+               "return hooks { on_mention = function(t, m)\n"
+               "  local keys = 0\n"
+               "  for k in pairs(t) do keys = keys + 1 end\n"          /* __pairs fills */
+               "  t:note(('iter|%%s|%%s|%%s'):format(tostring(keys > 10),\n"
+               "         rawget(t, 'customer').handle, tostring(t.assignee)))\n"
+               "end }\n");
+    script_reload(s.rt, NULL);
+    CHECK_INT(ingest_and_count_notes(&s, "@AcmeSupport lazy", notes, sizeof notes, actor,
+                                     sizeof actor), 2);
+    CHECK_STR(notes, "read|true|new|first;iter|true|ann|nil");
     sb_close(&s);
 }
 
