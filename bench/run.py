@@ -37,6 +37,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
 from fake_slack import FakeSlack  # noqa: E402
 from fake_x import FakeX  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+from harness import Raw, write_config  # noqa: E402
 
 APP, BOT = "xapp-1-bench", "xoxb-bench"
 NUSERS = 50                      # staff who send commands, in rotation
@@ -96,24 +98,17 @@ class Vigil:
         self.db = os.path.join(tmp, "vigil.db")
         empty = os.path.join(tmp, "none.jsonl")
         open(empty, "a").close()
-        staff = ", ".join(f'{u} = {{ name = "Agent {i}", initials = "A{i}", role = "agent" }}'
-                          for i, u in enumerate(UIDS))
-        slack_keys = dict({"post_rate": 50, "digest_threshold": 20}, **(slack or {}))
-        cfg = os.path.join(tmp, "vigil.lua")
-        with open(cfg, "w") as f:
-            f.write(f'''chat = "slack"
-source = "replay"
-log_level = "warn"
-store = {{ path = "{self.db}" }}
-scripts = {{ dir = "{scripts or os.path.join(ROOT, 'scripts')}", lib = "{os.path.join(ROOT, 'lua')}" }}
-admin = {{ socket = "{os.path.join(tmp, 'vigil.sock')}" }}
-replay = {{ file = "{replay or empty}", interval = 0.01 }}
-x = {{ handle = "AcmeSupport", user_id = "1500000000000000001" }}
-channels = {{ mentions = "C_MENTIONS", escalations = "C_ESCALATE" }}
-staff = {{ {staff} }}
-slack = {{ app_token = env("SLACK_APP_TOKEN"), bot_token = env("SLACK_BOT_TOKEN"),
-          api_url = "{fs.api_url}", {", ".join(f"{k} = {v}" for k, v in slack_keys.items())} }}
-''')
+        staff = {u: {"name": f"Agent {i}", "initials": f"A{i}", "role": "agent"}
+                 for i, u in enumerate(UIDS)}
+        cfg = write_config(
+            tmp, chat="slack", log_level="warn", staff=staff,
+            scripts={"dir": scripts or os.path.join(ROOT, "scripts"),
+                     "lib": os.path.join(ROOT, "lua")},
+            replay={"file": replay or empty, "interval": 0.01},
+            channels={"mentions": "C_MENTIONS", "escalations": "C_ESCALATE"},
+            slack=dict({"app_token": Raw('env("SLACK_APP_TOKEN")'),
+                        "bot_token": Raw('env("SLACK_BOT_TOKEN")'), "api_url": fs.api_url,
+                        "post_rate": 50, "digest_threshold": 20}, **(slack or {})))
         self.log = open(os.path.join(tmp, "vigil.log"), "ab")
         self.t0 = time.monotonic()
         self.proc = subprocess.Popen(
