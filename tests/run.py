@@ -87,6 +87,8 @@ def run_e2e(build, filters):
     passed = failed = 0
     tests = load_e2e()
     import harness   # loaded by load_e2e's path; reaps bots a failed test left running
+    sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
+    import strict    # the fakes started during a test, with what each refused
     for mod, name, fn, _ in tests:
         full = f"{mod}.{name}"
         if filters and not any(f in full for f in filters):
@@ -98,6 +100,12 @@ def run_e2e(build, filters):
                     fn(tmp)
                 finally:
                     harness.reap()
+                    violations = strict.take_violations()
+                # A request the real service would refuse fails the test even
+                # when the test did not look (the fake answered it anyway).
+                if violations:
+                    raise AssertionError("the fakes recorded violations: " + "; ".join(
+                        f"{name}: {errs[:5]}" for name, errs in violations))
             except Exception as e:  # noqa: BLE001 - every failure is reported
                 failed += 1
                 print(f"FAIL {full} ({time.monotonic() - t0:.1f}s): {e}")

@@ -70,6 +70,8 @@ import traceback
 import urllib.parse
 import uuid
 
+import strict
+
 TEAM_ID, TEAM_DOMAIN, TEAM_NAME = "T1", "vigil-test", "Vigil Test"
 APP_ID, BOT_USER_ID, BOT_ID, BOT_NAME = "A1", "UBOT", "BBOT", "vigil"
 VERIFICATION_TOKEN = "fakeVerificationToken0001"   # deprecated, but still sent
@@ -635,6 +637,7 @@ class FakeSlack:
     def start(self):
         self._server = _Server(("127.0.0.1", self.port), _Handler)
         self._server.fake = self
+        strict.register(self)
         self.port = self._server.server_address[1]
         serve = lambda: self._server.serve_forever(poll_interval=0.05)  # noqa: E731 - fast stop()
         for target in (serve, self._housekeeping):

@@ -82,6 +82,8 @@ import unicodedata
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import strict
+
 # ---------------------------------------------------------------------------
 # Bodies X sends, verbatim from the reference where it has them.
 
@@ -576,6 +578,7 @@ class FakeX:
         self._stopping = False
         self._server = _Server((self.host, self.port), _Handler)
         self._server.fake = self
+        strict.register(self)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True,
