@@ -56,7 +56,9 @@ static void usage(FILE *f)
         "\n"
         "options:\n"
         "  -c, --config FILE     the config file\n"
-        "  -l, --log-level LVL   debug, info, warn or error (overrides log_level)\n");
+        "  -l, --log-level LVL   debug, info, warn or error (overrides log_level)\n"
+        "  -V, --version         print the version and exit\n"
+        "  -h, --help            print this help and exit\n");
 }
 
 /* --- wiring ------------------------------------------------------------ */
@@ -243,6 +245,13 @@ static int run(struct config *cfg)
     if (!a.store)
         return 1;
     uv_loop_init(&a.loop);
+    /* The handles every exit path closes exist from the start, so a start-up
+     * failure anywhere below closes them like a normal stop does. */
+    uv_timer_init(&a.loop, &a.grace);
+    a.grace.data = &a;
+    uv_signal_init(&a.loop, &a.sigint);
+    uv_signal_init(&a.loop, &a.sigterm);
+    a.sigint.data = a.sigterm.data = &a;
     a.ws = ws_context_new(&a.loop, strcmp(cfg->chat, "slack") == 0 ? slack_ws_protocols() : NULL);
     a.http = http_new(&a.loop);
     a.desk = desk_new(&a.loop, a.store, cfg);
@@ -283,16 +292,11 @@ static int run(struct config *cfg)
     desk_set_observer(a.desk, on_desk_event, &a);
     log_set_sink(on_log_line, &a);
 
-    uv_signal_init(&a.loop, &a.sigint);
-    uv_signal_init(&a.loop, &a.sigterm);
-    a.sigint.data = a.sigterm.data = &a;
     uv_signal_start(&a.sigint, on_signal, SIGINT);
     uv_signal_start(&a.sigterm, on_signal, SIGTERM);
     /* main() held these back until now; one that came meanwhile runs
      * on_signal on the first loop turn. */
     unblock_stop_signals();
-    uv_timer_init(&a.loop, &a.grace);
-    a.grace.data = &a;
 
     log_info("vigil started", "version=%s chat=%s source=%s store=%s tickets=%lld",
              VIGIL_VERSION, cfg->chat, cfg->source, cfg->store_path,
@@ -310,7 +314,7 @@ static int run(struct config *cfg)
 
 out:
     free(cursor);
-    if (!a.stopping && a.chat) {
+    if (!a.stopping) {
         /* start-up failed: close what was opened, in the same order */
         a.stopping = 1;
         if (a.scripts)
@@ -319,15 +323,9 @@ out:
         admin_close(a.admin);
         if (a.desk)
             desk_stop(a.desk);
-        if (a.chat->ops)
+        if (a.chat && a.chat->ops)
             a.chat->ops->stop(a.chat);
         finish_shutdown(&a);
-        uv_run(&a.loop, UV_RUN_DEFAULT);
-    } else if (!a.stopping) {
-        if (a.source)
-            a.source->ops->destroy(a.source);
-        http_free(a.http);
-        ws_context_close(a.ws);
         uv_run(&a.loop, UV_RUN_DEFAULT);
     }
     ws_context_finish(a.ws);
@@ -366,6 +364,9 @@ int main(int argc, char **argv)
             level = argv[++i];
         } else if (!strcmp(argv[i], "-e") && i + 1 < argc && ncmds < 64) {
             cmds[ncmds++] = argv[++i];
+        } else if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
+            printf("vigil %s\n", VIGIL_VERSION);
+            return 0;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             return 0;

@@ -4,11 +4,14 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <wchar.h>
 
 #define MAX_SECRETS 64
 #define LINE_MAX_BYTES 16384
@@ -170,13 +173,116 @@ static void put_escaped(struct buf *b, const char *s)
     buf_put(b, "\"", 1);
 }
 
-/* printf over `fmt`, but each %s goes through put_value.  Only the
- * conversions vigil uses are supported: d i u x ld lu lld llu zu zd g f c s p %. */
-static void format_tail(struct buf *b, const char *fmt, va_list ap)
+/* One conversion of a printf format, as C11 7.21.6.1 defines it. */
+struct conv {
+    char spec[32];          /* the conversion as written, '*' kept */
+    int nstars;             /* '*' width and '*' precision: int arguments */
+    int precision;          /* -1 when none (or given by '*') */
+    char length[3];         /* "", hh, h, l, ll, j, z, t, L */
+    char type;              /* the conversion letter */
+};
+
+/* Parses the conversion at `p` (just after '%').  Returns its length, or 0
+ * when it is not one the C library knows, or is %n, which a log line has no
+ * business with. */
+static size_t conv_parse(const char *p, struct conv *cv)
+{
+    const char *q = p;
+    size_t n;
+
+    memset(cv, 0, sizeof *cv);
+    cv->precision = -1;
+    q += strspn(q, "-+ #0");
+    if (*q == '*') {
+        cv->nstars++;
+        q++;
+    } else {
+        q += strspn(q, "0123456789");
+    }
+    if (*q == '.') {
+        q++;
+        if (*q == '*') {
+            cv->nstars++;
+            q++;
+        } else {
+            cv->precision = atoi(q);
+            q += strspn(q, "0123456789");
+        }
+    }
+    n = strspn(q, "hljztL");
+    if (n > 2 || (n == 2 && !(q[0] == q[1] && (q[0] == 'h' || q[0] == 'l'))))
+        return 0;
+    memcpy(cv->length, q, n);
+    q += n;
+    if (!*q || !strchr("diouxXfFeEgGaAcsp%", *q))
+        return 0;
+    cv->type = *q++;
+    n = (size_t)(q - p);
+    if (n + 2 > sizeof cv->spec)
+        return 0;
+    cv->spec[0] = '%';
+    memcpy(cv->spec + 1, p, n);
+    cv->spec[n + 1] = '\0';
+    return n;
+}
+
+/* snprintf of one argument with the star values taken before it. */
+#define CONV_PRINT(tmp, cv, st, type)                                           \
+    ((cv)->nstars == 2 ? snprintf(tmp, sizeof tmp, (cv)->spec, st[0], st[1],    \
+                                  va_arg(*ap, type))                            \
+     : (cv)->nstars == 1 ? snprintf(tmp, sizeof tmp, (cv)->spec, st[0],         \
+                                    va_arg(*ap, type))                          \
+     : snprintf(tmp, sizeof tmp, (cv)->spec, va_arg(*ap, type)))
+
+/* Formats one non-string argument with the C library's own formatter, taking
+ * it from `ap` with the type its length modifier names: a conversion taken
+ * with the wrong width would shift every argument after it. */
+static void put_number(struct buf *b, const struct conv *cv, const int *st, va_list *ap)
+{
+    char tmp[512];
+    const char *len = cv->length;
+    int unsig = strchr("ouxX", cv->type) != NULL;
+
+    if (strchr("fFeEgGaA", cv->type)) {
+        if (strcmp(len, "L") == 0)
+            CONV_PRINT(tmp, cv, st, long double);
+        else
+            CONV_PRINT(tmp, cv, st, double);
+    } else if (cv->type == 'p') {
+        CONV_PRINT(tmp, cv, st, void *);
+    } else if (strcmp(len, "ll") == 0) {
+        if (unsig) CONV_PRINT(tmp, cv, st, unsigned long long);
+        else CONV_PRINT(tmp, cv, st, long long);
+    } else if (strcmp(len, "l") == 0) {
+        if (cv->type == 'c') CONV_PRINT(tmp, cv, st, wint_t);
+        else if (unsig) CONV_PRINT(tmp, cv, st, unsigned long);
+        else CONV_PRINT(tmp, cv, st, long);
+    } else if (strcmp(len, "j") == 0) {
+        if (unsig) CONV_PRINT(tmp, cv, st, uintmax_t);
+        else CONV_PRINT(tmp, cv, st, intmax_t);
+    } else if (strcmp(len, "z") == 0) {
+        CONV_PRINT(tmp, cv, st, size_t);
+    } else if (strcmp(len, "t") == 0) {
+        CONV_PRINT(tmp, cv, st, ptrdiff_t);
+    } else {
+        /* hh, h and none: promoted to int (unsigned when it fits is the same width) */
+        if (unsig) CONV_PRINT(tmp, cv, st, unsigned);
+        else CONV_PRINT(tmp, cv, st, int);
+    }
+    buf_put(b, tmp, strlen(tmp));
+}
+
+/* printf over `fmt`: every conversion of C's printf is formatted by the C
+ * library (snprintf, one argument at a time), except that each %s value
+ * goes through put_value (redacted, quoted as logfmt wants).  A conversion
+ * the C library does not define ends the line with "!BADFORMAT" instead of
+ * guessing how many bytes of arguments it would have taken. */
+static void format_tail(struct buf *b, const char *fmt, va_list *ap)
 {
     while (*fmt) {
         const char *p = strchr(fmt, '%');
-        char spec[16], tmp[64];
+        struct conv cv;
+        int st[2] = { 0, 0 };
         size_t n;
 
         if (!p) {
@@ -184,44 +290,30 @@ static void format_tail(struct buf *b, const char *fmt, va_list ap)
             return;
         }
         buf_put(b, fmt, (size_t)(p - fmt));
-        n = strspn(p + 1, "-+ #0123456789.lzh");
-        if (n + 3 > sizeof spec) {
-            buf_put(b, p, 1);
-            fmt = p + 1;
-            continue;
+        n = conv_parse(p + 1, &cv);
+        if (n == 0) {
+            buf_put(b, "!BADFORMAT", 10);
+            return;
         }
-        memcpy(spec, p, n + 2);
-        spec[n + 2] = '\0';
-        fmt = p + n + 2;
-        switch (spec[n + 1]) {
-        case 's':
-            put_value(b, va_arg(ap, const char *));
-            break;
-        case '%':
+        fmt = p + 1 + n;
+        for (int i = 0; i < cv.nstars; i++)
+            st[i] = va_arg(*ap, int);
+        if (cv.type == '%') {
             buf_put(b, "%", 1);
-            break;
-        case 'g': case 'f':
-            snprintf(tmp, sizeof tmp, spec, va_arg(ap, double));
-            buf_put(b, tmp, strlen(tmp));
-            break;
-        case 'p':
-            snprintf(tmp, sizeof tmp, spec, va_arg(ap, void *));
-            buf_put(b, tmp, strlen(tmp));
-            break;
-        case 'd': case 'i': case 'u': case 'x': case 'c':
-            if (strstr(spec, "ll"))
-                snprintf(tmp, sizeof tmp, spec, va_arg(ap, long long));
-            else if (strchr(spec, 'l'))
-                snprintf(tmp, sizeof tmp, spec, va_arg(ap, long));
-            else if (strchr(spec, 'z'))
-                snprintf(tmp, sizeof tmp, spec, va_arg(ap, size_t));
-            else
-                snprintf(tmp, sizeof tmp, spec, va_arg(ap, int));
-            buf_put(b, tmp, strlen(tmp));
-            break;
-        default:
-            buf_put(b, spec, strlen(spec));
-            break;
+        } else if (cv.type == 's' && cv.length[0] == '\0') {
+            const char *v = va_arg(*ap, const char *);
+            /* a precision bounds the bytes read (the string may be unterminated) */
+            int prec = cv.nstars == 2 || (cv.nstars == 1 && strstr(cv.spec, ".*"))
+                       ? st[cv.nstars - 1] : cv.precision;
+            char *cut = v && prec >= 0 ? strndup(v, (size_t)prec) : NULL;
+            put_value(b, cut ? cut : v);
+            free(cut);
+        } else if (cv.type == 's') {
+            (void)va_arg(*ap, void *);      /* %ls: wide strings have no place here */
+            buf_put(b, "!BADFORMAT", 10);
+            return;
+        } else {
+            put_number(b, &cv, st, ap);
         }
     }
 }
@@ -253,7 +345,7 @@ void log_msg(enum log_level level, const char *msg, const char *fmt, ...)
     if (fmt && *fmt) {
         buf_put(&b, " ", 1);
         va_start(ap, fmt);
-        format_tail(&b, fmt, ap);
+        format_tail(&b, fmt, &ap);
         va_end(ap);
     }
     clean = nsecrets ? log_redact(b.data) : NULL;

@@ -247,3 +247,55 @@ def test_unset_env_variable_is_named_with_its_line(tmp):
     r = run_cli("check-config", "-c", path, env={"VIGIL_NOT_SET_ANYWHERE": ""})
     assert r.returncode == 2
     assert "VIGIL_NOT_SET_ANYWHERE" in r.stderr and ":3:" in r.stderr, r.stderr
+
+
+def test_a_literal_secret_in_a_readable_config_is_warned_about_not_a_crash(tmp):
+    # log.c once skipped the %03o of this warning without taking its argument,
+    # and the next %s read the file mode as a pointer: SIGSEGV at start.
+    cfg = write_config(tmp, slack={"bot_token": "xoxb-literal-secret-in-file"})
+    os.chmod(cfg, 0o644)
+    r = run_cli("check-config", "-c", cfg)
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    assert "config holds secrets and is readable by group or others" in r.stderr, r.stderr
+    assert f"path={cfg} mode=644 " in r.stderr, r.stderr
+    assert "xoxb-literal-secret-in-file" not in r.stderr + r.stdout
+
+
+def start_failure(tmp, cfg, want):
+    """Runs the bot with `cfg`; it must exit 1 within 10 s saying `want`."""
+    r = run_cli("run", "-c", cfg, timeout=10)
+    assert r.returncode == 1, (r.returncode, r.stderr[-2000:])
+    assert want in r.stderr, r.stderr[-2000:]
+    assert "Assertion" not in r.stderr and "Sanitizer" not in r.stderr, r.stderr[-2000:]
+
+
+def test_a_store_that_cannot_be_opened_exits_1_saying_so(tmp):
+    os.mkdir(os.path.join(tmp, "a-directory.db"))
+    cfg = write_config(tmp, store={"path": os.path.join(tmp, "a-directory.db")})
+    start_failure(tmp, cfg, 'msg="cannot open store"')
+
+
+def test_an_admin_socket_in_use_exits_1_saying_so(tmp):
+    cfg = write_config(tmp)
+    dbp = os.path.join(tmp, "vigil.db")
+    first = Bot(tmp, cfg, name="first")
+    first.wait_started()
+    # the second bot gets past its store, scripts and chat before the socket
+    second = write_config(tmp, name="second.lua", store={"path": os.path.join(tmp, "2.db")})
+    start_failure(tmp, second, 'msg="another vigil is running on this admin socket"')
+    assert first.alive()
+    rc, _ = first.stop()
+    assert rc == 0 and os.path.exists(dbp)
+
+
+def test_a_missing_replay_file_exits_1_saying_so(tmp):
+    cfg = write_config(tmp, replay={"file": os.path.join(tmp, "missing.jsonl")})
+    start_failure(tmp, cfg, 'msg="cannot open replay file"')
+
+
+def test_version_flag_and_command_print_the_version(tmp):
+    for args in (["--version"], ["-V"], ["version"], ["run", "--version"]):
+        r = run_cli(*args)
+        assert r.returncode == 0, (args, r.returncode, r.stderr)
+        assert r.stdout.startswith("vigil ") and r.stdout.strip().split()[1][0].isdigit(), \
+            (args, r.stdout)

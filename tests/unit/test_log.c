@@ -3,6 +3,8 @@
 #include "unit.h"
 
 #include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -193,6 +195,73 @@ TEST(log_msg_writes_ts_level_msg_and_key_values)
     CHECK(tail != NULL);
     CHECK_STR(tail, "level=info msg=\"ticket opened\" id=42 who=alice "
                     "n=12345678901 z=7\n");
+}
+
+/* Every conversion of C's printf, each followed by a %s: a conversion that
+ * took the wrong number of argument bytes would shift the string after it
+ * (config.c's mode=%03o once made the next %s read the mode as a pointer). */
+#define CHECK_CONV(fmt, ...) do {                                              \
+        char want_[256], line_[300];                                           \
+        const char *tail_;                                                     \
+        snprintf(want_, sizeof want_, fmt " s=%s", __VA_ARGS__, "after");      \
+        capture_start();                                                       \
+        log_msg(LOG_INFO, "m", fmt " s=%s", __VA_ARGS__, "after");             \
+        tail_ = after_ts(capture_end());                                       \
+        snprintf(line_, sizeof line_, "level=info msg=m %s\n", want_);         \
+        CHECK(tail_ != NULL);                                                  \
+        if (tail_) CHECK_STR(tail_, line_);                                    \
+    } while (0)
+
+TEST(log_msg_formats_every_printf_conversion_as_the_c_library_does)
+{
+    loud();
+    CHECK_CONV("mode=%03o", 0644u);
+    CHECK_CONV("o=%#o x=%x X=%#X u=%u", 8u, 255u, 255u, 4000000000u);
+    CHECK_CONV("d=%+d i=% i c=%c pct=%%", -5, 7, 'z');
+    CHECK_CONV("hh=%hhu h=%hd", (unsigned char)200, (short)-3);
+    CHECK_CONV("l=%ld lu=%lu lx=%lx", -1L, 1UL << 40, 0xabcUL);
+    CHECK_CONV("ll=%lld llu=%llu llo=%llo", -9000000000LL, 18000000000ULL, 64ULL);
+    CHECK_CONV("j=%jd z=%zu zx=%zx t=%td", (intmax_t)-42, (size_t)99, (size_t)255,
+               (ptrdiff_t)-8);
+    CHECK_CONV("f=%.2f F=%F e=%e E=%.3E", 3.14159, 1.5, 12345.678, 0.00012);
+    CHECK_CONV("g=%g G=%G a=%a A=%A", 1e-10, 2.5e20, 1.0, 0.5);
+    CHECK_CONV("Lf=%.1Lf Lg=%Lg", (long double)2.25, (long double)1e300);
+    CHECK_CONV("w=%5d l=%-4d|", 42, 7);
+    CHECK_CONV("star=%*d prec=%.*f both=%*.*f", 6, 1, 3, 2.0, 8, 2, 1.5);
+    CHECK_CONV("p=%p", (void *)0x1234);
+    quiet();
+}
+
+TEST(log_msg_precision_bounds_a_string_and_quotes_it)
+{
+    const char *tail;
+
+    loud();
+    capture_start();
+    log_msg(LOG_INFO, "m", "a=%.3s b=%.*s c=%s", "abcdef", 2, "xy z", "end");
+    tail = after_ts(capture_end());
+    quiet();
+    CHECK(tail != NULL);
+    if (tail)
+        CHECK_STR(tail, "level=info msg=m a=abc b=xy c=end\n");
+}
+
+TEST(log_msg_stops_at_a_conversion_the_c_library_does_not_define)
+{
+    const char *bad = "a=%d b=%k c=%s", *n = "a=%d n=%n";
+    const char *tail;
+    int count = 0;
+
+    loud();
+    capture_start();
+    log_msg(LOG_INFO, "m", bad, 1, "never read");
+    log_msg(LOG_INFO, "m", n, 2, &count);
+    tail = capture_end();
+    quiet();
+    CHECK(strstr(tail, "level=info msg=m a=1 b=!BADFORMAT\n") != NULL);
+    CHECK(strstr(tail, "level=info msg=m a=2 n=!BADFORMAT\n") != NULL);
+    CHECK(strstr(tail, "never read") == NULL);
+    CHECK_INT(count, 0);
 }
 
 TEST(log_msg_names_each_level)
