@@ -158,6 +158,7 @@ static char *cmd_status(struct admin *a)
 {
     struct sbuf b = { 0 };
     char up[32], *depths = store_job_depths(a->store), *list = script_list(a->scripts);
+    char blocked[1024];
     int scripts = 0, broken = 0;
     for (char *p = list; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
         scripts++;
@@ -167,6 +168,12 @@ static char *cmd_status(struct admin *a)
     ago((int64_t)(time(NULL) - a->started), up, sizeof up);
     sb_printf(&b, "uptime      %s\n", up);
     sb_printf(&b, "chat        %s\n", desk_chat_state(a->desk));
+    desk_blocked(a->desk, blocked, sizeof blocked);
+    for (char *line = blocked, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
+        nl = strchr(line, '\n');
+        sb_printf(&b, "            blocked: %.*s\n", nl ? (int)(nl - line) : (int)strlen(line),
+                  line);
+    }
     sb_printf(&b, "source      %s\n", desk_source_state(a->desk));
     sb_printf(&b, "outbox      %s (failed: %lld)\n", depths && *depths ? depths : "empty",
               (long long)store_job_count(a->store, "failed"));

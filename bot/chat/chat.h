@@ -58,9 +58,11 @@ struct chat_ops {
     /* One-line state for :status ("connected since …"); borrowed. */
     const char *(*state)(struct chat *c);
     /* Optional: looks for the message already posted for ticket `id` (after
-     * a crash or a timeout); done() gets SEND_OK with its ref, or SEND_FAIL
-     * when there is none.  NULL when the chat cannot tell. */
-    void (*find_ticket)(struct chat *c, const char *channel, int64_t id,
+     * a crash or a timeout) among the channel's newest messages since
+     * `oldest` (Unix seconds; bounded: a rare fallback, never a scan);
+     * done() gets SEND_OK with its ref, SEND_FAIL when there is none, or
+     * SEND_RETRY when it could not look.  NULL when the chat cannot tell. */
+    void (*find_ticket)(struct chat *c, const char *channel, int64_t id, int64_t oldest,
                         send_done_fn done, void *arg);
     /* Optional: one message listing `n` new tickets while `backlog` wait
      * (digest mode); done() gets the digest message's ref.  NULL: never. */

@@ -25,6 +25,8 @@
 #define RECENT 512                 /* envelope and event ids remembered for dedupe */
 #define LINK_DISABLED_WAIT 300.0   /* seconds: Socket Mode was switched off */
 #define DRAIN_MS 1000              /* a replaced socket is kept this long before closing */
+#define HISTORY_LIMIT 15           /* messages a lookup reads: Tier 1's most (slack.md §5) */
+#define MAX_CHANNELS 16            /* channel names remembered for people */
 
 struct out {
     struct out *next;
@@ -49,6 +51,7 @@ struct conn {
 };
 
 struct user_name { char id[32]; char *name; int asked; };
+struct channel_name { char id[32]; char name[80]; };
 
 struct slack {
     struct chat base;
@@ -71,6 +74,8 @@ struct slack {
     char *recent[RECENT];          /* envelope ids and event ids already handled */
     int recent_next;
     struct user_name users[64];
+    struct channel_name channels[MAX_CHANNELS];
+    int next_channel;
 };
 
 #define to_slack(c) ((struct slack *)(c))
@@ -200,6 +205,10 @@ static void to_result(const struct slack_api *r, double retry_after, const char 
     if (retry_after > 0 || slack_error_is_transient(r->error) ||
         (r->error && (strncmp(r->error, "http_5", 6) == 0 || strchr(r->error, ' '))))
         out->status = SEND_RETRY;   /* rate limits, Slack's trouble, the network */
+    else if (slack_error_is_blocking(r->error))
+        out->status = SEND_BLOCKED;
+    else if (slack_error_is_gone(r->error))
+        out->status = SEND_GONE;
     else
         out->status = SEND_FAIL;
 }
@@ -208,7 +217,44 @@ struct send_ctx {
     send_done_fn done;
     void *arg;
     char ref[64];
+    char channel[64];
+    char error[48];                /* a blocking error, while the channel's name is asked */
 };
+
+/* The name people know a channel by, learnt once with conversations.info;
+ * NULL when not known (yet). */
+static const char *channel_name(struct slack *s, const char *id)
+{
+    for (int i = 0; i < MAX_CHANNELS; i++)
+        if (s->channels[i].id[0] && strcmp(s->channels[i].id, id) == 0)
+            return s->channels[i].name;
+    return NULL;
+}
+
+static void report_blocked(struct slack *s, struct send_ctx *sc)
+{
+    const char *name = channel_name(s, sc->channel);
+    char where[96];
+    struct send_result res = { SEND_BLOCKED, where, sc->error, 0 };
+    snprintf(where, sizeof where, "%s%s", name ? "#" : "", name ? name : sc->channel);
+    sc->done(sc->arg, &res);
+    free(sc);
+}
+
+static void on_channel_info(struct slack *s, void *arg, const struct slack_api *r,
+                            const struct http_response *h, double retry_after)
+{
+    struct send_ctx *sc = arg;
+    (void)h;
+    (void)retry_after;
+    if (r->ok && r->channel_name && *r->channel_name && !channel_name(s, sc->channel)) {
+        struct channel_name *c = &s->channels[s->next_channel];
+        s->next_channel = (s->next_channel + 1) % MAX_CHANNELS;
+        snprintf(c->id, sizeof c->id, "%s", sc->channel);
+        snprintf(c->name, sizeof c->name, "%s", r->channel_name);
+    }
+    report_blocked(s, sc);
+}
 
 static void on_sent(struct slack *s, void *arg, const struct slack_api *r,
                     const struct http_response *h, double retry_after)
@@ -220,13 +266,24 @@ static void on_sent(struct slack *s, void *arg, const struct slack_api *r,
     if (r->error && (!strcmp(r->error, "invalid_auth") || !strcmp(r->error, "not_authed") ||
                      !strcmp(r->error, "account_inactive") || !strcmp(r->error, "token_revoked")))
         log_error("Slack rejected the bot token; check slack.bot_token", "error=%s", r->error);
+    if (!r->ok && slack_error_is_blocking(r->error) && sc->channel[0]) {
+        /* The outbox tells people which channel; its name is asked for once
+         * (a missing channel has none: its id is shown). */
+        snprintf(sc->error, sizeof sc->error, "%s", r->error);
+        if (strcmp(r->error, "channel_not_found") == 0 || channel_name(s, sc->channel) ||
+            s->stopping || api_call(s, "conversations.info",
+                                    json_pack("{s:s}", "channel", sc->channel), 0,
+                                    on_channel_info, sc))
+            report_blocked(s, sc);
+        return;
+    }
     to_result(r, retry_after, r->ts ? r->ts : sc->ref, &res, why, sizeof why);
     sc->done(sc->arg, &res);
     free(sc);
 }
 
-static void send_or_fail(struct slack *s, const char *method, json_t *body, const char *ref,
-                         send_done_fn done, void *arg)
+static void send_or_fail(struct slack *s, const char *method, const char *channel, json_t *body,
+                         const char *ref, send_done_fn done, void *arg)
 {
     struct send_ctx *sc = calloc(1, sizeof *sc);
     struct send_result fail = { SEND_RETRY, NULL, "could not start the request", 0 };
@@ -234,6 +291,7 @@ static void send_or_fail(struct slack *s, const char *method, json_t *body, cons
         sc->done = done;
         sc->arg = arg;
         snprintf(sc->ref, sizeof sc->ref, "%s", ref ? ref : "");
+        snprintf(sc->channel, sizeof sc->channel, "%s", channel ? channel : "");
         if (api_call(s, method, body, 0, on_sent, sc) == 0)
             return;
         free(sc);
@@ -292,7 +350,7 @@ static void slack_post_ticket(struct chat *c, const char *channel, const struct 
     body = slack_ticket_message(&v, (long long)time(NULL));
     if (body)
         json_object_set_new(body, "channel", json_string(channel));
-    send_or_fail(s, "chat.postMessage", body, NULL, done, arg);
+    send_or_fail(s, "chat.postMessage", channel, body, NULL, done, arg);
 }
 
 static void slack_update_ticket(struct chat *c, const char *channel, const char *ref,
@@ -309,7 +367,7 @@ static void slack_update_ticket(struct chat *c, const char *channel, const char 
         json_object_set_new(body, "channel", json_string(channel));
         json_object_set_new(body, "ts", json_string(ref));
     }
-    send_or_fail(s, "chat.update", body, ref, done, arg);
+    send_or_fail(s, "chat.update", channel, body, ref, done, arg);
 }
 
 static void slack_post_thread(struct chat *c, const char *channel, const char *ref,
@@ -320,7 +378,7 @@ static void slack_post_thread(struct chat *c, const char *channel, const char *r
         json_object_set_new(body, "channel", json_string(channel));
         json_object_set_new(body, "thread_ts", json_string(ref));
     }
-    send_or_fail(to_slack(c), "chat.postMessage", body, NULL, done, arg);
+    send_or_fail(to_slack(c), "chat.postMessage", channel, body, NULL, done, arg);
 }
 
 static void slack_post_channel(struct chat *c, const char *channel, const char *text,
@@ -329,7 +387,7 @@ static void slack_post_channel(struct chat *c, const char *channel, const char *
     json_t *body = slack_text_message(text);
     if (body)
         json_object_set_new(body, "channel", json_string(channel));
-    send_or_fail(to_slack(c), "chat.postMessage", body, NULL, done, arg);
+    send_or_fail(to_slack(c), "chat.postMessage", channel, body, NULL, done, arg);
 }
 
 static void slack_post_digest(struct chat *c, const char *channel, const struct ticket_view *v,
@@ -338,7 +396,7 @@ static void slack_post_digest(struct chat *c, const char *channel, const struct 
     json_t *body = slack_digest_message(v, n, backlog);
     if (body)
         json_object_set_new(body, "channel", json_string(channel));
-    send_or_fail(to_slack(c), "chat.postMessage", body, NULL, done, arg);
+    send_or_fail(to_slack(c), "chat.postMessage", channel, body, NULL, done, arg);
 }
 
 struct find_ctx {
@@ -355,9 +413,16 @@ static void on_history(struct slack *s, void *arg, const struct slack_api *r,
     char ts[64], why[160];
     (void)s;
     if (!r->ok) {
+        /* Transient trouble comes back as SEND_RETRY: the outbox bounds how
+         * often it asks again.  Anything else (the channel is gone, we are
+         * not in it, a missing scope) cannot be answered by asking again:
+         * "not found", and the post that follows meets the real error. */
         to_result(r, retry_after, NULL, &res, why, sizeof why);
-        if (res.status == SEND_FAIL)   /* cannot look: post rather than lose the ticket */
+        if (res.status != SEND_RETRY) {
+            res.status = SEND_FAIL;
             res.error = "not found";
+            res.ref = NULL;
+        }
     } else if (slack_find_ticket(h->body, h->len, f->id, ts, sizeof ts) == 0) {
         res.status = SEND_OK;
         res.ref = ts;
@@ -369,18 +434,24 @@ static void on_history(struct slack *s, void *arg, const struct slack_api *r,
     free(f);
 }
 
-static void slack_find_ticket_op(struct chat *c, const char *channel, int64_t id,
+/* Reads the newest HISTORY_LIMIT messages since `oldest`: the outbox keeps
+ * one job in flight per channel, so nothing of ours follows the post being
+ * looked for, and it is among the newest unless people wrote more than
+ * that many top-level messages since.  Never pages further. */
+static void slack_find_ticket_op(struct chat *c, const char *channel, int64_t id, int64_t oldest,
                                  send_done_fn done, void *arg)
 {
     struct find_ctx *f = calloc(1, sizeof *f);
     struct send_result fail = { SEND_RETRY, NULL, "could not start the request", 0 };
+    char since[32];
+    snprintf(since, sizeof since, "%lld.000000", (long long)(oldest > 0 ? oldest : 0));
     if (f) {
         f->done = done;
         f->arg = arg;
         f->id = id;
         if (api_call(to_slack(c), "conversations.history",
-                     json_pack("{s:s,s:i,s:b}", "channel", channel, "limit", 200,
-                               "include_all_metadata", 1), 0, on_history, f) == 0)
+                     json_pack("{s:s,s:i,s:s,s:b}", "channel", channel, "limit", HISTORY_LIMIT,
+                               "oldest", since, "include_all_metadata", 1), 0, on_history, f) == 0)
             return;
         free(f);
     }

@@ -143,6 +143,7 @@ void slack_api_clear(struct slack_api *r)
     free(r->bot_id);
     free(r->warning);
     free(r->user_name);
+    free(r->channel_name);
     memset(r, 0, sizeof *r);
 }
 
@@ -161,6 +162,7 @@ int slack_parse_api(const char *json, size_t len, struct slack_api *r)
     if (!r->ts)
         r->ts = dup_of(root, "message_ts");
     r->channel = dup_of(root, "channel");
+    r->channel_name = dup_of(json_object_get(root, "channel"), "name");
     r->url = dup_of(root, "url");
     r->user_id = dup_of(root, "user_id");
     r->bot_id = dup_of(root, "bot_id");
@@ -188,6 +190,34 @@ int slack_error_is_transient(const char *error)
         if (strcmp(error, transient[i]) == 0)
             return 1;
     return 0;
+}
+
+static int listed(const char *error, const char *const *list)
+{
+    for (int i = 0; error && list[i]; i++)
+        if (strcmp(error, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int slack_error_is_blocking(const char *error)
+{
+    /* What chat.postMessage answers for a channel that cannot take posts
+     * (Slack's error lists for chat.postMessage and chat.update). */
+    static const char *const blocking[] = {
+        "not_in_channel", "is_archived", "channel_not_found", NULL,
+    };
+    return listed(error, blocking);
+}
+
+int slack_error_is_gone(const char *error)
+{
+    /* chat.update on a deleted message: message_not_found, or
+     * cant_update_message; a reply under a deleted parent: thread_not_found. */
+    static const char *const gone[] = {
+        "message_not_found", "cant_update_message", "thread_not_found", NULL,
+    };
+    return listed(error, gone);
 }
 
 int slack_find_ticket(const char *json, size_t len, long long id, char *ts, size_t tslen)

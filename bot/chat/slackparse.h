@@ -39,11 +39,17 @@ struct slack_api {
     char *error;               /* "channel_not_found", ...; "invalid_response" when unparsable */
     char *ts, *channel, *url, *user_id, *bot_id, *warning;
     char *user_name;           /* users.info: the display or real name */
+    char *channel_name;        /* conversations.info: "support" (without #) */
 };
 int slack_parse_api(const char *json, size_t len, struct slack_api *r);
 void slack_api_clear(struct slack_api *r);
 /* Is a Web API error worth retrying (rate limits, Slack's own trouble)? */
 int slack_error_is_transient(const char *error);
+/* Does a Web API error mean the channel takes nothing until a person fixes
+ * it (not_in_channel, is_archived, channel_not_found)? */
+int slack_error_is_blocking(const char *error);
+/* Does it mean the message the call was about is gone (deleted)? */
+int slack_error_is_gone(const char *error);
 
 /* conversations.history with metadata: the ts of the message posted for
  * ticket `id` (vigil_ticket metadata), copied to `ts`; 0 if found. */

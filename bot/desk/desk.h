@@ -106,6 +106,11 @@ int desk_post_channel(struct desk *d, const char *channel, const char *text);
 const char *desk_chat_state(struct desk *d);
 const char *desk_source_state(struct desk *d);
 
+/* The chat destinations refusing every post right now, one per line:
+ * "not_in_channel #support since 2026-12-05T21:03:04Z" (written to `buf`;
+ * "" when none).  Returns `buf`. */
+const char *desk_blocked(struct desk *d, char *buf, size_t len);
+
 /* Display name of a staff id (or the id itself when unknown).  Borrowed. */
 const char *desk_staff_name(struct desk *d, const char *id);
 

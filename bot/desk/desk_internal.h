@@ -14,6 +14,17 @@ struct inflight {
     int used;
 };
 
+/* A target that refuses every send until a person fixes it (SEND_BLOCKED):
+ * one "episode" from the first refusal to the next success. */
+struct blocked {
+    char target[64];
+    char error[48];          /* "not_in_channel" */
+    char where[80];          /* "#support" */
+    int tries;               /* refusals in this episode (the backoff's step) */
+    int told;                /* the escalations channel was told */
+    int64_t since_ms;
+};
+
 struct desk {
     uv_loop_t *loop;
     struct store *store;
@@ -29,6 +40,7 @@ struct desk {
     int started, stopping;
     struct inflight inflight[DESK_MAX_TARGETS];
     struct { char target[64]; int64_t last_ms; } rate[DESK_MAX_TARGETS];
+    struct blocked blocked[DESK_MAX_TARGETS];
 };
 
 int64_t desk_now_ms(struct desk *d);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "chat/chat.h"
 #include "core/backoff.h"
@@ -15,6 +16,20 @@
 #include "source/source.h"
 
 static void on_timer(uv_timer_t *t);
+
+/* A channel that refuses posts (the bot was removed, the channel archived
+ * or deleted) is asked again at most this far apart: a person fixing it
+ * sees the backlog posted within about a minute, and a channel that stays
+ * broken for a day costs 1440 calls, not a storm. */
+#define BLOCKED_RETRY_MAX 60.0
+
+/* Failed history lookups (error, 429, timeout) a ticket post waits through
+ * before it posts anyway; see lookup_gave_up(). */
+#define LOOKUP_TRIES 2
+
+/* Slack's clock against ours: a lookup reaches this far before the job was
+ * queued, so a message posted right after is never outside the window. */
+#define LOOKUP_SKEW 60
 
 void outbox_init(struct desk *d)
 {
@@ -80,6 +95,112 @@ static int64_t *last_sent(struct desk *d, const char *target)
     snprintf(d->rate[free_slot].target, sizeof d->rate[free_slot].target, "%s", target);
     d->rate[free_slot].last_ms = 0;
     return &d->rate[free_slot].last_ms;
+}
+
+/* --- destinations that refuse every send -------------------------------- */
+
+static struct blocked *blocked_of(struct desk *d, const char *target)
+{
+    for (int i = 0; i < DESK_MAX_TARGETS; i++)
+        if (d->blocked[i].target[0] && strcmp(d->blocked[i].target, target) == 0)
+            return &d->blocked[i];
+    return NULL;
+}
+
+static int is_escalations(struct desk *d, const char *target)
+{
+    return strncmp(target, "chat:", 5) == 0 && d->cfg->channel_escalations &&
+           strcmp(target + 5, d->cfg->channel_escalations) == 0;
+}
+
+/* A send to `target` was refused until a person fixes the channel.  The
+ * first refusal of an episode tells the admins, once: in the escalations
+ * channel, or, when that is the broken one, in the log alone.  Returns the
+ * delay before the target's head job is tried again. */
+static double blocked_begin(struct desk *d, const char *target, const struct send_result *r)
+{
+    struct blocked *b = blocked_of(d, target);
+    const char *error = r->error ? r->error : "refused";
+    const char *where = r->ref && *r->ref ? r->ref : target + 5;
+    double cap = d->cfg->outbox_max_backoff < BLOCKED_RETRY_MAX ? d->cfg->outbox_max_backoff
+                                                                : BLOCKED_RETRY_MAX;
+
+    if (b) {
+        /* the same episode, maybe with a new cause (unarchived, not joined) */
+        snprintf(b->error, sizeof b->error, "%s", error);
+        snprintf(b->where, sizeof b->where, "%s", where);
+        return backoff_delay(++b->tries, 1.0, cap);
+    }
+    for (int i = 0; i < DESK_MAX_TARGETS && !b; i++)
+        if (!d->blocked[i].target[0])
+            b = &d->blocked[i];
+    if (!b)
+        b = &d->blocked[0];   /* more broken channels than slots: forget the oldest news */
+    memset(b, 0, sizeof *b);
+    snprintf(b->target, sizeof b->target, "%s", target);
+    snprintf(b->error, sizeof b->error, "%s", error);
+    snprintf(b->where, sizeof b->where, "%s", where);
+    b->tries = 1;
+    b->since_ms = desk_now_ms(d);
+    if (is_escalations(d, target)) {
+        log_error("chat: the escalations channel refuses posts; nothing is lost, its "
+                  "messages wait until it is fixed", "channel=%s error=%s", where, error);
+    } else {
+        char text[400];
+        log_error("chat: a channel refuses posts; nothing is lost, its messages wait until "
+                  "it is fixed", "channel=%s error=%s", where, error);
+        snprintf(text, sizeof text,
+                 "vigil cannot post in %s: Slack says %s. Nothing is lost: its tickets and "
+                 "thread lines wait and are posted, in order, once this is fixed (%s).",
+                 where, error,
+                 strcmp(error, "not_in_channel") == 0 ? "invite the bot to the channel"
+                 : strcmp(error, "is_archived") == 0 ? "unarchive the channel"
+                 : "check that the channel exists and channels.* in the config names it");
+        b->told = desk_post_channel(d, d->cfg->channel_escalations, text) == DESK_OK;
+    }
+    return backoff_delay(b->tries, 1.0, cap);
+}
+
+/* A send to `target` went through: a blocked episode is over. */
+static void blocked_end(struct desk *d, const char *target)
+{
+    struct blocked *b = blocked_of(d, target);
+    if (!b)
+        return;
+    log_info("chat: the channel takes posts again; posting what waited", "channel=%s "
+             "was=%s waited=%.0fs", b->where, b->error,
+             (double)(desk_now_ms(d) - b->since_ms) / 1000);
+    if (b->told) {
+        char text[300];
+        snprintf(text, sizeof text, "vigil can post in %s again; what waited is being posted.",
+                 b->where);
+        desk_post_channel(d, d->cfg->channel_escalations, text);
+    }
+    memset(b, 0, sizeof *b);
+}
+
+const char *desk_blocked(struct desk *d, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < DESK_MAX_TARGETS && used < len; i++) {
+        const struct blocked *b = &d->blocked[i];
+        char when[32];
+        time_t t;
+        struct tm tm;
+        int n;
+        if (!b->target[0])
+            continue;
+        t = (time_t)(b->since_ms / 1000);
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        n = snprintf(buf + used, len - used, "%s%s %s since %s", used ? "\n" : "", b->error,
+                     b->where, when);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    return buf;
 }
 
 /* --- the ticket as chat shows it ---------------------------------------- */
@@ -186,7 +307,8 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
 
 /* Records the outcome of one job (state, retry time, effects on its
  * ticket) in one transaction. */
-static void record(struct desk *d, int64_t job_id, const struct send_result *r, int digest)
+static void record(struct desk *d, int64_t job_id, const struct send_result *r, int digest,
+                   double blocked_delay)
 {
     struct job j;
     json_t *payload = NULL;
@@ -205,6 +327,15 @@ static void record(struct desk *d, int64_t job_id, const struct send_result *r, 
                             now_ms / 1000);
         log_debug("outbox job done", "job=%lld kind=%s target=%s ref=%s", (long long)j.id,
                   j.kind, j.target, r->ref ? r->ref : "");
+    } else if (r->status == SEND_BLOCKED) {
+        /* Not the job's fault: the attempt is given back, and it waits (the
+         * target's queue behind it) for the channel to be fixed. */
+        store_job_set_state(d->store, j.id, "queued", j.attempts > 0 ? j.attempts - 1 : 0,
+                            now_ms + (int64_t)(blocked_delay * 1000), NULL, r->error,
+                            now_ms / 1000);
+        log_debug("outbox: channel refuses posts; job waits", "job=%lld target=%s "
+                  "retry_in=%.1fs error=%s", (long long)j.id, j.target, blocked_delay,
+                  r->error ? r->error : "");
     } else if (r->status == SEND_RETRY && j.attempts < d->cfg->outbox_max_attempts) {
         double delay = r->retry_after > 0 ? r->retry_after
                      : backoff_delay(j.attempts, 1.0, d->cfg->outbox_max_backoff);
@@ -227,7 +358,8 @@ static void record(struct desk *d, int64_t job_id, const struct send_result *r, 
                   "job=%lld", (long long)j.id);
     }
     desk_notify(d, DESK_EV_JOB, j.ticket_id, j.kind,
-                r->status == SEND_OK ? "ok" : final_failure ? "failed" : "retry");
+                r->status == SEND_OK ? "ok" : final_failure ? "failed"
+                : r->status == SEND_BLOCKED ? "blocked" : "retry");
 out:
     json_decref(payload);
     store_job_clear(&j);
@@ -243,16 +375,21 @@ static void finish(struct done_ctx *ctx, const struct send_result *r, int called
 {
     struct desk *d = ctx->d;
     struct inflight *f = &d->inflight[ctx->slot];
+    double blocked_delay = 0;
 
     if (called)
         *last_sent(d, f->target) = desk_now_ms(d);
+    if (r->status == SEND_BLOCKED)
+        blocked_delay = blocked_begin(d, f->target, r);
+    else if (r->status == SEND_OK && called)
+        blocked_end(d, f->target);
 
     if (ctx->digest) {
         for (size_t i = 0; i < ctx->ndigest; i++)
-            record(d, ctx->digest[i], r, 1);
+            record(d, ctx->digest[i], r, 1, blocked_delay);
         free(ctx->digest);
     } else {
-        record(d, f->job_id, r, 0);
+        record(d, f->job_id, r, 0, blocked_delay);
     }
     free(ctx);
     f->used = 0;
@@ -276,9 +413,39 @@ static void fail_now(void *arg, const char *why)
     finish(arg, &r, 0);
 }
 
+/* The history lookup before a post whose earlier attempt may have landed
+ * (a crash or a timeout left it in flight) is a rare, bounded fallback, and
+ * it can fail itself (an error, a 429 at Tier 1, a timeout).  The job holds
+ * its channel's queue while it waits, so it must not wait long: after
+ * LOOKUP_TRIES failed lookups (or at the job's last attempt) it counts as
+ * "not found" and the ticket is posted.  That may show a ticket twice, but
+ * only when an earlier attempt landed AND the lookup keeps failing, both
+ * rare, and a second message is visible and harmless, while not posting
+ * could lose the mention for good, and waiting longer stalls every ticket
+ * behind it.  Nothing else can make the post safe: Slack has no idempotent
+ * post. */
+static int lookup_gave_up(struct desk *d, int attempts, const struct send_result *r)
+{
+    if (r->status != SEND_RETRY)
+        return 0;
+    if (attempts - 1 < LOOKUP_TRIES && attempts < d->cfg->outbox_max_attempts)
+        return 0;
+    log_warn("outbox: chat history lookup failed; posting the ticket without it (it may "
+             "show twice)", "lookups=%d error=%s", attempts - 1, r->error ? r->error : "");
+    return 1;
+}
+
+/* Where a lookup starts: just before the job was queued, which is before
+ * its first run (Unix seconds). */
+static int64_t lookup_oldest(const struct job *j)
+{
+    return j->created_at > LOOKUP_SKEW ? j->created_at - LOOKUP_SKEW : 0;
+}
+
 struct find_then_post {
     struct done_ctx *ctx;
     int64_t ticket;
+    int attempts;
     char channel[64];
 };
 
@@ -290,7 +457,7 @@ static void on_found(void *arg, const struct send_result *r)
     struct desk *d = f->ctx->d;
     struct view_buf vb;
 
-    if (r->status != SEND_FAIL) {
+    if (r->status != SEND_FAIL && !lookup_gave_up(d, f->attempts, r)) {
         on_done(f->ctx, r);
     } else if (d->stopping || load_view(d, f->ticket, &vb)) {
         struct send_result retry = { SEND_RETRY, NULL, "ticket not loadable", 0 };
@@ -300,6 +467,124 @@ static void on_found(void *arg, const struct send_result *r)
         store_ticket_clear(&vb.t);
     }
     free(f);
+}
+
+/* --- a ticket message deleted in chat ------------------------------------
+ * chat.update (or a thread reply) finds the ticket's message gone: the
+ * ticket is posted again as a new message, its ref recorded, and the job
+ * goes on (a thread line goes under the new message).  Once per job: a
+ * second "gone" is a failure, never a loop. */
+
+struct repost {
+    struct done_ctx *ctx;
+    int64_t ticket;
+    int attempts;
+    int64_t oldest;
+    char channel[64];
+    char *text;          /* a thread line to post under the new message; NULL: none */
+};
+
+static void repost_free(struct repost *rp)
+{
+    free(rp->text);
+    free(rp);
+}
+
+static void on_reposted(void *arg, const struct send_result *r)
+{
+    struct repost *rp = arg;
+    struct desk *d = rp->ctx->d;
+    struct ticket t;
+    int stored = 0;
+
+    if (r->status == SEND_OK && r->ref && *r->ref && store_begin(d->store) == 0) {
+        if (store_ticket_get(d->store, rp->ticket, &t) == STORE_OK) {
+            free(t.chat_ref);
+            t.chat_ref = strdup(r->ref);
+            stored = t.chat_ref && !store_ticket_update(d->store, &t) &&
+                     !store_event_append(d->store, t.id, "system", "re-posted",
+                                         "the ticket message was deleted in chat", desk_now(d));
+            store_ticket_clear(&t);
+        }
+        if (stored && store_commit(d->store) == 0) {
+            log_info("outbox: ticket posted again; its message had been deleted in chat",
+                     "ticket=%lld ts=%s", (long long)rp->ticket, r->ref);
+        } else {
+            store_rollback(d->store);
+            stored = 0;
+        }
+    }
+    if (stored && rp->text)
+        d->chat->ops->post_thread(d->chat, rp->channel, r->ref, rp->text, on_done, rp->ctx);
+    else if (r->status == SEND_OK && !stored)
+        on_done(rp->ctx, &(struct send_result){ SEND_RETRY, NULL, "could not record the "
+                                                "ticket's new message", 0 });
+    else
+        on_done(rp->ctx, r);
+    repost_free(rp);
+}
+
+static void repost_now(struct repost *rp)
+{
+    struct desk *d = rp->ctx->d;
+    struct view_buf vb;
+    if (d->stopping || load_view(d, rp->ticket, &vb)) {
+        on_done(rp->ctx, &(struct send_result){ SEND_RETRY, NULL, "ticket not loadable", 0});
+        repost_free(rp);
+        return;
+    }
+    d->chat->ops->post_ticket(d->chat, rp->channel, &vb.v, on_reposted, rp);
+    store_ticket_clear(&vb.t);
+}
+
+/* A retried job may have re-posted already: look first, as a post does. */
+static void on_repost_found(void *arg, const struct send_result *r)
+{
+    struct repost *rp = arg;
+    if (r->status == SEND_OK) {
+        on_reposted(rp, r);
+    } else if (r->status != SEND_FAIL && !lookup_gave_up(rp->ctx->d, rp->attempts, r)) {
+        on_done(rp->ctx, r);
+        repost_free(rp);
+    } else {
+        repost_now(rp);
+    }
+}
+
+/* The answer to an update or a thread line of a ticket with a message. */
+static void on_maybe_gone(void *arg, const struct send_result *r)
+{
+    struct repost *rp = arg;
+    struct chat *chat = rp->ctx->d->chat;
+
+    if (r->status != SEND_GONE) {
+        on_done(rp->ctx, r);
+        repost_free(rp);
+        return;
+    }
+    log_warn("outbox: the ticket's message is gone from chat; posting the ticket again",
+             "ticket=%lld error=%s", (long long)rp->ticket, r->error ? r->error : "");
+    if (rp->attempts > 1 && chat->ops->find_ticket)
+        chat->ops->find_ticket(chat, rp->channel, rp->ticket, rp->oldest, on_repost_found, rp);
+    else
+        repost_now(rp);
+}
+
+static struct repost *repost_new(struct done_ctx *ctx, const struct job *j, const char *text)
+{
+    struct repost *rp = calloc(1, sizeof *rp);
+    if (!rp)
+        return NULL;
+    rp->ctx = ctx;
+    rp->ticket = j->ticket_id;
+    rp->attempts = j->attempts;
+    rp->oldest = lookup_oldest(j);
+    snprintf(rp->channel, sizeof rp->channel, "%s", j->target + 5);
+    if (text && !(rp->text = strdup(text))) {
+        free(rp);
+        return NULL;
+    }
+    return rp;
 }
 
 struct then_thread {
@@ -378,27 +663,34 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
                    (f = calloc(1, sizeof *f))) {
             f->ctx = ctx;
             f->ticket = j->ticket_id;
+            f->attempts = j->attempts;
             snprintf(f->channel, sizeof f->channel, "%s", channel);
-            chat->ops->find_ticket(chat, channel, j->ticket_id, on_found, f);
+            chat->ops->find_ticket(chat, channel, j->ticket_id, lookup_oldest(j), on_found, f);
         } else {
             chat->ops->post_ticket(chat, channel, &vb.v, on_done, ctx);
         }
     } else if (strcmp(j->kind, "ticket.update") == 0) {
+        struct repost *rp;
         if (!vb.t.chat_ref)
             skip(ctx, "no ticket message to update");
+        else if ((rp = repost_new(ctx, j, NULL)))
+            chat->ops->update_ticket(chat, channel, vb.t.chat_ref, &vb.v, on_maybe_gone, rp);
         else
-            chat->ops->update_ticket(chat, channel, vb.t.chat_ref, &vb.v, on_done, ctx);
+            on_done(ctx, &(struct send_result){ SEND_RETRY, NULL, "out of memory", 0 });
     } else if (strcmp(j->kind, "ticket.thread") == 0) {
         struct then_thread *tt;
+        struct repost *rp;
         if (!vb.t.chat_ref && vb.t.chat_digest && (tt = calloc(1, sizeof *tt))) {
             tt->ctx = ctx;
             tt->ticket = j->ticket_id;
             snprintf(tt->channel, sizeof tt->channel, "%s", channel);
             tt->text = strdup(payload_str(p, "text"));
             chat->ops->post_ticket(chat, channel, &vb.v, on_own_post, tt);
-        } else if (vb.t.chat_ref) {
+        } else if (vb.t.chat_ref && (rp = repost_new(ctx, j, payload_str(p, "text")))) {
             chat->ops->post_thread(chat, channel, vb.t.chat_ref, payload_str(p, "text"),
-                                   on_done, ctx);
+                                   on_maybe_gone, rp);
+        } else if (vb.t.chat_ref) {
+            on_done(ctx, &(struct send_result){ SEND_RETRY, NULL, "out of memory", 0 });
         } else {
             /* The ticket message never made it: keep the line visible anyway. */
             char line[1200];

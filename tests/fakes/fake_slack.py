@@ -1258,6 +1258,62 @@ class FakeSlack:
         with self._cv:
             self._failures.setdefault(method, []).extend([(error, status, retry_after)] * times)
 
+    # Channels that refuse the bot, as real Slack does, and how a test (a
+    # person) fixes them.  remove_bot/join: the bot is not a member (posts:
+    # not_in_channel; reading history: not_in_channel).  archive/unarchive:
+    # archived (posts: is_archived; chat.update: cant_update_message, the
+    # only fit in Slack's error list for it; history still reads).
+    # delete_channel/create_channel: gone (every method: channel_not_found).
+    # delete_message: someone deleted a message (update: message_not_found,
+    # a reply under it: thread_not_found).
+
+    def _channel_flag(self, channel, key, value):
+        with self._cv:
+            if channel not in self._channels:
+                raise AssertionError(f"fake_slack: unknown channel {channel}")
+            self._channels[channel][key] = value
+
+    def remove_bot(self, channel):
+        self._channel_flag(channel, "left", True)
+
+    def join(self, channel):
+        self._channel_flag(channel, "left", False)
+
+    def archive(self, channel):
+        self._channel_flag(channel, "archived", True)
+
+    def unarchive(self, channel):
+        self._channel_flag(channel, "archived", False)
+
+    def delete_channel(self, channel):
+        with self._cv:
+            if self._channels.pop(channel, None) is None:
+                raise AssertionError(f"fake_slack: unknown channel {channel}")
+
+    def create_channel(self, channel, name=None):
+        with self._cv:
+            if channel in self._channels:
+                raise AssertionError(f"fake_slack: channel {channel} exists")
+            self._channels[channel] = {"name": name or re.sub(r"^c_", "", channel.lower()),
+                                       "messages": []}
+
+    def delete_message(self, channel, ts):
+        """As a person deleting it: a message with thread replies stays as
+        Slack's tombstone ("This message was deleted.", no longer the bot's:
+        chat.update says cant_update_message; replies still go under it);
+        one without replies is gone (message_not_found, thread_not_found)."""
+        with self._cv:
+            msgs = self._channels[channel]["messages"]
+            msg = next((m for m in msgs if m["ts"] == ts), None)
+            if msg is None:
+                raise AssertionError(f"fake_slack: no message {ts} in {channel}")
+            if self._replies.get(ts):
+                msg.update(text="This message was deleted.", blocks=None, metadata=None,
+                           user="USLACKBOT", subtype="tombstone", pings=[])
+            else:
+                msgs.remove(msg)
+            self._cv.notify_all()
+
     # -------------------------------------------------------- Web API: inside
 
     def _api_call(self, name, verb, headers, raw):
@@ -1394,6 +1450,10 @@ class FakeSlack:
         ch, problem = self._message_problem(args, need_content=True)
         if problem:
             return problem
+        if ch.get("archived"):
+            return _fail("is_archived")
+        if ch.get("left"):
+            return _fail("not_in_channel")
         thread_ts = args.get("thread_ts") or None
         if thread_ts is not None and not self._is_top_level(ch, str(thread_ts)):
             return _fail("thread_not_found")
@@ -1414,6 +1474,8 @@ class FakeSlack:
         ch, problem = self._message_problem(args, need_content=True)
         if problem:
             return problem
+        if ch.get("archived"):
+            return _fail("cant_update_message")
         msg = next((m for m in ch["messages"] if m["ts"] == str(args.get("ts"))), None)
         if msg is None:
             return _fail("message_not_found")
@@ -1436,6 +1498,10 @@ class FakeSlack:
         ch, problem = self._message_problem(args, need_content=True)
         if problem:
             return problem
+        if ch.get("archived"):
+            return _fail("is_archived")
+        if ch.get("left"):
+            return _fail("not_in_channel")
         if args.get("user") not in self.users:
             return _fail("user_not_found")
         ts = self._new_ts()
@@ -1448,6 +1514,8 @@ class FakeSlack:
         ch = self._channels.get(args.get("channel"))
         if ch is None:
             return _fail("channel_not_found")
+        if ch.get("left"):
+            return _fail("not_in_channel")
         try:
             limit = min(max(int(args.get("limit") or 100), 1), 999)
         except (TypeError, ValueError):
@@ -1514,12 +1582,13 @@ class FakeSlack:
         ch = self._channels.get(cid)
         if ch is None:
             return _fail("channel_not_found")
-        # A public channel the bot is in; the is_* flags are what clients branch on.
+        # A public channel (the bot may have left it: is_member); the is_*
+        # flags are what clients branch on.
         return {"ok": True, "channel": {
             "id": cid, "name": ch["name"], "name_normalized": ch["name"],
             "is_channel": True, "is_group": False, "is_im": False, "is_mpim": False,
-            "is_private": False, "is_archived": False, "is_general": False,
-            "is_shared": False, "is_member": True, "created": 1700000000,
+            "is_private": False, "is_archived": bool(ch.get("archived")), "is_general": False,
+            "is_shared": False, "is_member": not ch.get("left"), "created": 1700000000,
             "context_team_id": TEAM_ID,
             "topic": {"value": "", "creator": "", "last_set": 0},
             "purpose": {"value": "", "creator": "", "last_set": 0}}}

@@ -536,6 +536,55 @@ def test_pings_reflect_escaping(fs):
     assert pings(text="x", blocks=[mrkdwn]) == []
 
 
+def test_channels_that_refuse_the_bot_until_a_person_fixes_them(fs):
+    fs.json_only = False     # read methods go as forms, as Slack wants them
+
+    def read(method, **args):
+        return api(fs, method, raw=urllib.parse.urlencode(args).encode(),
+                   ctype="application/x-www-form-urlencoded")[2]
+
+    ts = post(fs, channel="C_MENTIONS", text="ticket")["ts"]
+    fs.remove_bot("C_MENTIONS")
+    assert post(fs, channel="C_MENTIONS", text="x") == {"ok": False, "error": "not_in_channel"}
+    assert read("conversations.history", channel="C_MENTIONS")["error"] == "not_in_channel"
+    info = read("conversations.info", channel="C_MENTIONS")["channel"]
+    assert info["name"] == "mentions" and info["is_member"] is False
+    fs.join("C_MENTIONS")
+    assert post(fs, channel="C_MENTIONS", text="x")["ok"]
+    fs.archive("C_MENTIONS")
+    assert post(fs, channel="C_MENTIONS", text="x")["error"] == "is_archived"
+    upd = api(fs, "chat.update", {"channel": "C_MENTIONS", "ts": ts, "text": "y"})[2]
+    assert upd["error"] == "cant_update_message", upd
+    assert read("conversations.history", channel="C_MENTIONS")["ok"]   # still readable
+    assert read("conversations.info", channel="C_MENTIONS")["channel"]["is_archived"] is True
+    fs.unarchive("C_MENTIONS")
+    assert api(fs, "chat.update", {"channel": "C_MENTIONS", "ts": ts, "text": "y"})[2]["ok"]
+    fs.delete_channel("C_ESCALATE")
+    assert post(fs, channel="C_ESCALATE", text="x")["error"] == "channel_not_found"
+    assert read("conversations.info", channel="C_ESCALATE")["error"] == "channel_not_found"
+    fs.create_channel("C_ESCALATE", "support-escalations")
+    assert post(fs, channel="C_ESCALATE", text="x")["ok"]
+    assert read("conversations.info", channel="C_ESCALATE")["channel"]["name"] == \
+        "support-escalations"
+
+
+def test_deleted_message_cannot_be_updated_or_replied_under(fs):
+    ts = post(fs, channel="C_MENTIONS", text="ticket")["ts"]
+    fs.delete_message("C_MENTIONS", ts)
+    assert fs.messages("C_MENTIONS") == []
+    upd = api(fs, "chat.update", {"channel": "C_MENTIONS", "ts": ts, "text": "y"})[2]
+    assert upd == {"ok": False, "error": "message_not_found"}, upd
+    assert post(fs, channel="C_MENTIONS", text="r", thread_ts=ts)["error"] == "thread_not_found"
+    ts = post(fs, channel="C_MENTIONS", text="ticket with a thread")["ts"]
+    assert post(fs, channel="C_MENTIONS", text="reply", thread_ts=ts)["ok"]
+    fs.delete_message("C_MENTIONS", ts)
+    stone = [m for m in fs.messages("C_MENTIONS") if m["ts"] == ts][0]
+    assert stone["text"] == "This message was deleted." and stone["metadata"] is None
+    upd = api(fs, "chat.update", {"channel": "C_MENTIONS", "ts": ts, "text": "y"})[2]
+    assert upd["error"] == "cant_update_message", upd
+    assert post(fs, channel="C_MENTIONS", text="more", thread_ts=ts)["ok"]
+
+
 def test_standalone_ready(fs):
     p = subprocess.Popen([sys.executable, os.path.join(HERE, "fake_slack.py"), "--port", "0"],
                          stdout=subprocess.PIPE, text=True)

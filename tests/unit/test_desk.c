@@ -26,6 +26,10 @@ struct fake {
     int hold;                /* keep the next send's callback in held_done */
     send_done_fn held_done;
     void *held_arg;
+    const char *ref_suffix;  /* appended to ticket posts' refs (a second post) */
+    int finds;               /* history lookups asked for */
+    int64_t find_oldest;
+    int find_fails;          /* lookups answer SEND_RETRY (else: not found) */
 };
 
 static struct fake fake;
@@ -51,9 +55,10 @@ static void answer(send_done_fn done, void *arg, const char *ref)
         fake.fail_times--;
         r.status = fake.next;
         r.error = fake.next == SEND_FAIL ? "You attempted to reply to a Tweet that is deleted"
-                                         : "HTTP 503";
+                : fake.next == SEND_BLOCKED ? "not_in_channel"
+                : fake.next == SEND_GONE ? "Slack said message_not_found" : "HTTP 503";
         r.retry_after = fake.retry_after;
-        r.ref = NULL;
+        r.ref = fake.next == SEND_BLOCKED ? "#support" : NULL;
     }
     done(arg, &r);
 }
@@ -64,7 +69,8 @@ static void f_post_ticket(struct chat *c, const char *ch, const struct ticket_vi
     char id[32], ref[32];
     snprintf(id, sizeof id, "%lld %s", (long long)t->id, t->status);
     record("post %s %s", id, t->customer_handle);
-    snprintf(ref, sizeof ref, "ts-%lld", (long long)t->id);
+    snprintf(ref, sizeof ref, "ts-%lld%s", (long long)t->id,
+             fake.ref_suffix ? fake.ref_suffix : "");
     answer(done, arg, ref);
 }
 
@@ -105,8 +111,19 @@ static void f_dm(struct source *s, const char *to, const char *text, int attempt
     answer(done, arg, "dm-1");
 }
 
+static void f_find(struct chat *c, const char *ch, int64_t id, int64_t oldest,
+                   send_done_fn done, void *arg)
+{
+    struct send_result r = { SEND_FAIL, NULL, "not found", 0 };
+    fake.finds++;
+    fake.find_oldest = oldest;
+    if (fake.find_fails)
+        r = (struct send_result){ SEND_RETRY, NULL, "Slack said internal_error", 0 };
+    done(arg, &r);
+}
+
 static const struct chat_ops fake_chat_ops = {
-    "fake", NULL, NULL, NULL, f_post_ticket, f_update, f_thread, f_channel, NULL, NULL, NULL,
+    "fake", NULL, NULL, NULL, f_post_ticket, f_update, f_thread, f_channel, NULL, f_find, NULL,
 };
 static const struct source_ops fake_source_ops = {
     "fake", NULL, NULL, NULL, f_reply, f_dm, NULL,
@@ -555,6 +572,135 @@ TEST(outbox_resends_jobs_left_in_flight_by_a_crash)
     fx_drain(&f);
     CHECK(logged("post 1 new ann") == 1);
     CHECK_INT(store_job_count(f.store, "inflight"), 0);
+    fx_close(&f);
+}
+
+static int count_logged(const char *needle)
+{
+    int n = 0;
+    for (int i = 0; i < fake.n; i++)
+        n += strstr(fake.log[i], needle) != NULL;
+    return n;
+}
+
+/* Where the last line with `needle` is (1-based), 0 if none. */
+static int last_logged(const char *needle)
+{
+    for (int i = fake.n - 1; i >= 0; i--)
+        if (strstr(fake.log[i], needle))
+            return i + 1;
+    return 0;
+}
+
+/* Runs the loop (with real time passing) until `needle` is logged. */
+static void fx_wait_logged(struct fx *f, const char *needle)
+{
+    for (int i = 0; i < 200 && !logged(needle); i++) {
+        uv_sleep(5);
+        fx_drain(f);
+    }
+}
+
+TEST(outbox_a_refusing_channel_holds_its_jobs_and_tells_the_admins_once)
+{
+    struct fx f;
+    char err[200], blocked[300];
+    one_ticket(&f, "ob8.db");
+    desk_note(f.desk, "U1", 1, "waits its turn", err, sizeof err);
+    fake.next = SEND_BLOCKED;
+    fake.fail_times = 6;     /* more refusals than outbox.max_attempts (3) */
+    fake.fail_only = "post ";
+    fx_start(&f);
+    fx_drain(&f);
+    CHECK(logged("post 1 new ann"));
+    CHECK(strstr(desk_blocked(f.desk, blocked, sizeof blocked), "not_in_channel #support since "));
+    CHECK_INT(store_job_count(f.store, "failed"), 0);
+    fx_wait_logged(&f, "thread ts-1 Note from Alice Jensen: waits its turn");
+    CHECK_INT(fake.fail_times, 0);
+    CHECK_INT(count_logged("post 1 new ann"), 7);   /* six refused, then posted */
+    CHECK_INT(count_logged("channel #support-escalations vigil cannot post in #support: "
+                           "Slack says not_in_channel"), 1);
+    CHECK_INT(count_logged("channel #support-escalations vigil can post in #support again"), 1);
+    /* in order: the thread line waited behind its ticket */
+    CHECK(logged("thread ts-1 Note") > last_logged("post 1 new ann"));
+    CHECK_STR(desk_blocked(f.desk, blocked, sizeof blocked), "");
+    CHECK_INT(store_job_count(f.store, "failed"), 0);
+    fx_close(&f);
+}
+
+TEST(outbox_a_deleted_ticket_message_is_posted_again_when_an_update_finds_it_gone)
+{
+    struct fx f;
+    struct ticket t;
+    char err[200];
+    one_ticket(&f, "ob9.db");
+    fx_start(&f);
+    fx_drain(&f);
+    CHECK(logged("post 1 new ann"));
+    fake.next = SEND_GONE;
+    fake.fail_times = 1;
+    fake.fail_only = "update";
+    fake.ref_suffix = "-again";
+    desk_assign(f.desk, "U1", 1, "U2", err, sizeof err);
+    fx_drain(&f);
+    CHECK(logged("update ts-1 assigned Bob Okafor"));
+    CHECK(logged("post 1 assigned ann"));    /* posted again, as it is now */
+    store_ticket_get(f.store, 1, &t);
+    CHECK_STR(t.chat_ref, "ts-1-again");
+    store_ticket_clear(&t);
+    desk_note(f.desk, "U1", 1, "after", err, sizeof err);
+    fx_drain(&f);
+    CHECK(logged("thread ts-1-again Note from Alice Jensen: after"));
+    CHECK(logged("update ts-1-again"));
+    CHECK_INT(count_logged("post 1 "), 2);   /* once more, no loop */
+    CHECK_INT(store_job_count(f.store, "failed"), 0);
+    fx_close(&f);
+}
+
+TEST(outbox_a_thread_line_under_a_deleted_message_reposts_the_ticket_first)
+{
+    struct fx f;
+    char err[200];
+    one_ticket(&f, "ob10.db");
+    fx_start(&f);
+    fx_drain(&f);
+    fake.next = SEND_GONE;
+    fake.fail_times = 1;
+    fake.fail_only = "thread";
+    fake.ref_suffix = "-again";
+    desk_note(f.desk, "U1", 1, "hello", err, sizeof err);
+    fx_drain(&f);
+    CHECK(logged("thread ts-1 Note from Alice Jensen: hello"));          /* refused */
+    CHECK(logged("thread ts-1-again Note from Alice Jensen: hello") >
+          last_logged("post 1 new ann"));
+    CHECK_INT(count_logged("post 1 new ann"), 2);
+    CHECK_INT(store_job_count(f.store, "failed"), 0);
+    fx_close(&f);
+}
+
+/* The lookup before re-posting after a crash is bounded: two failed
+ * lookups, then the ticket is posted rather than held (or lost). */
+TEST(outbox_a_failing_history_lookup_posts_the_ticket_after_two_tries)
+{
+    struct fx f;
+    struct job j;
+    int64_t next;
+    struct mention v[2];
+    fx_open(&f, "ob11.db");
+    v[0] = mk(800, "ann", "800", "@AcmeSupport my order is late");
+    v[1] = mk(801, "bob", "801", "@AcmeSupport me too");
+    ingest(&f, v, 2, NULL);
+    CHECK_INT(store_job_next(f.store, INT64_MAX, NULL, 0, &j, &next), STORE_OK);
+    store_job_set_state(f.store, j.id, "inflight", 1, 0, NULL, NULL, 0);
+    fake.find_fails = 1;
+    fx_start(&f);
+    fx_wait_logged(&f, "post 2 new bob");
+    CHECK_INT(fake.finds, 2);
+    CHECK(fake.find_oldest > 0 && fake.find_oldest <= j.created_at);
+    CHECK_INT(count_logged("post 1 new ann"), 1);
+    CHECK(logged("post 1 new ann") < logged("post 2 new bob"));
+    CHECK_INT(store_job_count(f.store, "failed"), 0);
+    store_job_clear(&j);
     fx_close(&f);
 }
 
