@@ -766,14 +766,15 @@ class FakeSlack:
     # Trailing punctuation is left out of an auto-link, as Slack does in its
     # clients (a guess at the exact set: what ends a sentence or a bracket).
     _URL_TAIL = ".,!?;:)'\""
+    # A typed link ends at white space, < > and | (a guess: "|" separates a
+    # link from its label in Slack's markup, so it cannot be part of one).
     _SLASH_REFS = re.compile(
-        r"(?P<url>https?://[^\s<>]+)"
+        r"(?P<url>https?://[^\s<>|]+)"
         r"|(?P<mail>(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
         r"|(?P<domain>(?<![\w@/.:-])(?:[A-Za-z0-9-]+\.)+(?:" + "|".join(_BARE_TLDS) +
-        r")(?![\w-])(?:/[^\s<>]*)?)"
+        r")(?![\w-])(?:/[^\s<>|]*)?)"
         r"|(?<![\w@])(?P<at>@[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?)"
         r"|(?<![\w#&])(?P<hash>#[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?)")
-
 
     @staticmethod
     def _entities(s):
