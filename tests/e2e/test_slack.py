@@ -606,6 +606,13 @@ def test_what_an_agent_types_is_what_the_customer_reads(tmp):
         got = [by_parent.get(tid) for tid in tweets]
         wrong = [(want, g) for want, g in zip(typed, got) if g != want + " ^AJ"]
         assert not wrong, f"typed -> tweeted, differing: {wrong[:5]}"
+        # what Slack would never send (raw control sequences, a stray "<") is
+        # taken as typed text, and a note quoting it pings nobody either
+        env_id = fs.send_slash("note 1 <!channel> <@U2|bokafor> <broken &lt;!here&gt;", raw=True,
+                               user_id="U1")
+        fs.wait_ack(env_id)
+        wait_for(lambda: any("&lt;broken &lt;!here&gt;" in m["text"]
+                             for m in fs.messages("C_MENTIONS")), 10, "the note in the thread", bot)
         # what the thread shows is escaped again: nobody is pinged
         pinged = [(m["text"][:60], m["pings"]) for m in fs.messages("C_MENTIONS") if m.get("pings")]
         assert pinged == [], pinged
