@@ -110,7 +110,7 @@ static void rig_close(struct rig *r)
 static int cmd_dispatch(char **argv)
 {
     struct rig r;
-    struct chat_command cmd = { "U1", "C_MENTIONS", "whoami" };
+    struct chat_command cmd = { .user_id = "U1", .channel = "C_MENTIONS", .text = "whoami" };
     long n = atol(argv[3]);
     double t0, t1;
 
@@ -155,11 +155,16 @@ static int cmd_slash(char **argv)
         char line[4200], *answer;
         if (slack_parse_frame(frame, sizeof frame - 1, &f, err, sizeof err) || f.type != SLACK_SLASH)
             die("the frame did not parse as a slash command", err);
-        snprintf(line, sizeof line, "%s %s", f.command, f.text);
-        struct chat_command cmd = { f.user_id, f.channel_id, line };
+        struct slack_typed typed;
+        if (slack_typed_text(f.text, &typed))
+            die("out of memory", "");
+        snprintf(line, sizeof line, "%s %s", f.command, typed.text);
+        struct chat_command cmd = { .user_id = f.user_id, .channel = f.channel_id, .text = line,
+                                    .people = typed.people, .npeople = typed.npeople };
         answer = script_run_command(r.rt, &cmd);
         free(slack_ack_frame(f.envelope_id, slack_answer_payload(answer)));
         free(answer);
+        slack_typed_clear(&typed);
         slack_frame_clear(&f);
     }
     t1 = now_s();

@@ -329,7 +329,7 @@ char *admin_exec(struct admin *a, const char *user, const char *line, int *ok)
     while (isspace((unsigned char)*line))
         line++;
     if (*line == '/') {
-        struct chat_command cmd = { user, "admin", line };
+        struct chat_command cmd = { .user_id = user, .channel = "admin", .text = line };
         char *answer = script_run_command(a->scripts, &cmd);
         admin_event(a, "command", line);
         return answer;

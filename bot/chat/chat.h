@@ -4,6 +4,7 @@
 #ifndef VIGIL_CHAT_H
 #define VIGIL_CHAT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/send.h"
@@ -26,12 +27,22 @@ struct ticket_view {
     int injected;                /* from :inject, not from X */
 };
 
-/* A command typed by a user: "/tw reply 3 thanks" or "/reply 3 thanks".
- * Borrowed for the duration of the call. */
+/* A teammate a command names, as the chat identified them (Slack's
+ * <@U123|alice>); the command's text says "@alice".  Borrowed. */
+struct chat_person {
+    const char *id;
+    const char *name;
+};
+
+/* A command typed by a user: "/tw reply 3 thanks" or "/reply 3 thanks",
+ * as the user typed it (no chat markup left).  Borrowed for the duration
+ * of the call. */
 struct chat_command {
     const char *user_id;
     const char *channel;
     const char *text;
+    const struct chat_person *people;   /* who "@name" in text means; may be NULL */
+    size_t npeople;
 };
 
 /* Returns the immediate answer for the user (new string, the adapter frees

@@ -274,7 +274,7 @@ static const char *console_state(struct chat *chat)
 
 static void run_line(struct console *c, const char *line)
 {
-    struct chat_command cmd;
+    struct chat_command cmd = { 0 };
     char *answer;
 
     while (*line == ' ' || *line == '\t')

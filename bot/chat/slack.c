@@ -496,10 +496,13 @@ static void ack(struct conn *c, const char *envelope_id, json_t *payload)
     free(text);
 }
 
+/* `typed`: the people a slash command named; NULL for a button. */
 static char *run_command(struct slack *s, const char *user, const char *channel,
-                         const char *line)
+                         const char *line, const struct slack_typed *typed)
 {
-    struct chat_command cmd = { user, channel, line };
+    struct chat_command cmd = { .user_id = user, .channel = channel, .text = line,
+                                .people = typed ? typed->people : NULL,
+                                .npeople = typed ? typed->npeople : 0 };
     if (!s->base.on_command)
         return strdup("No commands are loaded.");
     return s->base.on_command(s->base.on_command_arg, &cmd);
@@ -567,15 +570,23 @@ static void handle_frame(struct conn *c, const char *data, size_t len)
     case SLACK_SLASH: {
         char line[4200];
         char *answer;
+        struct slack_typed typed;
         if (seen(s, f.envelope_id)) {
             log_info("slack: redelivered command not run again", "envelope=%s", f.envelope_id);
             ack(c, f.envelope_id, NULL);
             break;
         }
-        snprintf(line, sizeof line, "%s %s", f.command, f.text);
-        answer = run_command(s, f.user_id, f.channel_id, line);
+        /* Scripts, the desk and customers get what the agent typed, not
+         * Slack's escaped form (&amp;, <https://…>, <@U1|alice>) */
+        if (slack_typed_text(f.text, &typed)) {
+            ack(c, f.envelope_id, slack_answer_payload("vigil is out of memory; try again."));
+            break;
+        }
+        snprintf(line, sizeof line, "%s %s", f.command, typed.text);
+        answer = run_command(s, f.user_id, f.channel_id, line, &typed);
         ack(c, f.envelope_id, slack_answer_payload(answer));
         free(answer);
+        slack_typed_clear(&typed);
         break;
     }
     case SLACK_ACTION: {
@@ -588,7 +599,7 @@ static void handle_frame(struct conn *c, const char *data, size_t len)
             log_warn("slack: unknown button", "action=%s", f.action_id);
             break;
         }
-        answer = run_command(s, f.user_id, f.channel_id, line);
+        answer = run_command(s, f.user_id, f.channel_id, line, NULL);
         if (f.channel_id && answer) {
             json_t *p = slack_answer_payload(answer);
             json_object_del(p, "response_type");

@@ -262,6 +262,141 @@ char *slack_escape(const char *s)
     return out;
 }
 
+/* Writes [p, p+n) to `o` with Slack's three entities decoded; returns the
+ * bytes written (never more than n).  Anything else that looks like an
+ * entity stays: Slack encodes only these, so "&quot;" was typed as such. */
+static size_t put_decoded(char *o, const char *p, size_t n)
+{
+    static const struct { const char *ent; size_t len; char c; } ents[] = {
+        { "&amp;", 5, '&' }, { "&lt;", 4, '<' }, { "&gt;", 4, '>' },
+    };
+    size_t w = 0, i = 0, k;
+    while (i < n) {
+        for (k = 0; k < 3; k++)
+            if (p[i] == '&' && n - i >= ents[k].len && memcmp(p + i, ents[k].ent, ents[k].len) == 0)
+                break;
+        if (k < 3) {
+            o[w++] = ents[k].c;
+            i += ents[k].len;
+        } else {
+            o[w++] = p[i++];
+        }
+    }
+    return w;
+}
+
+static int add_person(struct slack_typed *t, const char *id, size_t idlen, const char *name,
+                      size_t namelen)
+{
+    struct chat_person *more = realloc(t->people, (t->npeople + 1) * sizeof *more);
+    char *both;
+    if (!more)
+        return -1;
+    t->people = more;
+    both = malloc(idlen + namelen + 2);
+    if (!both)
+        return -1;
+    memcpy(both, id, idlen);
+    both[idlen] = '\0';
+    memcpy(both + idlen + 1, name, namelen);
+    both[idlen + 1 + namelen] = '\0';
+    t->people[t->npeople].id = both;
+    t->people[t->npeople].name = both + idlen + 1;
+    t->npeople++;
+    return 0;
+}
+
+/* One control sequence, `in` (n bytes, without < and >), written at `o` as
+ * the agent typed it; returns the bytes written (at most n: the caller's
+ * buffer is the input's length), or -1 when out of memory. */
+static long put_reference(struct slack_typed *t, char *o, const char *in, size_t n)
+{
+    const char *bar = memchr(in, '|', n), *label = bar ? bar + 1 : NULL;
+    size_t tlen = bar ? (size_t)(bar - in) : n, llen = bar ? n - tlen - 1 : 0, w;
+
+    if (label && !llen)
+        label = NULL;
+    if (tlen > 1 && in[0] == '@') {              /* <@U1|alice>: a teammate */
+        o[0] = '@';
+        w = 1 + (label ? put_decoded(o + 1, label, llen) : put_decoded(o + 1, in + 1, tlen - 1));
+        if (add_person(t, in + 1, tlen - 1, o + 1, w - 1))
+            return -1;
+        return (long)w;
+    }
+    if (tlen > 1 && in[0] == '#') {              /* <#C1|general>: a channel */
+        o[0] = '#';
+        return 1 + (long)(label ? put_decoded(o + 1, label, llen)
+                                : put_decoded(o + 1, in + 1, tlen - 1));
+    }
+    if (tlen > 1 && in[0] == '!') {              /* <!here>, <!subteam^S1|@team> */
+        size_t word = strcspn(in + 1, "^|");
+        static const char *const broadcast[] = { "here", "channel", "everyone" };
+        word = word < tlen - 1 ? word : tlen - 1;
+        for (size_t i = 0; i < 3; i++)
+            if (word == strlen(broadcast[i]) && memcmp(in + 1, broadcast[i], word) == 0)
+                label = NULL;
+        if (label)
+            return (long)put_decoded(o, label, llen);
+        o[0] = '@';
+        return 1 + (long)put_decoded(o + 1, in + 1, word);
+    }
+    if (tlen > 7 && strncmp(in, "mailto:", 7) == 0)   /* an auto-linked address */
+        return (long)(label ? put_decoded(o, label, llen) : put_decoded(o, in + 7, tlen - 7));
+    /* A link: the URL, unless the label is the URL without its scheme (Slack
+     * auto-linked a bare "example.com": the agent typed the label). */
+    w = put_decoded(o, in, tlen);
+    if (label) {
+        size_t lw = put_decoded(o + w, label, llen);
+        const char *scheme = memmem(o, w, "://", 3);
+        size_t skip = scheme ? (size_t)(scheme - o) + 3 : 0;
+        if (scheme && lw == w - skip && memcmp(o + skip, o + w, lw) == 0) {
+            memmove(o, o + w, lw);
+            w = lw;
+        }
+    }
+    return (long)w;
+}
+
+int slack_typed_text(const char *s, struct slack_typed *out)
+{
+    size_t o = 0;
+    const char *p = s;
+
+    memset(out, 0, sizeof *out);
+    out->text = malloc(strlen(s) + 1);
+    if (!out->text)
+        goto fail;
+    while (*p) {
+        /* A raw '<' is always Slack's: what the agent typed came as &lt; */
+        const char *end = *p == '<' ? strchr(p, '>') : NULL;
+        if (end) {
+            long w = put_reference(out, out->text + o, p + 1, (size_t)(end - p - 1));
+            if (w < 0)
+                goto fail;
+            o += (size_t)w;
+            p = end + 1;
+        } else {
+            size_t run = 1 + strcspn(p + 1, "<");
+            o += put_decoded(out->text + o, p, run);
+            p += run;
+        }
+    }
+    out->text[o] = '\0';
+    return 0;
+fail:
+    slack_typed_clear(out);
+    return -1;
+}
+
+void slack_typed_clear(struct slack_typed *t)
+{
+    for (size_t i = 0; i < t->npeople; i++)
+        free((char *)t->people[i].id);   /* id and name share one allocation */
+    free(t->people);
+    free(t->text);
+    memset(t, 0, sizeof *t);
+}
+
 /* Cuts at `max` bytes on a UTF-8 boundary, adding an ellipsis. */
 static char *clip(const char *s, size_t max)
 {

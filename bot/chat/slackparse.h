@@ -58,6 +58,21 @@ int slack_find_ticket(const char *json, size_t len, long long id, char *ts, size
 /* &, <, > -> &amp; &lt; &gt; (& first).  Returns new, caller frees. */
 char *slack_escape(const char *s);
 
+/* A slash command's text turned back into what the agent typed. */
+struct slack_typed {
+    char *text;
+    struct chat_person *people;   /* each person's id and name: one allocation at id */
+    size_t npeople;
+};
+/* Slack sends command text escaped (slack.md §5): &amp; &lt; &gt; become
+ * & < >; <https://x|label> and <https://x> become https://x (an auto-linked
+ * bare domain, <http://a.com|a.com>, becomes a.com); <mailto:a@b|a@b>
+ * becomes a@b; <#C1|name> becomes #name; <!here> @here; <@U1|alice> becomes
+ * @alice and adds {U1, alice} to people (<@U1>: @U1).  Returns 0 and fills
+ * `out` (slack_typed_clear frees), -1 when out of memory. */
+int slack_typed_text(const char *s, struct slack_typed *out);
+void slack_typed_clear(struct slack_typed *t);
+
 /* The chat.postMessage / chat.update body for a ticket (without channel
  * and ts): text fallback, Block Kit blocks, metadata; untrusted text
  * escaped and verbatim.  Returns new json_t (caller decrefs). */

@@ -418,6 +418,11 @@ static const struct staff *resolve_user(struct script_rt *rt, const char *ref)
     case REFS_ID:
         return config_staff(rt->cfg, v);
     case REFS_NAME:
+        /* "@alice" the chat resolved (Slack's <@U1|alice>): its id decides,
+         * since a chat's user name need not match the staff name */
+        for (size_t i = 0; rt->cmd && i < rt->cmd->npeople; i++)
+            if (strcmp(rt->cmd->people[i].name, v) == 0)
+                return config_staff(rt->cfg, rt->cmd->people[i].id);
         for (size_t i = 0; i < rt->cfg->nstaff; i++) {
             const struct staff *s = &rt->cfg->staff[i];
             size_t first = strcspn(s->name, " ");

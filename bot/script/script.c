@@ -1273,7 +1273,7 @@ static int eval_pretty(lua_State *L)
 char *script_eval(struct script_rt *rt, const char *user, const char *code, int *ok)
 {
     lua_State *L = rt->L;
-    struct chat_command cmd = { user, "admin", code };
+    struct chat_command cmd = { .user_id = user, .channel = "admin", .text = code };
     char err[1024], *ret = NULL, *out = NULL;
     int top = lua_gettop(L), status, n;
 

@@ -531,3 +531,93 @@ def test_a_10_mb_frame_is_refused_and_the_bot_reconnects_without_growing(tmp):
         assert bot.stop()[0] == 0
     finally:
         fs.stop()
+
+
+def test_what_an_agent_types_is_what_the_customer_reads(tmp):
+    """A property: generated agent texts (punctuation, & < >, <3, emoji,
+    links, @staff, #channel, quotes, text that looks like an entity) go
+    through Slack's escaping (the fake's, as for /tw on real Slack), then
+    `/tw reply N <text>`; X receives each exactly as typed, signed."""
+    import random
+    from fake_x import FakeX
+    seed = int(os.environ.get("VIGIL_SEED", random.randrange(1 << 30)))
+    rnd = random.Random(seed)
+    print(f"     seed={seed} (VIGIL_SEED={seed} repeats it)")
+    env = dict(TOKENS, X_BEARER="AAAA-esc-bearer", X_CK="ck-esc", X_CS="cs-esc-secret",
+               X_TK="tk-esc", X_TS="ts-esc-secret")
+    # Bob's Slack name is not his staff name: "@bokafor" finds him by the id Slack sent
+    fs = FakeSlack(app_token="xapp-1-test", bot_token="xoxb-test",
+                   channels=("C_MENTIONS", "C_ESCALATE"),
+                   users={"U1": {"name": "alice", "real_name": "Alice Jensen"},
+                          "U2": {"name": "bokafor", "real_name": "Bob Okafor"}})
+    fs.start()
+    fx = FakeX(brand_id="1500000000000000001", brand_username="AcmeSupport",
+               bearer=env["X_BEARER"], oauth1=dict(consumer_key="ck-esc",
+                                                   consumer_secret="cs-esc-secret",
+                                                   token="tk-esc", token_secret="ts-esc-secret"))
+    fx.rate_limits = {"mentions": (100000, 900), "tweets": (100000, 900)}
+    fx.daily_limits = {"tweets": 100000, "dm": 100000}
+    fx.start()
+    pieces = ["&", "<", ">", "<3", "&amp;", "&lt;b&gt;", "&#60;", "<@U2>", "<!channel>",
+              "<https://evil.example|click>", "|", "\"quoted\"", "'single'", "!?.,;:()[]{}*_~`",
+              "\U0001F600", "\u00e6\u00f8\u00e5", "a&b", "x<y>z", "%s", "\\", "#42", "@zed",
+              "@alice", "@bokafor", "@here", "#mentions", "example.com", "www.acme.dk/help",
+              "https://acme.example/help?topic=refund&lang=en", "sorry", "thanks"]
+    typed = ["Sorry for the delay & thanks <3",
+             "Here is the guide: https://acme.example/help?topic=refund&lang=en",
+             "See example.com, or ask @alice in #mentions"]
+    while len(typed) < 40:
+        typed.append(f"r{len(typed)} " + " ".join(rnd.choice(pieces)
+                                                  for _ in range(rnd.randint(1, 6))))
+    try:
+        for i in range(len(typed)):
+            fx.add_mention(text=f"@AcmeSupport where is order {i}?",
+                           author=(str(8000 + i), f"buyer{i}", f"Buyer {i}"))
+        cfg = write_config(
+            tmp, chat="slack", source="x", staff=STAFF,
+            channels={"mentions": "C_MENTIONS", "escalations": "C_ESCALATE"},
+            slack={"app_token": Raw('env("SLACK_APP_TOKEN")'),
+                   "bot_token": Raw('env("SLACK_BOT_TOKEN")'), "api_url": fs.api_url,
+                   "post_rate": 500, "digest_threshold": 0},
+            x={"api_url": fx.api_url, "handle": "AcmeSupport",
+               "bearer_token": Raw('env("X_BEARER")'),
+               "oauth1": {"consumer_key": Raw('env("X_CK")'), "consumer_secret": Raw('env("X_CS")'),
+                          "token": Raw('env("X_TK")'), "token_secret": Raw('env("X_TS")')},
+               "poll_interval": 0.2, "max_results": 100, "backfill": 50},
+            outbox={"x_rate": 500})
+        bot = Bot(tmp, cfg, env=env)
+        bot.wait_started()
+        dbp = os.path.join(tmp, "vigil.db")
+        fs.wait_connected()
+        wait_for(lambda: query(dbp, "SELECT count(*) FROM tickets") == [(len(typed),)], 30,
+                 "a ticket per customer", bot)
+        env_id = fs.send_slash("assign 2 @bokafor", user_id="U1")
+        assert fs.wait_ack(env_id)["payload"]["text"] == "#2 is now Bob Okafor's."
+        for n, text in enumerate(typed, 1):
+            env_id = fs.send_slash(f"reply {n} {text}", user_id="U1")
+            answer = fs.wait_ack(env_id)["payload"]["text"]
+            assert "queued" in answer, (text, answer)
+        # an address (Slack: <mailto:…>) is seen as typed, and kept out of public replies
+        env_id = fs.send_slash("reply 1 write to help@acme.dk", user_id="U1")
+        assert "email address (h…@acme.dk)" in fs.wait_ack(env_id)["payload"]["text"]
+        fx.wait_tweets(len(typed), timeout=30)
+        by_parent = {t["in_reply_to_tweet_id"]: t["text"] for t in fx.tweets}
+        tweets = [tid for (tid,) in query(dbp, "SELECT tweet_id FROM tickets ORDER BY id")]
+        got = [by_parent.get(tid) for tid in tweets]
+        wrong = [(want, g) for want, g in zip(typed, got) if g != want + " ^AJ"]
+        assert not wrong, f"typed -> tweeted, differing: {wrong[:5]}"
+        # what Slack would never send (raw control sequences, a stray "<") is
+        # taken as typed text, and a note quoting it pings nobody either
+        env_id = fs.send_slash("note 1 <!channel> <@U2|bokafor> <broken &lt;!here&gt;", raw=True,
+                               user_id="U1")
+        fs.wait_ack(env_id)
+        wait_for(lambda: any("&lt;broken &lt;!here&gt;" in m["text"]
+                             for m in fs.messages("C_MENTIONS")), 10, "the note in the thread", bot)
+        # what the thread shows is escaped again: nobody is pinged
+        pinged = [(m["text"][:60], m["pings"]) for m in fs.messages("C_MENTIONS") if m.get("pings")]
+        assert pinged == [], pinged
+        assert fs.errors == [] and fx.errors == [], (fs.errors, fx.errors)
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+        fx.stop()

@@ -752,14 +752,92 @@ class FakeSlack:
                           lambda: f"an ack of envelope {envelope_id} (acks so far: "
                           f"{[a['envelope_id'] for a in self.acks]})")
 
+    # --------------------------------- slash command text as Slack sends it
+    # (reference sections 5 and 6)
+
+    # The manifest's should_escape for /tw (config/slack-app-manifest.yml
+    # says true): people, channels and links in command text arrive as <...>.
+    # A test may set it False on its instance.
+    should_escape = True
+
+    # Slack links bare domains only with a real TLD; it does not publish its
+    # list, so this short one is a guess that covers the tests' texts.
+    _BARE_TLDS = ("com", "org", "net", "io", "dk", "de", "eu", "co", "uk", "dev", "app", "info")
+    # Trailing punctuation is left out of an auto-link, as Slack does in its
+    # clients (a guess at the exact set: what ends a sentence or a bracket).
+    _URL_TAIL = ".,!?;:)'\""
+    # A typed link ends at white space, < > and | (a guess: "|" separates a
+    # link from its label in Slack's markup, so it cannot be part of one).
+    _SLASH_REFS = re.compile(
+        r"(?P<url>https?://[^\s<>|]+)"
+        r"|(?P<mail>(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+        r"|(?P<domain>(?<![\w@/.:-])(?:[A-Za-z0-9-]+\.)+(?:" + "|".join(_BARE_TLDS) +
+        r")(?![\w-])(?:/[^\s<>|]*)?)"
+        r"|(?<![\w@])(?P<at>@[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?)"
+        r"|(?<![\w#&])(?P<hash>#[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?)")
+
+    @staticmethod
+    def _entities(s):
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+    @classmethod
+    def slash_escape(cls, typed, users_by_name, channels_by_name):
+        """What Slack puts in a slash command's `text` for `typed`.  Without
+        `users_by_name` (should_escape off) only & < > are escaped.  With it,
+        @name of a known user -> <@U1|name>, @here/@channel/@everyone ->
+        <!here>, #name of a known channel -> <#C1|name>, https://x -> <https://x>,
+        a bare domain -> <http://a.com|a.com>, an address -> <mailto:a@b.dk|a@b.dk>;
+        the URLs and labels inside have & < > as entities too."""
+        if users_by_name is None:
+            return cls._entities(typed)
+        out, pos = [], 0
+        for m in cls._SLASH_REFS.finditer(typed):
+            word, kind, seq = m.group(0), m.lastgroup, None
+            tail = ""
+            if kind in ("url", "domain", "mail"):
+                cut = len(word.rstrip(cls._URL_TAIL))
+                word, tail = word[:cut], word[cut:]
+            if kind == "url" and "://" in word and len(word) > word.index("://") + 3:
+                seq = f"<{cls._entities(word)}>"
+            elif kind == "domain":
+                seq = f"<http://{cls._entities(word)}|{cls._entities(word)}>"
+            elif kind == "mail":
+                seq = f"<mailto:{cls._entities(word)}|{cls._entities(word)}>"
+            elif kind == "at" and word[1:] in ("here", "channel", "everyone"):
+                seq = f"<!{word[1:]}>"
+            elif kind == "at" and word[1:] in users_by_name:
+                seq = f"<@{users_by_name[word[1:]]}|{word[1:]}>"
+            elif kind == "hash" and word[1:] in channels_by_name:
+                seq = f"<#{channels_by_name[word[1:]]}|{word[1:]}>"
+            if seq is None:
+                continue
+            out.append(cls._entities(typed[pos:m.start()]))
+            out.append(seq + cls._entities(tail))
+            pos = m.end()
+        out.append(cls._entities(typed[pos:]))
+        return "".join(out)
+
+    def escape_command_text(self, typed):
+        """`typed` as Slack puts it in a slash command's `text` (reference
+        section 5): with `should_escape`, known @users, #channels, @here and
+        links become control sequences, the rest has & < > as entities;
+        without it, only the entities."""
+        return self.slash_escape(typed, self._users_by_name() if self.should_escape else None,
+                            {ch["name"]: cid for cid, ch in self._channels.items()})
+
     def send_slash(self, text="", command="/tw", user_id="U1", user_name=None,
-                   channel_id="C_MENTIONS", conn=None):
+                   channel_id="C_MENTIONS", conn=None, raw=False):
+        """`text` as the agent typed it; the envelope carries it escaped as
+        Slack does (escape_command_text).  raw=True sends `text` as it is
+        (hostile input, or what Slack would never send)."""
         env_id = str(uuid.uuid4())
         payload = {
             "token": VERIFICATION_TOKEN, "team_id": TEAM_ID, "team_domain": TEAM_DOMAIN,
             "channel_id": channel_id, "channel_name": self._channel_name(channel_id),
             "user_id": user_id, "user_name": user_name or self._user_name(user_id),
-            "command": command, "text": text, "api_app_id": APP_ID,
+            "command": command, "text": text if raw else self.escape_command_text(text),
+            "api_app_id": APP_ID,
             "is_enterprise_install": "false",
             "response_url": self._response_url_for(env_id), "trigger_id": self._trigger_id(),
         }

@@ -226,6 +226,33 @@ def test_slash_envelope_and_ack(fs):
     assert fs.unacked() == []
 
 
+def test_slash_text_arrives_escaped_as_slack_sends_it(fs):
+    ws, _ = connect(fs)
+    cases = [
+        ("reply 3 Sorry for the delay & thanks <3", "reply 3 Sorry for the delay &amp; thanks &lt;3"),
+        ("reply 3 I typed &lt; and &amp;", "reply 3 I typed &amp;lt; and &amp;amp;"),
+        ("assign 3 @alice", "assign 3 <@U1|alice>"),
+        ("note 3 @zed is not a user, @here is", "note 3 @zed is not a user, <!here> is"),
+        ("note 3 see #mentions, not #42", "note 3 see <#C_MENTIONS|mentions>, not #42"),
+        ("reply 3 https://acme.example/a?b=1&c=2.", "reply 3 <https://acme.example/a?b=1&amp;c=2>."),
+        ("reply 3 (example.com/help)", "reply 3 (<http://example.com/help|example.com/help>)"),
+        ("reply 3 mail help@acme.dk", "reply 3 mail <mailto:help@acme.dk|help@acme.dk>"),
+    ]
+    for typed, sent in cases:
+        eid = fs.send_slash(text=typed)
+        p = ws.recv_json()["payload"]
+        assert p["text"] == sent, (typed, p["text"], sent)
+        ws.send_json({"envelope_id": eid})
+    fs.should_escape = False
+    eid = fs.send_slash(text="assign 3 @alice <3 example.com #mentions")
+    assert ws.recv_json()["payload"]["text"] == "assign 3 @alice &lt;3 example.com #mentions"
+    ws.send_json({"envelope_id": eid})
+    eid = fs.send_slash(text="reply 3 <!channel> &", raw=True)
+    assert ws.recv_json()["payload"]["text"] == "reply 3 <!channel> &"
+    ws.send_json({"envelope_id": eid})
+    fs.wait_ack(eid, timeout=2)
+
+
 def test_double_and_unknown_ack_flagged(fs):
     ws, _ = connect(fs)
     eid = fs.send_slash(text="close 1")

@@ -103,3 +103,34 @@ TEST(no_generated_tweet_or_name_can_notify_anyone)
         free(handle);
     }
 }
+
+/* Command text comes back from Slack as typed (slack_typed_text), so a
+ * typed "<@U1>" or "<!channel>" is plain text again: echoed into Slack (a
+ * note in the thread, an answer quoting it) it must still notify no one. */
+TEST(no_typed_command_echoed_back_can_notify_anyone)
+{
+    int bad = 0;
+    for (int i = 0; i < 2000 && bad < 3; i++) {
+        char *typed = generate(), *sent = slack_escape(typed);
+        struct slack_typed t;
+        json_t *m[2] = { NULL, NULL };
+        if (!sent || slack_typed_text(sent, &t)) {
+            unit_fail(__FILE__, __LINE__, "out of memory");
+            free(typed);
+            free(sent);
+            return;
+        }
+        m[0] = slack_text_message(t.text);
+        m[1] = slack_answer_payload(t.text);
+        for (int k = 0; k < 2; k++)
+            if (!m[k] || !check_json(m[k])) {
+                unit_fail(__FILE__, __LINE__, "echo %d of typed \"%s\" could notify", k, typed);
+                bad++;
+            }
+        json_decref(m[0]);
+        json_decref(m[1]);
+        slack_typed_clear(&t);
+        free(typed);
+        free(sent);
+    }
+}

@@ -110,7 +110,7 @@ static void cmd_file(struct sb *s, const char *verb, const char *body)
 static const char *run_as(struct sb *s, const char *user, const char *line)
 {
     static char out[4096];
-    struct chat_command cmd = { user, "C1", line };
+    struct chat_command cmd = { .user_id = user, .channel = "C1", .text = line };
     char *a = script_run_command(s->rt, &cmd);
     snprintf(out, sizeof out, "%s", a);
     free(a);

@@ -233,7 +233,7 @@ static void fx_close(struct fx *f)
 static const char *run(struct fx *f, const char *user, const char *line)
 {
     char text[2048];
-    struct chat_command cmd = { user, "#support", text };
+    struct chat_command cmd = { .user_id = user, .channel = "#support", .text = text };
     char *answer;
     snprintf(text, sizeof text, "/tw %s", line);
     answer = script_run_command(f->rt, &cmd);
@@ -541,6 +541,30 @@ TEST(assign_defaults_to_me_and_names_the_previous_owner)
     CHECK_STR(run(&f, AGENT, "assign 1 @zed"), "@zed is not on the support staff.");
     CHECK_STR(run(&f, AGENT, "assign"), "Usage: /tw assign <ticket> [@user|me]");
     CHECK_INT(count_events(&f, 1, "assigned"), 3);
+    fx_close(&f);
+}
+
+/* Slack sends "@bobby" as <@U2|bobby>: the adapter hands over "@bobby" and
+ * who that is; the id decides, whatever the Slack name. */
+TEST(assign_at_a_slack_name_goes_to_the_person_slack_meant)
+{
+    struct fx f;
+    char answer[600];
+    const struct chat_person bobby = { "U2", "bobby" }, zed = { NOBODY, "zed" };
+    struct chat_command cmd = { .user_id = LEAD, .channel = "#support",
+                                .text = "/tw assign 1 @bobby", .people = &bobby, .npeople = 1 };
+    char *a;
+    fx_open(&f, "scripts-assign3.db");
+    a = script_run_command(f.rt, &cmd);
+    snprintf(answer, sizeof answer, "%s", a ? a : "(null)");
+    free(a);
+    CHECK_STR(answer, "#1 is now Bob Okafor's.");
+    cmd.text = "/tw assign 1 @zed";
+    cmd.people = &zed;
+    a = script_run_command(f.rt, &cmd);
+    CHECK_STR(a, "@zed is not on the support staff.");
+    free(a);
+    CHECK_STR(run(&f, LEAD, "assign 1 @bobby"), "@bobby is not on the support staff.");
     fx_close(&f);
 }
 

@@ -161,6 +161,113 @@ static void check_safe(json_t *msg, const char *needle_raw)
     free(dump);
 }
 
+static void check_typed(const char *escaped, const char *want, const char *file, int line)
+{
+    struct slack_typed t;
+    if (slack_typed_text(escaped, &t)) {
+        unit_fail(file, line, "slack_typed_text(\"%s\") failed", escaped);
+        return;
+    }
+    if (strcmp(t.text, want) != 0)
+        unit_fail(file, line, "\"%s\" came back as \"%s\", want \"%s\"", escaped, t.text, want);
+    slack_typed_clear(&t);
+}
+#define TYPED(escaped, want) check_typed(escaped, want, __FILE__, __LINE__)
+
+TEST(slack_command_text_comes_back_as_the_agent_typed_it)
+{
+    TYPED("reply 3 Sorry for the delay &amp; thanks &lt;3", "reply 3 Sorry for the delay & thanks <3");
+    TYPED("reply 3 a &gt; b &amp;&amp; c", "reply 3 a > b && c");
+    TYPED("reply 3 I typed &amp;lt; myself", "reply 3 I typed &lt; myself");
+    TYPED("reply 3 &quot;quoted&quot; &amp", "reply 3 &quot;quoted&quot; &amp");
+    TYPED("reply 3 see <https://acme.example/help?a=1&amp;b=2>",
+          "reply 3 see https://acme.example/help?a=1&b=2");
+    TYPED("reply 3 see <https://acme.example/x|acme.example/x>", "reply 3 see acme.example/x");
+    TYPED("reply 3 see <http://example.com|example.com>.", "reply 3 see example.com.");
+    TYPED("reply 3 see <https://acme.example/x|click here>", "reply 3 see https://acme.example/x");
+    TYPED("reply 3 mail <mailto:help@acme.dk|help@acme.dk>", "reply 3 mail help@acme.dk");
+    TYPED("reply 3 mail <mailto:help@acme.dk>", "reply 3 mail help@acme.dk");
+    TYPED("note 3 ask in <#C123|billing> or <#C9>", "note 3 ask in #billing or #C9");
+    TYPED("note 3 <!here> <!channel|channel> <!subteam^S1|@tier2> <!subteam^S2>",
+          "note 3 @here @channel @tier2 @subteam");
+    TYPED("assign 3 <@U2|bob>", "assign 3 @bob");
+    TYPED("assign 3 <@U2>", "assign 3 @U2");
+    /* what real Slack never sends is kept, not lost */
+    TYPED("reply 3 < no end", "reply 3 < no end");
+    TYPED("reply 3 <> <|> <@> <#|x>", "reply 3   @ #");   /* odd, never sent: no crash, no leak */
+    TYPED("", "");
+    TYPED("reply 3 \xf0\x9f\x98\x80 \"ok\" 'fine'", "reply 3 \xf0\x9f\x98\x80 \"ok\" 'fine'");
+}
+
+TEST(slack_command_text_tells_who_each_at_name_is)
+{
+    struct slack_typed t;
+    CHECK_INT(slack_typed_text("assign 3 <@U2|bob> cc <@W7> &amp; <@U1|al&amp;i>", &t), 0);
+    CHECK_STR(t.text, "assign 3 @bob cc @W7 & @al&i");
+    CHECK_INT(t.npeople, 3);
+    if (t.npeople == 3) {
+        CHECK_STR(t.people[0].id, "U2");
+        CHECK_STR(t.people[0].name, "bob");
+        CHECK_STR(t.people[1].id, "W7");
+        CHECK_STR(t.people[1].name, "W7");
+        CHECK_STR(t.people[2].id, "U1");
+        CHECK_STR(t.people[2].name, "al&i");
+    }
+    slack_typed_clear(&t);
+}
+
+/* A property: whatever an agent types, escaped as Slack does (slack.md §5:
+ * the three entities; with should_escape, known people, channels and links
+ * as control sequences), comes back as typed.  The same rules drive
+ * tests/fakes/fake_slack.py's escaper. */
+TEST(slack_any_typed_text_survives_slacks_escaping)
+{
+    static const char *const plain[] = {
+        "&", "<", ">", "<3", "&lt;", "&amp;", "&gt;", "&#60;", "<@U1>", "<@U1|alice>",
+        "<!channel>", "<https://evil.example|x>", "|", "\"", "'", "\xf0\x9f\x98\xa1",
+        "\xc3\xa6\xc3\xb8", "Sorry", "for", "the", "delay", "!", "a&b", "<<>>", "%s", "#42",
+    };
+    static const char *const refs[][2] = {   /* typed -> as Slack sends it */
+        { "@alice", "<@U1|alice>" }, { "@bob", "<@U2|bob>" }, { "#billing", "<#C1|billing>" },
+        { "@here", "<!here>" }, { "https://acme.example/a?b=1&c=<2>",
+          "<https://acme.example/a?b=1&amp;c=&lt;2&gt;>" },
+        { "example.com", "<http://example.com|example.com>" },
+        { "www.acme.dk/help", "<http://www.acme.dk/help|www.acme.dk/help>" },
+        { "help@acme.dk", "<mailto:help@acme.dk|help@acme.dk>" },
+    };
+    const size_t np = sizeof plain / sizeof plain[0], nr = sizeof refs / sizeof refs[0];
+    unsigned r = 4242;
+    int bad = 0;
+    for (int i = 0; i < 3000 && bad < 3; i++) {
+        char typed[1024] = "", sent[2048] = "";
+        size_t people = 0;
+        int n = 1 + (int)((r = r * 1103515245u + 12345u) >> 8) % 10;
+        struct slack_typed t;
+        for (int k = 0; k < n; k++) {
+            size_t pick = ((r = r * 1103515245u + 12345u) >> 8) % (np + nr);
+            const char *sep = k ? " " : "";
+            strcat(typed, sep);
+            strcat(sent, sep);
+            if (pick < np) {
+                char *esc = slack_escape(plain[pick]);
+                strcat(typed, plain[pick]);
+                strcat(sent, esc);
+                free(esc);
+            } else {
+                strcat(typed, refs[pick - np][0]);
+                strcat(sent, refs[pick - np][1]);
+                people += refs[pick - np][1][1] == '@';
+            }
+        }
+        if (slack_typed_text(sent, &t) || strcmp(t.text, typed) != 0 || t.npeople != people) {
+            unit_fail(__FILE__, __LINE__, "typed \"%s\", sent \"%s\", came back \"%s\" (%zu people, want %zu)",
+                      typed, sent, t.text ? t.text : "(null)", t.npeople, people);
+            bad++;
+        }
+        slack_typed_clear(&t);
+    }
+}
+
 TEST(slack_ticket_message_cannot_ping_anyone)
 {
     struct ticket_view v = view("@AcmeSupport <!channel> <!here> <@U024BE7LH> <#C1> @here",
