@@ -212,7 +212,7 @@ static int absorb(struct xsrc *x, struct mention_page *p)
     if (!x->oldest_id || p->v[0].id < x->oldest_id) {   /* pages are in ascending order */
         x->oldest_id = p->v[0].id;
         x->oldest_at = p->v[0].created_at ? p->v[0].created_at
-                                          : ((p->v[0].id >> 22) + 1288834974657LL) / 1000;
+                                          : xparse_snowflake_time(p->v[0].id);
     }
     nv = realloc(x->acc.v, (x->acc.n + p->n) * sizeof *nv);
     if (!nv)

@@ -196,10 +196,14 @@ out:
     return rc;
 }
 
+long long xparse_snowflake_time(long long id)
+{
+    return id > 0 ? ((id >> 22) + 1288834974657LL) / 1000 : 0;
+}
+
 long long xparse_id_time(const char *s)
 {
-    long long id = xparse_id(s);
-    return id > 0 ? ((id >> 22) + 1288834974657LL) / 1000 : 0;
+    return xparse_snowflake_time(xparse_id(s));
 }
 
 void xparse_problem(const char *json, size_t len, char *detail, size_t dlen, char *type,

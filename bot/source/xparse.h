@@ -23,6 +23,7 @@ long long xparse_id(const char *s);
  * (milliseconds since 2010-11-04T01:42:54.657Z in the bits above 22).
  * 0 when `s` is not an id. */
 long long xparse_id_time(const char *s);
+long long xparse_snowflake_time(long long id);
 
 /* X sends tweet text HTML-escaped (&amp; &lt; &gt;).  Returns a new string
  * with those three decoded; caller frees. */
