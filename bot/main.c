@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -118,6 +119,20 @@ static int source_save(void *arg, const char *key, const char *value)
 {
     struct app *a = arg;
     return store_kv_set(a->store, a->source->ops->name, key, value) ? -1 : 0;
+}
+
+/* Today's tally of something the source is billed for, per UTC day of
+ * the desk's clock (the day X's invoice counts in). */
+static int64_t source_count(void *arg, const char *item, int64_t add)
+{
+    struct app *a = arg;
+    time_t now = (time_t)desk_now(a->desk);
+    struct tm tm;
+    char day[16];
+
+    if (!gmtime_r(&now, &tm) || !strftime(day, sizeof day, "%Y-%m-%d", &tm))
+        return -1;
+    return store_usage_add(a->store, day, a->source->ops->name, item, add);
 }
 
 /* Something the admins must hear about (a script failed to load, X
@@ -275,6 +290,7 @@ static int run(struct config *cfg)
     a.source->notice = on_script_notice;
     a.source->load = source_load;
     a.source->save = source_save;
+    a.source->count = source_count;
     a.source->svc_arg = &a;
     desk_set_adapters(a.desk, a.chat, a.source);
     a.scripts = script_new(&a.loop, a.desk);

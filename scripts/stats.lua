@@ -33,6 +33,15 @@ return command {
     if s.median_first_response then
       lines[#lines + 1] = "Median first response: " .. text.duration(s.median_first_response) .. "."
     end
+    local u = vigil.usage and vigil.usage()   -- nil when the source costs nothing
+    if u then
+      local parts = {}
+      for _, it in ipairs(u) do
+        if it.count > 0 then parts[#parts + 1] = ("%s: %d"):format(it.label, it.count) end
+      end
+      lines[#lines + 1] = ("Cost today (UTC, at x.prices): about $%.3f%s."):format(u.total,
+        #parts > 0 and (" (" .. table.concat(parts, ", ") .. ")") or ", nothing billed yet")
+    end
     local st = vigil.status and vigil.status()
     if st and st.source and st.source ~= "" then
       lines[#lines + 1] = "Source: " .. st.source   -- X's rate-limit budget, mentions seen

@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "source/mention.h"
+#include "source/source.h"
 
 #define MAX_LINE (1u << 20)
 
@@ -157,6 +158,7 @@ static long rss_kb(void)
 static char *cmd_status(struct admin *a)
 {
     struct sbuf b = { 0 };
+    struct source_usage u;
     char up[32], *depths = store_job_depths(a->store), *list = script_list(a->scripts);
     char blocked[1024];
     int scripts = 0, broken = 0;
@@ -175,6 +177,15 @@ static char *cmd_status(struct admin *a)
                   line);
     }
     sb_printf(&b, "source      %s\n", desk_source_state(a->desk));
+    if (desk_source_usage(a->desk, &u) == 0) {
+        char items[400] = "nothing billed yet";
+        size_t n = 0;
+        for (size_t i = 0; i < u.n && n < sizeof items; i++)
+            if (u.v[i].count)
+                n += (size_t)snprintf(items + n, sizeof items - n, "%s%s: %lld", n ? ", " : "",
+                                      u.v[i].label, (long long)u.v[i].count);
+        sb_printf(&b, "cost today  about $%.3f at x.prices (UTC day): %s\n", u.total, items);
+    }
     sb_printf(&b, "outbox      %s (failed: %lld)\n", depths && *depths ? depths : "empty",
               (long long)store_job_count(a->store, "failed"));
     sb_printf(&b, "tickets     %lld (%lld mentions)\n", (long long)store_ticket_count(a->store),

@@ -69,7 +69,11 @@ static const struct key schema[] = {
     SECRET("x.oauth2.access_token", x.oauth2.access_token),
     SECRET("x.oauth2.refresh_token", x.oauth2.refresh_token),
     NUM("x.poll_interval", x.poll_interval), INT("x.max_results", x.max_results),
-    INT("x.backfill", x.backfill),
+    INT("x.backfill", x.backfill), INT("x.reach", x.reach),
+    S("x.prices"), NUM("x.prices.owned_read", x.prices.owned_read),
+    NUM("x.prices.post_read", x.prices.post_read), NUM("x.prices.user_read", x.prices.user_read),
+    NUM("x.prices.reply", x.prices.reply), NUM("x.prices.post", x.prices.post),
+    NUM("x.prices.dm", x.prices.dm), NUM("x.prices.dm_event_read", x.prices.dm_event_read),
 };
 #define NKEYS (sizeof schema / sizeof schema[0])
 
@@ -456,6 +460,15 @@ static void set_defaults(struct config *c)
     c->x.poll_interval = 60;
     c->x.max_results = 100;
     c->x.backfill = 1;
+    c->x.reach = 800;
+    /* X's pay-per-use prices, 2026-04 (README, "Connect to X") */
+    c->x.prices.owned_read = 0.001;
+    c->x.prices.post_read = 0.005;
+    c->x.prices.user_read = 0.010;
+    c->x.prices.reply = 0.010;
+    c->x.prices.post = 0.015;
+    c->x.prices.dm = 0.015;
+    c->x.prices.dm_event_read = 0.010;
     c->script_instructions = 10e6;
     c->script_memory_mb = 64;
 }
@@ -512,6 +525,20 @@ static int validate(struct loader *ld)
             return -1;
         }
     }
+    if (c->x.reach < 1) {
+        fail(ld, key_line(ld->L, "x"), "key 'x.reach' must be at least 1, got %d",
+             c->x.reach);
+        return -1;
+    }
+    for (size_t i = 0; i < NKEYS; i++)   /* a price is dollars per call */
+        if (strncmp(schema[i].path, "x.prices.", 9) == 0 && schema[i].type == K_NUM) {
+            double v = *(const double *)((const char *)c + schema[i].off);
+            if (!(v >= 0 && v <= 100)) {
+                fail(ld, key_line(ld->L, "x"), "key '%s' must be dollars per call, "
+                     "0 to 100, got %g", schema[i].path, v);
+                return -1;
+            }
+        }
     if (strcmp(c->chat, "slack") == 0 &&
         (need(ld, "slack.app_token", c->slack.app_token, "chat = \"slack\" opens Socket Mode with it") ||
          need(ld, "slack.bot_token", c->slack.bot_token, "chat = \"slack\" posts with it")))

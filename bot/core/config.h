@@ -55,6 +55,11 @@ struct config {
         struct { char *client_id, *client_secret, *access_token, *refresh_token; } oauth2;
         double poll_interval;
         int max_results, backfill;
+        int reach;                   /* how many recent mentions X serves (800) */
+        /* USD per unit, X's pay-per-use prices (x.prices) */
+        struct {
+            double owned_read, post_read, user_read, reply, post, dm, dm_event_read;
+        } prices;
     } x;
 
     double script_instructions;      /* VM instructions per invocation */

@@ -110,6 +110,12 @@ const char *desk_source_state(struct desk *d)
     return d->source && d->source->ops->state ? d->source->ops->state(d->source) : "";
 }
 
+int desk_source_usage(struct desk *d, struct source_usage *u)
+{
+    memset(u, 0, sizeof *u);
+    return d->source && d->source->ops->usage ? d->source->ops->usage(d->source, u) : -1;
+}
+
 const char *desk_staff_name(struct desk *d, const char *id)
 {
     const struct staff *s = id ? config_staff(d->cfg, id) : NULL;

@@ -15,6 +15,7 @@
 struct desk;
 struct chat;
 struct source;
+struct source_usage;
 
 enum desk_rc {
     DESK_OK = 0,
@@ -105,6 +106,9 @@ int desk_post_channel(struct desk *d, const char *channel, const char *text);
  * none is wired). */
 const char *desk_chat_state(struct desk *d);
 const char *desk_source_state(struct desk *d);
+/* Today's (UTC) billed usage of the source, priced; -1 when the source
+ * counts nothing (replay). */
+int desk_source_usage(struct desk *d, struct source_usage *u);
 
 /* The chat destinations refusing every post right now, one per line:
  * "not_in_channel #support since 2026-12-05T21:03:04Z" (written to `buf`;

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "desk/tweetlen.h"
 #include "script/refs.h"
+#include "source/source.h"
 
 #define USER_ERROR_KEY "vigil_user_error"
 
@@ -802,6 +803,35 @@ static int v_status(lua_State *L)
     return 1;
 }
 
+/* vigil.usage(): today's (UTC) billed calls on the source and what they
+ * cost at the configured prices: { total = 0.12, { item = "owned_read",
+ * label = "own mentions read", count = 120, price = 0.001, cost = 0.12 },
+ * ... }; nil when the source costs nothing (replay). */
+static int v_usage(lua_State *L)
+{
+    struct source_usage u;
+    if (desk_source_usage(rt_of(L)->desk, &u)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_createtable(L, (int)u.n, 1);
+    for (size_t i = 0; i < u.n; i++) {
+        lua_createtable(L, 0, 5);
+        set_str(L, "item", u.v[i].item);
+        set_str(L, "label", u.v[i].label);
+        lua_pushinteger(L, (lua_Integer)u.v[i].count);
+        lua_setfield(L, -2, "count");
+        lua_pushnumber(L, u.v[i].price);
+        lua_setfield(L, -2, "price");
+        lua_pushnumber(L, (double)u.v[i].count * u.v[i].price);
+        lua_setfield(L, -2, "cost");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);   /* pop the item into the list */
+    }
+    lua_pushnumber(L, u.total);
+    lua_setfield(L, -2, "total");
+    return 1;
+}
+
 static int v_staff(lua_State *L)
 {
     struct script_rt *rt = rt_of(L);
@@ -968,7 +998,7 @@ void api_open(lua_State *L)
     };
     static const luaL_Reg vigil_f[] = {
         { "log", v_log }, { "tweet_length", v_tweet_length }, { "staff", v_staff },
-        { "now", v_now }, { "status", v_status },
+        { "now", v_now }, { "status", v_status }, { "usage", v_usage },
         { "commands", v_commands }, { "scripts", v_scripts }, { "reload", v_reload },
         { NULL, NULL },
     };

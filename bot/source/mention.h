@@ -28,6 +28,8 @@ struct mention_page {
     char *newest_id;            /* meta.newest_id, NULL when the page is empty */
     char *next_token;           /* meta.next_token, NULL on the last page */
     size_t nerrors;             /* partial errors X reported inside a 200 */
+    size_t included_posts;      /* includes.tweets: other posts read alongside */
+    size_t included_users;      /* includes.users: user objects read alongside */
 };
 
 void mention_clear(struct mention *m);

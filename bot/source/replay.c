@@ -209,7 +209,7 @@ static const char *replay_state(struct source *s)
 
 static const struct source_ops replay_ops = {
     "replay", replay_start, replay_stop, replay_destroy, replay_send_reply, replay_send_dm,
-    replay_state,
+    replay_state, NULL,   /* usage: replaying costs nothing */
 };
 
 struct source *replay_new(uv_loop_t *loop, const char *path, double interval)

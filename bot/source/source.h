@@ -14,6 +14,21 @@ typedef int (*source_deliver_fn)(void *arg, const char *source,
 
 struct source;
 
+/* What a source did on its platform today (UTC) and what the platform
+ * charges for it: one item per billed kind of call. */
+struct source_usage_item {
+    const char *item;           /* the price key: "owned_read", "reply", ... */
+    const char *label;          /* for people: "own mentions read" */
+    int64_t count;
+    double price;               /* per unit, in USD, from the config */
+};
+
+struct source_usage {
+    struct source_usage_item v[8];
+    size_t n;
+    double total;               /* sum of count * price */
+};
+
 struct source_ops {
     const char *name;
     /* Begins delivering pages; `cursor` is the last committed one (NULL on
@@ -28,6 +43,9 @@ struct source_ops {
     void (*send_dm)(struct source *s, const char *user_id, const char *text, int attempt,
                     send_done_fn done, void *arg);
     const char *(*state)(struct source *s);
+    /* Today's billed usage; 0 when filled.  NULL for a source that costs
+     * nothing (replay). */
+    int (*usage)(struct source *s, struct source_usage *u);
 };
 
 struct source {
@@ -35,10 +53,13 @@ struct source {
     source_deliver_fn deliver;
     void *deliver_arg;
     /* Services main wires in (each may be NULL): a message for the admins;
-     * small persistent values (rotated tokens), load returns new or NULL. */
+     * small persistent values (rotated tokens), load returns new or NULL;
+     * count adds `add` to today's (UTC) tally of `item` and returns the
+     * new tally, or -1 (add 0 to read it). */
     void (*notice)(void *arg, const char *text);
     char *(*load)(void *arg, const char *key);
     int (*save)(void *arg, const char *key, const char *value);
+    int64_t (*count)(void *arg, const char *item, int64_t add);
     void *svc_arg;
 };
 

@@ -25,7 +25,6 @@
     "referenced_tweets.id&user.fields=name,username,profile_image_url,verified"
 #define AUTH_WAIT 1800.0        /* s: credentials refused; do not spin */
 #define CAPPED_WAIT 3600.0      /* s: monthly usage cap; says so and waits long */
-#define MAX_WALK_PAGES 16       /* X keeps the newest 800 mentions reachable */
 
 struct xsrc {
     struct source base;
@@ -40,6 +39,8 @@ struct xsrc {
     int walking, pages;
     char *walk_newest;
     struct mention_page acc;
+    int walk_cut;                   /* stopped at the page cap with pages left */
+    int64_t oldest_id, oldest_at;   /* the oldest mention received, and its time */
 
     int attempt, stopped, capped_told;
     long rl_limit, rl_remaining;
@@ -84,6 +85,13 @@ static void notice(struct xsrc *x, const char *fmt, ...)
     va_end(ap);
     if (x->base.notice)
         x->base.notice(x->base.svc_arg, text);
+}
+
+/* Tallies what X bills for (README, "Connect to X": costs). */
+static void tally(struct xsrc *x, const char *item, int64_t n)
+{
+    if (n > 0 && x->base.count && x->base.count(x->base.svc_arg, item, n) < 0)
+        log_warn("X: could not record today's usage", "item=%s n=%lld", item, (long long)n);
 }
 
 static void read_rate(struct xsrc *x, const struct http_response *h)
@@ -191,6 +199,8 @@ static void walk_reset(struct xsrc *x)
     free(x->walk_newest);
     x->walk_newest = NULL;
     mention_page_free(&x->acc);
+    x->walk_cut = 0;
+    x->oldest_id = x->oldest_at = 0;
 }
 
 /* Moves the page's mentions into the walk's accumulated page. */
@@ -199,6 +209,11 @@ static int absorb(struct xsrc *x, struct mention_page *p)
     struct mention *nv;
     if (!p->n)
         return 0;
+    if (!x->oldest_id || p->v[0].id < x->oldest_id) {   /* pages are in ascending order */
+        x->oldest_id = p->v[0].id;
+        x->oldest_at = p->v[0].created_at ? p->v[0].created_at
+                                          : xparse_snowflake_time(p->v[0].id);
+    }
     nv = realloc(x->acc.v, (x->acc.n + p->n) * sizeof *nv);
     if (!nv)
         return -1;
@@ -261,6 +276,38 @@ static void walk_failed(struct xsrc *x, const struct http_response *h, const cha
     }
 }
 
+static void utc_text(int64_t t, char *out, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (t <= 0 || !gmtime_r(&tt, &tm) || !strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(out, len, "an unknown time");
+}
+
+/* X serves only the newest x.reach (800) mentions, and with since_id it
+ * returns only posts newer than the cursor: nothing in a page says that
+ * older ones fell out of reach.  The rule: a walk that started from a
+ * stored cursor and received x.reach mentions or more, or stopped at its
+ * page cap with pages left, may have missed mentions between the cursor's
+ * post and the oldest mention received.  Exactly x.reach new mentions
+ * since the last walk is reported too: a false alarm beats a silent loss.
+ * Called once per walk, after the walk is stored. */
+static void report_gap(struct xsrc *x, const char *since_id)
+{
+    char from[40], to[40];
+    long long since_at = xparse_id_time(since_id);
+
+    utc_text(since_at, from, sizeof from);
+    utc_text(x->oldest_at, to, sizeof to);
+    log_error("X: mentions may be missing: more came in than X serves", "since_id=%s from=%s "
+              "to=%s oldest_received=%lld received=%zu reach=%d pages_left=%s", since_id, from,
+              to, (long long)x->oldest_id, x->acc.n, x->cfg->x.reach, x->walk_cut ? "yes" : "no");
+    notice(x, "X serves only the newest %d mentions of @%s, and vigil received %zu since it "
+           "last read them: mentions posted between %s and %s may be missing from the desk. "
+           "Look for them on x.com (search \"@%s\"; X's recent search covers 7 days).",
+           x->cfg->x.reach, x->cfg->x.handle, x->acc.n, from, to, x->cfg->x.handle);
+}
+
 /* The walk is complete: store everything and the new cursor in one go. */
 static void walk_done(struct xsrc *x)
 {
@@ -277,6 +324,8 @@ static void walk_done(struct xsrc *x)
             return;
         }
         x->seen += (long long)x->acc.n;
+        if (x->cursor && (x->acc.n >= (size_t)x->cfg->x.reach || x->walk_cut))
+            report_gap(x, x->cursor);
         if (cursor && (!x->cursor || strcmp(cursor, x->cursor))) {
             free(x->cursor);
             x->cursor = strdup(cursor);
@@ -298,6 +347,8 @@ static void on_page(struct xsrc *x, void *arg, const struct http_response *h)
 {
     struct mention_page page;
     char err[256];
+    /* enough pages to walk all that X serves, plus a last empty page */
+    int max_pages = x->cfg->x.reach / x->cfg->x.max_results + 2, more;
     (void)arg;
 
     if (x->stopped)
@@ -318,6 +369,9 @@ static void on_page(struct xsrc *x, void *arg, const struct http_response *h)
     }
     if (page.nerrors)
         log_warn("X: mentions page carried partial errors", "errors=%zu", page.nerrors);
+    tally(x, "owned_read", (int64_t)page.n);
+    tally(x, "post_read", (int64_t)page.included_posts);
+    tally(x, "user_read", (int64_t)page.included_users);
     if (x->pages++ == 0 && page.newest_id)
         x->walk_newest = strdup(page.newest_id);   /* the cursor, once all pages are in */
     if (absorb(x, &page)) {
@@ -327,8 +381,13 @@ static void on_page(struct xsrc *x, void *arg, const struct http_response *h)
         return;
     }
     /* First start: only the newest `backfill` pages, not the whole history. */
-    if (page.next_token && x->pages < MAX_WALK_PAGES &&
-        (x->cursor || x->pages < (x->cfg->x.backfill > 0 ? x->cfg->x.backfill : 1)))
+    more = page.next_token &&
+           (x->cursor || x->pages < (x->cfg->x.backfill > 0 ? x->cfg->x.backfill : 1));
+    if (more && x->pages >= max_pages) {
+        x->walk_cut = x->cursor != NULL;
+        more = 0;
+    }
+    if (more)
         request_page(x, page.next_token);
     else
         walk_done(x);
@@ -364,6 +423,7 @@ static void on_user(struct xsrc *x, void *arg, const struct http_response *h)
     if (h->status == 200 && xparse_data_field(h->body, h->len, "id", id, sizeof id) == 0 &&
         xparse_id(id) > 0) {
         x->user_id = strdup(id);
+        tally(x, "user_read", 1);
         if (x->base.save)   /* one lookup per handle, not per start */
             x->base.save(x->base.svc_arg, "user_id", id);
         log_info("X: support handle resolved", "handle=%s user_id=%s", x->cfg->x.handle, id);
@@ -442,6 +502,7 @@ static void on_sent(struct xsrc *x, void *arg, const struct http_response *h)
     char id[40], detail[300], type[64], why[400];
 
     if (h->status == 201 || h->status == 200) {
+        tally(x, sd->is_dm ? "dm" : "reply", 1);
         if (xparse_data_field(h->body, h->len, sd->is_dm ? "dm_event_id" : "id", id,
                               sizeof id) == 0) {
             finish(sd, SEND_OK, id, NULL, 0);
@@ -461,13 +522,23 @@ static void on_sent(struct xsrc *x, void *arg, const struct http_response *h)
         snprintf(why, sizeof why, "X had trouble (HTTP %ld)", h->status);
         finish(sd, SEND_RETRY, NULL, why, 0);
     } else if (h->status == 403 && contains(detail, "duplicate")) {
-        if (sd->attempt > 1)   /* our earlier try went through; X refuses the copy */
+        if (sd->attempt > 1) {   /* our earlier try went through; X refuses the copy */
+            tally(x, sd->is_dm ? "dm" : "reply", 1);   /* its answer was lost, not its bill */
             finish(sd, SEND_OK, "", NULL, 0);
+        }
         else
             finish(sd, SEND_FAIL, NULL, "X refused it as a duplicate of an earlier tweet; "
                    "change the wording", 0);
     } else if (h->status == 403 && contains(detail, "deleted or not visible")) {
         finish(sd, SEND_FAIL, NULL, "the customer's tweet was deleted or is not visible to us", 0);
+    } else if (!sd->is_dm && h->status == 403 && (strcmp(type, "disallowed-resource") == 0 ||
+                                                  contains(detail, "not been mentioned"))) {
+        /* Since 2026-02-23 self-serve apps may reply only to posts that
+         * summoned the account; X's wording is unconfirmed, hence both tests. */
+        snprintf(why, sizeof why, "the customer's post does not mention @%s, and X only lets "
+                 "apps reply to posts that summon them; answer with /tw dm, or wait for them "
+                 "to @mention us (X: %s)", x->cfg->x.handle, detail);
+        finish(sd, SEND_FAIL, NULL, why, 0);
     } else if (sd->is_dm && h->status == 403) {
         snprintf(why, sizeof why, "the customer does not accept DMs from us (X: %s)", detail);
         finish(sd, SEND_FAIL, NULL, why, 0);
@@ -693,8 +764,39 @@ static const char *x_state(struct source *s)
     return to_x(s)->state;
 }
 
+/* Today's tallies, read back from the store so a restart keeps them. */
+static int x_usage(struct source *s, struct source_usage *u)
+{
+    struct xsrc *x = to_x(s);
+    const struct { const char *item, *label; double price; } kinds[] = {
+        { "owned_read", "own mentions read", x->cfg->x.prices.owned_read },
+        { "post_read", "other posts read", x->cfg->x.prices.post_read },
+        { "user_read", "users read", x->cfg->x.prices.user_read },
+        { "reply", "replies", x->cfg->x.prices.reply },
+        { "post", "other posts", x->cfg->x.prices.post },
+        { "dm", "DMs sent", x->cfg->x.prices.dm },
+        { "dm_event_read", "DM events read", x->cfg->x.prices.dm_event_read },
+    };
+    memset(u, 0, sizeof *u);
+    if (!x->base.count)
+        return -1;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && i < sizeof u->v / sizeof u->v[0];
+         i++) {
+        int64_t n = x->base.count(x->base.svc_arg, kinds[i].item, 0);
+        if (n < 0)
+            return -1;
+        u->v[u->n].item = kinds[i].item;
+        u->v[u->n].label = kinds[i].label;
+        u->v[u->n].count = n;
+        u->v[u->n].price = kinds[i].price;
+        u->total += (double)n * kinds[i].price;
+        u->n++;
+    }
+    return 0;
+}
+
 static const struct source_ops x_ops = {
-    "x", x_start, x_stop, x_destroy, x_send_reply, x_send_dm, x_state,
+    "x", x_start, x_stop, x_destroy, x_send_reply, x_send_dm, x_state, x_usage,
 };
 
 struct source *x_new(uv_loop_t *loop, struct http *http, const struct config *cfg)

@@ -163,6 +163,9 @@ int xparse_mentions_page(const char *json, size_t len, struct mention_page *page
         goto out;
     }
     page->nerrors = json_array_size(json_object_get(root, "errors"));
+    page->included_users = json_array_size(users);
+    page->included_posts = json_array_size(json_object_get(json_object_get(root, "includes"),
+                                                           "tweets"));
     if (json_array_size(data)) {
         page->v = calloc(json_array_size(data), sizeof *page->v);
         if (!page->v) {
@@ -191,6 +194,16 @@ out:
         mention_page_free(page);
     json_decref(root);
     return rc;
+}
+
+long long xparse_snowflake_time(long long id)
+{
+    return id > 0 ? ((id >> 22) + 1288834974657LL) / 1000 : 0;
+}
+
+long long xparse_id_time(const char *s)
+{
+    return xparse_snowflake_time(xparse_id(s));
 }
 
 void xparse_problem(const char *json, size_t len, char *detail, size_t dlen, char *type,

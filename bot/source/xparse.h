@@ -19,6 +19,12 @@ int xparse_mentions_page(const char *json, size_t len, struct mention_page *page
 /* Parses a decimal tweet id ("1578516295611748353"); -1 when invalid. */
 long long xparse_id(const char *s);
 
+/* The time a post id was minted, in Unix seconds: X ids are snowflakes
+ * (milliseconds since 2010-11-04T01:42:54.657Z in the bits above 22).
+ * 0 when `s` is not an id. */
+long long xparse_id_time(const char *s);
+long long xparse_snowflake_time(long long id);
+
 /* X sends tweet text HTML-escaped (&amp; &lt; &gt;).  Returns a new string
  * with those three decoded; caller frees. */
 char *xparse_unescape(const char *s);

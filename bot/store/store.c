@@ -81,6 +81,10 @@ static const char *const migrations[] = {
      * ingest spent 42% of its instructions there).  Partial: only queued
      * jobs are ever asked about, and done ones leave the index. */
     "CREATE INDEX outbox_queued_ticket ON outbox(ticket_id, kind) WHERE state = 'queued';",
+    /* 4: what a source did on its platform per UTC day (calls it is billed
+     * for), so a team sees what vigil costs them */
+    "CREATE TABLE usage (day TEXT NOT NULL, scope TEXT NOT NULL, item TEXT NOT NULL,"
+    "  n INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (day, scope, item));",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -917,6 +921,27 @@ int store_kv_del(struct store *s, const char *scope, const char *key)
     bind_text(st, 1, scope);
     bind_text(st, 2, key);
     return step_done(s, st);
+}
+
+int64_t store_usage_add(struct store *s, const char *day, const char *scope, const char *item,
+                        int64_t add)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO usage (day, scope, item, n) VALUES (?,?,?,?)"
+                               " ON CONFLICT(day, scope, item) DO UPDATE SET n = n + excluded.n"
+                               " RETURNING n");
+    int64_t n = -1;
+    if (!st)
+        return -1;
+    bind_text(st, 1, day);
+    bind_text(st, 2, scope);
+    bind_text(st, 3, item);
+    sqlite3_bind_int64(st, 4, add);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    while (n >= 0 && sqlite3_step(st) == SQLITE_ROW)
+        ;   /* RETURNING: the write completes on the final step */
+    sqlite3_reset(st);
+    return n;
 }
 
 char *store_canned_get(struct store *s, const char *name)

@@ -154,6 +154,11 @@ char *store_kv_get(struct store *s, const char *scope, const char *key);
 int store_kv_set(struct store *s, const char *scope, const char *key, const char *value);
 int store_kv_del(struct store *s, const char *scope, const char *key);
 
+/* Adds `add` to the tally of `item` for `scope` on `day` ("2026-12-05",
+ * UTC) and returns the new tally (add 0 reads it); -1 on error. */
+int64_t store_usage_add(struct store *s, const char *day, const char *scope, const char *item,
+                        int64_t add);
+
 char *store_canned_get(struct store *s, const char *name);
 int store_canned_set(struct store *s, const char *name, const char *body,
                      const char *by, int64_t now);

@@ -1,11 +1,14 @@
 """End-to-end: the real vigil against the strict fake X API: mentions polled
 without loss or doubles, rate limits and faults, replies and DMs signed
 with OAuth 1.0a, the cursor kept across restarts."""
+import datetime
 import os
 import subprocess
 import sys
+import time
 
-from harness import ROOT, Bot, Raw, outbox_drained, query, wait_for, write_config
+from harness import ROOT, Bot, Raw, outbox_drained, query, vigil_path, wait_for, \
+    write_config
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
 from fake_x import FakeX  # noqa: E402
@@ -175,6 +178,8 @@ def test_dm_refused_by_the_customer_is_reported_not_retried(tmp):
         assert [d["participant_id"] for d in fx.dms] == ["7000"]
         assert query(dbp, "SELECT count(*) FROM outbox WHERE kind='x.dm' AND state='failed'") \
             == [(1,)]
+        refused = [r for r in fx.requests if r["method"] == "POST" and "/with/7001/" in r["path"]]
+        assert [r["status"] for r in refused] == [403], refused   # asked once, never again
         assert bot.stop()[0] == 0
     finally:
         fx.stop()
@@ -284,6 +289,117 @@ def test_a_30_second_stall_times_out_and_polling_recovers(tmp):
         wait_for(lambda: len(tickets(dbp)) == 4, 60, "the mentions after the stall", bot)
         assert tickets(dbp)[2:] == more
         assert "Timeout was reached" in bot.stderr() or "timed out" in bot.stderr().lower()
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
+
+
+def test_a_reply_to_a_post_that_does_not_summon_us_is_refused_once_and_the_thread_says_why(tmp):
+    fx = fake()
+    try:
+        first = fx.add_mention(text="@AcmeSupport my parcel is lost", author=("42", "ann", "Ann"))
+        brand = fx.add_brand_tweet("@ann we are checking", in_reply_to=first)
+        fx.add_mention(text="still nothing?", author=("42", "ann", "Ann"), conversation_id=first,
+                       in_reply_to=brand, reply_to_brand=True)   # no @AcmeSupport in it
+        bot, dbp = start(tmp, fx, stdin=subprocess.PIPE)
+        wait_for(lambda: query(dbp, "SELECT count(*) FROM mentions") == [(2,)], 20, "2 mentions",
+                 bot)
+        assert tickets(dbp) == [first]
+        bot.proc.stdin.write(b"/tw reply 1 Found it, it arrives tomorrow\n")
+        bot.proc.stdin.flush()
+        wait_for(lambda: "does not mention @AcmeSupport" in bot.stdout(), 10, "the refusal", bot)
+        line = next(l for l in bot.stdout().splitlines() if "does not mention @AcmeSupport" in l)
+        assert "The reply could not be sent: the customer's post does not mention @AcmeSupport, " \
+               "and X only lets apps reply to posts that summon them" in line, line
+        assert "(X: Reply to this conversation is not allowed" in line, line
+        assert "Found it, it arrives tomorrow" in line, line
+        wait_for(lambda: outbox_drained(dbp), 10, "the outbox", bot)
+        time.sleep(1.5)                      # a retry would have come by now
+        posts = [r for r in fx.requests if r["method"] == "POST" and r["path"].endswith("/tweets")]
+        assert [r["status"] for r in posts] == [403], posts
+        assert fx.tweets == []
+        assert query(dbp, "SELECT state, attempts FROM outbox WHERE kind='x.reply'") \
+            == [("failed", 1)]
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
+
+
+def utc(seconds):
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc) \
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def snowflake_time(tweet_id):
+    return ((int(tweet_id) >> 22) + 1288834974657) // 1000
+
+
+def test_an_outage_longer_than_x_reach_tells_the_admins_once_with_the_missing_window(tmp):
+    fx = fake()
+    fx.max_reachable = 30                    # X's 800, scaled down
+    try:
+        add_customers(fx, 3)
+        bot, dbp = start(tmp, fx, max_results=10, reach=30)
+        wait_for(lambda: len(tickets(dbp)) == 3, 20, "3 tickets", bot)
+        assert bot.stop()[0] == 0
+        assert "may be missing" not in bot.stdout() + bot.stderr()   # a backfill is no gap
+        (cursor,), = query(dbp, "SELECT value FROM cursors WHERE source='x'")
+        add_customers(fx, 10, start=3)       # beyond X's reach by the time vigil is back
+        kept = add_customers(fx, 30, start=13)
+        bot, dbp = start(tmp, fx, name="again", max_results=10, reach=30)
+        wait_for(lambda: len(tickets(dbp)) == 33, 30, "the 30 reachable mentions", bot)
+        assert tickets(dbp)[3:] == kept
+        wait_for(lambda: "may be missing" in bot.stdout(), 10, "the admins' notice", bot)
+        more = add_customers(fx, 12, start=43)   # later walks: fewer than the reach, quiet
+        wait_for(lambda: len(tickets(dbp)) == 45, 30, "the next mentions", bot)
+        assert tickets(dbp)[33:] == more
+        window = f"between {utc(snowflake_time(cursor))} and {utc(snowflake_time(kept[0]))}"
+        notices = [l for l in bot.stdout().splitlines() if "may be missing" in l]
+        assert len(notices) == 1, notices
+        assert "X serves only the newest 30 mentions of @AcmeSupport" in notices[0], notices
+        assert window in notices[0], (window, notices)
+        errors = [l for l in bot.stderr().splitlines()
+                  if "X: mentions may be missing" in l]
+        assert len(errors) == 1, errors
+        assert f"since_id={cursor} from={utc(snowflake_time(cursor))} " \
+               f"to={utc(snowflake_time(kept[0]))}" in errors[0], errors
+        assert f"oldest_received={kept[0]}" in errors[0], errors
+        assert fx.errors == [], fx.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
+
+
+def test_stats_and_status_show_what_x_bills_today(tmp):
+    fx = fake()
+    try:
+        add_customers(fx, 3)
+        bot, dbp = start(tmp, fx, stdin=subprocess.PIPE)
+        wait_for(lambda: len(tickets(dbp)) == 3, 20, "3 tickets", bot)
+        bot.proc.stdin.write(b"/tw reply 1 Sorry about that, we're on it\n")
+        bot.proc.stdin.flush()
+        fx.wait_tweets(1)
+        wait_for(lambda: query(dbp, "SELECT count(*) FROM events WHERE action='reply sent'")
+                 == [(1,)], 10, "the reply on the ticket", bot)
+        # 3 mentions (owned reads), their 3 authors in includes plus the
+        # handle's lookup (user reads), 1 reply to a post that summoned us
+        day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+        assert dict(query(dbp, "SELECT item, n FROM usage WHERE scope='x' AND day=?", day)) \
+            == {"owned_read": 3, "user_read": 4, "reply": 1}
+        bot.proc.stdin.write(b"/tw stats\n")
+        bot.proc.stdin.flush()
+        wait_for(lambda: "Cost today" in bot.stdout(), 10, "the cost line", bot)
+        line = next(l for l in bot.stdout().splitlines() if "Cost today" in l)
+        assert line.endswith("Cost today (UTC, at x.prices): about $0.053 (own mentions read: "
+                             "3, users read: 4, replies: 1)."), line
+        assert "rate " in bot.stdout().split("Source: x:")[1].splitlines()[0]   # the budget
+        r = subprocess.run([vigil_path(), "repl", "-c", os.path.join(tmp, "vigil.lua"),
+                            "-e", ":status"], capture_output=True, text=True, timeout=30,
+                           env=dict(os.environ, NO_COLOR="1", **SECRETS))
+        assert r.returncode == 0, r
+        assert "cost today  about $0.053 at x.prices (UTC day): own mentions read: 3, " \
+               "users read: 4, replies: 1" in r.stdout, r.stdout
+        assert "rate " in r.stdout, r.stdout
         assert bot.stop()[0] == 0
     finally:
         fx.stop()

@@ -38,6 +38,8 @@ Behaviour knobs (set any time):
     daily_limits = {"tweets": 10000, "dm": 1440}  x-app/x-user-limit-24hour-* on POSTs
     gzip = True               gzip bodies when the request accepts it, as X does
     no_dm_users = set()       DMs to these ids -> 403
+    self_serve = True         X's 2026-02 rule for self-serve apps: a reply only to a post
+                              that summoned the brand (@mention or quote), else 403
     max_reachable = 800       only the newest N mentions are reachable
     revoke_access_on_refresh = True   a refresh kills the previous access token too
     max_tweet_length = 280; too_long_status = 403   (twitter-text v3 weighting)
@@ -540,6 +542,7 @@ class FakeX:
         self.requests, self.tweets, self.dms, self.errors, self.refreshes = [], [], [], [], []
         self.gzip = True
         self.no_dm_users = set()
+        self.self_serve = True
         self.max_reachable = 800
         self.revoke_access_on_refresh = True
         self.access_token_ttl = 7200
@@ -1399,6 +1402,25 @@ class FakeX:
                     "paid_partnership": bool, "share_with_followers": bool}
     DM_SCHEMA = {"text": str, "attachments": list}
 
+    # The spec's closest Problem for "you may not reply to this post" is
+    # DisallowedResourceProblem; X has not published the 2026-02 refusal's
+    # wording, so the title and detail below are our guess in X's voice.
+    NOT_SUMMONED = {"type": "https://api.x.com/2/problems/disallowed-resource",
+                    "title": "Disallowed Resource", "status": 403, "resource_type": "tweet",
+                    "section": "data",
+                    "detail": "Reply to this conversation is not allowed because you have not"
+                              " been mentioned or otherwise engaged by the author of the post"
+                              " you are replying to."}
+
+    def _summoned(self, tweet):
+        """Did this post summon the brand: @mention it, or quote one of its posts?
+        (Its own posts are fair game: threading them was never restricted.)"""
+        if tweet["author_id"] == self.brand_id or self._mentions_brand(tweet["text"]):
+            return True
+        return any(r["type"] == "quoted" and
+                   (self._tweets.get(r["id"]) or {}).get("author_id") == self.brand_id
+                   for r in tweet["referenced_tweets"])
+
     def _post_tweet(self, req):
         body, bad = self._json_body(req, self.TWEET_SCHEMA)
         if bad:
@@ -1421,6 +1443,9 @@ class FakeX:
             parent = self._tweets.get(reply_to)
             if parent is None or parent["deleted"]:
                 return problem(403, NOT_VISIBLE)
+            if self.self_serve and not self._summoned(parent):
+                body = dict(self.NOT_SUMMONED, resource_id=reply_to)
+                return problem(403, body)
         if text in self._brand_texts:
             return problem(403, DUPLICATE)
         tweet = self._store_tweet(text or "", self.brand_id, in_reply_to=reply_to)

@@ -496,6 +496,29 @@ def test_reply_to_unknown_or_deleted_tweet_is_403():
         assert status == 403
 
 
+def test_a_self_serve_app_may_reply_only_to_a_post_that_summoned_it():
+    with Fake() as (fx, api):
+        asked = fx.add_mention(text="@AcmeSupport where is my parcel?")
+        brand = fx.add_brand_tweet("New blender out today")
+        quote = fx.add_mention(text="look at this", quote_of=brand, author=("43", "bob", "Bob"))
+        aside = fx.add_mention(text="still nothing", author=("42", "ann", "Ann Example"),
+                               in_reply_to=asked, reply_to_brand=True)
+        for ok in (asked, quote):
+            status, _, _ = api.call("POST", "tweets", auth="oauth1", body={
+                "text": f"on it {ok}", "reply": {"in_reply_to_tweet_id": ok}})
+            assert status == 201, ok
+        status, headers, body = api.call("POST", "tweets", auth="oauth1", body={
+            "text": "on it", "reply": {"in_reply_to_tweet_id": aside}})
+        assert status == 403, body
+        assert body["type"] == "https://api.x.com/2/problems/disallowed-resource", body
+        assert body["resource_id"] == aside and "mentioned" in body["detail"], body
+        assert len(fx.tweets) == 2
+        fx.self_serve = False      # a legacy (Basic/Pro) app may still reply anywhere
+        status, _, _ = api.call("POST", "tweets", auth="oauth1", body={
+            "text": "on it", "reply": {"in_reply_to_tweet_id": aside}})
+        assert status == 201
+
+
 def test_app_only_bearer_cannot_post():
     with Fake() as (fx, api):
         for path, body in (("tweets", {"text": "x"}),

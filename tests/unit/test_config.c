@@ -172,6 +172,29 @@ TEST(config_negative_number_rejected)
           "must not be negative");
 }
 
+TEST(config_x_prices_default_to_the_2026_pay_per_use_rates)
+{
+    struct config *c = load(MINIMAL "x = { prices = { reply = 0.02 }, reach = 100 }\n");
+
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK(c->x.prices.owned_read == 0.001 && c->x.prices.post_read == 0.005);
+    CHECK(c->x.prices.user_read == 0.010 && c->x.prices.post == 0.015);
+    CHECK(c->x.prices.dm == 0.015 && c->x.prices.dm_event_read == 0.010);
+    CHECK(c->x.prices.reply == 0.02);
+    CHECK_INT(c->x.reach, 100);
+    config_free(c);
+}
+
+TEST(config_x_prices_reject_unknown_items_and_absurd_values)
+{
+    FAILS(MINIMAL "x = { prices = { replies = 0.01 } }\n", "unknown key 'x.prices.replies'");
+    FAILS(MINIMAL "x = { prices = { dm = 15 * 10 } }\n", "'x.prices.dm'",
+          "dollars per call");
+    FAILS(MINIMAL "x = { reach = 0 }\n", "'x.reach' must be at least 1");
+}
+
 TEST(config_warn_before_must_be_below_first_response)
 {
     FAILS(MINIMAL "sla = { first_response = 600, warn_before = 600 }\n",

@@ -397,7 +397,7 @@ static int ingest_and_count_notes(struct sb *s, char *text, char *notes_out, siz
                                   char *actor, size_t actorlen)
 {
     struct mention m = { 0 };
-    struct mention_page p = { &m, 1, NULL, NULL, 0 };
+    struct mention_page p = { &m, 1, NULL, NULL, 0, 0, 0 };
     struct event *ev;
     size_t n;
     int notes = 0;

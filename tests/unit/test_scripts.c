@@ -103,7 +103,7 @@ static const struct chat_ops fake_chat_ops = {
     "fake", NULL, NULL, NULL, f_post_ticket, f_update, f_thread, f_channel, NULL, NULL, NULL,
 };
 static const struct source_ops fake_source_ops = {
-    "fake", NULL, NULL, NULL, f_reply, f_dm, NULL,
+    "fake", NULL, NULL, NULL, f_reply, f_dm, NULL, NULL,
 };
 
 /* The first line sent that starts with `prefix` and contains `needle`. */

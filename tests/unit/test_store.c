@@ -76,7 +76,7 @@ TEST(store_open_creates_the_newest_schema)
 
     if (!s)
         return;
-    CHECK_INT(store_schema_version(s), 3);
+    CHECK_INT(store_schema_version(s), 4);
     CHECK_INT(store_ticket_count(s), 0);
     CHECK_INT(store_mention_count(s), 0);
     CHECK_INT(store_job_count(s, "queued"), 0);
@@ -96,7 +96,8 @@ TEST(store_migrates_a_version_1_database_forward_keeping_its_data)
     store_close(s);
     /* make it look like a database written by schema 1 */
     CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-    CHECK_INT(sqlite3_exec(db, "DROP INDEX outbox_queued_ticket;"
+    CHECK_INT(sqlite3_exec(db, "DROP TABLE usage;"
+                               "DROP INDEX outbox_queued_ticket;"
                                "ALTER TABLE tickets DROP COLUMN chat_digest;"
                                "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
@@ -104,7 +105,7 @@ TEST(store_migrates_a_version_1_database_forward_keeping_its_data)
     CHECK(s != NULL);
     if (!s)
         return;
-    CHECK_INT(store_schema_version(s), 3);
+    CHECK_INT(store_schema_version(s), 4);
     CHECK_STR(kv(s, "desk", "motd"), "kept");
     store_close(s);
 }
@@ -148,11 +149,36 @@ TEST(store_reopen_keeps_data)
     CHECK(s != NULL);
     if (!s)
         return;
-    CHECK_INT(store_schema_version(s), 3);
+    CHECK_INT(store_schema_version(s), 4);
     CHECK_STR(kv(s, "desk", "motd"), "hello");
     v = store_cursor_get(s, "x");
     CHECK_STR(v, "1860000000000000000");
     free(v);
+    store_close(s);
+}
+
+/* What X bills is tallied per UTC day: a new day starts from zero, a
+ * tally survives a reopen, and reading (add 0) changes nothing. */
+TEST(store_usage_tallies_per_day_and_survives_a_reopen)
+{
+    struct store *s = fresh("usage.db");
+
+    if (!s)
+        return;
+    CHECK_INT(store_usage_add(s, "2026-12-05", "x", "owned_read", 0), 0);
+    CHECK_INT(store_usage_add(s, "2026-12-05", "x", "owned_read", 100), 100);
+    CHECK_INT(store_usage_add(s, "2026-12-05", "x", "owned_read", 7), 107);
+    CHECK_INT(store_usage_add(s, "2026-12-05", "x", "reply", 1), 1);
+    CHECK_INT(store_usage_add(s, "2026-12-06", "x", "owned_read", 3), 3);
+    CHECK_INT(store_usage_add(s, "2026-12-05", "other", "owned_read", 0), 0);
+    store_close(s);
+    s = store_open(dbpath);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    CHECK_INT(store_usage_add(s, "2026-12-05", "x", "owned_read", 0), 107);
+    CHECK_INT(store_usage_add(s, "2026-12-05", "x", "reply", 0), 1);
+    CHECK_INT(store_usage_add(s, "2026-12-06", "x", "owned_read", 0), 3);
     store_close(s);
 }
 

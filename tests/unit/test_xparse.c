@@ -432,3 +432,32 @@ TEST(xparse_time_parses_x_timestamps)
     CHECK_INT(xparse_time(""), 0);
     CHECK_INT(xparse_time(NULL), 0);
 }
+
+/* The 800 horizon report dates the cursor by its id: X ids are snowflakes.
+ * 1578516295611748353 is the fixture page's newest tweet, posted
+ * 2022-10-07T22:43:06.945Z. */
+TEST(xparse_id_time_reads_the_snowflake_timestamp)
+{
+    CHECK_INT(xparse_id_time("1578516295611748353"), 1665182586);
+    CHECK_INT(xparse_id_time("junk"), 0);
+    CHECK_INT(xparse_id_time(NULL), 0);
+}
+
+/* Expanded users and posts are billed reads too: the page says how many. */
+TEST(xparse_counts_the_users_and_posts_read_alongside)
+{
+    struct mention_page p;
+
+    CHECK_INT(parse("{\"data\":[{\"id\":\"10\",\"text\":\"hi\",\"author_id\":\"7\"}],"
+                    "\"includes\":{\"users\":[{\"id\":\"8\",\"username\":\"a\"},"
+                    "{\"id\":\"7\",\"username\":\"b\"}],"
+                    "\"tweets\":[{\"id\":\"5\",\"text\":\"quoted\"}]},"
+                    "\"meta\":{\"newest_id\":\"10\"}}", &p), 0);
+    CHECK_INT(p.n, 1);
+    CHECK_INT(p.included_users, 2);
+    CHECK_INT(p.included_posts, 1);
+    mention_page_free(&p);
+    CHECK_INT(parse("{\"meta\":{\"result_count\":0}}", &p), 0);
+    CHECK_INT(p.included_users + p.included_posts, 0);
+    mention_page_free(&p);
+}
