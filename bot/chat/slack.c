@@ -143,10 +143,10 @@ static void on_http(void *arg, const struct http_response *h)
     free(c);
 }
 
-/* Slack reads JSON bodies on its write methods only: a read method such as
- * users.info or conversations.history (the spec's `consumes` is form only)
- * takes a JSON body as no arguments at all.  chat.* keep JSON, so blocks
- * stay structured; every other method gets a form. */
+/* Every Slack method takes a form; only some also take JSON.  Read methods
+ * such as users.info and conversations.history (the spec's `consumes` is
+ * form only) see a JSON body as no arguments at all.  chat.* keep JSON, so
+ * blocks stay structured; every other method gets a form. */
 static int takes_json(const char *method)
 {
     return strncmp(method, "chat.", 5) == 0;
@@ -355,7 +355,8 @@ static void slack_update_ticket(struct chat *c, const char *channel, const char 
     if (body) {
         json_object_del(body, "unfurl_links");   /* not chat.update arguments */
         json_object_del(body, "unfurl_media");
-        /* nor metadata (spec, slack.md): the posted message keeps its own */
+        /* nor metadata (neither the spec nor slack.md lists it for
+         * chat.update): the message keeps what chat.postMessage gave it */
         json_object_del(body, "metadata");
         json_object_set_new(body, "channel", json_string(channel));
         json_object_set_new(body, "ts", json_string(ref));
