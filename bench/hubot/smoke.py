@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Smoke test of the Hubot side of the benchmark: python3 bench/hubot/smoke.py
 
-Starts tests/fakes/fake_slack.py in-process (127.0.0.1, port 0, json_only
-off because @slack/web-api sends form bodies), runs Hubot through start.sh,
+Starts tests/fakes/fake_slack.py in-process (127.0.0.1, port 0; the forms
+@slack/web-api sends pass its spec checks), runs Hubot through start.sh,
 and checks that `whoami` gets exactly one answer per message:
 
   1. one cold message (the adapter then calls users.info and
@@ -108,7 +108,6 @@ def run(n_seq, n_burst):
     problems = []
     fs = FakeSlack(app_token=APP, bot_token=BOT, channels=(CHANNEL, "C_ESCALATE"),
                    users={USER: {"name": "alice", "real_name": "Alice Jensen"}})
-    fs.json_only = False
     fs.start()
     hubot = None
     try:

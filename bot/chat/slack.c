@@ -148,14 +148,63 @@ static void on_http(void *arg, const struct http_response *h)
     free(c);
 }
 
+/* Every Slack method takes a form; only some also take JSON.  Read methods
+ * such as users.info and conversations.history (the spec's `consumes` is
+ * form only) see a JSON body as no arguments at all.  chat.* keep JSON, so
+ * blocks stay structured; every other method gets a form. */
+static int takes_json(const char *method)
+{
+    return strncmp(method, "chat.", 5) == 0;
+}
+
+/* `body` (borrowed) as a form body: strings as they are, anything else as
+ * its compact JSON text (numbers, true/false, and blocks or metadata the
+ * way Slack's SDKs send them in forms); nulls left out.  Returns new,
+ * caller frees; NULL on failure. */
+static char *form_body(json_t *body)
+{
+    size_t n = json_object_size(body), i = 0, k;
+    const char **pairs = calloc(2 * n + 1, sizeof *pairs);
+    char **dumped = calloc(n + 1, sizeof *dumped);
+    const char *key;
+    json_t *v;
+    char *out = NULL;
+
+    if (!pairs || !dumped)
+        goto out;
+    json_object_foreach(body, key, v) {
+        if (json_is_null(v))
+            continue;
+        pairs[2 * i] = key;
+        if (json_is_string(v)) {
+            pairs[2 * i + 1] = json_string_value(v);
+        } else {
+            dumped[i] = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            if (!dumped[i])
+                goto out;
+            pairs[2 * i + 1] = dumped[i];
+        }
+        i++;
+    }
+    out = http_form_encode(pairs);
+out:
+    for (k = 0; dumped && k < n; k++)
+        free(dumped[k]);
+    free(dumped);
+    free(pairs);
+    return out;
+}
+
 /* POSTs `body` (stolen; NULL for an empty form) to METHOD with the bot token
- * (or the app token).  `done` runs exactly once, unless this returns -1. */
+ * (or the app token), as JSON or as a form (takes_json).  `done` runs
+ * exactly once, unless this returns -1. */
 static int api_call(struct slack *s, const char *method, json_t *body, int app_token,
                     api_fn done, void *arg)
 {
     char url[1024], auth[600];
     const char *headers[3];
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    int json = body && takes_json(method);
+    char *text = !body ? NULL : json ? json_dumps(body, JSON_COMPACT) : form_body(body);
     struct http_request req = { 0 };
     struct call *c = calloc(1, sizeof *c);
     int rc = -1;
@@ -167,7 +216,7 @@ static int api_call(struct slack *s, const char *method, json_t *body, int app_t
     snprintf(auth, sizeof auth, "Authorization: Bearer %s",
              app_token ? s->cfg->slack.app_token : s->cfg->slack.bot_token);
     headers[0] = auth;
-    headers[1] = text ? "Content-Type: application/json; charset=utf-8"
+    headers[1] = json ? "Content-Type: application/json; charset=utf-8"
                       : "Content-Type: application/x-www-form-urlencoded";
     headers[2] = NULL;
     req.method = "POST";
@@ -364,6 +413,9 @@ static void slack_update_ticket(struct chat *c, const char *channel, const char 
     if (body) {
         json_object_del(body, "unfurl_links");   /* not chat.update arguments */
         json_object_del(body, "unfurl_media");
+        /* nor metadata (neither the spec nor slack.md lists it for
+         * chat.update): the message keeps what chat.postMessage gave it */
+        json_object_del(body, "metadata");
         json_object_set_new(body, "channel", json_string(channel));
         json_object_set_new(body, "ts", json_string(ref));
     }

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -288,6 +289,38 @@ int http_header(const struct http_response *r, const char *name, char *out, size
         out[vlen] = '\0';
     }
     return 0;
+}
+
+char *http_form_encode(const char *const *pairs)
+{
+    CURLU *u = curl_url();
+    char *pair = NULL, *query = NULL, *out = NULL;
+    CURLUcode rc = CURLUE_OK;
+
+    if (!u)
+        return NULL;
+    for (; pairs[0]; pairs += 2) {
+        size_t n = strlen(pairs[0]) + strlen(pairs[1]) + 2;
+        pair = malloc(n);
+        if (!pair)
+            goto out;
+        snprintf(pair, n, "%s=%s", pairs[0], pairs[1]);
+        /* the first '=' stays, everything else is percent-encoded */
+        rc = curl_url_set(u, CURLUPART_QUERY, pair, CURLU_APPENDQUERY | CURLU_URLENCODE);
+        free(pair);
+        pair = NULL;
+        if (rc)
+            goto out;
+    }
+    rc = curl_url_get(u, CURLUPART_QUERY, &query, 0);
+    if (rc == CURLUE_NO_QUERY)
+        out = strdup("");
+    else if (rc == CURLUE_OK)
+        out = strdup(query);
+out:
+    curl_free(query);
+    curl_url_cleanup(u);
+    return out;
 }
 
 int http_send(struct http *h, const struct http_request *req, http_done_fn done, void *arg)

@@ -40,6 +40,11 @@ int http_send(struct http *h, const struct http_request *req, http_done_fn done,
 /* Value of header `name` (lower case) in `r`, copied into `out`; 0 if found. */
 int http_header(const struct http_response *r, const char *name, char *out, size_t len);
 int http_inflight(struct http *h);
+/* `pairs` is name, value, name, value, ..., NULL (values never NULL).
+ * Returns them as an application/x-www-form-urlencoded body, escaped by
+ * curl's URL API (space as '+'); "" for none.  Returns new, caller frees
+ * with free(); NULL when out of memory. */
+char *http_form_encode(const char *const *pairs);
 /* Allow plain-TLS-less testing: disables certificate checks.  Loudly logged. */
 void http_set_insecure(struct http *h, int insecure);
 

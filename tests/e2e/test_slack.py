@@ -1,6 +1,8 @@
 """End-to-end: the real vigil against the strict fake Slack (Socket Mode +
 Web API): tickets as live messages, commands and buttons, acks, refresh,
 dead sockets, rate limits, escaping."""
+import http.client
+import json
 import os
 import sys
 import time
@@ -16,9 +18,9 @@ STAFF = {"U1": {"name": "Alice Jensen", "initials": "AJ", "role": "lead"},
          "U2": {"name": "Bob Okafor", "initials": "BO", "role": "agent"}}
 
 
-def start(tmp, fs, replay=SAMPLE, **slack):
+def start(tmp, fs, replay=SAMPLE, staff=STAFF, **slack):
     cfg = write_config(
-        tmp, chat="slack", staff=STAFF,
+        tmp, chat="slack", staff=staff,
         replay={"file": replay, "interval": 0.05},
         channels={"mentions": "C_MENTIONS", "escalations": "C_ESCALATE", "on_duty": "@oncall"},
         slack=dict({"app_token": Raw('env("SLACK_APP_TOKEN")'),
@@ -229,6 +231,69 @@ def test_rate_limited_posts_wait_for_retry_after_and_all_arrive_in_order(tmp):
         for a, b in zip(posts, posts[1:]):
             if a["status"] == 429:
                 assert b["t"] - a["t"] >= 0.9, (a["t"], b["t"])
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def form_calls(fs, method):
+    """The bot's calls to `method`; each must have been a form (the read
+    methods' spec takes nothing else) that Slack answered ok."""
+    calls = [c for c in fs.calls if c["method"] == method]
+    for c in calls:
+        assert c["headers"].get("content-type") == "application/x-www-form-urlencoded", c
+        assert c["response"]["ok"], c
+    return calls
+
+
+def test_a_teammate_without_a_configured_name_shows_under_their_slack_name(tmp):
+    fs = fake()
+    fs.users["U3"] = {"name": "carol", "real_name": "Carol Diaz", "display_name": "Carol D"}
+    try:
+        bot, dbp = run_replay(tmp, fs, staff=dict(STAFF, U3={"role": "agent"}))
+        fs.wait_ack(fs.send_slash("assign 3 me", user_id="U3"))
+        fs.wait_calls("users.info", 1)
+        ack = fs.wait_ack(fs.send_slash("close 3", user_id="U3"))
+        assert "closed" in ack["payload"]["text"], ack
+
+        def shown():
+            return [m for m in tickets_posted(fs) if m["metadata"]["event_payload"]["ticket"] == 3][0]
+        wait_for(lambda: "Closed" in str(shown()["blocks"]), 10, "#3 shown closed", bot)
+        assert "Carol D" in str(shown()["blocks"]), shown()["blocks"]
+        asked = form_calls(fs, "users.info")
+        assert [c["body"] for c in asked] == [{"user": "U3"}], asked   # once, then remembered
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_a_post_whose_answer_was_lost_is_found_in_history_and_not_posted_twice(tmp):
+    fs = fake()
+    replay = os.path.join(tmp, "one-page.jsonl")
+    with open(SAMPLE) as f, open(replay, "w") as out:
+        out.writelines(f.readlines()[:1])       # tickets 1-3
+    # Ticket 1's post reached Slack but its answer was lost (a 500): the
+    # message is in the channel, and the bot must look before posting again.
+    conn = http.client.HTTPConnection("127.0.0.1", fs.port, timeout=5)
+    conn.request("POST", "/api/chat.postMessage", headers={
+        "Authorization": "Bearer xoxb-test", "Content-Type": "application/json; charset=utf-8"},
+        body=json.dumps({"channel": "C_MENTIONS", "text": "ticket 1", "metadata": {
+            "event_type": "vigil_ticket", "event_payload": {"ticket": 1}}}).encode())
+    lost = json.loads(conn.getresponse().read())["ts"]
+    conn.close()
+    fs.fail_next("chat.postMessage", "internal_error", status=500)
+    try:
+        bot, dbp = start(tmp, fs, replay=replay)
+        fs.wait_connected()
+        wait_for(lambda: replay_done(dbp, pages=1) and outbox_drained(dbp), 30, "posting", bot)
+        numbers = sorted(m["metadata"]["event_payload"]["ticket"] for m in tickets_posted(fs))
+        assert numbers == [1, 2, 3], numbers
+        assert query(dbp, "SELECT chat_ref FROM tickets WHERE id=1") == [(lost,)]
+        looked = form_calls(fs, "conversations.history")
+        assert looked and all(c["body"]["channel"] == "C_MENTIONS" and
+                              c["body"]["include_all_metadata"] == "true" for c in looked), looked
         assert fs.errors == [], fs.errors
         assert bot.stop()[0] == 0
     finally:

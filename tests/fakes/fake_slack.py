@@ -29,7 +29,8 @@ Web API (POST /api/METHOD) and response_url (POST /response/ENVELOPE_ID)
     methods: auth.test, apps.connections.open, chat.postMessage, chat.update,
     chat.postEphemeral, conversations.history, conversations.info, users.info,
     users.list (conversations.info and users.list: for the Hubot benchmark, bench/hubot)
-    json_only (True; False accepts form bodies everywhere, as Slack does)
+    spec: per method, the body encodings and arguments Slack's published
+    OpenAPI spec allows (slack_spec(); see SPEC_FILE, NEWER_METHODS, NEWER_ARGS)
     calls, ephemerals, responses, messages(ch), thread(ch, ts),
     wait_messages(ch, n, timeout), wait_calls(method, n, timeout),
     add_message(ch, text, user, thread_ts, blocks) -> ts   (a human's message)
@@ -41,16 +42,18 @@ Times ("t", "latency") are time.monotonic() seconds.
 
 Recorded in `errors` (the bot's fault, whatever Slack would answer): a missing
 or malformed Authorization header, a token in the body, the wrong token type,
-GET or an unknown method, a form or non-JSON body on a JSON method (unless
-`json_only` is set False, as for Hubot, whose client sends forms), invalid
-JSON, a reused or unknown ticket, a bad websocket handshake, unmasked/
-oversized/fragmentation-breaking/binary frames, a frame before hello,
+GET, a method not in Slack's spec (or one the fake lacks), a body encoding
+the method's spec `consumes` does not list (a JSON body to a form-only read
+method also arrives as no arguments, as at Slack: users.info then answers
+user_not_found), an argument the spec does not declare, invalid JSON, a
+reused or unknown ticket, a bad websocket handshake, unmasked/oversized/
+fragmentation-breaking/binary frames, a frame before hello,
 malformed or non-ack frames, double acks and acks of unknown envelopes, ack
 payloads where accepts_response_payload is false, a call more than 0.25 s
 after a 429 and before its Retry-After ran out (strict_retry_after), and
 response_url misuse.  API answers such as channel_not_found are not errors.
 
-Run standalone (benchmarks): python3 fake_slack.py --port 0 [--form-ok]
+Run standalone (benchmarks): python3 fake_slack.py --port 0
 prints "READY http://127.0.0.1:PORT/api/" and serves until SIGTERM.
 """
 import argparse
@@ -59,6 +62,7 @@ import copy
 import hashlib
 import http.server
 import json
+import os
 import re
 import signal
 import socket
@@ -84,11 +88,63 @@ RESPONSE_URL_USES = 5
 CLOSE_REPLY_TIMEOUT = 2.0       # how long we wait for the client's close frame
 TICK = 0.02                     # housekeeping period (pings, redelivery, timers)
 
-# Methods that take JSON: a form body there is legal at Slack but not for vigil
-# (unless json_only is off).  users.list and conversations.info exist for the
-# Hubot benchmark; listed so that vigil would be held to the same rule.
-JSON_METHODS = {"auth.test", "chat.postMessage", "chat.update", "chat.postEphemeral",
-                "conversations.history", "users.info", "users.list", "conversations.info"}
+FORM, JSON = "application/x-www-form-urlencoded", "application/json"
+
+# Slack's published Web API spec (OpenAPI 2.0) says, per method, which body
+# encodings it reads (`consumes`) and which arguments it declares.  Found in
+# $VIGIL_SPECS, else in <repo>/../shared/reference/specs (CI's layout).
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+SPEC_FILE = "slack_web_openapi_v2.json"
+# The spec is from 2021 and absence there is not a prohibition.  Methods vigil
+# or the Hubot benchmark calls that it lacks (each checked: not in it):
+NEWER_METHODS = {
+    # Socket Mode; slack.md §1: an empty form body, the app token in the header.
+    "apps.connections.open": {"consumes": {FORM}, "args": set()},
+}
+# Arguments newer than the spec, each one in slack.md §5's table of key args.
+NEWER_ARGS = {
+    "chat.postMessage": {"metadata"},                  # message metadata
+    "conversations.history": {"include_all_metadata"},  # ... and reading it back
+}
+_spec = None   # {method: {"consumes": {ctype}, "args": {name}}}, loaded once
+
+
+class SpecMissing(RuntimeError):
+    """The Slack spec could not be read: the fake refuses to run unchecked."""
+
+
+def slack_spec():
+    """{method: {"consumes": set, "args": set}} from Slack's OpenAPI spec plus
+    NEWER_METHODS/NEWER_ARGS; read once per process.  Raises SpecMissing."""
+    global _spec
+    if _spec is not None:
+        return _spec
+    where = os.environ.get("VIGIL_SPECS") or os.path.join(ROOT, "..", "shared", "reference", "specs")
+    path = os.path.join(where, SPEC_FILE)
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        methods = {}
+        for route, ops in doc["paths"].items():
+            for op in ops.values():
+                m = methods.setdefault(route.lstrip("/"), {"consumes": set(), "args": set()})
+                m["consumes"].update(op.get("consumes", ()))
+                # token is declared too (header or query): _check_auth rules on it
+                m["args"].update(p["name"] for p in op.get("parameters", ())
+                                 if p["in"] in ("formData", "query") and p["name"] != "token")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise SpecMissing(f"fake_slack: cannot load Slack's Web API spec {path} ({e}); "
+                          "set VIGIL_SPECS to the directory holding it") from e
+    for name, rules in NEWER_METHODS.items():
+        assert name not in methods, f"{name} is in the spec now: drop it from NEWER_METHODS"
+        methods[name] = {"consumes": set(rules["consumes"]), "args": set(rules["args"])}
+    for name, extra in NEWER_ARGS.items():
+        assert not extra & methods[name]["args"], f"{name}: {extra} in the spec now"
+        methods[name]["args"] |= extra
+    _spec = methods
+    return _spec
+
+
 DISCONNECT_REASONS = {"warning", "refresh_requested", "link_disabled", "too_many_websockets"}
 
 
@@ -607,10 +663,7 @@ class FakeSlack:
         # Where apps.connections.open sends the client: None is this server,
         # plain ws://; a TLS test puts "wss://127.0.0.1:PORT" of its relay.
         self.link_base = None
-        # False: form bodies on JSON_METHODS are fine, as at real Slack.  Only
-        # for other clients (the Hubot benchmark: @slack/web-api sends forms);
-        # vigil's tests keep it True.
-        self.json_only = True
+        self.spec = slack_spec()    # what Slack's Web API accepts, per method
         # observations
         self.errors, self.calls, self.acks = [], [], []
         self.ephemerals, self.responses = [], []
@@ -1412,8 +1465,11 @@ class FakeSlack:
         if verb != "POST":
             self._violation(f"{verb} /api/{name}: Web API calls must be POST")
             return 405, _fail("invalid_request"), [("Allow", "POST")]
+        if name not in self.spec:
+            self._violation(f"call to unknown method {name!r} (not in Slack's Web API spec)")
+            return 404, _fail("unknown_method", req_method=name), []
         if handler is None:
-            self._violation(f"call to unknown method {name!r}")
+            self._violation(f"{name}: a Slack method fake_slack does not implement yet")
             return 404, _fail("unknown_method", req_method=name), []
         args, warnings, error = self._parse_args(name, headers, raw)
         call["body"] = args if error is None else raw.decode("utf-8", "replace")
@@ -1435,11 +1491,29 @@ class FakeSlack:
         return 200, resp, []
 
     def _parse_args(self, name, headers, raw):
-        """(args, warnings, error).  Empty bodies are always fine (no args)."""
+        """(args, warnings, error).  Empty bodies are always fine (no args).
+        The body encoding must be one the spec's `consumes` lists for `name`,
+        and every argument one it declares."""
         ctype, charset = _content_type(headers)
         if not raw.strip():
             return {}, [], None
-        if ctype == "application/json":
+        consumes = self.spec[name]["consumes"]
+        if ctype in (JSON, FORM) and ctype not in consumes:
+            self._violation(f"{name}: {ctype} body, but Slack's spec says it takes only "
+                            f"{', '.join(sorted(consumes))}")
+            if ctype == JSON:
+                # Slack reads this method's arguments from a form or the query
+                # only: a JSON body arrives as no arguments at all.
+                return {}, [], None
+        args, warnings, error = self._decode_body(name, ctype, charset, headers, raw)
+        undeclared = sorted(set(args or ()) - self.spec[name]["args"] - {"token"})
+        if undeclared:
+            self._violation(f"{name}: argument(s) {', '.join(undeclared)} not declared "
+                            "by Slack's spec for this method")
+        return args, warnings, error
+
+    def _decode_body(self, name, ctype, charset, headers, raw):
+        if ctype == JSON:
             if charset not in (None, "utf-8", "utf8"):
                 self._violation(f"{name}: JSON body declared as charset {charset}")
             try:
@@ -1451,11 +1525,9 @@ class FakeSlack:
                 self._violation(f"{name}: JSON body is not an object")
                 return None, [], "invalid_json"
             return args, ([] if charset else ["missing_charset"]), None
-        if ctype == "application/x-www-form-urlencoded":
+        if ctype == FORM:
             args = {k: v[-1] for k, v in urllib.parse.parse_qs(
                 raw.decode("utf-8", "replace"), keep_blank_values=True).items()}
-            if name in JSON_METHODS and self.json_only:
-                self._violation(f"{name}: form-encoded body (vigil must send JSON)")
             return args, [], None
         # Slack only reads JSON and form bodies: anything else arrives as "no arguments".
         self._violation(f"{name}: unsupported Content-Type {headers.get('content-type')!r}")
@@ -1885,14 +1957,11 @@ def main(argv=None):
     ap.add_argument("--bot-token", default="xoxb-test")
     ap.add_argument("--channels", default="C_MENTIONS,C_ESCALATE")
     ap.add_argument("--verbose", action="store_true")
-    ap.add_argument("--form-ok", action="store_true",
-                    help="accept form bodies on JSON methods (json_only off), for Hubot")
     args = ap.parse_args(argv)
     fs = FakeSlack(app_token=args.app_token, bot_token=args.bot_token,
                    channels=tuple(c for c in args.channels.split(",") if c),
                    users={"U1": {"name": "alice", "real_name": "Alice Jensen"}},
                    port=args.port, verbose=args.verbose)
-    fs.json_only = not args.form_ok
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

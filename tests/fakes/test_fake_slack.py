@@ -147,6 +147,12 @@ def api(fs, method, body=None, token=BOT, ctype="application/json; charset=utf-8
     return r.status, {k.lower(): v for k, v in r.getheaders()}, data
 
 
+def form(fs, method, **args):
+    """A call with a form body, as Slack's read methods take their arguments."""
+    return api(fs, method, ctype="application/x-www-form-urlencoded",
+               raw=urllib.parse.urlencode(args).encode())[2]
+
+
 def post_json(url, obj):
     u = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
@@ -379,8 +385,7 @@ def test_api_auth_strictness(fs):
 def test_api_content_type_and_json(fs):
     resp = api(fs, "chat.postMessage", ctype="application/x-www-form-urlencoded",
                raw=b"channel=C_MENTIONS&text=hi")[2]
-    assert resp["ok"], resp                  # real Slack takes it ...
-    expect_error(fs, "form-encoded")         # ... but vigil must send JSON
+    assert resp["ok"] and fs.errors == [], (resp, fs.errors)   # the spec takes both
     resp = api(fs, "chat.postMessage", raw=b'{"channel": "C_MENTIONS", "text": ')[2]
     assert resp["error"] == "invalid_json"
     expect_error(fs, "invalid JSON")
@@ -434,17 +439,16 @@ def test_history_metadata_and_paging(fs):
     first = post(fs, channel="C_MENTIONS", text="t42", metadata=md)
     second = post(fs, channel="C_MENTIONS", text="t43")
     post(fs, channel="C_MENTIONS", text="reply", thread_ts=first["ts"])
-    plain = api(fs, "conversations.history", {"channel": "C_MENTIONS"})[2]
+    plain = form(fs, "conversations.history", channel="C_MENTIONS")
     assert [m["text"] for m in plain["messages"]] == ["t43", "t42"], plain
     assert all("metadata" not in m for m in plain["messages"])
     assert plain["messages"][1]["reply_count"] == 1
-    full = api(fs, "conversations.history", {"channel": "C_MENTIONS",
-                                             "include_all_metadata": True})[2]
+    full = form(fs, "conversations.history", channel="C_MENTIONS", include_all_metadata="true")
     assert full["messages"][1]["metadata"] == md
-    page1 = api(fs, "conversations.history", {"channel": "C_MENTIONS", "limit": 1})[2]
+    page1 = form(fs, "conversations.history", channel="C_MENTIONS", limit=1)
     assert page1["has_more"] and page1["messages"][0]["ts"] == second["ts"]
-    page2 = api(fs, "conversations.history", {"channel": "C_MENTIONS", "limit": 1,
-                "cursor": page1["response_metadata"]["next_cursor"]})[2]
+    page2 = form(fs, "conversations.history", channel="C_MENTIONS", limit=1,
+                 cursor=page1["response_metadata"]["next_cursor"])
     assert not page2["has_more"] and page2["messages"][0]["ts"] == first["ts"], page2
     bad = post(fs, channel="C_MENTIONS", text="x", metadata={"event_type": 1})
     assert bad["error"] == "invalid_metadata_format"
@@ -461,54 +465,107 @@ def test_update_ephemeral_users(fs):
                                    "text": "x"})[2]["error"] == "cant_update_message"
     resp = api(fs, "chat.postEphemeral", {"channel": "C_MENTIONS", "user": "U1", "text": "psst"})[2]
     assert resp["ok"] and fs.ephemerals[0]["text"] == "psst"
-    user = api(fs, "users.info", {"user": "U1"})[2]["user"]
+    user = form(fs, "users.info", user="U1")["user"]
     assert (user["name"], user["real_name"], user["profile"]["real_name"]) == \
         ("alice", "Alice Jensen", "Alice Jensen")
-    assert api(fs, "users.info", {"user": "U9"})[2]["error"] == "user_not_found"
+    assert form(fs, "users.info", user="U9")["error"] == "user_not_found"
 
 
 def test_users_list_and_paging(fs):
-    resp = api(fs, "users.list", {})[2]
+    resp = form(fs, "users.list")
     assert [u["id"] for u in resp["members"]] == ["UBOT", "U1", "U2"], resp
     assert resp["members"][1]["name"] == "alice" and resp["members"][0]["is_bot"]
     assert resp["response_metadata"]["next_cursor"] == "" and isinstance(resp["cache_ts"], int)
-    page1 = api(fs, "users.list", {"limit": 2})[2]
+    page1 = form(fs, "users.list", limit=2)
     cursor = page1["response_metadata"]["next_cursor"]
     assert [u["id"] for u in page1["members"]] == ["UBOT", "U1"], page1
     assert base64.b64decode(cursor) == b"user:U2"   # Slack's cursor shape
-    page2 = api(fs, "users.list", {"limit": 2, "cursor": cursor})[2]
+    page2 = form(fs, "users.list", limit=2, cursor=cursor)
     assert [u["id"] for u in page2["members"]] == ["U2"], page2
     assert page2["response_metadata"]["next_cursor"] == ""
-    assert api(fs, "users.list", {"cursor": "bm9wZQ=="})[2]["error"] == "invalid_cursor"
-    assert api(fs, "users.list", {"cursor": 7})[2]["error"] == "invalid_cursor"
-    assert api(fs, "users.list", {"limit": "x"})[2]["error"] == "invalid_arguments"
+    assert form(fs, "users.list", cursor="bm9wZQ==")["error"] == "invalid_cursor"
+    assert form(fs, "users.list", cursor="7")["error"] == "invalid_cursor"
+    assert form(fs, "users.list", limit="x")["error"] == "invalid_arguments"
 
 
 def test_conversations_info(fs):
-    ch = api(fs, "conversations.info", {"channel": "C_MENTIONS"})[2]["channel"]
+    ch = form(fs, "conversations.info", channel="C_MENTIONS")["channel"]
     assert (ch["id"], ch["name"], ch["is_channel"], ch["is_im"], ch["is_mpim"]) == \
         ("C_MENTIONS", "mentions", True, False, False), ch
-    assert api(fs, "conversations.info", {"channel": "C_NOPE"})[2]["error"] == "channel_not_found"
+    assert form(fs, "conversations.info", channel="C_NOPE")["error"] == "channel_not_found"
 
 
-def test_json_only_off_accepts_forms(fs):
-    """What @slack/web-api (Hubot) sends: form bodies everywhere."""
-    form = "application/x-www-form-urlencoded"
-    fs.json_only = False
-    resp = api(fs, "chat.postMessage", ctype=form, raw=b"channel=C_MENTIONS&text=hi")[2]
+def test_spec_unknown_method_refused(fs):
+    """Slack's spec decides which methods exist; a real one the fake lacks is
+    flagged as the fake's gap, not answered as if it worked."""
+    assert api(fs, "chat.nope", {})[2]["error"] == "unknown_method"
+    expect_error(fs, "not in Slack's Web API spec")
+    assert api(fs, "reactions.add", {"channel": "C_MENTIONS", "name": "eyes",
+                                     "timestamp": "1.000001"})[2]["error"] == "unknown_method"
+    expect_error(fs, "does not implement")
+
+
+def test_spec_json_to_read_method_has_no_arguments(fs):
+    """users.info and conversations.history take forms only: Slack ignores a
+    JSON body, so the user or channel is missing."""
+    assert api(fs, "users.info", {"user": "U1"})[2]["error"] == "user_not_found"
+    expect_error(fs, "users.info: application/json body, but Slack's spec says it takes only "
+                     "application/x-www-form-urlencoded")
+    post(fs, channel="C_MENTIONS", text="t1")
+    resp = api(fs, "conversations.history", {"channel": "C_MENTIONS", "limit": 1})[2]
+    assert resp["error"] == "channel_not_found", resp
+    expect_error(fs, "conversations.history: application/json body")
+    assert fs.calls[-1]["body"] == {}
+
+
+def test_spec_undeclared_argument_flagged(fs):
+    """An argument the spec does not declare (nor NEWER_ARGS) is the bot's
+    mistake even though Slack would ignore it; the call itself still works."""
+    ts = post(fs, channel="C_MENTIONS", text="open")["ts"]
+    md = {"event_type": "ticket_posted", "event_payload": {"ticket": 1}}
+    resp = api(fs, "chat.update", {"channel": "C_MENTIONS", "ts": ts, "text": "x",
+                                   "metadata": md})[2]
     assert resp["ok"], resp
-    assert api(fs, "users.list", ctype=form, raw=b"limit=1")[2]["members"][0]["id"] == "UBOT"
-    assert api(fs, "users.info", ctype=form, raw=b"user=U1")[2]["user"]["name"] == "alice"
-    assert api(fs, "conversations.info", ctype=form, raw=b"channel=C_ESCALATE")[2]["ok"]
+    expect_error(fs, "chat.update: argument(s) metadata not declared")
+    assert form(fs, "users.info", user="U1", users="U1")["ok"]
+    expect_error(fs, "users.info: argument(s) users not declared")
+    resp = form(fs, "conversations.history", channel="C_MENTIONS", include_all_metadata="true",
+                limit=1, oldest="0", latest="9999999999.000000", inclusive="true", cursor="")
+    assert resp["ok"] and fs.errors == [], (resp, fs.errors)
+
+
+def test_spec_right_requests_pass(fs):
+    """What vigil sends: JSON to the chat.* write methods (their spec takes
+    both), forms to the read methods, an empty form to apps.connections.open
+    (newer than the spec), metadata on chat.postMessage (newer than it too)."""
+    md = {"event_type": "vigil_ticket", "event_payload": {"ticket": 7}}
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "t7", "verbatim": True}}]
+    top = post(fs, channel="C_MENTIONS", text="t7", blocks=blocks, parse="none",
+               unfurl_links=False, unfurl_media=False, metadata=md)
+    assert top["ok"], top
+    assert post(fs, channel="C_MENTIONS", text="r", thread_ts=top["ts"])["ok"]
+    assert api(fs, "chat.update", {"channel": "C_MENTIONS", "ts": top["ts"], "text": "t7!",
+                                   "blocks": blocks, "parse": "none"})[2]["ok"]
+    assert api(fs, "chat.postEphemeral", {"channel": "C_MENTIONS", "user": "U1",
+                                          "text": "psst"})[2]["ok"]
+    assert form(fs, "users.info", user="U2")["user"]["name"] == "bob"
+    found = form(fs, "conversations.history", channel="C_MENTIONS", limit=200,
+                 include_all_metadata="true")
+    assert found["messages"][0]["metadata"] == md, found
+    assert api(fs, "auth.test", {})[2]["ok"]
+    assert open_url(fs).startswith("ws://")
+    # and a form everywhere, as @slack/web-api (the Hubot benchmark) sends
+    assert form(fs, "chat.postMessage", channel="C_MENTIONS", text="hi",
+                blocks=json.dumps(blocks))["ok"]
+    assert form(fs, "users.list", limit=1)["members"][0]["id"] == "UBOT"
     assert fs.errors == []
-    # Everything else stays strict.
-    api(fs, "chat.postMessage", ctype=form, raw=b"channel=C_MENTIONS&text=x&token=xoxb-test")
-    expect_error(fs, "token sent in the body")
-    api(fs, "chat.nope", ctype=form, raw=b"a=1")
-    expect_error(fs, "unknown method")
-    fs.json_only = True   # and the knob is read per call
-    api(fs, "users.list", ctype=form, raw=b"limit=1")
-    expect_error(fs, "form-encoded")
+
+
+def test_spec_missing_fails_loudly(fs):
+    env = dict(os.environ, VIGIL_SPECS="/nonexistent/specs")
+    p = subprocess.run([sys.executable, "-c", "import fake_slack; fake_slack.FakeSlack()"],
+                       cwd=HERE, env=env, capture_output=True, text=True, timeout=20)
+    assert p.returncode != 0 and "SpecMissing" in p.stderr and "VIGIL_SPECS" in p.stderr, p.stderr
 
 
 def test_no_nagle_delay(fs):
