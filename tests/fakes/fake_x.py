@@ -164,6 +164,11 @@ _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 # token endpoint keeps the fake's own checks in _post_token.
 OAUTH_TOKEN_PATH = "/2/oauth2/token"
 
+# X's answer to a method a path does not have, with an `allow` header
+# (recorded from api.twitter.com/2, node-twitter-api-v2 issue #147).
+METHOD_NOT_ALLOWED = {"title": "Method Not Allowed", "detail": "Method Not Allowed",
+                      "type": "about:blank", "status": 405}
+
 # The spec is generated for X's SDKs (xdevplatform/xdk), which rename "tweet" to
 # "post" in the parameters shared between operations: PostFieldsParameter is
 # `post.fields`, its expansions say `referenced_posts` and `edit_history_post_ids`,
@@ -1348,8 +1353,8 @@ class FakeX:
 
     def _check_spec(self, req):
         """None when X's spec allows the request; else X's answer to it, recorded:
-        404 for a path or method X does not have, 400 listing every parameter
-        or body problem."""
+        404 for a path X does not have, 405 for a method, 400 listing every
+        parameter or body problem."""
         if req.path == OAUTH_TOKEN_PATH:
             return None
         found = self.spec.operation(req.method, req.path)
@@ -1358,10 +1363,10 @@ class FakeX:
             return Response(404, NO_SUCH_ROUTE)
         template, op, args = found
         if op is None:
-            # Guessed: X answers an unsupported method like an unknown path.
-            self._error(req, f"X's API has no {req.method} {template}, only"
-                             f" {', '.join(self.spec.methods(template))} (X answers 404)")
-            return Response(404, NO_SUCH_ROUTE)
+            allow = ", ".join(self.spec.methods(template))
+            self._error(req, f"X's API has no {req.method} {template}, only {allow} (X answers"
+                             " 405)")
+            return Response(405, METHOD_NOT_ALLOWED, headers=[("allow", allow)])
         errors = request_problems(self.spec, template, op, args, req)
         return self._bad(req, errors) if errors else None
 

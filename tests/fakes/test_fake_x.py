@@ -627,16 +627,16 @@ def test_spec_passes_every_request_vigil_makes():
         assert not fx.errors, fx.errors
 
 
-def test_spec_unknown_path_or_method_is_404_and_recorded():
+def test_spec_unknown_path_is_404_and_wrong_method_405_and_both_recorded():
     with Fake() as (fx, api):
         status, _, body = api.call("GET", "users/1500000000000000001/mentionz")
         assert status == 404 and body == {"errors": [{"message": "Sorry, that page does not"
                                                              " exist", "code": 34}]}, body
         expect_errors(fx, "mentionz: no such endpoint in X's API")
-        status, _, _ = api.call("DELETE", MENTIONS)
-        assert status == 404
+        status, hdrs, body = api.call("DELETE", MENTIONS)
+        assert (status, hdrs["allow"], body["title"]) == (405, "GET", "Method Not Allowed"), body
         expect_errors(fx, "X's API has no DELETE /2/users/{id}/mentions, only GET")
-        assert api.call("PUT", "tweets", auth="oauth1", body={"text": "a"})[0] == 404
+        assert api.call("PUT", "tweets", auth="oauth1", body={"text": "a"})[0] == 405
         expect_errors(fx, "no PUT /2/tweets, only GET, POST")
         # in X's API, but not something this fake serves: a test would want to know
         assert api.call("GET", "tweets/search/recent", {"query": "a"})[0] == 404
