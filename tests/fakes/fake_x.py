@@ -186,6 +186,12 @@ WIRE_SPELLED = {"#/components/parameters/PostFieldsParameter": "tweet.fields",
                 "#/components/parameters/UserFieldsParameter": "user.fields"}
 
 
+def template_regex(template):
+    """The fake's route pattern for a spec path template: /2/users/{id} is
+    /2/users/([^/]+)."""
+    return re.sub(r"\{[^}]+\}", "([^/]+)", template)
+
+
 def spec_path():
     """$VIGIL_SPECS, else shared/ beside the clone (as in CI)."""
     folder = os.environ.get("VIGIL_SPECS") or \
@@ -732,6 +738,7 @@ class Request:
         self.query = dict(self.query_pairs)
         self.auth = None
         self.injected = None
+        self.template = None        # the spec's path template, once checked
 
 
 class Response:
@@ -1158,8 +1165,12 @@ class FakeX:
         self.errors.append(f"{req.method} {req.path}: {message}")
 
     def _route(self, req):
+        """The route serving the spec operation _check_spec found (a route for
+        /2/users/{id} does not serve /2/users/personalized_trends)."""
         for method, pattern, endpoint, handler, auth in self.ROUTES:
             m = pattern.fullmatch(req.path)
+            if m and req.template is not None and template_regex(req.template) != pattern.pattern:
+                continue
             if m:
                 if req.method != method:
                     continue
@@ -1362,6 +1373,7 @@ class FakeX:
             self._error(req, "no such endpoint in X's API (X answers 404)")
             return Response(404, NO_SUCH_ROUTE)
         template, op, args = found
+        req.template = template
         if op is None:
             allow = ", ".join(self.spec.methods(template))
             self._error(req, f"X's API has no {req.method} {template}, only {allow} (X answers"

@@ -23,7 +23,8 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from fake_x import FakeX, oauth1_header, oauth1_signature, schema_problems, weighted_length  # noqa: E402,E501
+from fake_x import (FakeX, oauth1_header, oauth1_signature, schema_problems,  # noqa: E402
+                    template_regex, weighted_length)
 
 BRAND = "1500000000000000001"
 MENTIONS = f"users/{BRAND}/mentions"
@@ -640,7 +641,9 @@ def test_spec_unknown_path_is_404_and_wrong_method_405_and_both_recorded():
         expect_errors(fx, "no PUT /2/tweets, only GET, POST")
         # in X's API, but not something this fake serves: a test would want to know
         assert api.call("GET", "tweets/search/recent", {"query": "a"})[0] == 404
-        expect_errors(fx, "does not serve it")
+        assert api.call("GET", "users/personalized_trends")[0] == 404   # not /2/users/{id}
+        expect_errors(fx, "recent: X has this endpoint but the fake does not serve it",
+                      "personalized_trends: X has this endpoint")
 
 
 def test_spec_undeclared_query_parameter_is_400():
@@ -726,6 +729,24 @@ def test_spec_bodies_must_match_its_schemas():
                                    headers={"Content-Type": "application/json"})
         assert status == 400 and "not valid JSON" in str(body), body
         expect_errors(fx, *[c for _, c in cases], "anyOf", "array found", "not valid JSON")
+
+
+def test_spec_security_is_what_each_served_route_accepts():
+    """The fake's own table of which credentials each route takes agrees with
+    the spec's `security` (BearerToken, UserToken = OAuth 1.0a, OAuth2UserToken)."""
+    fx = FakeX()
+    kinds = {"BearerToken": "bearer", "UserToken": "oauth1", "OAuth2UserToken": "oauth2"}
+    served = set()
+    for template, item in fx.spec.doc["paths"].items():
+        as_route = template_regex(template)
+        for method, op in item.items():
+            for route_method, pattern, _, _, auth in FakeX.ROUTES:
+                if (route_method, pattern.pattern) == (method.upper(), as_route):
+                    wanted = {kinds[k] for alt in op["security"] for k in alt}
+                    assert set(auth) == wanted, (method, template, auth, wanted)
+                    served.add(f"{route_method} {template}")
+    # every route but the token endpoint (absent from the spec) was compared
+    assert len(served) == len(FakeX.ROUTES) - 1, served
 
 
 def test_schema_checker_handles_the_openapi_subset_x_uses():
