@@ -174,8 +174,8 @@ METHOD_NOT_ALLOWED = {"title": "Method Not Allowed", "detail": "Method Not Allow
 # `post.fields`, its expansions say `referenced_posts` and `edit_history_post_ids`,
 # and the enums lose every value that is also an expansion (author_id,
 # in_reply_to_user_id, pinned_tweet_id...).  X itself takes `tweet.fields` with
-# those values (docs.x.com's own mentions example; xdk issue #13: fields asked
-# for through the renamed parameters never come back).  The same spec declares
+# those values (docs.x.com's own mentions example; xdk issue #13 reports fields
+# asked for through the SDK not coming back).  The same spec declares
 # these parameters inline, spelled as on the wire, on the filtered stream, so a
 # shared parameter named here is read from there instead.  UserExpansionsParameter
 # has no wire-spelled twin in the spec and stays as published (vigil asks for no
@@ -738,7 +738,7 @@ class Request:
         self.query = dict(self.query_pairs)
         self.auth = None
         self.injected = None
-        self.template = None        # the spec's path template, once checked
+        self.template = self.operation = self.path_args = None   # the spec's, once checked
 
 
 class Response:
@@ -1194,6 +1194,9 @@ class FakeX:
                 denied = self._authenticate(req, allowed, now)
                 if denied:
                     return self._with_rate_headers(denied, endpoint, now)
+            invalid = self._check_request(req)
+            if invalid is not None:
+                return self._with_rate_headers(invalid, endpoint, now)
             inj = self._take_injection(endpoint, ("empty_page_after_token",), req)
             if inj and inj.kind == "stall":
                 req.injected = "stall"
@@ -1363,23 +1366,29 @@ class FakeX:
     # -- query validation --------------------------------------------------
 
     def _check_spec(self, req):
-        """None when X's spec allows the request; else X's answer to it, recorded:
-        404 for a path X does not have, 405 for a method, 400 listing every
-        parameter or body problem."""
+        """None when X's spec has the request's path and method (noted in req
+        for _check_request); else X's answer, recorded: 404 for a path X does
+        not have, 405 for a method.  Before authentication, as X routes first."""
         if req.path == OAUTH_TOKEN_PATH:
             return None
         found = self.spec.operation(req.method, req.path)
         if found is None:
             self._error(req, "no such endpoint in X's API (X answers 404)")
             return Response(404, NO_SUCH_ROUTE)
-        template, op, args = found
-        req.template = template
-        if op is None:
-            allow = ", ".join(self.spec.methods(template))
-            self._error(req, f"X's API has no {req.method} {template}, only {allow} (X answers"
-                             " 405)")
+        req.template, req.operation, req.path_args = found
+        if req.operation is None:
+            allow = ", ".join(self.spec.methods(req.template))
+            self._error(req, f"X's API has no {req.method} {req.template}, only {allow}"
+                             " (X answers 405)")
             return Response(405, METHOD_NOT_ALLOWED, headers=[("allow", allow)])
-        errors = request_problems(self.spec, template, op, args, req)
+        return None
+
+    def _check_request(self, req):
+        """None when the parameters and body meet the operation's declarations
+        in the spec; else X's 400 listing every problem, recorded."""
+        if req.operation is None:
+            return None
+        errors = request_problems(self.spec, req.template, req.operation, req.path_args, req)
         return self._bad(req, errors) if errors else None
 
     @staticmethod

@@ -658,6 +658,10 @@ def test_spec_undeclared_query_parameter_is_400():
                                    body={"text": "a"})
         assert status == 400 and "[dry_run] is not one of []" in str(body) and not fx.tweets
         expect_errors(fx, "[count]", "[post.fields]", "[dry_run]")
+        # X routes, then authenticates, then reads the parameters
+        assert api.call("GET", MENTIONS, {"count": "5"}, auth=None)[0] == 401
+        assert api.call("GET", "users/1/mentionz", auth=None)[0] == 404
+        expect_errors(fx, "no usable Authorization header", "no such endpoint")
 
 
 def test_spec_field_and_expansion_values_must_be_in_its_enums():
