@@ -3,7 +3,10 @@
 
 Speaks the wire protocol of ../shared/reference/x-api.md on 127.0.0.1 only
 (HTTP/1.1, keep-alive, Content-Length, optional gzip) and rejects what the
-real API rejects.  Python 3.11 standard library only.
+real API rejects: every request is first checked against X's published
+OpenAPI spec (paths, methods, query parameters, field enums, body schemas),
+read from $VIGIL_SPECS or ../shared/reference/specs/ beside the clone; the
+fake will not start without it.  Python 3.11 standard library only.
 
     fx = FakeX(brand_id="1500000000000000001", brand_username="AcmeSupport",
                bearer="AAAA-test-bearer",
@@ -71,6 +74,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
 import random
 import re
 import signal
@@ -150,44 +154,300 @@ def not_found(kind, param, value):
 
 
 # ---------------------------------------------------------------------------
-# Parameter vocabularies (from X's own 400 messages, which list them).
+# X's published OpenAPI spec (../shared/reference/specs/x_api_v2_openapi.json),
+# loaded as data once per process: which paths and methods exist, which query
+# parameters each operation declares, the `*.fields` / `expansions` enums and
+# the request body schemas.  Nothing here is copied from it by hand.
 
-TWEET_FIELDS = sorted((
-    "article attachments author_id card_uri community_id context_annotations conversation_id"
-    " created_at display_text_range edit_controls edit_history_tweet_ids entities geo id"
-    " in_reply_to_user_id lang media_metadata non_public_metrics note_tweet organic_metrics"
-    " possibly_sensitive promoted_metrics public_metrics referenced_tweets reply_settings"
-    " scopes source text withheld").split())
-USER_FIELDS = sorted((
-    "affiliation connection_status created_at description entities id is_identity_verified"
-    " location most_recent_tweet_id name parody pinned_tweet_id profile_banner_url"
-    " profile_image_url protected public_metrics receives_your_dm subscription"
-    " subscription_type url username verified verified_followers_count verified_type"
-    " withheld").split())
-MEDIA_FIELDS = sorted(("alt_text duration_ms height media_key non_public_metrics organic_metrics"
-                       " preview_image_url promoted_metrics public_metrics type url variants"
-                       " width").split())
-POLL_FIELDS = sorted("duration_minutes end_datetime id options voting_status".split())
-PLACE_FIELDS = sorted("contained_within country country_code full_name geo id name"
-                      " place_type".split())
-TWEET_EXPANSIONS = sorted((
-    "attachments.media_keys attachments.media_source_tweet attachments.poll_ids author_id"
-    " edit_history_tweet_ids entities.mentions.username entities.note.mentions.username"
-    " geo.place_id in_reply_to_user_id referenced_tweets.id referenced_tweets.id.author_id"
-    " referenced_tweets.id.attachments.media_keys").split())
-USER_EXPANSIONS = sorted("affiliation.user_id most_recent_tweet_id pinned_tweet_id".split())
+SPEC_FILE = "x_api_v2_openapi.json"
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-LIST_PARAMS = {"tweet.fields": TWEET_FIELDS, "user.fields": USER_FIELDS,
-               "media.fields": MEDIA_FIELDS, "poll.fields": POLL_FIELDS,
-               "place.fields": PLACE_FIELDS}
-# Order as X lists them in "is not one of [...]" (after the path parameter `id`).
-MENTIONS_PARAMS = ["since_id", "until_id", "max_results", "pagination_token",
-                   "start_time", "end_time", "expansions", "tweet.fields", "media.fields",
-                   "poll.fields", "user.fields", "place.fields"]
-USER_PARAMS = ["expansions", "tweet.fields", "user.fields"]
+# Absent from the spec (it describes the API, not the OAuth 2.0 server): the
+# token endpoint keeps the fake's own checks in _post_token.
+OAUTH_TOKEN_PATH = "/2/oauth2/token"
 
-ID_PATTERN = re.compile(r"[0-9]{1,19}")
-USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_]{1,15}")
+# X's answer to a method a path does not have, with an `allow` header
+# (recorded from api.twitter.com/2, node-twitter-api-v2 issue #147).
+METHOD_NOT_ALLOWED = {"title": "Method Not Allowed", "detail": "Method Not Allowed",
+                      "type": "about:blank", "status": 405}
+
+# The spec is generated for X's SDKs (xdevplatform/xdk), which rename "tweet" to
+# "post" in the parameters shared between operations: PostFieldsParameter is
+# `post.fields`, its expansions say `referenced_posts` and `edit_history_post_ids`,
+# and the enums lose every value that is also an expansion (author_id,
+# in_reply_to_user_id, pinned_tweet_id...).  X itself takes `tweet.fields` with
+# those values (docs.x.com's own mentions example; xdk issue #13 reports fields
+# asked for through the SDK not coming back).  The same spec declares
+# these parameters inline, spelled as on the wire, on the filtered stream, so a
+# shared parameter named here is read from there instead.  UserExpansionsParameter
+# has no wire-spelled twin in the spec and stays as published (vigil asks for no
+# user expansions).
+WIRE_SPELLED_IN = ("/2/tweets/search/stream", "get")
+WIRE_SPELLED = {"#/components/parameters/PostFieldsParameter": "tweet.fields",
+                "#/components/parameters/PostExpansionsParameter": "expansions",
+                "#/components/parameters/UserFieldsParameter": "user.fields"}
+
+
+def template_regex(template):
+    """The fake's route pattern for a spec path template: /2/users/{id} is
+    /2/users/([^/]+)."""
+    return re.sub(r"\{[^}]+\}", "([^/]+)", template)
+
+
+def spec_path():
+    """$VIGIL_SPECS, else shared/ beside the clone (as in CI)."""
+    folder = os.environ.get("VIGIL_SPECS") or \
+        os.path.join(os.path.dirname(_REPO), "shared", "reference", "specs")
+    return os.path.join(folder, SPEC_FILE)
+
+
+class XSpec:
+    """X's OpenAPI 3 document and what the fake derives from it: the path
+    templates as regular expressions (literal segments before templated ones,
+    so /2/users/me is not /2/users/{id}) and each operation's parameters with
+    every $ref resolved.  One instance per process (load())."""
+    _instance = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def load(cls):
+        with cls._lock:
+            if cls._instance is None:
+                path = spec_path()
+                try:
+                    with open(path, encoding="utf-8") as f:
+                        doc = json.load(f)
+                except (OSError, ValueError) as e:
+                    raise RuntimeError(f"fake X cannot check requests without X's OpenAPI spec:"
+                                       f" {path}: {e}.  Set VIGIL_SPECS to the folder holding"
+                                       f" {SPEC_FILE} (CI keeps shared/ beside the clone).") \
+                        from None
+                cls._instance = cls(doc)
+            return cls._instance
+
+    def __init__(self, doc):
+        self.doc = doc
+        method = doc["paths"][WIRE_SPELLED_IN[0]][WIRE_SPELLED_IN[1]]
+        inline = {p["name"]: p for p in method["parameters"] if "name" in p}
+        self._wire = {ref: inline[name] for ref, name in WIRE_SPELLED.items()}
+        self._routes = []
+        for template, item in doc["paths"].items():
+            segments = template.split("/")
+            names = [s[1:-1] for s in segments if s.startswith("{")]
+            regex = "/".join("([^/]+)" if s.startswith("{") else re.escape(s) for s in segments)
+            self._routes.append(([s.startswith("{") for s in segments], template,
+                                 re.compile(regex), names, item))
+        self._routes.sort(key=lambda r: r[0])
+        self._params = {}
+
+    def resolve(self, node):
+        """Follows a local $ref ("#/components/...") until a node without one."""
+        while isinstance(node, dict) and "$ref" in node:
+            node = self._wire.get(node["$ref"]) or self._pointer(node["$ref"])
+        return node
+
+    def _pointer(self, ref):
+        if not ref.startswith("#/"):
+            raise ValueError(f"only local $refs are supported, not {ref!r}")
+        node = self.doc
+        for part in ref[2:].split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        return node
+
+    def operation(self, method, path):
+        """(template, operation or None, {path parameter: value}) for the first
+        template matching `path`; the operation is None when the path exists
+        without this method.  None when no template matches."""
+        found = None
+        for _, template, regex, names, item in self._routes:
+            m = regex.fullmatch(path)
+            if not m:
+                continue
+            op = item.get(method.lower())
+            if op is not None:
+                return template, op, dict(zip(names, m.groups()))
+            found = found or (template, None, {})
+        return found
+
+    def methods(self, template):
+        return sorted(m.upper() for m in self.doc["paths"][template]
+                      if m in ("get", "put", "post", "delete", "patch", "head", "options"))
+
+    def parameters(self, template, op):
+        """The operation's parameters (path-level ones included), resolved."""
+        key = id(op)
+        if key not in self._params:
+            merged = {}
+            for p in self.doc["paths"][template].get("parameters", []) + op.get("parameters", []):
+                p = self.resolve(p)
+                merged[(p["name"], p["in"])] = p
+            self._params[key] = list(merged.values())
+        return self._params[key]
+
+
+def schema_problems(spec, value, schema, where):
+    """What is wrong with `value` under an OpenAPI 3 schema, as (where, value,
+    complaint) triples; [] when it conforms.  Covers what X's spec uses: $ref,
+    type (and nullable), enum, properties / required / additionalProperties,
+    items / minItems / maxItems / uniqueItems, allOf / anyOf / oneOf,
+    minLength / maxLength / pattern, minimum / maximum, format date-time."""
+    schema = spec.resolve(schema)
+    if value is None and schema.get("nullable"):
+        return []
+    out = []
+    for sub in schema.get("allOf", ()):
+        out += schema_problems(spec, value, sub, where)
+    for word in ("anyOf", "oneOf"):
+        if word in schema:
+            found = [schema_problems(spec, value, sub, where) for sub in schema[word]]
+            fits = sum(1 for f in found if not f)
+            if fits == 0 or (word == "oneOf" and fits > 1):
+                why = "; ".join(f"{w}: {c}" for f in found for w, _, c in f)
+                out.append((where, value, f"matches {fits} of the {len(found)} schemas in its"
+                                          f" {word}" + (f" ({why})" if why else "")))
+    kind = schema.get("type")
+    found_kind = json_type(value)
+    if kind and not (found_kind == kind or (kind == "number" and found_kind == "integer")):
+        return out + [(where, value, f"{found_kind} found, {kind} expected")]
+    if "enum" in schema and value not in schema["enum"]:
+        out.append((where, value, f"is not one of [{','.join(map(str, schema['enum']))}]"))
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for name in schema.get("required", ()):
+            if name not in value:
+                out.append((f"{where}.{name}", None, "is missing but it is required"))
+        extra = schema.get("additionalProperties", True)
+        for name, item in value.items():
+            if name in props:
+                out += schema_problems(spec, item, props[name], f"{where}.{name}")
+            elif extra is False:
+                out.append((f"{where}.{name}", item, "is not defined in the schema and the"
+                                                     " schema does not allow additional"
+                                                     " properties"))
+            elif isinstance(extra, dict):
+                out += schema_problems(spec, item, extra, f"{where}.{name}")
+    elif isinstance(value, list):
+        if len(value) < schema.get("minItems", 0):
+            out.append((where, value, f"has {len(value)} items, at least"
+                                      f" {schema['minItems']} expected"))
+        if len(value) > schema.get("maxItems", len(value)):
+            out.append((where, value, f"has {len(value)} items, at most"
+                                      f" {schema['maxItems']} allowed"))
+        if schema.get("uniqueItems") and len({json.dumps(v, sort_keys=True) for v in value}) \
+                < len(value):
+            out.append((where, value, "has repeated items"))
+        if "items" in schema:
+            for i, item in enumerate(value):
+                out += schema_problems(spec, item, schema["items"], f"{where}[{i}]")
+    elif isinstance(value, str):
+        if len(value) < schema.get("minLength", 0):
+            out.append((where, value, f"must be at least {schema['minLength']} characters long"))
+        if len(value) > schema.get("maxLength", len(value)):
+            out.append((where, value, f"may be at most {schema['maxLength']} characters long"))
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            out.append((where, value, f"does not match {schema['pattern']}"))
+        if schema.get("format") == "date-time" and parse_rfc3339(value) is None:
+            out.append((where, value, "is not a valid RFC3339 date-time"))
+    elif found_kind in ("integer", "number"):
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"between {low} and {high}" if low is not None and high is not None else \
+                f"at least {low}" if low is not None else f"at most {high}"
+            out.append((where, value, f"is not {bounds}"))
+    return out
+
+
+def json_type(value):
+    """The JSON Schema type name of a decoded JSON value."""
+    if isinstance(value, bool):
+        return "boolean"
+    return {dict: "object", list: "array", str: "string", int: "integer", float: "number",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def query_value(raw, schema):
+    """A query string value as its schema types it: arrays are comma-separated
+    (style form, explode false, as X declares them); None when it cannot be."""
+    kind = schema.get("type")
+    if kind == "array":
+        return raw.split(",")
+    if kind == "integer":
+        return int(raw) if re.fullmatch(r"-?[0-9]{1,18}", raw) else None
+    if kind == "number":
+        try:
+            return float(raw)
+        except ValueError:
+            return None
+    if kind == "boolean":
+        return {"true": True, "false": False}.get(raw)
+    return raw
+
+
+def request_problems(spec, template, op, path_args, req):
+    """The `errors` of X's 400 for a request to a known operation: undeclared,
+    repeated, empty or missing parameters, values outside their schemas, and
+    a body that is not the operation's JSON or breaks its schema."""
+    params = spec.parameters(template, op)
+    errors, values = [], collections.defaultdict(list)
+    for k, v in req.query_pairs:
+        values[k].append(v)
+    declared = {p["name"]: p for p in params if p["in"] == "query"}
+    paths = {p["name"]: p for p in params if p["in"] == "path"}
+    listing = ",".join(p["name"] for p in params if p["in"] in ("path", "query"))
+    for name, vals in values.items():
+        if name in paths or (name in declared and len(vals) > 1):
+            errors.append(param_error(name, vals, "Duplicate parameters are not allowed:"
+                                                  f" the `{name}` query parameter"))
+        elif name not in declared:
+            errors.append(param_error(name, vals, f"The query parameter [{name}] is not one of"
+                                                  f" [{listing}]"))
+        elif vals[0] == "":
+            errors.append(param_error(name, vals, f"The {name} query parameter can not be"
+                                                  " empty"))
+        else:
+            errors += _param_problems(spec, declared[name], vals[0])
+    for name, p in declared.items():
+        if p.get("required") and name not in values:
+            errors.append(param_error(name, [], f"The `{name}` query parameter is missing"))
+    for name, p in paths.items():
+        errors += _param_problems(spec, p, path_args.get(name, ""))
+    body = op.get("requestBody")
+    if body is not None:
+        errors += _body_problems(spec, spec.resolve(body), req)
+    return errors
+
+
+def _param_problems(spec, param, raw):
+    name, schema = param["name"], spec.resolve(param["schema"])
+    value = query_value(raw, schema)
+    if value is None:
+        return [param_error(name, [raw], f"The `{name}` query parameter value [{raw}] is not"
+                                         f" a valid {schema.get('type')}")]
+    out = []
+    for _, v, complaint in schema_problems(spec, value, schema, name):
+        v = ",".join(v) if isinstance(v, list) else str(v)
+        out.append(param_error(name, [v], f"The `{name}` query parameter value [{v}] {complaint}"))
+    return out
+
+
+def _body_problems(spec, body, req):
+    ctype = req.headers.get("content-type", "").split(";")[0].strip().lower()
+    content = body.get("content", {})
+    if not req.body and not body.get("required"):
+        return []
+    if ctype not in content:
+        return [{"parameters": {}, "message": "Requests with bodies must have content-type of"
+                                              f" {' or '.join(content)}."}]
+    if ctype != "application/json":
+        return []      # X's spec has JSON bodies only on what vigil calls
+    try:
+        value = json.loads(req.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        return [{"message": f"Request body is not valid JSON: {e}"}]
+    return [{"message": f"{where}: {complaint}"}
+            for where, _, complaint in schema_problems(spec, value, content[ctype]["schema"], "$")]
+
+
 MENTION_RE = re.compile(r"(?<![A-Za-z0-9_@])@([A-Za-z0-9_]{1,15})")
 HASHTAG_RE = re.compile(r"(?<![\w&])#(\w+)")
 TCO_RE = re.compile(r"https?://\S+")
@@ -480,6 +740,7 @@ class Request:
         self.query = dict(self.query_pairs)
         self.auth = None
         self.injected = None
+        self.template = self.operation = self.path_args = None   # the spec's, once checked
 
 
 class Response:
@@ -538,6 +799,7 @@ class FakeX:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._rng = random.Random(seed)
+        self.spec = XSpec.load()
 
         self.requests, self.tweets, self.dms, self.errors, self.refreshes = [], [], [], [], []
         self.gzip = True
@@ -906,8 +1168,12 @@ class FakeX:
         self.errors.append(f"{req.method} {req.path}: {message}")
 
     def _route(self, req):
+        """The route serving the spec operation _check_spec found (a route for
+        /2/users/{id} does not serve /2/users/personalized_trends)."""
         for method, pattern, endpoint, handler, auth in self.ROUTES:
             m = pattern.fullmatch(req.path)
+            if m and req.template is not None and template_regex(req.template) != pattern.pattern:
+                continue
             if m:
                 if req.method != method:
                     continue
@@ -918,9 +1184,12 @@ class FakeX:
         """The whole answer to one request (called by the HTTP handler)."""
         now = time.time()
         with self._cond:
+            refused = self._check_spec(req)
+            if refused is not None:
+                return refused
             route = self._route(req)
             if route is None:
-                self._error(req, "no such endpoint (X answers 404)")
+                self._error(req, "X has this endpoint but the fake does not serve it")
                 return Response(404, NO_SUCH_ROUTE)
             endpoint, handler, allowed, args = route
             bucket = self._buckets.get(endpoint)
@@ -928,6 +1197,9 @@ class FakeX:
                 denied = self._authenticate(req, allowed, now)
                 if denied:
                     return self._with_rate_headers(denied, endpoint, now)
+            invalid = self._check_request(req)
+            if invalid is not None:
+                return self._with_rate_headers(invalid, endpoint, now)
             inj = self._take_injection(endpoint, ("empty_page_after_token",), req)
             if inj and inj.kind == "stall":
                 req.injected = "stall"
@@ -1096,31 +1368,31 @@ class FakeX:
 
     # -- query validation --------------------------------------------------
 
-    def _check_query(self, req, allowed, expansions, path_params=()):
-        """X's parameter checks: unknown names, duplicates, empty values, and
-        field / expansion names.  Returns the `errors` list of a 400."""
-        errors, values = [], collections.defaultdict(list)
-        for k, v in req.query_pairs:
-            values[k].append(v)
-        listing = ",".join(list(path_params) + list(allowed))
-        for name, vals in values.items():
-            if name in path_params or len(vals) > 1:
-                errors.append(param_error(name, vals, "Duplicate parameters are not allowed:"
-                                                      f" the `{name}` query parameter"))
-            elif name not in allowed:
-                errors.append(param_error(name, vals, f"The query parameter [{name}]"
-                                                      f" is not one of [{listing}]"))
-            elif vals[0] == "":
-                errors.append(param_error(name, vals, f"The {name} query parameter can not"
-                                                      " be empty"))
-            elif name in LIST_PARAMS or name == "expansions":
-                vocab = LIST_PARAMS.get(name) or expansions
-                for item in vals[0].split(","):
-                    if item not in vocab:
-                        errors.append(param_error(name, [item], f"The `{name}` query parameter"
-                                                                f" value [{item}] is not one of"
-                                                                f" [{','.join(vocab)}]"))
-        return errors
+    def _check_spec(self, req):
+        """None when X's spec has the request's path and method (noted in req
+        for _check_request); else X's answer, recorded: 404 for a path X does
+        not have, 405 for a method.  Before authentication, as X routes first."""
+        if req.path == OAUTH_TOKEN_PATH:
+            return None
+        found = self.spec.operation(req.method, req.path)
+        if found is None:
+            self._error(req, "no such endpoint in X's API (X answers 404)")
+            return Response(404, NO_SUCH_ROUTE)
+        req.template, req.operation, req.path_args = found
+        if req.operation is None:
+            allow = ", ".join(self.spec.methods(req.template))
+            self._error(req, f"X's API has no {req.method} {req.template}, only {allow}"
+                             " (X answers 405)")
+            return Response(405, METHOD_NOT_ALLOWED, headers=[("allow", allow)])
+        return None
+
+    def _check_request(self, req):
+        """None when the parameters and body meet the operation's declarations
+        in the spec; else X's 400 listing every problem, recorded."""
+        if req.operation is None:
+            return None
+        errors = request_problems(self.spec, req.template, req.operation, req.path_args, req)
+        return self._bad(req, errors) if errors else None
 
     @staticmethod
     def _fields(req, name):
@@ -1135,33 +1407,11 @@ class FakeX:
     # -- GET /2/users/:id/mentions -----------------------------------------
 
     def _get_mentions(self, req, user_id):
-        errors = self._check_query(req, MENTIONS_PARAMS, TWEET_EXPANSIONS, path_params=("id",))
-        q = req.query
-        if not ID_PATTERN.fullmatch(user_id):
-            errors.append(param_error("id", [user_id], f"The `id` query parameter value"
-                                                       f" [{user_id}] does not match ^[0-9]{{1,19}}$"))
-        for name in ("since_id", "until_id"):
-            if q.get(name) and not ID_PATTERN.fullmatch(q[name]):
-                errors.append(param_error(name, [q[name]], f"The `{name}` query parameter value"
-                                                           f" [{q[name]}] does not match"
-                                                           " ^[0-9]{1,19}$"))
-        max_results = 10
-        if q.get("max_results"):
-            v = q["max_results"]
-            if not re.fullmatch(r"-?[0-9]{1,9}", v) or not 5 <= int(v) <= 100:
-                errors.append(param_error("max_results", [v], f"The `max_results` query parameter"
-                                                              f" value [{v}] is not between 5"
-                                                              " and 100"))
-            else:
-                max_results = int(v)
-        times = {}
-        for name in ("start_time", "end_time"):
-            if q.get(name):
-                times[name] = parse_rfc3339(q[name])
-                if times[name] is None:
-                    errors.append(param_error(name, [q[name]], f"The `{name}` query parameter"
-                                                               f" value [{q[name]}] is not a"
-                                                               " valid RFC3339 date-time"))
+        # names, patterns, ranges and field values were checked against the spec
+        errors, q = [], req.query
+        max_results = int(q.get("max_results") or 10)
+        times = {name: parse_rfc3339(q[name]) for name in ("start_time", "end_time")
+                 if q.get(name)}
         ids_used = [n for n in ("since_id", "until_id") if q.get(n)]
         times_used = [n for n in ("start_time", "end_time") if q.get(n)]
         if ids_used and times_used:
@@ -1325,9 +1575,6 @@ class FakeX:
     # -- users -------------------------------------------------------------
 
     def _user_answer(self, req, user, missing):
-        errors = self._check_query(req, USER_PARAMS, USER_EXPANSIONS)
-        if errors:
-            return self._bad(req, errors)
         if user is None:
             return Response(200, {"errors": [missing]})
         return Response(200, {"data": self._user_json(user, self._fields(req, "user.fields"))})
@@ -1336,71 +1583,18 @@ class FakeX:
         return self._user_answer(req, self._users[self.brand_id], None)
 
     def _get_by_username(self, req, username):
-        if not USERNAME_PATTERN.fullmatch(username):
-            return self._bad(req, [param_error("username", [username],
-                                               f"The `username` query parameter value [{username}]"
-                                               " does not match ^[A-Za-z0-9_]{1,15}$")])
         return self._user_answer(req, self._user_by_name(username),
                                  not_found("user", "username", username))
 
     def _get_user(self, req, user_id):
-        if not ID_PATTERN.fullmatch(user_id):
-            return self._bad(req, [param_error("id", [user_id], f"The `id` query parameter value"
-                                                                f" [{user_id}] does not match"
-                                                                " ^[0-9]{1,19}$")])
         return self._user_answer(req, self._users.get(user_id), not_found("user", "id", user_id))
 
     # -- POST bodies -------------------------------------------------------
 
-    def _json_body(self, req, schema):
-        """Parses a JSON body against {key: type or nested schema}.  Returns
-        (body, None) or (None, 400 response)."""
-        ctype = req.headers.get("content-type", "")
-        if ctype.split(";")[0].strip().lower() != "application/json":
-            return None, self._bad(req, [{"parameters": {}, "message": "Requests with bodies"
-                                          " must have content-type of application/json."}])
-        if req.query_pairs:
-            return None, self._bad(req, [param_error(k, [v], f"The query parameter [{k}] is not"
-                                                             " one of []")
-                                         for k, v in req.query_pairs])
-        try:
-            body = json.loads(req.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as e:
-            return None, self._bad(req, [{"message": f"Request body is not valid JSON: {e}"}])
-        problems = self._schema_problems(body, schema, "$")
-        if problems:
-            return None, self._bad(req, [{"message": p} for p in problems])
-        return body, None
-
-    def _schema_problems(self, value, schema, where):
-        if isinstance(schema, dict):
-            if not isinstance(value, dict):
-                return [f"{where}: {type(value).__name__} found, object expected"]
-            out = []
-            for key, val in value.items():
-                if key not in schema:
-                    out.append(f"{where}.{key}: is not defined in the schema and the schema"
-                               " does not allow additional properties")
-                else:
-                    out += self._schema_problems(val, schema[key], f"{where}.{key}")
-            return out
-        names = {str: "string", list: "array", bool: "boolean", int: "integer"}
-        if not isinstance(value, schema) or (schema is int and isinstance(value, bool)):
-            found = {dict: "object", type(None): "null", float: "number"}.get(
-                type(value), names.get(type(value), type(value).__name__))
-            return [f"{where}: {found} found, {names.get(schema, schema.__name__)} expected"]
-        return []
-
-    TWEET_SCHEMA = {"text": str, "reply": {"in_reply_to_tweet_id": str,
-                                           "exclude_reply_user_ids": list},
-                    "quote_tweet_id": str, "media": {"media_ids": list,
-                                                     "tagged_user_ids": list},
-                    "poll": {"options": list, "duration_minutes": int, "reply_settings": str},
-                    "reply_settings": str, "for_super_followers_only": bool,
-                    "direct_message_deep_link": str, "nullcast": bool, "community_id": str,
-                    "geo": {"place_id": str}, "card_uri": str, "made_with_ai": bool,
-                    "paid_partnership": bool, "share_with_followers": bool}
-    DM_SCHEMA = {"text": str, "attachments": list}
+    def _json_body(self, req):
+        """The parsed body of a request _check_spec let through (so JSON with
+        the operation's content type, conforming to its schema)."""
+        return json.loads(req.body.decode("utf-8"))
 
     # The spec's closest Problem for "you may not reply to this post" is
     # DisallowedResourceProblem; X has not published the 2026-02 refusal's
@@ -1422,16 +1616,11 @@ class FakeX:
                    for r in tweet["referenced_tweets"])
 
     def _post_tweet(self, req):
-        body, bad = self._json_body(req, self.TWEET_SCHEMA)
-        if bad:
-            return bad
+        body = self._json_body(req)
         text = body.get("text")
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
         if not text and not body.get("media") and not body.get("quote_tweet_id"):
             return self._bad(req, [{"message": "$.text: a Tweet needs text, media or a quote"}])
-        if reply_to is not None and not ID_PATTERN.fullmatch(reply_to):
-            return self._bad(req, [{"message": f"$.reply.in_reply_to_tweet_id: does not match"
-                                               f" the regex pattern ^[0-9]{{1,19}}$"}])
         if text:
             length, valid = weighted_length(text)
             if length > self.max_tweet_length or not valid:
@@ -1457,17 +1646,10 @@ class FakeX:
                         headers=getattr(req, "daily_headers", ()))
 
     def _post_dm(self, req, participant_id):
-        if not ID_PATTERN.fullmatch(participant_id):
-            return self._bad(req, [param_error("participant_id", [participant_id],
-                                               "The `participant_id` query parameter value"
-                                               f" [{participant_id}] does not match"
-                                               " ^[0-9]{1,19}$")])
-        body, bad = self._json_body(req, self.DM_SCHEMA)
-        if bad:
-            return bad
+        body = self._json_body(req)
         text = body.get("text")
-        if not body.get("attachments") and (text is None or not 1 <= len(text) <= 10000):
-            return self._bad(req, [{"message": f"$.text: length {len(text or '')} is not"
+        if text is not None and len(text) > 10000:   # the reference's limit; not in the spec
+            return self._bad(req, [{"message": f"$.text: length {len(text)} is not"
                                                " between 1 and 10000"}])
         if participant_id == self.brand_id:
             return self._bad(req, [{"message": "You cannot send a Direct Message to yourself"}])

@@ -12,6 +12,7 @@ import hmac
 import http.client
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,7 +23,8 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from fake_x import FakeX, oauth1_header, oauth1_signature, weighted_length  # noqa: E402
+from fake_x import (FakeX, oauth1_header, oauth1_signature, schema_problems,  # noqa: E402
+                    template_regex, weighted_length)
 
 BRAND = "1500000000000000001"
 MENTIONS = f"users/{BRAND}/mentions"
@@ -230,7 +232,7 @@ def test_max_results_outside_5_to_100_is_the_reference_400():
 def test_unknown_duplicate_and_conflicting_params_are_400():
     with Fake() as (fx, api):
         status, _, body = api.call("GET", MENTIONS, {"count": "5"})
-        assert status == 400 and "The query parameter [count] is not one of [id,since_id," \
+        assert status == 400 and "The query parameter [count] is not one of [id,max_results," \
             in body["errors"][0]["message"], body
         status, _, body = api.call("GET", MENTIONS, [("max_results", "5"), ("max_results", "9")])
         assert status == 400 and "Duplicate parameters" in body["errors"][0]["message"], body
@@ -564,7 +566,10 @@ def test_dm_is_sent_unless_the_user_refuses_dms():
         status, _, _ = api.call("POST", "dm_conversations/with/42/messages",
                                 auth="oauth1", body={"text": ""})
         assert status == 400 and len(fx.dms) == 1
-        expect_errors(fx, "between 1 and 10000")
+        status, _, _ = api.call("POST", "dm_conversations/with/42/messages",
+                                auth="oauth1", body={"text": "x" * 10001})
+        assert status == 400 and len(fx.dms) == 1
+        expect_errors(fx, "$.text: must be at least 1 characters", "between 1 and 10000")
 
 
 # -- OAuth 2.0 ----------------------------------------------------------------
@@ -615,6 +620,187 @@ def test_user_lookups():
         expect_errors(fx, "Authorization")
         assert api.call("GET", "nope")[0] == 404
         expect_errors(fx, "no such endpoint")
+
+
+# -- checked against X's published OpenAPI spec --------------------------------
+
+def bot_mentions_query():
+    """The query vigil's source/x.c sends for mentions, read from its source so
+    this test follows the bot: (name, value) pairs."""
+    with open(os.path.join(ROOT, "bot", "source", "x.c")) as f:
+        src = f.read()
+    macro = re.search(r"#define FIELDS((?:.*\\\n)*.*)", src).group(1)
+    fields = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', macro))
+    return [("max_results", "100"), ("since_id", "1")] + \
+        urllib.parse.parse_qsl(fields.lstrip("&"), keep_blank_values=True)
+
+
+def test_spec_passes_every_request_vigil_makes():
+    with Fake() as (fx, api):
+        m = fx.add_mention(author=("42", "ann", "Ann"))
+        status, _, body = api.call("GET", MENTIONS, bot_mentions_query())
+        assert status == 200 and body["data"][0]["id"] == m, body
+        assert "includes" in body and "author_id" in body["data"][0], body
+        assert api.call("GET", "users/by/username/AcmeSupport")[0] == 200
+        assert api.call("GET", "users/me", auth="oauth2")[0] == 200
+        assert api.call("POST", "tweets", auth="oauth1", body={
+            "text": "On it ^JP", "reply": {"in_reply_to_tweet_id": m}})[0] == 201
+        assert api.call("POST", "dm_conversations/with/42/messages", auth="oauth2",
+                        body={"text": "Hi Ann"})[0] == 201
+        assert refresh(api, "rt-1")[0] == 200    # not in the spec: the fake's own checks
+        assert not fx.errors, fx.errors
+
+
+def test_spec_unknown_path_is_404_and_wrong_method_405_and_both_recorded():
+    with Fake() as (fx, api):
+        status, _, body = api.call("GET", "users/1500000000000000001/mentionz")
+        assert status == 404 and body == {"errors": [{"message": "Sorry, that page does not"
+                                                             " exist", "code": 34}]}, body
+        expect_errors(fx, "mentionz: no such endpoint in X's API")
+        status, hdrs, body = api.call("DELETE", MENTIONS)
+        assert (status, hdrs["allow"], body["title"]) == (405, "GET", "Method Not Allowed"), body
+        expect_errors(fx, "X's API has no DELETE /2/users/{id}/mentions, only GET")
+        assert api.call("PUT", "tweets", auth="oauth1", body={"text": "a"})[0] == 405
+        expect_errors(fx, "no PUT /2/tweets, only GET, POST")
+        # in X's API, but not something this fake serves: a test would want to know
+        assert api.call("GET", "tweets/search/recent", {"query": "a"})[0] == 404
+        assert api.call("GET", "users/personalized_trends")[0] == 404   # not /2/users/{id}
+        expect_errors(fx, "recent: X has this endpoint but the fake does not serve it",
+                      "personalized_trends: X has this endpoint")
+
+
+def test_spec_undeclared_query_parameter_is_400():
+    with Fake() as (fx, api):
+        status, _, body = api.call("GET", "users/me", {"count": "5"}, auth="oauth2")
+        assert status == 400 and body["errors"][0]["message"].startswith(
+            "The query parameter [count] is not one of [user.fields,expansions,tweet.fields]"), body
+        # the spec's SDK spelling is not what X takes
+        status, _, body = api.call("GET", MENTIONS, {"post.fields": "created_at"})
+        assert status == 400 and "[post.fields] is not one of" in str(body), body
+        status, _, body = api.call("POST", "tweets", {"dry_run": "true"}, auth="oauth2",
+                                   body={"text": "a"})
+        assert status == 400 and "[dry_run] is not one of []" in str(body) and not fx.tweets
+        expect_errors(fx, "[count]", "[post.fields]", "[dry_run]")
+        # X routes, then authenticates, then reads the parameters
+        assert api.call("GET", MENTIONS, {"count": "5"}, auth=None)[0] == 401
+        assert api.call("GET", "users/1/mentionz", auth=None)[0] == 404
+        expect_errors(fx, "no usable Authorization header", "no such endpoint")
+
+
+def test_spec_field_and_expansion_values_must_be_in_its_enums():
+    with Fake() as (fx, api):
+        fx.add_mention()
+        status, _, body = api.call("GET", MENTIONS, {"tweet.fields": "created_at,likes"})
+        message = body["errors"][0]["message"]
+        assert status == 400 and len(body["errors"]) == 1, body
+        assert message.startswith("The `tweet.fields` query parameter value [likes] is not one"
+                                  " of [article,attachments,author_id,"), message
+        assert "referenced_tweets" in message and "note_tweet" in message, message
+        for name, value in (("expansions", "referenced_posts"), ("expansions", "pinned_tweet_id"),
+                            ("user.fields", "email"), ("media.fields", "size"),
+                            ("place.fields", "city"), ("poll.fields", "votes")):
+            status, _, body = api.call("GET", MENTIONS, {name: value})
+            assert status == 400 and f"`{name}` query parameter value [{value}] is not one of" \
+                in body["errors"][0]["message"], (name, body)
+        status, _, _ = api.call("GET", "users/by/username/ann", {"user.fields": "followers"})
+        assert status == 400
+        expect_errors(fx, "[likes]", "[referenced_posts]", "[pinned_tweet_id]", "[email]",
+                      "[size]", "[city]", "[votes]", "[followers]")
+
+
+def test_spec_values_meet_its_schema_constraints():
+    with Fake() as (fx, api):
+        cases = [({"max_results": "ten"}, "[ten] is not a valid integer"),
+                 ({"max_results": "1000"}, "[1000] is not between 5 and 100"),
+                 ({"until_id": "-5"}, "[-5] does not match ^[0-9]{1,19}$"),
+                 ({"start_time": "yesterday"}, "[yesterday] is not a valid RFC3339 date-time"),
+                 ({"tweet.fields": "lang,lang"}, "[lang,lang] has repeated items"),
+                 ({"expansions": ""}, "The expansions query parameter can not be empty")]
+        for params, complaint in cases:
+            status, _, body = api.call("GET", MENTIONS, params)
+            assert status == 400 and complaint in body["errors"][0]["message"], (params, body)
+        assert api.call("GET", "users/12ab/mentions")[0] == 400
+        assert api.call("POST", "dm_conversations/with/ann/messages", auth="oauth1",
+                        body={"text": "hi"})[0] == 400 and not fx.dms
+        expect_errors(fx, *[c for _, c in cases], "`id` query parameter value [12ab]",
+                      "`participant_id` query parameter value [ann]")
+
+
+def test_spec_bodies_must_match_its_schemas():
+    with Fake() as (fx, api):
+        m = fx.add_mention()
+        cases = [({"text": "a", "reply": {}},
+                  "$.reply.in_reply_to_tweet_id: is missing but it is required"),
+                 ({"text": "a", "reply": {"in_reply_to_tweet_id": m, "user": "ann"}},
+                  "$.reply.user: is not defined in the schema"),
+                 ({"text": "a", "reply": {"in_reply_to_tweet_id": m[:-1] + "x"}},
+                  "$.reply.in_reply_to_tweet_id: does not match ^[0-9]{1,19}$"),
+                 ({"text": 5}, "$.text: integer found, string expected"),
+                 ({"text": "a", "reply_settings": "everyone"}, "$.reply_settings: is not one of"),
+                 ({"text": "a", "poll": {"options": ["yes"], "duration_minutes": 60}},
+                  "$.poll.options: has 1 items, at least 2 expected"),
+                 ({"text": "a", "nullcast": "yes"}, "$.nullcast: string found, boolean expected")]
+        for payload, complaint in cases:
+            status, _, body = api.call("POST", "tweets", auth="oauth1", body=payload)
+            assert status == 400 and body["title"] == "Invalid Request" and \
+                complaint in body["errors"][0]["message"], (payload, body)
+        assert not fx.tweets
+        status, _, body = api.call("POST", "dm_conversations/with/42/messages", auth="oauth1",
+                                   body={"txt": "hi"})
+        assert status == 400 and "matches 0 of the 2 schemas in its anyOf ($.text: is missing"\
+            in str(body), body
+        status, _, body = api.call("POST", "dm_conversations/with/42/messages", auth="oauth1",
+                                   body=["hi"])
+        assert status == 400 and "$: array found, object expected" in str(body), body
+        status, _, body = api.call("POST", "tweets", auth="oauth1", raw=b'{"text": "a",}',
+                                   headers={"Content-Type": "application/json"})
+        assert status == 400 and "not valid JSON" in str(body), body
+        expect_errors(fx, *[c for _, c in cases], "anyOf", "array found", "not valid JSON")
+
+
+def test_spec_security_is_what_each_served_route_accepts():
+    """The fake's own table of which credentials each route takes agrees with
+    the spec's `security` (BearerToken, UserToken = OAuth 1.0a, OAuth2UserToken)."""
+    fx = FakeX()
+    kinds = {"BearerToken": "bearer", "UserToken": "oauth1", "OAuth2UserToken": "oauth2"}
+    served = set()
+    for template, item in fx.spec.doc["paths"].items():
+        as_route = template_regex(template)
+        for method, op in item.items():
+            for route_method, pattern, _, _, auth in FakeX.ROUTES:
+                if (route_method, pattern.pattern) == (method.upper(), as_route):
+                    wanted = {kinds[k] for alt in op["security"] for k in alt}
+                    assert set(auth) == wanted, (method, template, auth, wanted)
+                    served.add(f"{route_method} {template}")
+    # every route but the token endpoint (absent from the spec) was compared
+    assert len(served) == len(FakeX.ROUTES) - 1, served
+
+
+def test_schema_checker_handles_the_openapi_subset_x_uses():
+    spec = FakeX().spec
+    schema = {"type": "object", "required": ["id"], "additionalProperties": {"type": "integer"},
+              "properties": {"id": {"$ref": "#/components/schemas/UserId"},
+                             "note": {"type": "string", "nullable": True, "maxLength": 3},
+                             "one": {"oneOf": [{"type": "string"}, {"minLength": 2}]},
+                             "all": {"allOf": [{"type": "number", "minimum": 1},
+                                               {"maximum": 2}]}}}
+    assert schema_problems(spec, {"id": "1", "note": None, "n": 1, "one": 5, "all": 1.5},
+                           schema, "$") == []
+    got = {(w, c) for w, _, c in schema_problems(
+        spec, {"note": "long", "n": "x", "one": "ab", "all": 3}, schema, "$")}
+    assert got == {("$.id", "is missing but it is required"),
+                   ("$.note", "may be at most 3 characters long"),
+                   ("$.n", "string found, integer expected"),
+                   ("$.one", "matches 2 of the 2 schemas in its oneOf"),
+                   ("$.all", "is not at most 2")}, got
+
+
+def test_spec_missing_fails_loudly():
+    env = dict(os.environ, VIGIL_SPECS=os.path.join(ROOT, "no-such-folder"))
+    p = subprocess.run([sys.executable, "-c", "import fake_x; fake_x.FakeX()"], cwd=HERE,
+                       env=env, capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0 and "VIGIL_SPECS" in p.stderr and "no-such-folder" in p.stderr, \
+        p.stderr
 
 
 def test_weighted_length_agrees_with_twitter_text_conformance():
