@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "source/mention.h"
+#include "source/xlink.h"
 
 #define MAX_LINE (1u << 20)
 
@@ -231,6 +232,7 @@ static char *cmd_tickets(struct admin *a, const char *user, const char *filter, 
 static char *cmd_show(struct admin *a, const char *ref, int *ok)
 {
     struct sbuf b = { 0 };
+    char url[160];
     struct ticket t;
     struct event *ev;
     size_t n;
@@ -244,7 +246,8 @@ static char *cmd_show(struct admin *a, const char *ref, int *ok)
               t.customer_name ? " (" : "", t.customer_name ? t.customer_name : "",
               t.customer_name ? ")" : "");
     sb_printf(&b, "%s\n", t.text);
-    sb_printf(&b, "https://x.com/%s/status/%s\n", t.customer_handle, t.tweet_id);
+    xlink_status_url(t.customer_handle, t.tweet_id, url, sizeof url);
+    sb_printf(&b, "%s\n", url);
     sb_printf(&b, "assignee %s · priority %s · tags %s · chat %s%s\n",
               t.assignee ? desk_staff_name(a->desk, t.assignee) : "-", t.priority,
               *t.tags ? t.tags : "-", t.chat_ref ? t.chat_ref : "(not posted yet)",

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "source/source.h"
+#include "source/xlink.h"
 
 struct desk *desk_new(uv_loop_t *loop, struct store *store, const struct config *cfg)
 {
@@ -578,7 +579,7 @@ static int op_note(struct desk *d, struct ticket *t, struct op *op, int64_t now)
 static int op_escalate(struct desk *d, struct ticket *t, struct op *op, int64_t now)
 {
     const char *reason = op->arg && *op->arg ? op->arg : "no reason given";
-    char line[800], target[96], ex[400];
+    char line[800], target[96], ex[400], url[160];
 
     if (t->escalated)
         return say(op->err, op->errlen, DESK_INVALID, "#%lld is already escalated (%s).",
@@ -589,9 +590,10 @@ static int op_escalate(struct desk *d, struct ticket *t, struct op *op, int64_t 
     t->escalated = 1;
     set_str(&t->escalation_reason, reason);
     text_excerpt(t->text, ex, sizeof ex);
-    snprintf(line, sizeof line, "#%lld escalated by %s: %s\n@%s: %s\nhttps://x.com/%s/status/%s",
+    xlink_status_url(t->customer_handle, t->tweet_id, url, sizeof url);
+    snprintf(line, sizeof line, "#%lld escalated by %s: %s\n@%s: %s\n%s",
              (long long)t->id, desk_staff_name(d, op->actor), reason, t->customer_handle, ex,
-             t->customer_handle, t->tweet_id);
+             url);
     if (desk_queue(d, "channel.post",
                    desk_chat_target(d, d->cfg->channel_escalations, target, sizeof target),
                    t->id, json_pack("{s:s,s:s}", "channel", d->cfg->channel_escalations,

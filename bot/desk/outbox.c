@@ -14,6 +14,7 @@
 #include "core/backoff.h"
 #include "core/log.h"
 #include "source/source.h"
+#include "source/xlink.h"
 
 static void on_timer(uv_timer_t *t);
 
@@ -215,8 +216,7 @@ static int load_view(struct desk *d, int64_t id, struct view_buf *b)
 {
     if (store_ticket_get(d->store, id, &b->t))
         return -1;
-    snprintf(b->url, sizeof b->url, "https://x.com/%s/status/%s", b->t.customer_handle,
-             b->t.tweet_id);
+    xlink_status_url(b->t.customer_handle, b->t.tweet_id, b->url, sizeof b->url);
     b->v.id = b->t.id;
     b->v.status = strcmp(b->t.state, "closed") == 0 ? "closed"
                 : b->t.escalated ? "escalated"
@@ -279,10 +279,11 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
         rc = store_ticket_update(d->store, &t) ||
              store_event_append(d->store, t.id, "system", "posted", r->ref, now);
     } else if (strcmp(j->kind, "x.reply") == 0 && r->status == SEND_OK) {
-        if (r->ref && *r->ref)
-            snprintf(line, sizeof line, "Reply sent: https://x.com/%s/status/%s",
-                     d->cfg->x.handle ? d->cfg->x.handle : "i/web", r->ref);
-        else   /* a retry found X already had it: sent once, link unknown */
+        if (r->ref && *r->ref) {
+            char url[160];
+            xlink_status_url(d->cfg->x.handle, r->ref, url, sizeof url);
+            snprintf(line, sizeof line, "Reply sent: %s", url);
+        } else   /* a retry found X already had it: sent once, link unknown */
             snprintf(line, sizeof line, "Reply sent (X confirmed it was already posted).");
         rc = store_event_append(d->store, t.id, "system", "reply sent", r->ref, now) ||
              desk_queue_thread(d, &t, line);

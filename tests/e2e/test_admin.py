@@ -166,6 +166,21 @@ def test_repl_scripts_with_e_and_stdin_and_exit_status(tmp):
     assert r.returncode == 1 and "no bot is running" in r.stderr and "make run" in r.stderr
 
 
+def test_repl_never_prints_terminal_control_sequences_from_outside_text(tmp):
+    bot, cfg, dbp, sock = start(tmp)
+    evil = "hi \x1b[2J\x1b]52;c;ZXZpbA==\x07 \u2067rtl\u2069 \u202eover \x9b31m"
+    r = repl(cfg, "-e", ":inject @eve " + evil, "-e", ":show 10", "-e", ":tickets open",
+             "-e", ':lua "\\27]52;c;ZXZpbA==\\7\\27[2J"')
+    assert r.returncode == 0, r
+    assert "Injected @eve: ticket #10" in r.stdout and "rtl" in r.stdout, r.stdout
+    for bad in ("\x1b", "\x07", "\x9b", "\u2066", "\u2067", "\u2068", "\u2069", "\u202e"):
+        assert bad not in r.stdout, (bad, r.stdout)
+    # the store keeps what was typed
+    (text,), = query(dbp, "SELECT text FROM tickets WHERE id=10")
+    assert "\x1b]52;" in text
+    assert bot.stop()[0] == 0
+
+
 def test_tail_streams_mentions_commands_and_outbox_results(tmp):
     bot, cfg, dbp, sock = start(tmp)
     c = Client(sock)
