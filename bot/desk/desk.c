@@ -78,11 +78,22 @@ void desk_stop(struct desk *d)
 
 struct store *desk_store(struct desk *d) { return d->store; }
 const struct config *desk_config(struct desk *d) { return d->cfg; }
-void desk_set_clock(struct desk *d, int64_t fixed_now) { d->fixed_now = fixed_now; }
+void desk_set_clock(struct desk *d, int64_t fixed_now)
+{
+    /* between the test clock and the real one, intervals measured on the
+     * other do not compare: forget them */
+    if (!d->fixed_now != !fixed_now) {
+        for (int i = 0; i < DESK_MAX_TARGETS; i++)
+            d->rate[i].last_ms = 0;
+        d->clock_off_set = 0;
+    }
+    d->fixed_now = fixed_now;
+}
+void desk_step_clock(struct desk *d, int64_t seconds) { d->wall_step += seconds; }
 
 int64_t desk_now(struct desk *d)
 {
-    return d->fixed_now ? d->fixed_now : (int64_t)time(NULL);
+    return d->fixed_now ? d->fixed_now : (int64_t)time(NULL) + d->wall_step;
 }
 
 int64_t desk_now_ms(struct desk *d)
@@ -91,7 +102,14 @@ int64_t desk_now_ms(struct desk *d)
     if (d->fixed_now)
         return d->fixed_now * 1000;
     gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000 + d->wall_step * 1000;
+}
+
+int64_t desk_mono_ms(struct desk *d)
+{
+    if (d->fixed_now)
+        return d->fixed_now * 1000;
+    return (int64_t)(uv_hrtime() / 1000000);
 }
 
 void desk_notify(struct desk *d, enum desk_event_kind kind, int64_t ticket_id,
