@@ -597,7 +597,7 @@ static int op_note(struct desk *d, struct ticket *t, struct op *op, int64_t now)
 static int op_escalate(struct desk *d, struct ticket *t, struct op *op, int64_t now)
 {
     const char *reason = op->arg && *op->arg ? op->arg : "no reason given";
-    char line[800], target[96], ex[400], url[160];
+    char line[1000], target[96], ex[400], url[160], why[240], who[64];
 
     if (t->escalated)
         return say(op->err, op->errlen, DESK_INVALID, "#%lld is already escalated (%s).",
@@ -607,11 +607,13 @@ static int op_escalate(struct desk *d, struct ticket *t, struct op *op, int64_t 
                    "#%lld is closed; reopen it first.", (long long)t->id);
     t->escalated = 1;
     set_str(&t->escalation_reason, reason);
+    /* every part bounded first, so the line is never cut inside a character */
     text_excerpt(t->text, ex, sizeof ex);
+    text_excerpt(reason, why, sizeof why);
+    text_excerpt(t->customer_handle, who, sizeof who);
     xlink_status_url(t->customer_handle, t->tweet_id, url, sizeof url);
     snprintf(line, sizeof line, "#%lld escalated by %s: %s\n@%s: %s\n%s",
-             (long long)t->id, desk_staff_name(d, op->actor), reason, t->customer_handle, ex,
-             url);
+             (long long)t->id, desk_staff_name(d, op->actor), why, who, ex, url);
     if (desk_queue(d, "channel.post",
                    desk_chat_target(d, d->cfg->channel_escalations, target, sizeof target),
                    t->id, json_pack("{s:s,s:s}", "channel", d->cfg->channel_escalations,
