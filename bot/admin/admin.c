@@ -25,8 +25,16 @@
 #include "core/text.h"
 #include "source/mention.h"
 #include "source/source.h"
+#include "source/xlink.h"
 
 #define MAX_LINE (1u << 20)
+/* Answers queued for one client: past HOLD we stop reading its requests
+ * until it drains to half of that; past DROP (only :tail events can still
+ * add) it is dropped.  A client that asks and never reads once grew the bot
+ * by 750 MB in 25 s and stalled the loop. */
+#define QUEUE_HOLD (1u << 20)
+#define QUEUE_DROP (8u << 20)
+#define MAX_CLIENTS 128
 
 struct client {
     uv_pipe_t pipe;
@@ -34,7 +42,10 @@ struct client {
     struct client *next;
     char *buf;
     size_t len, cap;
-    int tail, closing;
+    char *in;               /* read but not yet handled (while held) */
+    size_t in_len, in_pos;
+    uint64_t line_since;    /* uv_now when the pending partial line began */
+    int tail, closing, held, warned;
 };
 
 struct admin {
@@ -46,6 +57,9 @@ struct admin {
     uv_pipe_t server;
     int listening;
     struct client *clients;
+    size_t nclients;
+    uv_timer_t sweep;       /* drops clients idle on half a line */
+    int sweeping;
     time_t started;
 };
 
@@ -242,6 +256,7 @@ static char *cmd_tickets(struct admin *a, const char *user, const char *filter, 
 static char *cmd_show(struct admin *a, const char *ref, int *ok)
 {
     struct sbuf b = { 0 };
+    char url[160];
     struct ticket t;
     struct event *ev;
     size_t n;
@@ -255,7 +270,8 @@ static char *cmd_show(struct admin *a, const char *ref, int *ok)
               t.customer_name ? " (" : "", t.customer_name ? t.customer_name : "",
               t.customer_name ? ")" : "");
     sb_printf(&b, "%s\n", t.text);
-    sb_printf(&b, "https://x.com/%s/status/%s\n", t.customer_handle, t.tweet_id);
+    xlink_status_url(t.customer_handle, t.tweet_id, url, sizeof url);
+    sb_printf(&b, "%s\n", url);
     sb_printf(&b, "assignee %s · priority %s · tags %s · chat %s%s\n",
               t.assignee ? desk_staff_name(a->desk, t.assignee) : "-", t.priority,
               *t.tags ? t.tags : "-", t.chat_ref ? t.chat_ref : "(not posted yet)",
@@ -411,6 +427,7 @@ static void on_closed(uv_handle_t *h)
 {
     struct client *c = h->data;
     free(c->buf);
+    free(c->in);
     free(c);
 }
 
@@ -423,16 +440,33 @@ static void drop_client(struct client *c)
     for (struct client **p = &a->clients; *p; p = &(*p)->next)
         if (*p == c) {
             *p = c->next;
+            a->nclients--;
             break;
         }
     uv_close((uv_handle_t *)&c->pipe, on_closed);
 }
 
+static size_t queued(struct client *c)
+{
+    return uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe);
+}
+
+static void process_input(struct client *c);
+static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
 static void on_written(uv_write_t *w, int status)
 {
-    (void)status;
+    struct client *c = w->handle->data;
     free(w->data);
     free(w);
+    if (status || c->closing || !c->held || queued(c) > QUEUE_HOLD / 2)
+        return;
+    /* drained: handle what it sent meanwhile, then listen again */
+    c->held = 0;
+    process_input(c);
+    if (!c->held && !c->closing)
+        uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read);
 }
 
 /* Sends `obj` (stolen) as one line. */
@@ -460,6 +494,12 @@ static void send_json(struct client *c, json_t *obj)
     if (uv_write(w, (uv_stream_t *)&c->pipe, &buf, 1, on_written)) {
         free(text);
         free(w);
+        drop_client(c);
+        return;
+    }
+    if (queued(c) > QUEUE_DROP) {
+        log_warn("admin: a client is not reading its answers; dropped", "queued=%zu",
+                 queued(c));
         drop_client(c);
     }
 }
@@ -587,21 +627,27 @@ static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     buf->len = buf->base ? hint : 0;
 }
 
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+/* Handles the lines in c->in, stopping (held, reading stopped) as soon as
+ * the client's queued answers pass QUEUE_HOLD: the rest waits in c->in. */
+static void process_input(struct client *c)
 {
-    struct client *c = s->data;
-    if (n < 0) {
-        free(buf->base);
-        drop_client(c);   /* EOF or error: a client that went away mid-stream is fine */
-        return;
-    }
-    for (ssize_t i = 0; i < n && !c->closing; i++) {
-        char ch = buf->base[i];
+    while (c->in_pos < c->in_len && !c->closing) {
+        char ch = c->in[c->in_pos++];
         if (ch == '\n') {
             handle_line(c, c->buf ? c->buf : "", c->len);
             c->len = 0;
+            if (!c->closing && queued(c) > QUEUE_HOLD) {
+                if (!c->warned++)
+                    log_warn("admin: a client is not reading its answers; holding its "
+                             "requests until it does", "queued=%zu", queued(c));
+                c->held = 1;
+                uv_read_stop((uv_stream_t *)&c->pipe);
+                return;
+            }
             continue;
         }
+        if (c->len == 0)
+            c->line_since = uv_now(c->a->loop);
         if (c->len + 1 >= MAX_LINE) {
             reply_error(c, NULL, "line longer than 1 MiB; closing");
             log_warn("admin: client sent an oversized line; closed", "");
@@ -621,7 +667,46 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         c->buf[c->len++] = ch;
         c->buf[c->len] = '\0';
     }
-    free(buf->base);
+    free(c->in);
+    c->in = NULL;
+    c->in_len = c->in_pos = 0;
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct client *c = s->data;
+    if (n < 0) {
+        free(buf->base);
+        drop_client(c);   /* EOF or error: a client that went away mid-stream is fine */
+        return;
+    }
+    if (n == 0 || c->closing) {
+        free(buf->base);
+        return;
+    }
+    /* reading is stopped while held, so c->in is empty here */
+    free(c->in);
+    c->in = buf->base;
+    c->in_len = (size_t)n;
+    c->in_pos = 0;
+    process_input(c);
+}
+
+/* Every few seconds: a client that has sat on half a line longer than
+ * admin.idle_timeout is dropped (each may hold up to 1 MiB). */
+static void on_sweep(uv_timer_t *t)
+{
+    struct admin *a = t->data;
+    uint64_t now = uv_now(a->loop), limit = (uint64_t)(a->cfg->admin_idle_timeout * 1000);
+    struct client *c = a->clients, *next;
+    for (; c; c = next) {
+        next = c->next;
+        if (c->len > 0 && !c->closing && !c->held && now - c->line_since > limit) {
+            log_warn("admin: a client left half a line idle; dropped", "bytes=%zu", c->len);
+            reply_error(c, NULL, "idle in the middle of a line; closing");
+            drop_client(c);
+        }
+    }
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -646,6 +731,13 @@ static void on_connection(uv_stream_t *server, int status)
     }
     c->next = a->clients;
     a->clients = c;
+    a->nclients++;
+    if (a->nclients > MAX_CLIENTS) {
+        log_warn("admin: too many clients; refused one", "max=%d", MAX_CLIENTS);
+        reply_error(c, NULL, "refused: too many admin clients");
+        drop_client(c);
+        return;
+    }
     if (uv_fileno((uv_handle_t *)&c->pipe, &fd) ||
         getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
         (cred.uid != getuid() && cred.uid != 0)) {
@@ -657,14 +749,52 @@ static void on_connection(uv_stream_t *server, int status)
     uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read);
 }
 
+/* The socket's directory must be ours (or root's) and writable by nobody
+ * else: whoever can write it can swap the socket for their own, and the
+ * REPL would then talk to them. */
+static int check_socket_dir(const char *path)
+{
+    char dir[1024];
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash == path ? 1 : slash - path), path);
+    if (stat(dir, &st)) {
+        log_error("cannot check the admin socket's directory", "dir=%s error=%s", dir,
+                  strerror(errno));
+        return -1;
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_uid != getuid() && st.st_uid != 0)) {
+        log_error("the admin socket's directory is not private: others can write it or "
+                  "own it; use a directory only this user can write (0700)",
+                  "dir=%s mode=%03o owner=%ld", dir, (unsigned)(st.st_mode & 0777),
+                  (long)st.st_uid);
+        return -1;
+    }
+    return 0;
+}
+
 int admin_listen(struct admin *a)
 {
     const char *path = a->cfg->admin_socket;
     struct sockaddr_un sa;
+    struct stat st;
     int probe;
 
     if (strlen(path) >= sizeof sa.sun_path) {
         log_error("admin.socket path is too long", "path=%s", path);
+        return -1;
+    }
+    if (check_socket_dir(path))
+        return -1;
+    /* Only a socket is ever replaced: a regular file (or a link) at this
+     * path is someone's data or a trap, and stays. */
+    if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+        log_error("admin.socket names a file that is not a socket; not replacing it",
+                  "path=%s", path);
         return -1;
     }
     /* A socket file that answers belongs to a running vigil: never steal it. */
@@ -689,6 +819,15 @@ int admin_listen(struct admin *a)
         return -1;
     }
     a->listening = 1;
+    uv_timer_init(a->loop, &a->sweep);
+    a->sweep.data = a;
+    {
+        /* check a few times per idle period, at most once a second */
+        uint64_t every = (uint64_t)(a->cfg->admin_idle_timeout * 250);
+        every = every < 100 ? 100 : every > 1000 ? 1000 : every;
+        uv_timer_start(&a->sweep, on_sweep, every, every);
+    }
+    a->sweeping = 1;
     log_info("admin socket listening", "path=%s", path);
     return 0;
 }
@@ -699,6 +838,10 @@ void admin_close(struct admin *a)
         return;
     while (a->clients)
         drop_client(a->clients);
+    if (a->sweeping) {
+        a->sweeping = 0;
+        uv_close((uv_handle_t *)&a->sweep, NULL);
+    }
     if (a->listening) {
         a->listening = 0;
         uv_close((uv_handle_t *)&a->server, NULL);

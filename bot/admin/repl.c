@@ -20,6 +20,7 @@
 #include <readline/readline.h>
 
 #include "core/config.h"
+#include "core/text.h"
 
 static int sock = -1, sigpipe_fd[2] = { -1, -1 }, colour, quit, failed, tailing;
 static char rbuf[1 << 16];
@@ -107,24 +108,30 @@ static json_t *next_message(int *eof)
     }
 }
 
+/* Everything the bot sends quotes outside data (tweets, names, script
+ * results): it is neutralised before it reaches the operator's terminal. */
 static void print_text(const char *text, int ok)
 {
+    char *clean = text_for_terminal(text);
     if (!ok && colour)
-        printf("\033[31m%s\033[0m\n", text);
+        printf("\033[31m%s\033[0m\n", clean ? clean : "");
     else
-        printf("%s\n", text);
+        printf("%s\n", clean ? clean : "");
     fflush(stdout);
+    free(clean);
 }
 
 static void print_event(json_t *ev)
 {
-    const char *kind = json_string_value(json_object_get(ev, "kind"));
-    const char *text = json_string_value(json_object_get(ev, "text"));
+    char *kind = text_for_terminal(json_string_value(json_object_get(ev, "kind")));
+    char *text = text_for_terminal(json_string_value(json_object_get(ev, "text")));
     if (colour)
-        printf("\033[36m[%s]\033[0m %s\n", kind ? kind : "?", text ? text : "");
+        printf("\033[36m[%s]\033[0m %s\n", kind && *kind ? kind : "?", text ? text : "");
     else
-        printf("[%s] %s\n", kind ? kind : "?", text ? text : "");
+        printf("[%s] %s\n", kind && *kind ? kind : "?", text ? text : "");
     fflush(stdout);
+    free(kind);
+    free(text);
 }
 
 /* Sends `req` and waits for its answer; events meanwhile are printed when
@@ -245,9 +252,10 @@ static void set_items(json_t *arr, const char *prefix)
         return;
     n = 0;
     json_array_foreach(arr, i, v) {
-        char *s = NULL;
-        if (asprintf(&s, "%s%s", prefix, json_string_value(v)) >= 0)
+        char *s = NULL, *clean = text_for_terminal(json_string_value(v));
+        if (clean && asprintf(&s, "%s%s", prefix, clean) >= 0)
             items[n++] = s;
+        free(clean);
     }
 }
 

@@ -16,6 +16,7 @@
 #include <readline/readline.h>
 
 #include "core/log.h"
+#include "core/text.h"
 
 struct console {
     struct chat base;
@@ -42,35 +43,6 @@ struct console {
 static struct console *active;
 
 /* --- output ------------------------------------------------------------- */
-
-/* Returns new: `s` with ESC, C0 (but newline) and C1 controls and the
- * bidi overrides replaced, so a tweet cannot move the cursor, recolour the
- * terminal or reverse text. */
-static char *sanitize(const char *s)
-{
-    size_t len = s ? strlen(s) : 0, o = 0;
-    char *out = malloc(len * 3 + 1);
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c < 0x20 && c != '\n') || c == 0x7f) {
-            out[o++] = '?';
-        } else if (c == 0xC2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
-                   (unsigned char)s[i + 1] <= 0x9F) {
-            out[o++] = '?';   /* C1 control */
-            i++;
-        } else if (c == 0xE2 && i + 2 < len && (unsigned char)s[i + 1] == 0x80 &&
-                   (unsigned char)s[i + 2] >= 0xAA && (unsigned char)s[i + 2] <= 0xAE) {
-            out[o++] = '?';   /* U+202A..U+202E bidi embedding/override */
-            i += 2;
-        } else {
-            out[o++] = (char)c;
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
 
 /* Set while readline runs our line handler: the line is already finished
  * on screen, so output goes straight out, without redrawing the prompt. */
@@ -103,7 +75,7 @@ static void emit(struct console *c, const char *text)
 void console_print(struct chat *chat, const char *text)
 {
     struct console *c = to_console(chat);
-    char *clean = sanitize(text);
+    char *clean = text_for_terminal(text);
     size_t n = strlen(clean ? clean : "") + 2;
     char *line = malloc(n);
     if (line) {
@@ -142,8 +114,8 @@ static void sla_text(const struct ticket_view *t, char *out, size_t len)
 
 static void render(struct console *c, const struct ticket_view *t)
 {
-    char *text = sanitize(t->text), *name = sanitize(t->customer_name ? t->customer_name : "");
-    char *handle = sanitize(t->customer_handle), when[16], sla[64], head[512];
+    char *text = text_for_terminal(t->text), *name = text_for_terminal(t->customer_name ? t->customer_name : "");
+    char *handle = text_for_terminal(t->customer_handle), when[16], sla[64], head[512];
     size_t n;
     char *out;
 
@@ -206,7 +178,7 @@ static void console_update_ticket(struct chat *chat, const char *channel, const 
                                   const struct ticket_view *t, send_done_fn done, void *arg)
 {
     struct console *c = to_console(chat);
-    char line[600], *handle = sanitize(t->customer_handle), sla[64];
+    char line[600], *handle = text_for_terminal(t->customer_handle), sla[64];
     struct send_result r = { SEND_OK, ref, NULL, 0 };
     (void)channel;
     unsigned long h;
@@ -233,7 +205,7 @@ static void console_post_thread(struct chat *chat, const char *channel, const ch
                                 const char *text, send_done_fn done, void *arg)
 {
     struct console *c = to_console(chat);
-    char *clean = sanitize(text);
+    char *clean = text_for_terminal(text);
     size_t n = strlen(clean ? clean : "") + 64;
     char *line = malloc(n);
     const char *id = strncmp(ref, "console:", 8) == 0 ? ref + 8 : ref;
@@ -252,7 +224,7 @@ static void console_post_channel(struct chat *chat, const char *channel, const c
                                  send_done_fn done, void *arg)
 {
     struct console *c = to_console(chat);
-    char *clean = sanitize(text);
+    char *clean = text_for_terminal(text);
     size_t n = strlen(clean ? clean : "") + strlen(channel) + 64;
     char *line = malloc(n);
     if (line) {

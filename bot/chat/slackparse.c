@@ -3,6 +3,9 @@
  * ../shared/reference/slack.md.  Pure: no I/O, no globals. */
 #include "chat/slackparse.h"
 
+#include "core/text.h"
+
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,6 +417,73 @@ static char *clip(const char *s, size_t max)
     return out;
 }
 
+/* Escaped text (slack_escape) with a zero-width space (U+200B) before each
+ * *, _, ~ and ` that could open formatting: Slack opens bold, italics,
+ * strike and code only where the mark does not follow a letter or digit,
+ * so a customer's "*Closed*" shows as typed instead of looking like vigil's
+ * own status, while "not_in_channel" or "@mettek_dk" stay byte for byte.
+ * Returns new, caller frees. */
+static char *neutralise(const char *s)
+{
+    char *esc = slack_escape(s), *out;
+    size_t n = 0;
+    if (!esc)
+        return NULL;
+    out = malloc(strlen(esc) * 4 + 1);
+    if (out) {
+        for (const char *p = esc; *p; p++) {
+            if (strchr("*_~`", *p) && !(p > esc && isalnum((unsigned char)p[-1]))) {
+                memcpy(out + n, "\xe2\x80\x8b", 3);
+                n += 3;
+            }
+            out[n++] = *p;
+        }
+        out[n] = '\0';
+    }
+    free(esc);
+    return out;
+}
+
+/* Untrusted text for a mrkdwn line: one line of at most `max` bytes, cut
+ * between UTF-8 characters (text_excerpt), then neutralised; at most
+ * 5 * max bytes.  Returns new, caller frees. */
+static char *inline_text(const char *s, size_t max)
+{
+    char *line = malloc(max), *out;
+    if (!line)
+        return NULL;
+    text_excerpt(s, line, max);
+    out = neutralise(line);
+    free(line);
+    return out;
+}
+
+/* A link Slack cannot misread: the URL is vigil's own (xlink percent-encodes
+ * it) but is checked anyway, since "|" or ">" in it would end the link
+ * early; a URL that does not qualify shows the label without a link. */
+static void link_to(char *out, size_t len, const char *url, const char *label)
+{
+    if (url && strncmp(url, "https://", 8) == 0 && !strpbrk(url, "<>|& \t\r\n"))
+        snprintf(out, len, "<%s|%s>", url, label);
+    else
+        snprintf(out, len, "%s", label);
+}
+
+/* The customer's own words, multi-line: a rich_text quote holding plain
+ * text elements, which Slack never parses for mrkdwn, mentions or links,
+ * so the tweet can neither ping anyone nor draw lines that look like
+ * vigil's.  Cut near `max` bytes between UTF-8 characters.  New json_t. */
+static json_t *quote_block(const char *text, size_t max)
+{
+    char *body = clip(text, max);
+    json_t *b = body ? json_pack("{s:s,s:[{s:s,s:[{s:s,s:s}]}]}", "type", "rich_text",
+                                 "elements", "type", "rich_text_quote", "elements", "type",
+                                 "text", "text", *body ? body : " ")
+                     : NULL;
+    free(body);
+    return b;
+}
+
 static json_t *mrkdwn(const char *text)
 {
     return json_pack("{s:s,s:s,s:b}", "type", "mrkdwn", "text", text, "verbatim", 1);
@@ -449,25 +519,29 @@ json_t *slack_ticket_message(const struct ticket_view *v, long long now)
         { "closed", "Closed" },
     };
     const char *label = v->status;
-    char head[1200], ctx[600], fallback[600], value[32], sla[96], block_id[40];
-    char *handle = slack_escape(v->customer_handle ? v->customer_handle : "?");
-    char *name = slack_escape(v->customer_name ? v->customer_name : "");
-    char *text = slack_escape(v->text ? v->text : "");
-    char *body = clip(text ? text : "", 2900);           /* section text <= 3000 */
-    char *assignee = v->assignee_name ? slack_escape(v->assignee_name) : NULL;
-    char *tags = v->tags && *v->tags ? slack_escape(v->tags) : NULL;
-    char *fb_text = clip(text ? text : "", 200);
+    /* Every customer or staff string is bounded (inline_text) before it
+     * meets a fixed buffer, so no snprintf below cuts a UTF-8 character. */
+    char head[2000], ctx[2400], fallback[1600], value[32], sla[96], block_id[40], at[400];
+    char link[1200];
+    char *handle = inline_text(v->customer_handle ? v->customer_handle : "?", 64);
+    char *name = inline_text(v->customer_name ? v->customer_name : "", 200);
+    json_t *body = quote_block(v->text ? v->text : "", 2900);
+    char *assignee = v->assignee_name ? inline_text(v->assignee_name, 120) : NULL;
+    char *tags = v->tags && *v->tags ? inline_text(v->tags, 300) : NULL;
+    char *fb_text = inline_text(v->text ? v->text : "", 200);
     json_t *msg = NULL, *blocks, *actions;
 
     for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
         if (strcmp(v->status, labels[i][0]) == 0)
             label = labels[i][1];
-    if (!handle || !name || !text || !body || !fb_text)
+    if (!handle || !name || !body || !fb_text)
         goto out;
     snprintf(value, sizeof value, "%lld", (long long)v->id);
     snprintf(block_id, sizeof block_id, "t%lld", (long long)v->id);
-    snprintf(head, sizeof head, "*#%lld* · *%s*%s · <%s|@%s>%s%s%s", (long long)v->id, label,
-             v->injected ? " (injected)" : "", v->tweet_url, handle, *name ? " (" : "", name,
+    snprintf(at, sizeof at, "@%s", handle);
+    link_to(link, sizeof link, v->tweet_url, at);
+    snprintf(head, sizeof head, "*#%lld* · *%s*%s · %s%s%s%s", (long long)v->id, label,
+             v->injected ? " (injected)" : "", link, *name ? " (" : "", name,
              *name ? ")" : "");
     sla_line(v, now, sla, sizeof sla);
     snprintf(ctx, sizeof ctx, "Tweeted <!date^%lld^{date_short_pretty} {time}|%lld> · %s · %s%s%s%s%s",
@@ -479,8 +553,8 @@ json_t *slack_ticket_message(const struct ticket_view *v, long long now)
 
     blocks = json_array();
     json_array_append_new(blocks, json_pack("{s:s,s:o}", "type", "section", "text", mrkdwn(head)));
-    json_array_append_new(blocks, json_pack("{s:s,s:o}", "type", "section", "text",
-                                            mrkdwn(*body ? body : " ")));
+    json_array_append_new(blocks, body);
+    body = NULL;
     json_array_append_new(blocks, json_pack("{s:s,s:[o]}", "type", "context", "elements",
                                             mrkdwn(ctx)));
     actions = json_array();
@@ -501,8 +575,7 @@ json_t *slack_ticket_message(const struct ticket_view *v, long long now)
 out:
     free(handle);
     free(name);
-    free(text);
-    free(body);
+    json_decref(body);
     free(assignee);
     free(tags);
     free(fb_text);
@@ -512,7 +585,7 @@ out:
 json_t *slack_digest_message(const struct ticket_view *v, size_t n, size_t backlog)
 {
     json_t *blocks = json_array(), *ids = json_array();
-    char head[300], line[1200];
+    char head[300], line[3000];
 
     snprintf(head, sizeof head, ":rotating_light: *Busy: %zu new tickets waiting.* New tickets "
              "are listed in digests like this until the backlog clears; each keeps its number, "
@@ -520,16 +593,16 @@ json_t *slack_digest_message(const struct ticket_view *v, size_t n, size_t backl
              backlog);
     json_array_append_new(blocks, json_pack("{s:s,s:o}", "type", "section", "text", mrkdwn(head)));
     for (size_t i = 0; i < n && i < 40; i++) {
-        char *handle = slack_escape(v[i].customer_handle ? v[i].customer_handle : "?");
-        char *text = slack_escape(v[i].text ? v[i].text : "");
-        char *ex = text ? clip(text, 300) : NULL;
-        snprintf(line, sizeof line, "*#%lld* <%s|@%s>: %s", (long long)v[i].id, v[i].tweet_url,
-                 handle ? handle : "?", ex ? ex : "");
+        char *handle = inline_text(v[i].customer_handle ? v[i].customer_handle : "?", 64);
+        char *ex = inline_text(v[i].text ? v[i].text : "", 300);
+        char at[400], link[1200];
+        snprintf(at, sizeof at, "@%s", handle ? handle : "?");
+        link_to(link, sizeof link, v[i].tweet_url, at);
+        snprintf(line, sizeof line, "*#%lld* %s: %s", (long long)v[i].id, link, ex ? ex : "");
         json_array_append_new(blocks, json_pack("{s:s,s:o}", "type", "section", "text",
                                                 mrkdwn(line)));
         json_array_append_new(ids, json_integer(v[i].id));
         free(handle);
-        free(text);
         free(ex);
     }
     snprintf(line, sizeof line, "Digest of %zu new tickets (%zu waiting)", n, backlog);
@@ -540,7 +613,7 @@ json_t *slack_digest_message(const struct ticket_view *v, size_t n, size_t backl
 
 json_t *slack_text_message(const char *text)
 {
-    char *esc = slack_escape(text ? text : ""), *body = esc ? clip(esc, 2900) : NULL;
+    char *esc = neutralise(text ? text : ""), *body = esc ? clip(esc, 2900) : NULL;
     char *fb = esc ? clip(esc, 3000) : NULL;
     json_t *msg = NULL;
     if (body && fb)

@@ -74,14 +74,16 @@ int slack_typed_text(const char *s, struct slack_typed *out);
 void slack_typed_clear(struct slack_typed *t);
 
 /* The chat.postMessage / chat.update body for a ticket (without channel
- * and ts): text fallback, Block Kit blocks, metadata; untrusted text
- * escaped and verbatim.  Returns new json_t (caller decrefs). */
+ * and ts): text fallback, Block Kit blocks, metadata.  The tweet is a
+ * rich_text quote of plain text (never parsed); handle, name, assignee and
+ * tags are bounded single lines, escaped, verbatim and with mrkdwn
+ * formatting neutralised.  Returns new json_t (caller decrefs). */
 json_t *slack_ticket_message(const struct ticket_view *v, long long now);
 /* A digest: one message listing `n` new tickets while `backlog` wait, with
  * vigil_digest metadata.  New json_t. */
 json_t *slack_digest_message(const struct ticket_view *v, size_t n, size_t backlog);
-/* A plain message (thread line, channel post): escaped, verbatim, no
- * mentions possible.  New json_t. */
+/* A plain message (thread line, channel post): escaped, verbatim, mrkdwn
+ * formatting neutralised, no mentions possible.  New json_t. */
 json_t *slack_text_message(const char *text);
 /* A command's answer for Slack: escaped (it may quote tweets), in a code
  * block when it has several lines, cut near 3,000 bytes; {text,

@@ -40,6 +40,7 @@ static const struct key schema[] = {
     NUM("scripts.instructions", script_instructions),
     NUM("scripts.memory_mb", script_memory_mb),
     S("admin"), STR("admin.socket", admin_socket), STR("admin.user", admin_user),
+    NUM("admin.idle_timeout", admin_idle_timeout),
     S("channels"), STR("channels.mentions", channel_mentions),
     STR("channels.escalations", channel_escalations),
     STR("channels.on_duty", channel_on_duty),
@@ -440,6 +441,7 @@ static void set_defaults(struct config *c)
     c->scripts_lib = strdup("lua");
     c->admin_socket = strdup("var/vigil.sock");
     c->admin_user = strdup("local-admin");
+    c->admin_idle_timeout = 30;
     c->channel_mentions = strdup("#support");
     c->channel_escalations = strdup("#support-escalations");
     c->channel_on_duty = strdup("on-duty");

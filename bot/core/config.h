@@ -25,6 +25,7 @@ struct config {
     char *store_path;
     char *scripts_dir, *scripts_lib;
     char *admin_socket, *admin_user;
+    double admin_idle_timeout;       /* seconds a client may sit on half a line */
 
     char *channel_mentions, *channel_escalations, *channel_on_duty;
 

@@ -10,4 +10,12 @@
  * and "..." follows.  `s` may be NULL (empty result). */
 void text_excerpt(const char *s, char *out, size_t len);
 
+/* `s` made safe to print on a terminal: ESC, C0 controls (but newline),
+ * DEL, C1 controls and the bidi controls U+202A-U+202E and U+2066-U+2069
+ * become "?", so outside text cannot move the cursor, recolour or clear
+ * the screen, write the clipboard (OSC 52) or reorder what follows.
+ * `s` may be NULL (empty result).  Returns new, caller frees; NULL when
+ * out of memory. */
+char *text_for_terminal(const char *s);
+
 #endif

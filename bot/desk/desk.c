@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "source/source.h"
+#include "source/xlink.h"
 
 struct desk *desk_new(uv_loop_t *loop, struct store *store, const struct config *cfg)
 {
@@ -77,11 +78,22 @@ void desk_stop(struct desk *d)
 
 struct store *desk_store(struct desk *d) { return d->store; }
 const struct config *desk_config(struct desk *d) { return d->cfg; }
-void desk_set_clock(struct desk *d, int64_t fixed_now) { d->fixed_now = fixed_now; }
+void desk_set_clock(struct desk *d, int64_t fixed_now)
+{
+    /* between the test clock and the real one, intervals measured on the
+     * other do not compare: forget them */
+    if (!d->fixed_now != !fixed_now) {
+        for (int i = 0; i < DESK_MAX_TARGETS; i++)
+            d->rate[i].last_ms = 0;
+        d->clock_off_set = 0;
+    }
+    d->fixed_now = fixed_now;
+}
+void desk_step_clock(struct desk *d, int64_t seconds) { d->wall_step += seconds; }
 
 int64_t desk_now(struct desk *d)
 {
-    return d->fixed_now ? d->fixed_now : (int64_t)time(NULL);
+    return d->fixed_now ? d->fixed_now : (int64_t)time(NULL) + d->wall_step;
 }
 
 int64_t desk_now_ms(struct desk *d)
@@ -90,7 +102,14 @@ int64_t desk_now_ms(struct desk *d)
     if (d->fixed_now)
         return d->fixed_now * 1000;
     gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000 + d->wall_step * 1000;
+}
+
+int64_t desk_mono_ms(struct desk *d)
+{
+    if (d->fixed_now)
+        return d->fixed_now * 1000;
+    return (int64_t)(uv_hrtime() / 1000000);
 }
 
 void desk_notify(struct desk *d, enum desk_event_kind kind, int64_t ticket_id,
@@ -584,7 +603,7 @@ static int op_note(struct desk *d, struct ticket *t, struct op *op, int64_t now)
 static int op_escalate(struct desk *d, struct ticket *t, struct op *op, int64_t now)
 {
     const char *reason = op->arg && *op->arg ? op->arg : "no reason given";
-    char line[800], target[96], ex[400];
+    char line[1000], target[96], ex[400], url[160], why[240], who[64];
 
     if (t->escalated)
         return say(op->err, op->errlen, DESK_INVALID, "#%lld is already escalated (%s).",
@@ -594,10 +613,13 @@ static int op_escalate(struct desk *d, struct ticket *t, struct op *op, int64_t 
                    "#%lld is closed; reopen it first.", (long long)t->id);
     t->escalated = 1;
     set_str(&t->escalation_reason, reason);
+    /* every part bounded first, so the line is never cut inside a character */
     text_excerpt(t->text, ex, sizeof ex);
-    snprintf(line, sizeof line, "#%lld escalated by %s: %s\n@%s: %s\nhttps://x.com/%s/status/%s",
-             (long long)t->id, desk_staff_name(d, op->actor), reason, t->customer_handle, ex,
-             t->customer_handle, t->tweet_id);
+    text_excerpt(reason, why, sizeof why);
+    text_excerpt(t->customer_handle, who, sizeof who);
+    xlink_status_url(t->customer_handle, t->tweet_id, url, sizeof url);
+    snprintf(line, sizeof line, "#%lld escalated by %s: %s\n@%s: %s\n%s",
+             (long long)t->id, desk_staff_name(d, op->actor), why, who, ex, url);
     if (desk_queue(d, "channel.post",
                    desk_chat_target(d, d->cfg->channel_escalations, target, sizeof target),
                    t->id, json_pack("{s:s,s:s}", "channel", d->cfg->channel_escalations,

@@ -61,6 +61,9 @@ const struct config *desk_config(struct desk *d);
 int64_t desk_now(struct desk *d);
 /* Tests move the desk's clock; 0 returns to the real one. */
 void desk_set_clock(struct desk *d, int64_t fixed_now);
+/* Steps the wall clock vigil reads by `seconds` (as `date -s` or an NTP
+ * step would), the monotonic one not: for tests of clock steps. */
+void desk_step_clock(struct desk *d, int64_t seconds);
 
 /* --- ingest ------------------------------------------------------------ */
 struct ingest_stats {

@@ -35,6 +35,9 @@ struct desk {
     desk_observer_fn observer;
     void *observer_arg;
     int64_t fixed_now;
+    int64_t wall_step;       /* desk_step_clock: seconds added to the wall clock */
+    int64_t clock_off;       /* wall - monotonic (ms) when the outbox last looked */
+    int clock_off_set;
 
     uv_timer_t outbox_timer, sla_timer;
     int started, stopping;
@@ -44,6 +47,10 @@ struct desk {
 };
 
 int64_t desk_now_ms(struct desk *d);
+/* Milliseconds on the monotonic clock (uv_hrtime): for intervals (rate
+ * limits, waits), which a wall-clock step must not stretch or shrink.
+ * Follows desk_set_clock when that is set. */
+int64_t desk_mono_ms(struct desk *d);
 void desk_notify(struct desk *d, enum desk_event_kind kind, int64_t ticket_id,
                  const char *what, const char *detail);
 /* Queues a job; `payload` is a JSON object (stolen, may be NULL). */

@@ -14,6 +14,7 @@
 #include "core/backoff.h"
 #include "core/log.h"
 #include "source/source.h"
+#include "source/xlink.h"
 
 static void on_timer(uv_timer_t *t);
 
@@ -59,17 +60,57 @@ int desk_inflight(struct desk *d)
     return n;
 }
 
+/* A wall clock that moves against the monotonic one by more than this
+ * stepped (slewing by NTP stays far below it between two runs). */
+#define CLOCK_STEP_MS 2000
+
+/* The longest wait vigil ever gives a job: a backoff (capped by
+ * outbox.max_backoff) or a service's Retry-After (capped here at an hour,
+ * X's longest rate window being 15 minutes). */
+static int64_t horizon_ms(struct desk *d)
+{
+    double s = d->cfg->outbox_max_backoff > 3600 ? d->cfg->outbox_max_backoff : 3600;
+    return (int64_t)(s * 1000);
+}
+
 /* A job left "inflight" by a crash may or may not have happened.  Sending it
  * again is the safe side for chat (a duplicate message beats a lost ticket);
  * adapters that can check first (Slack metadata, X duplicate rejection) do. */
 void outbox_recover(struct desk *d)
 {
-    int64_t requeued = store_job_count(d->store, "inflight");
+    int64_t requeued = store_job_count(d->store, "inflight"), clamped;
+    int64_t now_ms = desk_now_ms(d);
     if (requeued > 0) {
         store_job_requeue_inflight(d->store, desk_now(d));
         log_warn("outbox jobs were in flight at the last stop; retrying them",
                  "jobs=%lld", (long long)requeued);
     }
+    /* No wait vigil sets is longer than the horizon, so a job due later was
+     * scheduled before the wall clock stepped back while vigil was down:
+     * it is due now rather than frozen for as long as the step. */
+    clamped = store_job_clamp_due(d->store, now_ms + horizon_ms(d), now_ms);
+    if (clamped > 0)
+        log_warn("outbox jobs were due further ahead than any wait vigil sets (the wall "
+                 "clock went back?); they are due now", "jobs=%lld", (long long)clamped);
+}
+
+/* While running, the wall clock is compared with the monotonic one: a step
+ * (NTP, `date -s`) moves every queued due time by as much, so a step back
+ * of an hour does not freeze posting for an hour, nor a step forward fire
+ * every retry at once. */
+static void follow_wall_clock(struct desk *d)
+{
+    int64_t off = desk_now_ms(d) - desk_mono_ms(d), delta = off - d->clock_off;
+    if (d->fixed_now)
+        return;   /* a test's clock: both move together */
+    if (d->clock_off_set && (delta > CLOCK_STEP_MS || delta < -CLOCK_STEP_MS)) {
+        if (store_job_shift_due(d->store, delta) != STORE_OK)
+            return;   /* logged by the store; try again next time */
+        log_warn("the wall clock stepped; queued outbox jobs keep their waits",
+                 "step=%llds", (long long)(delta / 1000));
+    }
+    d->clock_off = off;
+    d->clock_off_set = 1;
 }
 
 static double target_rate(struct desk *d, const char *target)
@@ -215,8 +256,7 @@ static int load_view(struct desk *d, int64_t id, struct view_buf *b)
 {
     if (store_ticket_get(d->store, id, &b->t))
         return -1;
-    snprintf(b->url, sizeof b->url, "https://x.com/%s/status/%s", b->t.customer_handle,
-             b->t.tweet_id);
+    xlink_status_url(b->t.customer_handle, b->t.tweet_id, b->url, sizeof b->url);
     b->v.id = b->t.id;
     b->v.status = strcmp(b->t.state, "closed") == 0 ? "closed"
                 : b->t.escalated ? "escalated"
@@ -279,10 +319,11 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
         rc = store_ticket_update(d->store, &t) ||
              store_event_append(d->store, t.id, "system", "posted", r->ref, now);
     } else if (strcmp(j->kind, "x.reply") == 0 && r->status == SEND_OK) {
-        if (r->ref && *r->ref)
-            snprintf(line, sizeof line, "Reply sent: https://x.com/%s/status/%s",
-                     d->cfg->x.handle ? d->cfg->x.handle : "i/web", r->ref);
-        else   /* a retry found X already had it: sent once, link unknown */
+        if (r->ref && *r->ref) {
+            char url[160];
+            xlink_status_url(d->cfg->x.handle, r->ref, url, sizeof url);
+            snprintf(line, sizeof line, "Reply sent: %s", url);
+        } else   /* a retry found X already had it: sent once, link unknown */
             snprintf(line, sizeof line, "Reply sent (X confirmed it was already posted).");
         rc = store_event_append(d->store, t.id, "system", "reply sent", r->ref, now) ||
              desk_queue_thread(d, &t, line);
@@ -339,6 +380,8 @@ static void record(struct desk *d, int64_t job_id, const struct send_result *r, 
     } else if (r->status == SEND_RETRY && j.attempts < d->cfg->outbox_max_attempts) {
         double delay = r->retry_after > 0 ? r->retry_after
                      : backoff_delay(j.attempts, 1.0, d->cfg->outbox_max_backoff);
+        if (delay * 1000 > (double)horizon_ms(d))
+            delay = (double)horizon_ms(d) / 1000;
         store_job_set_state(d->store, j.id, "queued", j.attempts,
                             now_ms + (int64_t)(delay * 1000), NULL, r->error, now_ms / 1000);
         log_warn("outbox send failed; will retry", "job=%lld kind=%s target=%s attempt=%d "
@@ -378,7 +421,7 @@ static void finish(struct done_ctx *ctx, const struct send_result *r, int called
     double blocked_delay = 0;
 
     if (called)
-        *last_sent(d, f->target) = desk_now_ms(d);
+        *last_sent(d, f->target) = desk_mono_ms(d);
     if (r->status == SEND_BLOCKED)
         blocked_delay = blocked_begin(d, f->target, r);
     else if (r->status == SEND_OK && called)
@@ -797,12 +840,14 @@ static int free_slot(struct desk *d)
 static void run(struct desk *d)
 {
     const char *busy[2 * DESK_MAX_TARGETS];
-    int64_t wake_ms = 0;
+    int64_t wake_in = -1;    /* ms until the next run, -1 = none needed */
 
     if (!d->chat || !d->source)
         return;
+    follow_wall_clock(d);
     for (int guard = 0; guard < 1000 && !d->stopping; guard++) {
-        int64_t now_ms = desk_now_ms(d), next_ms = 0;
+        /* due times are wall time (stored); rate intervals are monotonic */
+        int64_t now_ms = desk_now_ms(d), mono = desk_mono_ms(d), next_ms = 0;
         size_t nbusy = 0;
         struct job j;
         struct done_ctx *ctx;
@@ -814,17 +859,17 @@ static void run(struct desk *d)
             if (d->rate[i].target[0]) {
                 double rate = target_rate(d, d->rate[i].target);
                 int64_t ready = d->rate[i].last_ms + (rate > 0 ? (int64_t)(1000 / rate) : 0);
-                if (ready > now_ms) {
+                if (ready > mono) {
                     busy[nbusy++] = d->rate[i].target;
-                    if (!wake_ms || ready < wake_ms)
-                        wake_ms = ready;
+                    if (wake_in < 0 || ready - mono < wake_in)
+                        wake_in = ready - mono;
                 }
             }
         }
         rc = store_job_next(d->store, now_ms, busy, nbusy, &j, &next_ms);
         if (rc != STORE_OK) {
-            if (next_ms && (!wake_ms || next_ms < wake_ms))
-                wake_ms = next_ms;
+            if (next_ms && (wake_in < 0 || next_ms - now_ms < wake_in))
+                wake_in = next_ms - now_ms;
             break;
         }
         slot = slot_of(d, j.target) >= 0 ? -1 : free_slot(d);
@@ -838,7 +883,7 @@ static void run(struct desk *d)
             break;
         }
         j.attempts++;
-        *last_sent(d, j.target) = now_ms;
+        *last_sent(d, j.target) = mono;
         d->inflight[slot].used = 1;
         d->inflight[slot].job_id = j.id;
         d->inflight[slot].d = d;
@@ -857,10 +902,8 @@ static void run(struct desk *d)
             dispatch(d, &j, ctx);
         store_job_clear(&j);
     }
-    if (wake_ms && !d->stopping) {
-        int64_t delay = wake_ms - desk_now_ms(d);
-        uv_timer_start(&d->outbox_timer, on_timer, delay > 0 ? (uint64_t)delay : 1, 0);
-    }
+    if (wake_in >= 0 && !d->stopping)
+        uv_timer_start(&d->outbox_timer, on_timer, wake_in > 0 ? (uint64_t)wake_in : 1, 0);
 }
 
 static void on_timer(uv_timer_t *t)

@@ -17,6 +17,7 @@
 #include "desk/tweetlen.h"
 #include "script/refs.h"
 #include "source/source.h"
+#include "source/xlink.h"
 
 #define USER_ERROR_KEY "vigil_user_error"
 
@@ -98,7 +99,7 @@ static void fill_ticket(lua_State *L, const struct ticket *t)
     lua_setfield(L, -2, "customer");
     set_str(L, "text", t->text);
     set_str(L, "tweet_id", t->tweet_id);
-    snprintf(url, sizeof url, "https://x.com/%s/status/%s", t->customer_handle, t->tweet_id);
+    xlink_status_url(t->customer_handle, t->tweet_id, url, sizeof url);
     set_str(L, "url", url);
     if (t->assignee) {
         api_push_user(L, t->assignee);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <utf8proc.h>
 
 long long xparse_id(const char *s)
 {
@@ -64,10 +65,100 @@ char *xparse_unescape(const char *s)
     return out;
 }
 
+#define REPLACEMENT "\xef\xbf\xbd"   /* U+FFFD in UTF-8 */
+
+/* A JSON string value as a C string: a NUL inside it (JSON_ALLOW_NUL lets
+ * "\u0000" through) becomes U+FFFD instead of silently ending the text.
+ * Returns new, caller frees; NULL when `obj[key]` is not a string. */
 static char *dup_str(json_t *obj, const char *key)
 {
-    const char *v = json_string_value(json_object_get(obj, key));
-    return v ? strdup(v) : NULL;
+    json_t *v = json_object_get(obj, key);
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v), o = 0;
+    char *out;
+    if (!s)
+        return NULL;
+    out = malloc(n * 3 + 1);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i]) {
+            out[o++] = s[i];
+        } else {
+            memcpy(out + o, REPLACEMENT, 3);
+            o += 3;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int hex4(const char *p, const char *end, unsigned *v)
+{
+    *v = 0;
+    if (end - p < 4)
+        return -1;
+    for (int i = 0; i < 4; i++) {
+        int c = p[i];
+        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+                   : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                   : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16u;
+        if (d > 15)
+            return -1;
+        *v = *v * 16 + d;
+    }
+    return 0;
+}
+
+/* What X may send but jansson refuses (it rejects the whole document):
+ * bytes that are not UTF-8 become U+FFFD, and so do "\uD800"-style escapes
+ * of a surrogate without its other half.  Everything else is copied as is,
+ * so a page that was valid is parsed unchanged.  Returns new (caller
+ * frees, length in *outlen), NULL when out of memory. */
+static char *repair_json(const char *in, size_t len, size_t *outlen)
+{
+    char *out = malloc(len * 3 + 1);
+    const char *p = in, *end = in + len;
+    size_t o = 0;
+    if (!out)
+        return NULL;
+    while (p < end) {
+        unsigned hi, lo;
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n;
+        if (*p == '\\' && end - p >= 2 && p[1] == 'u' && hex4(p + 2, end, &hi) == 0 &&
+            hi >= 0xD800 && hi <= 0xDFFF) {
+            if (hi <= 0xDBFF && end - p >= 12 && p[6] == '\\' && p[7] == 'u' &&
+                hex4(p + 8, end, &lo) == 0 && lo >= 0xDC00 && lo <= 0xDFFF) {
+                memcpy(out + o, p, 12);          /* a proper pair */
+                o += 12;
+                p += 12;
+            } else {
+                memcpy(out + o, "\\uFFFD", 6);
+                o += 6;
+                p += 6;
+            }
+            continue;
+        }
+        if (*p == '\\' && end - p >= 2) {       /* any other escape, "\\" included */
+            out[o++] = *p++;
+            out[o++] = *p++;
+            continue;
+        }
+        n = utf8proc_iterate((const utf8proc_uint8_t *)p, end - p, &cp);
+        if (n < 1) {
+            memcpy(out + o, REPLACEMENT, 3);
+            o += 3;
+            p++;
+        } else {
+            memcpy(out + o, p, (size_t)n);
+            o += (size_t)n;
+            p += n;
+        }
+    }
+    out[o] = '\0';
+    *outlen = o;
+    return out;
 }
 
 /* users: borrowed array from includes.users; returns the user with `id`. */
@@ -86,7 +177,7 @@ static json_t *find_user(json_t *users, const char *id)
 static int parse_tweet(json_t *tw, json_t *users, struct mention *m)
 {
     const char *id = json_string_value(json_object_get(tw, "id"));
-    const char *text = json_string_value(json_object_get(tw, "text"));
+    char *text = NULL;
     const char *author = json_string_value(json_object_get(tw, "author_id"));
     json_t *hist = json_object_get(tw, "edit_history_tweet_ids");
     json_t *refs = json_object_get(tw, "referenced_tweets"), *r, *user;
@@ -94,7 +185,7 @@ static int parse_tweet(json_t *tw, json_t *users, struct mention *m)
 
     memset(m, 0, sizeof *m);
     m->id = xparse_id(id);
-    if (m->id <= 0 || !text || !author)
+    if (m->id <= 0 || !json_is_string(json_object_get(tw, "text")) || !author)
         return -1;
     m->original_id = m->id;
     if (json_array_size(hist) > 0) {
@@ -107,7 +198,9 @@ static int parse_tweet(json_t *tw, json_t *users, struct mention *m)
         if (type && strcmp(type, "retweeted") == 0)
             m->is_retweet = 1;
     }
-    m->text = xparse_unescape(text);
+    text = dup_str(tw, "text");
+    m->text = text ? xparse_unescape(text) : NULL;
+    free(text);
     m->author_id = strdup(author);
     m->conversation_id = dup_str(tw, "conversation_id");
     m->in_reply_to_user_id = dup_str(tw, "in_reply_to_user_id");
@@ -136,12 +229,21 @@ int xparse_mentions_page(const char *json, size_t len, struct mention_page *page
                          char *err, size_t errlen)
 {
     json_error_t jerr;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    size_t fixed_len = 0;
+    char *fixed = repair_json(json, len, &fixed_len);
+    json_t *root = fixed ? json_loadb(fixed, fixed_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+                                      &jerr)
+                         : NULL;
     json_t *data, *users, *meta, *tw;
     size_t i;
     int rc = -1;
 
     memset(page, 0, sizeof *page);
+    if (!fixed) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    free(fixed);
     if (!root) {
         snprintf(err, errlen, "not JSON: %s at line %d column %d", jerr.text, jerr.line,
                  jerr.column);

@@ -818,6 +818,29 @@ int store_job_requeue_inflight(struct store *s, int64_t now)
     return step_done(s, st);
 }
 
+int store_job_shift_due(struct store *s, int64_t delta_ms)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE outbox SET next_at_ms = next_at_ms + ?"
+                               " WHERE state='queued'");
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, delta_ms);
+    return step_done(s, st);
+}
+
+int64_t store_job_clamp_due(struct store *s, int64_t after_ms, int64_t to_ms)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE outbox SET next_at_ms = ?"
+                               " WHERE state='queued' AND next_at_ms > ?");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, to_ms);
+    sqlite3_bind_int64(st, 2, after_ms);
+    if (step_done(s, st) != STORE_OK)
+        return -1;
+    return sqlite3_changes64(s->db);
+}
+
 char *store_job_depths(struct store *s)
 {
     sqlite3_stmt *st = stmt(s, "SELECT target, count(*) FROM outbox WHERE state IN"

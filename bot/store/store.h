@@ -137,6 +137,12 @@ int store_job_set_state(struct store *s, int64_t id, const char *state, int atte
 /* Targets with their queued+in-flight counts: "target=N target=N". New string. */
 /* Puts every in-flight job back in the queue (after a crash). */
 int store_job_requeue_inflight(struct store *s, int64_t now);
+/* Due times are wall time: when the wall clock steps by `delta_ms`, every
+ * queued job's due time moves with it, so its wait stays as long. */
+int store_job_shift_due(struct store *s, int64_t delta_ms);
+/* Queued jobs due after `after_ms` become due at `to_ms`; returns how many,
+ * -1 on error. */
+int64_t store_job_clamp_due(struct store *s, int64_t after_ms, int64_t to_ms);
 char *store_job_depths(struct store *s);
 int64_t store_job_count(struct store *s, const char *state);
 /* Queued jobs of `kind` for `target`, oldest first, at most `limit`: a new

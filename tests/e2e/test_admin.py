@@ -107,6 +107,109 @@ def test_a_client_that_vanishes_mid_line_and_50_concurrent_clients(tmp):
     assert bot.stop()[0] == 0
 
 
+def rss_kib(bot):
+    with open(f"/proc/{bot.proc.pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def test_a_client_that_never_reads_is_held_then_dropped_and_others_are_answered(tmp):
+    bot, cfg, dbp, sock = start(tmp)
+    before = rss_kib(bot)
+    hog = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    hog.connect(sock)
+    hog.settimeout(0.2)
+    burst = b'{"id":1,"op":"exec","line":":tickets"}\n' * 500
+    stop = threading.Event()
+    sent = [0]
+
+    def flood():   # asks and asks, never reads an answer
+        while not stop.is_set():
+            try:
+                hog.sendall(burst)
+                sent[0] += len(burst)
+            except socket.timeout:
+                continue
+            except OSError:
+                return   # dropped: fine
+    t = threading.Thread(target=flood)
+    t.start()
+    try:
+        end = time.time() + 8
+        while time.time() < end:
+            c = Client(sock)
+            t0 = time.time()
+            r = c.call("exec", line=":status")
+            took = time.time() - t0
+            c.close()
+            assert r["ok"] and took < 1.5, (took, r)
+            time.sleep(0.3)
+        if "asan" not in os.environ.get("VIGIL_BUILD", ""):
+            grown = rss_kib(bot) - before
+            assert grown < 48 * 1024, f"RSS grew {grown} KiB while a client did not read"
+    finally:
+        stop.set()
+        t.join(5)
+        hog.close()
+    assert "admin: a client is not reading its answers" in bot.stderr(), sent[0]
+    assert bot.alive()
+    assert bot.stop()[0] == 0
+
+
+def test_a_half_line_left_idle_is_dropped(tmp):
+    bot, cfg, dbp, sock = start(tmp, admin={"socket": os.path.join(tmp, "vigil.sock"),
+                                             "idle_timeout": 1})
+    half = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    half.connect(sock)
+    half.settimeout(10)
+    half.sendall(b'{"id":1,"op":"exec","line":":sta')
+    t0 = time.time()
+    rest = half.recv(4096)   # the bot's goodbye, then EOF
+    while rest and b"\n" in rest and half.recv(4096):
+        pass
+    assert time.time() - t0 < 5, "an idle half line was kept"
+    half.close()
+    idle = Client(sock)   # a client with nothing pending may stay as long as it likes
+    time.sleep(2.5)
+    assert idle.call("exec", line=":status")["ok"]
+    idle.close()
+    assert bot.stop()[0] == 0
+
+
+def must_refuse_to_start(cfg, want):
+    r = subprocess.run([vigil_path(), "run", "-c", cfg], cwd=ROOT, capture_output=True,
+                       text=True, timeout=15, env=dict(os.environ, NO_COLOR="1"))
+    assert r.returncode == 1 and want in r.stderr, (r.returncode, r.stderr[-2000:])
+
+
+def test_a_regular_file_at_the_socket_path_is_kept_and_the_bot_says_why(tmp):
+    path = os.path.join(tmp, "vigil.sock")
+    with open(path, "w") as f:
+        f.write("precious\n")
+    must_refuse_to_start(write_config(tmp), 'is not a socket')
+    assert open(path).read() == "precious\n"
+
+
+def test_a_socket_directory_others_can_write_is_refused(tmp):
+    shared = os.path.join(tmp, "shared")
+    os.mkdir(shared)
+    os.chmod(shared, 0o777)
+    cfg = write_config(tmp, admin={"socket": os.path.join(shared, "vigil.sock")})
+    must_refuse_to_start(cfg, "others can write")
+    assert not os.path.exists(os.path.join(shared, "vigil.sock"))
+
+
+def test_a_stale_socket_left_by_a_crash_is_replaced(tmp):
+    path = os.path.join(tmp, "vigil.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)      # bound, never listening: what a killed bot leaves
+    s.close()
+    bot, cfg, dbp, sock = start(tmp)
+    c = Client(sock)
+    assert c.call("ping")["ok"]
+    c.close()
+    assert bot.stop()[0] == 0
+
+
 def test_another_user_is_refused(tmp):
     if os.getuid() != 0:
         return   # only root can become another uid to try
@@ -164,6 +267,21 @@ def test_repl_scripts_with_e_and_stdin_and_exit_status(tmp):
     assert bot.stop()[0] == 0
     r = repl(cfg, "-e", ":status")
     assert r.returncode == 1 and "no bot is running" in r.stderr and "make run" in r.stderr
+
+
+def test_repl_never_prints_terminal_control_sequences_from_outside_text(tmp):
+    bot, cfg, dbp, sock = start(tmp)
+    evil = "hi \x1b[2J\x1b]52;c;ZXZpbA==\x07 \u2067rtl\u2069 \u202eover \x9b31m"
+    r = repl(cfg, "-e", ":inject @eve " + evil, "-e", ":show 10", "-e", ":tickets open",
+             "-e", ':lua "\\27]52;c;ZXZpbA==\\7\\27[2J"')
+    assert r.returncode == 0, r
+    assert "Injected @eve: ticket #10" in r.stdout and "rtl" in r.stdout, r.stdout
+    for bad in ("\x1b", "\x07", "\x9b", "\u2066", "\u2067", "\u2068", "\u2069", "\u202e"):
+        assert bad not in r.stdout, (bad, r.stdout)
+    # the store keeps what was typed
+    (text,), = query(dbp, "SELECT text FROM tickets WHERE id=10")
+    assert "\x1b]52;" in text
+    assert bot.stop()[0] == 0
 
 
 def test_tail_streams_mentions_commands_and_outbox_results(tmp):

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stdlib.h>
+#include <time.h>
 #include <uv.h>
 
 #include "chat/chat.h"
@@ -599,6 +600,49 @@ static void fx_wait_logged(struct fx *f, const char *needle)
         uv_sleep(5);
         fx_drain(f);
     }
+}
+
+/* The wall clock stepping back an hour (NTP, `date -s`) while a reply
+ * waits for its retry: the wait stays 10 ms, not an hour and 10 ms, and
+ * the target's rate interval (monotonic) is not stretched either. */
+TEST(outbox_a_wall_clock_step_back_does_not_freeze_posting)
+{
+    struct fx f;
+    char err[200];
+    one_ticket(&f, "ob_step.db");
+    fx_start(&f);
+    fx_drain(&f);
+    fake.next = SEND_RETRY;
+    fake.fail_times = 1;
+    desk_reply(f.desk, "U1", 1, "after the step", err, sizeof err);
+    fx_drain(&f);
+    CHECK_INT(fake.fail_times, 0);       /* the first try failed; a retry waits */
+    desk_step_clock(f.desk, -3600);
+    fx_wait_logged(&f, "Reply sent");
+    CHECK(logged("Reply sent"));
+    /* and the next post of the same target is not held by the rate limit */
+    desk_reply(f.desk, "U1", 1, "and another", err, sizeof err);
+    fx_wait_logged(&f, "reply 800 and another");
+    CHECK(logged("reply 800 and another"));
+    fx_close(&f);
+}
+
+/* A job due further ahead than any wait vigil gives (the clock went back
+ * while vigil was stopped) is due at start, not frozen. */
+TEST(outbox_a_job_due_beyond_any_wait_is_due_at_start)
+{
+    struct fx f;
+    struct job j;
+    int64_t next;
+    one_ticket(&f, "ob_step2.db");
+    CHECK_INT(store_job_next(f.store, INT64_MAX, NULL, 0, &j, &next), STORE_OK);
+    store_job_set_state(f.store, j.id, "queued", 0, (int64_t)time(NULL) * 1000 + 7200000,
+                        NULL, NULL, 0);
+    store_job_clear(&j);
+    fx_start(&f);
+    fx_drain(&f);
+    CHECK(logged("post 1 new ann"));
+    fx_close(&f);
 }
 
 TEST(outbox_a_refusing_channel_holds_its_jobs_and_tells_the_admins_once)

@@ -1,20 +1,24 @@
 /* test_mention_safety.c — a property: whatever a tweet or a display name
  * says, no message vigil builds for Slack holds a control sequence that
- * could notify anyone.  The only "<…>" sequences allowed are vigil's own:
- * the tweet link and the date. */
+ * could notify anyone, link anywhere but the tweet, or format itself like
+ * vigil's own lines.  The only "<…>" sequences allowed are vigil's own: the
+ * tweet link and the date. */
 #include "unit.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdlib.h>
 
 #include "chat/slackparse.h"
+#include "source/xlink.h"
 
 static const char *const pieces[] = {
     "<!channel>", "<!here>", "<!everyone>", "<@U024BE7LH>", "<@U1|alice>", "<#C123|general>",
     "<!subteam^S123>", "&lt;!here&gt;", "&amp;lt;", "@here", "@channel", "@everyone", "<",
     ">", "&", "|", "<\xe2\x80\x8b!channel>", "\xe2\x80\xae", "<https://evil.example|click>",
     "<mailto:a@b.c>", "*bold*", "`code`", "\xf0\x9f\x98\xa1", " ", "\n", "text", "!date^1^x",
-    "<!date^1^{time}|x>", "\\", "\"", "%s", "\xc3\xa6\xc3\xb8\xc3\xa5", "\xe6\x97\xa5\xe6\x9c\xac",
+    "<!date^1^{time}|x>", "\\", "\"", "%s", "_it_", "~gone~", "*#9* · *Closed*", "|x.com",
+    "a><!channel><https://evil.example/login|x.com", "/status/", "?q=1#f", "%3E", "\xc3\xa6\xc3\xb8\xc3\xa5", "\xe6\x97\xa5\xe6\x9c\xac",
 };
 #define NPIECES (sizeof pieces / sizeof pieces[0])
 
@@ -34,53 +38,138 @@ static char *generate(void)
     return s;
 }
 
-/* Every '<' in `s` must open one of vigil's own sequences. */
+/* Every '<' in `s` must open one of vigil's own sequences: the date, or a
+ * link to x.com whose URL is one run of URL characters up to the "|" and
+ * whose label holds no '<' of its own. */
 static int only_own_sequences(const char *s)
 {
-    for (const char *p = strchr(s, '<'); p; p = strchr(p + 1, '<'))
-        if (strncmp(p, "<https://x.com/", 15) != 0 && strncmp(p, "<!date^", 7) != 0)
+    for (const char *p = strchr(s, '<'); p; p = strchr(p + 1, '<')) {
+        if (strncmp(p, "<!date^", 7) == 0)
+            continue;
+        if (strncmp(p, "<https://x.com/", 15) != 0)
             return 0;
+        size_t url = strspn(p + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789:/_%.-");
+        const char *end = strchr(p, '>');
+        if (p[1 + url] != '|' || !end || memchr(p + 1, '<', (size_t)(end - p - 1)))
+            return 0;
+    }
     return 1;
 }
 
-static int check_json(json_t *v)
+/* mrkdwn formatting (*, _, ~, `) outside vigil's own "*#N*" / "*Label*"
+ * and outside <…> sequences must be neutralised: after a letter or digit
+ * (where Slack opens nothing) or preceded by U+200B. */
+static int no_customer_formatting(const char *s)
+{
+    const char *p = s;
+    if (strncmp(s, ":rotating_light: *Busy:", 23) == 0)
+        return 1;                          /* the digest's own head: no customer text */
+    if (*p == '*') {                       /* vigil's "*#N* · *Label*" head */
+        const char *e = strchr(p + 1, '*');
+        p = e ? e + 1 : p;
+        if (strncmp(p, " · *", 5) == 0 && (e = strchr(p + 5, '*')))
+            p = e + 1;
+    }
+    for (; *p; p++) {
+        if (*p == '<') {
+            const char *e = strchr(p, '>');
+            if (!e)
+                return 0;
+            p = e;
+            continue;
+        }
+        if (strchr("*_~`", *p) && !(p > s && isalnum((unsigned char)p[-1])) &&
+            (p - s < 3 || memcmp(p - 3, "\xe2\x80\x8b", 3) != 0))
+            return 0;
+    }
+    return 1;
+}
+
+/* Walks a message: `literal` is set inside a rich_text block, whose "text"
+ * elements Slack shows as typed (never parsed for mentions, links or
+ * formatting); everything else is mrkdwn or fallback text. */
+static int check_json(json_t *v, int literal)
 {
     const char *k;
     size_t i;
     json_t *x;
     switch (json_typeof(v)) {
     case JSON_STRING:
-        return only_own_sequences(json_string_value(v));
+        return only_own_sequences(json_string_value(v)) &&
+               no_customer_formatting(json_string_value(v));
     case JSON_ARRAY:
-        json_array_foreach(v, i, x) if (!check_json(x)) return 0;
+        json_array_foreach(v, i, x) if (!check_json(x, literal)) return 0;
         return 1;
-    case JSON_OBJECT:
+    case JSON_OBJECT: {
+        const char *type = json_string_value(json_object_get(v, "type"));
+        if (type && !strcmp(type, "rich_text"))
+            literal = 1;
+        if (literal && type && strncmp(type, "rich_text", 9) != 0)
+            return !strcmp(type, "text") && json_object_size(v) == 2;   /* type, text */
         json_object_foreach(v, k, x) {
-            if (!strcmp(k, "url"))
+            if (!strcmp(k, "url") || !strcmp(k, "type") || !strcmp(k, "action_id") ||
+                !strcmp(k, "metadata"))   /* never rendered */
                 continue;
-            if (!check_json(x))
+            if (!check_json(x, literal))
                 return 0;
         }
         return 1;
+    }
     default:
         return 1;
     }
 }
 
-TEST(no_generated_tweet_or_name_can_notify_anyone)
+/* Pings only: an answer is the agent's own ephemeral view, where a script
+ * may format; what it must never do is notify anyone. */
+static int pings_nobody(json_t *v)
+{
+    const char *k;
+    size_t i;
+    json_t *x;
+    if (json_is_string(v))
+        return only_own_sequences(json_string_value(v));
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, x) if (!pings_nobody(x)) return 0;
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, k, x) if (strcmp(k, "url") && !pings_nobody(x)) return 0;
+    }
+    return 1;
+}
+
+/* A header or a digest line is one line: a name cannot draw a new line. */
+static int header_is_one_line(json_t *msg)
+{
+    json_t *b;
+    size_t i;
+    json_array_foreach(json_object_get(msg, "blocks"), i, b) {
+        const char *t = json_string_value(json_object_get(json_object_get(b, "text"), "text"));
+        if (t && strchr(t, '\n'))
+            return 0;
+    }
+    return 1;
+}
+
+TEST(no_generated_tweet_name_or_handle_can_notify_anyone_or_fake_a_line)
 {
     int bad = 0;
     for (int i = 0; i < 3000 && bad < 3; i++) {
-        char *text = generate(), *name = generate(), *handle = generate();
+        char *text = generate(), *name = generate(), *handle = generate(), *tid = generate();
+        char url[200];
         struct ticket_view v = { 0 };
         json_t *m[3];
+        /* half the handles have X's shape, so the link carries them */
+        if (i % 2)
+            snprintf(handle, 1024, "%s", i % 4 == 1 ? "ab_c" : "Z9");
+        xlink_status_url(handle, i % 3 ? "1860000000000000001" : tid, url, sizeof url);
         v.id = i + 1;
         v.status = i % 2 ? "assigned" : "new";
         v.customer_handle = handle;
         v.customer_name = name;
         v.text = text;
-        v.tweet_id = "1";
-        v.tweet_url = "https://x.com/a/status/1";
+        v.tweet_id = tid;
+        v.tweet_url = url;
         v.assignee_name = i % 3 ? name : NULL;
         v.tags = i % 5 ? "" : text;
         v.tweeted_at = 1700000000;
@@ -89,10 +178,10 @@ TEST(no_generated_tweet_or_name_can_notify_anyone)
         m[1] = slack_text_message(text);
         m[2] = slack_digest_message(&v, 1, 30);
         for (int k = 0; k < 3; k++) {
-            if (!m[k] || !check_json(m[k])) {
+            if (!m[k] || !check_json(m[k], 0) || (k != 1 && !header_is_one_line(m[k]))) {
                 char *dump = m[k] ? json_dumps(m[k], JSON_COMPACT) : NULL;
-                unit_fail(__FILE__, __LINE__, "message %d for text \"%s\" name \"%s\": %s", k,
-                          text, name, dump ? dump : "(null)");
+                unit_fail(__FILE__, __LINE__, "message %d for text \"%s\" name \"%s\" "
+                          "handle \"%s\": %s", k, text, name, handle, dump ? dump : "(null)");
                 free(dump);
                 bad++;
             }
@@ -101,6 +190,7 @@ TEST(no_generated_tweet_or_name_can_notify_anyone)
         free(text);
         free(name);
         free(handle);
+        free(tid);
     }
 }
 
@@ -123,7 +213,7 @@ TEST(no_typed_command_echoed_back_can_notify_anyone)
         m[0] = slack_text_message(t.text);
         m[1] = slack_answer_payload(t.text);
         for (int k = 0; k < 2; k++)
-            if (!m[k] || !check_json(m[k])) {
+            if (!m[k] || !(k == 0 ? check_json(m[k], 0) : pings_nobody(m[k]))) {
                 unit_fail(__FILE__, __LINE__, "echo %d of typed \"%s\" could notify", k, typed);
                 bad++;
             }
@@ -133,4 +223,53 @@ TEST(no_typed_command_echoed_back_can_notify_anyone)
         free(typed);
         free(sent);
     }
+}
+
+TEST(a_handle_that_is_not_x_shaped_is_linked_by_tweet_id)
+{
+    char url[200];
+    CHECK(xlink_status_url("a><!channel><https://evil.example/login|x.com", "42", url,
+                           sizeof url) == 0);
+    CHECK_STR(url, "https://x.com/i/status/42");
+    CHECK(xlink_status_url("mettek_dk", "1860003783266095106", url, sizeof url) == 0);
+    CHECK_STR(url, "https://x.com/mettek_dk/status/1860003783266095106");
+    CHECK(xlink_status_url("ok", "1 <!here>|x", url, sizeof url) == -1);
+    CHECK_STR(url, "");
+    CHECK(!xlink_handle_valid("abcdefghijklmnop"));   /* 16 */
+    CHECK(xlink_handle_valid("abcdefghijklmno"));     /* 15 */
+    CHECK(!xlink_handle_valid(""));
+    CHECK(!xlink_handle_valid("a.b"));
+}
+
+TEST(a_long_display_name_keeps_the_ticket_header)
+{
+    char name[1500], url[200];
+    struct ticket_view v = { 0 };
+    json_t *m;
+    /* "æ" is two bytes: a cut at an odd offset would split one */
+    for (size_t i = 0; i + 2 < sizeof name; i += 2)
+        memcpy(name + i, "\xc3\xa6", 2);
+    name[sizeof name - 2] = '\0';
+    xlink_status_url("ann", "7", url, sizeof url);
+    v.id = 7;
+    v.status = "new";
+    v.customer_handle = "ann";
+    v.customer_name = name;
+    v.text = "*#8* · *Closed*\nReply sent: https://x.com/acme/status/9";
+    v.tweet_id = "7";
+    v.tweet_url = url;
+    v.tags = "";
+    v.assignee_name = name;
+    m = slack_ticket_message(&v, 1700000100);
+    CHECK(m != NULL);
+    if (m) {
+        json_t *blocks = json_object_get(m, "blocks");
+        const char *head = json_string_value(
+            json_object_get(json_object_get(json_array_get(blocks, 0), "text"), "text"));
+        CHECK(head && strstr(head, "<https://x.com/ann/status/7|@ann>") != NULL);
+        /* the tweet is a quote of plain text, not mrkdwn that draws lines */
+        CHECK_STR(json_string_value(json_object_get(json_array_get(blocks, 1), "type")),
+                  "rich_text");
+    }
+    json_decref(m);
 }

@@ -459,5 +459,36 @@ TEST(xparse_counts_the_users_and_posts_read_alongside)
     mention_page_free(&p);
     CHECK_INT(parse("{\"meta\":{\"result_count\":0}}", &p), 0);
     CHECK_INT(p.included_users + p.included_posts, 0);
+}
+
+/* One tweet holding what jansson refuses by default (a NUL, lone
+ * surrogates, a byte that is not UTF-8) must not make the page unreadable:
+ * every tweet arrives, the unrepresentable parts as U+FFFD. */
+TEST(xparse_nul_lone_surrogates_and_bad_utf8_become_replacement_characters)
+{
+    static const char page[] =
+        "{\"data\":["
+        "{\"id\":\"13\",\"text\":\"bad \xff byte\",\"author_id\":\"7\"},"
+        "{\"id\":\"12\",\"text\":\"lone \\ud800 high, \\udc00 low, \\\\ud800 kept, "
+        "pair \\ud83d\\ude00\",\"author_id\":\"7\"},"
+        "{\"id\":\"11\",\"text\":\"nul\\u0000here\",\"author_id\":\"7\"},"
+        "{\"id\":\"10\",\"text\":\"fine\",\"author_id\":\"8\"}],"
+        "\"includes\":{\"users\":[{\"id\":\"7\",\"username\":\"ev\\u0000il\","
+        "\"name\":\"N\\udfff\"}]},"
+        "\"meta\":{\"newest_id\":\"13\"}}";
+    struct mention_page p;
+
+    CHECK_INT(xparse_mentions_page(page, sizeof page - 1, &p, err, sizeof err), 0);
+    CHECK_INT(p.n, 4);
+    CHECK_INT(p.nerrors, 0);
+    if (p.n == 4) {
+        CHECK_STR(p.v[0].text, "fine");
+        CHECK_STR(p.v[1].text, "nul\xef\xbf\xbdhere");
+        CHECK_STR(p.v[1].author_handle, "ev\xef\xbf\xbdil");
+        CHECK_STR(p.v[1].author_name, "N\xef\xbf\xbd");
+        CHECK_STR(p.v[2].text, "lone \xef\xbf\xbd high, \xef\xbf\xbd low, \\ud800 kept, "
+                               "pair \xf0\x9f\x98\x80");
+        CHECK_STR(p.v[3].text, "bad \xef\xbf\xbd byte");
+    }
     mention_page_free(&p);
 }
