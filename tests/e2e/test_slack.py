@@ -362,6 +362,16 @@ HOSTILE = {
     "deep_table": "local t = {} local c = t for i = 1, 1e6 do c.n = {} c = c.n end ctx.kv:set('deep', t)",
     "fail_table": "ctx:fail({})",
     "ticket_bogus": "return ctx:ticket('#-1; DROP TABLE tickets').id",
+    # issue 14: C-side work, finalizers, trapped metamethods, swallowed kills
+    "find_backtrack": "return string.find(string.rep('a', 200000), '.-b')",
+    "gsub_backtrack": "return (('a'):rep(100000):gsub('a-a-b', ''))",
+    "rep_empty": "return #string.rep('', 1 << 62)",
+    "table_move": "table.move({}, 1, 1e12, 1, {}) return 'moved'",
+    "gc_loop": "setmetatable({}, { __gc = function() while true do end end }) return 'armed'",
+    "gc_late": "local mt = { __gc = true } setmetatable({}, mt) mt.__gc = function() while true do end end",
+    "error_trap": "error(setmetatable({}, { __index = function() error('trap') end }))",
+    "co_swallow": "coroutine.resume(coroutine.create(function() while true do end end)) "
+                  "ctx.kv:set('after', 'kill') return 'completed'",
 }
 LOAD_BROKEN = {
     "load_spin": "while true do end\nreturn command { run = function() end }",
@@ -369,6 +379,7 @@ LOAD_BROKEN = {
     "load_nil": "return nil",
     "load_error": "error('at load time')",
     "load_require": "require 'does.not.exist'\nreturn command { run = function() end }",
+    "load_trap": "return setmetatable({}, { __index = function() error('trap') end })",
 }
 
 
@@ -416,6 +427,10 @@ def test_thirty_hostile_scripts_cannot_hurt_the_bot(tmp):
         assert answers["spin_pcall"].startswith("Stopped:"), answers["spin_pcall"]
         assert "memory" in answers["bomb_rep"], answers["bomb_rep"]
         assert "(cut)" in answers["huge_return"]
+        for name in ("find_backtrack", "gsub_backtrack", "table_move", "co_swallow"):
+            assert answers[name].startswith("Stopped:"), (name, answers[name])
+        assert answers["rep_empty"] == "0", answers["rep_empty"]
+        assert "Command failed" in answers["gc_loop"], answers["gc_loop"]
         assert len(HOSTILE) + len(LOAD_BROKEN) >= 30
         assert max(a["latency"] for a in fs.acks) < 3.0, max(a["latency"] for a in fs.acks)
         assert all(not a.get("late") for a in fs.acks)
