@@ -2,7 +2,8 @@
  * VM instructions that call them, replaced by versions that charge their
  * work to the running invocation (script_charge), so no single library
  * call can outlast the time budget: pattern matching (find, match, gmatch,
- * gsub), string.rep, and table.concat/move/sort/insert/remove.
+ * gsub), string.rep, table.concat/move/sort/insert/remove, and the calls
+ * linear in a string's size (upper, byte, utf8.len...), charged by size.
  *
  * Patterns: Lua's own matcher backtracks without a step counter
  * (string.find(("a"):rep(2e5), ".-b") is 2e10 steps, 89 s), and a bound
@@ -675,6 +676,26 @@ static int b_charged(lua_State *L)
     return lua_gettop(L);
 }
 
+/* Functions linear in the size of their string arguments (upper, byte,
+ * utf8.len...): charged one instruction per 64 bytes before the real one
+ * runs, so the deadline is checked at each such call on a big string
+ * rather than every 1,000 instructions of a loop around it. */
+static int b_linear(lua_State *L)
+{
+    size_t total = 0, len;
+    for (int i = 1, n = lua_gettop(L); i <= n; i++)
+        if (lua_type(L, i) == LUA_TSTRING) {
+            lua_tolstring(L, i, &len);
+            total += len;
+        }
+    if (total >= 4096)
+        script_charge(L, (long long)(total >> 6));
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
 /* Replaces field `name` of the table at `lib` by fn with the original
  * as its first upvalue (and `extra` as the second when >= 0). */
 static void wrap(lua_State *L, int lib, const char *name, lua_CFunction fn, int extra)
@@ -693,8 +714,18 @@ void bounded_open(lua_State *L)
         { "gsub", b_gsub }, { "rep", b_rep }, { NULL, NULL },
     };
     /* the real string table: the string metatable's __index is this one */
+    static const char *const str_linear[] = {
+        "upper", "lower", "reverse", "byte", "format", "pack", "unpack", NULL,
+    };
+    static const char *const utf8_linear[] = { "len", "codepoint", "offset", "char", NULL };
     lua_getglobal(L, "string");
     luaL_setfuncs(L, str, 0);
+    for (int i = 0; str_linear[i]; i++)
+        wrap(L, lua_gettop(L), str_linear[i], b_linear, -1);
+    lua_pop(L, 1);
+    lua_getglobal(L, "utf8");
+    for (int i = 0; utf8_linear[i]; i++)
+        wrap(L, lua_gettop(L), utf8_linear[i], b_linear, -1);
     lua_pop(L, 1);
     lua_getglobal(L, "table");
     wrap(L, lua_gettop(L), "concat", b_concat, -1);

@@ -23,12 +23,17 @@
 #include "core/log.h"
 
 #define HOOK_STEP 1000          /* instructions between budget checks */
+#define HOOK_STEP_BIG 50        /* ... once the invocation handles big strings */
+#define BIG_ALLOC (64u << 10)   /* an allocation this size is a copy of that size */
 #define MAX_SCRIPT_BYTES (1u << 20)
 #define MAX_COMMAND_BYTES 16384u   /* a reply is 280 characters; 16 KB is generous */
 
 static int budget_sentinel;     /* its address is the "over budget" error */
 
 static void count_hook(lua_State *L, lua_Debug *ar);
+static void account_memory(struct script_rt *rt, size_t before);
+
+#define MEM_CHECK (1u << 20)    /* heap growth in one call that triggers accounting */
 
 struct script_rt *script_rt_of(lua_State *L)
 {
@@ -36,6 +41,14 @@ struct script_rt *script_rt_of(lua_State *L)
 }
 
 /* --- allocator and budget ---------------------------------------------- */
+
+static int past_deadline(struct script_rt *rt)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > rt->deadline.tv_sec ||
+           (now.tv_sec == rt->deadline.tv_sec && now.tv_nsec > rt->deadline.tv_nsec);
+}
 
 static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -50,18 +63,21 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     }
     if (rt->mem_limit && nsize > old && rt->mem - old + nsize > rt->mem_limit)
         return NULL;   /* Lua raises "not enough memory" */
+    if (rt->budget_active && nsize >= BIG_ALLOC && nsize > old) {
+        /* A big block is about to be filled by a C loop (a concatenation,
+         * upper, gsub...): past the deadline, refuse it (the hook then ends
+         * the invocation), and from now on check the budget more often,
+         * since single instructions are now expensive. */
+        rt->big = 1;
+        if (past_deadline(rt)) {
+            rt->timed_out = 1;
+            return NULL;
+        }
+    }
     p = realloc(ptr, nsize);
     if (p)
         rt->mem = rt->mem - old + nsize;
     return p;
-}
-
-static int past_deadline(struct script_rt *rt)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec > rt->deadline.tv_sec ||
-           (now.tv_sec == rt->deadline.tv_sec && now.tv_nsec > rt->deadline.tv_nsec);
 }
 
 /* Stops the invocation: from now on the hook fires on every instruction,
@@ -83,11 +99,13 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     (void)ar;
     if (!rt->budget_active)
         return;
-    rt->used += HOOK_STEP;
+    rt->used += lua_gethookcount(L);
     if (!rt->killed && rt->used <= rt->budget && past_deadline(rt))
         rt->timed_out = 1;
     if (rt->killed || rt->used > rt->budget || rt->timed_out)
         kill_invocation(L, rt);
+    if (rt->big && lua_gethookcount(L) > HOOK_STEP_BIG)
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP_BIG);
 }
 
 void script_charge(lua_State *L, long long n)
@@ -129,12 +147,14 @@ int script_call(struct script_rt *rt, int nargs, int nres, const char *what,
 {
     lua_State *L = rt->L;
     int base = lua_gettop(L) - nargs, status;
+    size_t mem0 = rt->mem;
 
     if (rt->depth++ == 0) {
         long long ns = (long long)(rt->time_budget * 1e9);
         rt->used = 0;
         rt->killed = 0;
         rt->timed_out = 0;
+        rt->big = 0;
         clock_gettime(CLOCK_MONOTONIC, &rt->deadline);
         rt->deadline.tv_sec += (time_t)(ns / 1000000000) +
                                (rt->deadline.tv_nsec + ns % 1000000000) / 1000000000;
@@ -164,9 +184,11 @@ int script_call(struct script_rt *rt, int nargs, int nres, const char *what,
     if (status == LUA_OK) {
         if (errmsg && errlen)
             errmsg[0] = '\0';
+        if (rt->depth == 0)
+            account_memory(rt, mem0);
         return LUA_OK;
     }
-    if (rt->killed || lua_touserdata(L, -1) == &budget_sentinel) {
+    if (rt->killed || rt->timed_out || lua_touserdata(L, -1) == &budget_sentinel) {
         if (rt->timed_out) {
             snprintf(errmsg, errlen, "Stopped: %s ran past its time budget of %.0f ms.",
                      what, rt->time_budget * 1000);
@@ -179,8 +201,10 @@ int script_call(struct script_rt *rt, int nargs, int nres, const char *what,
         if (rt->depth > 0)
             rt->killed = 1;   /* the outer invocation is over too */
     } else if (status == LUA_ERRMEM) {
+        /* what it had: the cap less what the state held when it started */
         snprintf(errmsg, errlen, "Stopped: %s needed more than %zu MiB of memory.", what,
-                 rt->mem_limit >> 20);
+                 (rt->mem_limit - (mem0 < rt->mem_limit ? mem0 : rt->mem_limit) +
+                  (1u << 19)) >> 20);
         log_warn("script stopped: memory limit", "what=%s", what);
     } else if (api_user_error(L, -1)) {
         snprintf(errmsg, errlen, "%s", api_user_error(L, -1));
@@ -193,8 +217,10 @@ int script_call(struct script_rt *rt, int nargs, int nres, const char *what,
                   lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
     }
     lua_pop(L, 1);   /* pop error */
-    if (rt->depth == 0)
+    if (rt->depth == 0) {
         lua_gc(L, LUA_GCCOLLECT);   /* give back what a failed script held */
+        account_memory(rt, mem0);
+    }
     return status;
 }
 
@@ -642,6 +668,54 @@ static void notify(struct script_rt *rt, const char *fmt, ...)
         rt->notice(rt->notice_arg, text);
 }
 
+static void stop_for_memory(struct script_rt *rt, struct entry *e)
+{
+    size_t mib = (e->kept + (1u << 19)) >> 20;
+    luaL_unref(rt->L, LUA_REGISTRYINDEX, e->ref);
+    e->ref = LUA_NOREF;
+    e->stopped = 1;
+    e->kept = 0;
+    free(e->error);
+    if (asprintf(&e->error, "stopped: it kept %zu MiB between calls (a script may keep %zu MiB); "
+                 "save the file to load it again", mib, (rt->mem_limit / 4) >> 20) < 0)
+        e->error = NULL;
+    log_error("script stopped: it keeps too much memory", "file=%s kept_mib=%zu", e->file, mib);
+    notify(rt, "Script %s was stopped: it kept %zu MiB of memory between calls, more than "
+           "its share (%zu MiB); other scripts were short of memory. Save the file to load "
+           "it again.", e->file, mib, (rt->mem_limit / 4) >> 20);
+    lua_gc(rt->L, LUA_GCCOLLECT);   /* its environment goes now */
+}
+
+/* Memory is capped for the whole state, so a script that keeps memory
+ * between calls (in its environment) takes it from every other script.
+ * After a call that grew the heap by MEM_CHECK or more, a full collection
+ * tells what the call left behind; that is charged to the script that ran
+ * (what a collection gives back is credited to it).  A script that keeps
+ * more than a quarter of scripts.memory_mb, or the biggest keeper when all
+ * together keep more than half, is stopped: the one that holds the memory
+ * loses it, not its neighbours. */
+static void account_memory(struct script_rt *rt, size_t before)
+{
+    struct entry *e, *big = NULL;
+    size_t total = 0;
+    long long kept;
+
+    if (rt->mem < before + MEM_CHECK || !rt->scope || !(e = find_entry(rt, rt->scope)))
+        return;
+    lua_gc(rt->L, LUA_GCCOLLECT);
+    kept = (long long)e->kept + (long long)rt->mem - (long long)before;
+    e->kept = kept > 0 ? (size_t)kept : 0;
+    for (size_t i = 0; i < rt->nentries; i++) {
+        total += rt->entries[i].kept;
+        if (!big || rt->entries[i].kept > big->kept)
+            big = &rt->entries[i];
+    }
+    if (e->kept > rt->mem_limit / 4)
+        stop_for_memory(rt, e);
+    else if (total > rt->mem_limit / 2 && big && big->ref != LUA_NOREF)
+        stop_for_memory(rt, big);
+}
+
 /* Compiles and runs `file` (relative to scripts.dir); on success swaps it
  * in, on failure keeps what was there.  Returns 0 on success. */
 static int load_file(struct script_rt *rt, const char *file)
@@ -711,6 +785,8 @@ static int load_file(struct script_rt *rt, const char *file)
     luaL_unref(L, LUA_REGISTRYINDEX, e->ref);
     e->ref = luaL_ref(L, LUA_REGISTRYINDEX);
     e->roles = roles;
+    e->kept = 0;                  /* the old environment goes with the old table */
+    e->stopped = 0;
     free(e->error);
     e->error = NULL;
     lua_settop(L, top);
@@ -976,8 +1052,14 @@ char *script_run_command(struct script_rt *rt, const struct chat_command *cmd)
             rt->entries[i].ref != LUA_NOREF)
             e = &rt->entries[i];
     if (!e) {
-        answer = answerf("Unknown command \"%s\". Type %s help for the list.", verb,
-                         rt->cfg->command);
+        for (size_t i = 0; i < rt->nentries; i++)
+            if (rt->entries[i].verb && strcmp(rt->entries[i].verb, verb) == 0 &&
+                rt->entries[i].stopped)
+                e = &rt->entries[i];
+        answer = e ? answerf("%s %s is not available: it was %s.", rt->cfg->command, verb,
+                             e->error ? e->error : "stopped")
+                   : answerf("Unknown command \"%s\". Type %s help for the list.", verb,
+                             rt->cfg->command);
         goto out;
     }
     role = role_of(rt, cmd->user_id);

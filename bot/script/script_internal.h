@@ -19,6 +19,8 @@ struct entry {
     int ref;             /* registry ref of the loaded table; LUA_NOREF if never loaded */
     unsigned roles;      /* ROLE_BIT mask of who may run it */
     char *error;         /* last load error, NULL when the loaded version is current */
+    size_t kept;         /* memory it keeps between calls (script.c, account_memory) */
+    int stopped;         /* unloaded for keeping too much; a save loads it again */
 };
 
 struct script_rt {
@@ -37,6 +39,7 @@ struct script_rt {
     long long used, budget;
     int budget_active, killed;
     int timed_out;                  /* the kill was the time budget's */
+    int big;                        /* this invocation allocated big blocks */
     double time_budget;             /* seconds per invocation */
     struct timespec deadline;       /* CLOCK_MONOTONIC, set at depth 0 */
     int hook_off;                   /* benchmarks: no count hook (script_set_budget_hook) */

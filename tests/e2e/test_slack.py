@@ -372,6 +372,7 @@ HOSTILE = {
     "error_trap": "error(setmetatable({}, { __index = function() error('trap') end }))",
     "co_swallow": "coroutine.resume(coroutine.create(function() while true do end end)) "
                   "ctx.kv:set('after', 'kill') return 'completed'",
+    "mem_hog": "kept = kept or {} kept[#kept + 1] = string.rep('x', 20 * 2^20) .. #kept return 'keeping'",
 }
 LOAD_BROKEN = {
     "load_spin": "while true do end\nreturn command { run = function() end }",
@@ -431,6 +432,8 @@ def test_thirty_hostile_scripts_cannot_hurt_the_bot(tmp):
             assert answers[name].startswith("Stopped:"), (name, answers[name])
         assert answers["rep_empty"] == "0", answers["rep_empty"]
         assert "Command failed" in answers["gc_loop"], answers["gc_loop"]
+        env = fs.send_slash("mem-hog", user_id="U1")   # it kept 20 MiB: stopped, not its neighbours
+        assert "is not available" in fs.wait_ack(env)["payload"]["text"]
         assert len(HOSTILE) + len(LOAD_BROKEN) >= 30
         assert max(a["latency"] for a in fs.acks) < 3.0, max(a["latency"] for a in fs.acks)
         assert all(not a.get("late") for a in fs.acks)

@@ -342,7 +342,17 @@ TEST(time_budget_stops_c_side_work_that_instructions_do_not_see)
     cmd_file(&s, "concat", "return #table.concat(setmetatable({}, { __index = function() "
                            "return '' end }), '', 1, 1e12)");
     cmd_file(&s, "remove", "table.remove(setmetatable({}, { __len = function() return 1 << 40 end }), 1)");
+    /* linear calls on big strings in a loop: each one is expensive */
+    cmd_file(&s, "upper", "local s = string.rep('x', 5 * 2^20) while true do local y = s:upper() end");
+    cmd_file(&s, "cat", "local s = string.rep('x', 5 * 2^20) while true do local y = s .. 'a' end");
+    cmd_file(&s, "ulen", "local s = string.rep('x', 5 * 2^20) while true do local n = utf8.len(s) end");
+    cmd_file(&s, "eq", "local s, t = string.rep('x', 5 * 2^20), string.rep('x', 5 * 2^20)\n"
+                       "while true do local e = s == t end");
     cmd_file(&s, "ok", "return 'fine'");
+    check_stopped_in_time(&s, "/tw upper", 1.0, __LINE__);
+    check_stopped_in_time(&s, "/tw cat", 1.0, __LINE__);
+    check_stopped_in_time(&s, "/tw ulen", 1.0, __LINE__);
+    check_stopped_in_time(&s, "/tw eq", 1.0, __LINE__);
     check_stopped_in_time(&s, "/tw spin", 1.0, __LINE__);
     CHECK_HAS(run(&s, "/tw spin"), "ran past its time budget of 200 ms");
     check_stopped_in_time(&s, "/tw find", 1.0, __LINE__);
@@ -448,6 +458,32 @@ TEST(bounded_pattern_matching_gives_what_lua_gives)
         }
     }
     lua_close(L);
+    sb_close(&s);
+}
+
+/* --- memory is charged to the script that keeps it (item 6) ---------------- */
+
+TEST(a_script_that_keeps_memory_is_stopped_and_its_neighbours_keep_working)
+{
+    struct sb s;
+    size_t before;
+    sb_open(&s, "mem1");     /* memory_mb = 16: a script may keep 4 */
+    cmd_file(&s, "ok", "return #string.rep('y', 6 * 2^20) .. ' fine'");
+    before = script_memory(s.rt);
+    cmd_file(&s, "hog", "kept = kept or {} kept[#kept + 1] = string.rep('x', 3 * 2^20) .. #kept\n"
+                        "return 'keeping ' .. #kept");
+    CHECK_STR(run(&s, "/tw hog"), "keeping 1");
+    CHECK_STR(run(&s, "/tw ok"), "6291456 fine");
+    /* before: the hog's third call left the others 7 MiB; "ok" needed more */
+    for (int i = 0; i < 4; i++)
+        run(&s, "/tw hog");
+    CHECK_STR(run(&s, "/tw ok"), "6291456 fine");
+    CHECK_HAS(run(&s, "/tw hog"), "/tw hog is not available: it was stopped: it kept");
+    CHECK_HAS(s.notice, "hog.lua was stopped: it kept");
+    CHECK(script_memory(s.rt) < before + (2u << 20));
+    /* a save loads it again, with nothing kept */
+    cmd_file(&s, "hog", "return 'back'");
+    CHECK_STR(run(&s, "/tw hog"), "back");
     sb_close(&s);
 }
 
