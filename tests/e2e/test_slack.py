@@ -450,6 +450,38 @@ def test_thirty_hostile_scripts_cannot_hurt_the_bot(tmp):
         fs.stop()
 
 
+def test_a_command_that_waited_past_slacks_deadline_is_not_run_and_its_user_is_told(tmp):
+    import signal
+    fs = fake()
+    try:
+        bot, dbp = start(tmp, fs)
+        fs.wait_connected()
+        wait_for(lambda: len(tickets_posted(fs)) >= 1, 20, "a ticket", bot)
+        env = fs.send_slash("whoami", user_id="U2")
+        assert "Bob Okafor" in fs.wait_ack(env)["payload"]["text"]
+        os.kill(bot.proc.pid, signal.SIGSTOP)    # a pause: Slack's 3 s pass meanwhile
+        try:
+            env = fs.send_slash("note 1 typed while vigil was paused", user_id="U1")
+            time.sleep(3.5)
+        finally:
+            os.kill(bot.proc.pid, signal.SIGCONT)
+        frame = fs.wait_ack(env, timeout=5)
+        assert [a["late"] for a in fs.acks if a["envelope_id"] == env] == [True], fs.acks
+        assert not (frame.get("payload") or {}).get("text"), frame
+        wait_for(lambda: any("was not run" in (e.get("text") or "") for e in fs.ephemerals), 5,
+                 "the user to be told", bot)
+        told = [e for e in fs.ephemerals if "was not run" in (e.get("text") or "")]
+        assert told[0]["user"] == "U1" and told[0]["channel"] == "C_MENTIONS", told
+        assert query(dbp, "SELECT count(*) FROM events WHERE action = 'note'") == [(0,)]
+        env = fs.send_slash("whoami", user_id="U2")    # and the next one runs as usual
+        assert "Bob Okafor" in fs.wait_ack(env)["payload"]["text"]
+        assert [a["late"] for a in fs.acks if a["envelope_id"] == env] == [False]
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
 def test_sigterm_during_a_burst_exits_in_time_and_the_restart_resumes(tmp):
     fs = fake()
     try:
