@@ -27,6 +27,8 @@
 #define DRAIN_MS 1000              /* a replaced socket is kept this long before closing */
 #define HISTORY_LIMIT 15           /* messages a lookup reads: Tier 1's most (slack.md §5) */
 #define MAX_CHANNELS 16            /* channel names remembered for people */
+#define LATE_S 2.5                 /* a command that may have waited this long is not run */
+#define STALL_WINDOW_NS 20000000u  /* reads this soon after a stall are the stall's */
 
 struct out {
     struct out *next;
@@ -69,6 +71,8 @@ struct slack {
     int next_conn_id, attempt, link_disabled, stopping, authed;
     uv_timer_t reconnect, watchdog;
     uint64_t started_ms, last_ready_ms;
+    uint64_t last_tick_ns;         /* the watchdog's last run (uv_hrtime): the loop was free */
+    uint64_t stall_ns, stall_end_ns;   /* the last long gap between two runs, and its end */
     char state[200];
 
     char *recent[RECENT];          /* envelope ids and event ids already handled */
@@ -568,6 +572,45 @@ static void on_ephemeral(struct slack *s, void *arg, const struct slack_api *r,
         log_warn("slack: could not show an answer", "error=%s", r->error ? r->error : "?");
 }
 
+/* Socket Mode envelopes carry no timestamp, so the age of a command is
+ * bounded from our side: a frame read now reached the kernel at the
+ * earliest when the loop last ran its 250 ms watchdog, since the loop was
+ * free to read it from then on.  A long gap (the process paused, or
+ * commands queued behind slow ones in one read) means the command may
+ * already be past Slack's 3-second ack deadline and Slack has told its
+ * user it failed: running it "seconds later" would act behind their back.
+ * Such a command is not run, and its user is told so privately.  When the
+ * watchdog itself ran first after the gap (libuv runs timers before it
+ * polls), what was sent during the gap is read right after it: a frame
+ * read within STALL_WINDOW_NS of a gap's end counts as having waited
+ * through it.  Returns 1 when it is too late. */
+static int too_late(struct slack *s, const struct slack_frame_info *f, const char *what)
+{
+    uint64_t now = uv_hrtime();
+    double waited = s->last_tick_ns ? (double)(now - s->last_tick_ns) / 1e9 : 0;
+    char text[600];
+    json_t *p;
+
+    if (s->stall_end_ns && now - s->stall_end_ns < STALL_WINDOW_NS &&
+        (double)(s->stall_ns + (now - s->stall_end_ns)) / 1e9 > waited)
+        waited = (double)(s->stall_ns + (now - s->stall_end_ns)) / 1e9;
+    if (waited < LATE_S)
+        return 0;
+    log_warn("slack: command not run: it may have waited past Slack's deadline",
+             "user=%s command=%.100s waited=%.1fs", f->user_id ? f->user_id : "?", what, waited);
+    if (!f->channel_id || !f->user_id)
+        return 1;
+    snprintf(text, sizeof text, "Your command `%.200s` was not run: vigil was busy or paused "
+             "for %.0f seconds when it arrived, past Slack's 3-second deadline, so Slack may "
+             "already have told you it failed. Please send it again.", what, waited);
+    p = slack_answer_payload(text);
+    json_object_del(p, "response_type");
+    json_object_set_new(p, "channel", json_string(f->channel_id));
+    json_object_set_new(p, "user", json_string(f->user_id));
+    api_call(s, "chat.postEphemeral", p, 0, on_ephemeral, NULL);
+    return 1;
+}
+
 static void handle_frame(struct conn *c, const char *data, size_t len)
 {
     struct slack *s = c->s;
@@ -635,6 +678,11 @@ static void handle_frame(struct conn *c, const char *data, size_t len)
             break;
         }
         snprintf(line, sizeof line, "%s %s", f.command, typed.text);
+        if (too_late(s, &f, line)) {
+            ack(c, f.envelope_id, NULL);
+            slack_typed_clear(&typed);
+            break;
+        }
         answer = run_command(s, f.user_id, f.channel_id, line, &typed);
         ack(c, f.envelope_id, slack_answer_payload(answer));
         free(answer);
@@ -649,6 +697,10 @@ static void handle_frame(struct conn *c, const char *data, size_t len)
         line = slack_action_command(s->cfg->command, f.action_id, f.action_value);
         if (!line) {
             log_warn("slack: unknown button", "action=%s", f.action_id);
+            break;
+        }
+        if (too_late(s, &f, line)) {
+            free(line);
             break;
         }
         answer = run_command(s, f.user_id, f.channel_id, line, NULL);
@@ -1003,6 +1055,13 @@ static void on_watchdog(uv_timer_t *t)
     struct slack *s = t->data;
     uint64_t now = now_ms();
     uint64_t idle = (uint64_t)(s->cfg->slack.idle_timeout * 1000);
+    uint64_t tick = uv_hrtime();
+
+    if (s->last_tick_ns && tick - s->last_tick_ns > (uint64_t)(LATE_S * 1e9)) {
+        s->stall_ns = tick - s->last_tick_ns;   /* the loop did not run: paused or blocked */
+        s->stall_end_ns = tick;
+    }
+    s->last_tick_ns = tick;
     uint64_t ping = (uint64_t)(s->cfg->slack.ping_interval * 1000);
 
     for (int i = 0; i < MAX_CONNS; i++) {
@@ -1075,8 +1134,10 @@ static int slack_start(struct chat *c)
         s->opening = 0;
         schedule_reconnect(s, "cannot start auth.test");
     }
-    if (!uv_is_active((uv_handle_t *)&s->watchdog))
+    if (!uv_is_active((uv_handle_t *)&s->watchdog)) {
+        s->last_tick_ns = uv_hrtime();
         uv_timer_start(&s->watchdog, on_watchdog, 250, 250);
+    }
     return 0;
 }
 

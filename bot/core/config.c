@@ -39,6 +39,7 @@ static const struct key schema[] = {
     S("scripts"), STR("scripts.dir", scripts_dir), STR("scripts.lib", scripts_lib),
     NUM("scripts.instructions", script_instructions),
     NUM("scripts.memory_mb", script_memory_mb),
+    NUM("scripts.time_budget", script_time_budget),
     S("admin"), STR("admin.socket", admin_socket), STR("admin.user", admin_user),
     NUM("admin.idle_timeout", admin_idle_timeout),
     S("channels"), STR("channels.mentions", channel_mentions),
@@ -473,6 +474,7 @@ static void set_defaults(struct config *c)
     c->x.prices.dm_event_read = 0.010;
     c->script_instructions = 10e6;
     c->script_memory_mb = 64;
+    c->script_time_budget = 0.25;
 }
 
 static int check_choice(struct loader *ld, const char *key, const char *v,
@@ -549,6 +551,11 @@ static int validate(struct loader *ld)
         fail(ld, key_line(ld->L, "sla"),
              "key 'sla.warn_before' (%g) must be less than 'sla.first_response' (%g)",
              c->sla_warn_before, c->sla_first_response);
+        return -1;
+    }
+    if (c->script_time_budget < 0.001 || c->script_time_budget > 60) {
+        fail(ld, key_line(ld->L, "scripts"),
+             "scripts.time_budget is seconds per invocation, between 0.001 and 60");
         return -1;
     }
     if (c->script_instructions < 1000 || c->script_memory_mb < 1) {

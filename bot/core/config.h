@@ -65,6 +65,7 @@ struct config {
 
     double script_instructions;      /* VM instructions per invocation */
     double script_memory_mb;
+    double script_time_budget;       /* wall seconds per invocation (0.25) */
 };
 
 /* Loads and validates `path`.  Returns new, caller frees with config_free();

@@ -23,6 +23,17 @@
 
 static struct script_rt *rt_of(lua_State *L) { return script_rt_of(L); }
 
+/* The runtime, for a function that acts (writes, posts, reads the store):
+ * once an invocation is stopped it is over, even when the script caught
+ * the kill inside a coroutine (script_charge raises it again). */
+static struct script_rt *rt_live(lua_State *L)
+{
+    struct script_rt *rt = script_rt_of(L);
+    if (rt->killed && rt->budget_active)
+        script_charge(L, 0);
+    return rt;
+}
+
 static const char *actor(struct script_rt *rt) { return rt->actor ? rt->actor : "system"; }
 
 int api_fail(lua_State *L, const char *msg)
@@ -36,7 +47,8 @@ int api_fail(lua_State *L, const char *msg)
 
 static int usererror_tostring(lua_State *L)
 {
-    lua_getfield(L, 1, USER_ERROR_KEY);
+    lua_pushliteral(L, USER_ERROR_KEY);
+    lua_rawget(L, 1);
     return 1;
 }
 
@@ -45,7 +57,9 @@ const char *api_user_error(lua_State *L, int idx)
     const char *msg = NULL;
     if (lua_type(L, idx) != LUA_TTABLE)
         return NULL;
-    lua_getfield(L, idx, USER_ERROR_KEY);
+    idx = lua_absindex(L, idx);
+    lua_pushliteral(L, USER_ERROR_KEY);   /* raw: C reads error objects unprotected */
+    lua_rawget(L, idx);
     if (lua_type(L, -1) == LUA_TSTRING)
         msg = lua_tostring(L, -1);   /* still referenced by the table at idx */
     lua_pop(L, 1);
@@ -280,13 +294,14 @@ static int t_assign(lua_State *L)
     char err[512] = "";
     int64_t id = ticket_id(L, 1);
     const char *who = user_arg(L, 2);
-    return finish(L, 1, desk_assign(rt_of(L)->desk, actor(rt_of(L)), id, who, err, sizeof err), err);
+    struct script_rt *rt = rt_live(L);
+    return finish(L, 1, desk_assign(rt->desk, actor(rt), id, who, err, sizeof err), err);
 }
 
 #define SIMPLE_OP(fname, call)                                              \
     static int fname(lua_State *L)                                          \
     {                                                                       \
-        struct script_rt *rt = rt_of(L);                                    \
+        struct script_rt *rt = rt_live(L);                                  \
         char err[512] = "";                                                 \
         int64_t id = ticket_id(L, 1);                                       \
         return finish(L, 1, call, err);                                     \
@@ -332,7 +347,7 @@ static void signature(struct script_rt *rt, char *out, size_t len)
  * Returns the text as it will be tweeted. */
 static int t_reply(lua_State *L)
 {
-    struct script_rt *rt = rt_of(L);
+    struct script_rt *rt = rt_live(L);
     char sig[256], err[512] = "", msg[256];
     struct tweetlen tl;
     const char *text;
@@ -511,7 +526,7 @@ static int c_history(lua_State *L)
 
 static int c_say(lua_State *L)
 {
-    struct script_rt *rt = rt_of(L);
+    struct script_rt *rt = rt_live(L);
     const char *text = luaL_checkstring(L, 2);
     const char *channel = rt->cmd && rt->cmd->channel ? rt->cmd->channel
                                                       : rt->cfg->channel_mentions;
@@ -666,12 +681,13 @@ static void push_json(lua_State *L, json_t *v)
     }
 }
 
+/* The kv object carries the scope of the script it was made for (a copy
+ * in the userdata): whatever runs it, and whatever vigil.reload() frees
+ * meanwhile, it reads and writes that script's keys only. */
 static const char *kv_scope(lua_State *L)
 {
-    struct script_rt *rt = rt_of(L);
-    if (!rt->scope)
-        luaL_error(L, "kv is only available while a script runs");
-    return rt->scope;
+    rt_live(L);
+    return luaL_checkudata(L, 1, "vigil.kv");
 }
 
 static int kv_get(lua_State *L)
@@ -690,12 +706,13 @@ static int kv_get(lua_State *L)
 
 static int kv_set(lua_State *L)
 {
+    const char *scope = kv_scope(L);   /* first: it may raise */
     const char *key = luaL_checkstring(L, 2);
     json_t *j;
     char *text;
     int rc;
     if (lua_isnoneornil(L, 3))
-        return store_kv_del(rt_of(L)->store, kv_scope(L), key) ? luaL_error(L, "kv: store failed") : 0;
+        return store_kv_del(rt_of(L)->store, scope, key) ? luaL_error(L, "kv: store failed") : 0;
     j = to_json(L, 3, 0);
     text = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
     json_decref(j);
@@ -705,7 +722,7 @@ static int kv_set(lua_State *L)
         free(text);
         return luaL_error(L, "kv: value larger than 1 MiB");
     }
-    rc = store_kv_set(rt_of(L)->store, kv_scope(L), key, text);
+    rc = store_kv_set(rt_of(L)->store, scope, key, text);
     free(text);
     return rc ? luaL_error(L, "kv: store failed (see log)") : 0;
 }
@@ -732,7 +749,7 @@ static int canned_get(lua_State *L)
 
 static int canned_set(lua_State *L)
 {
-    struct script_rt *rt = rt_of(L);
+    struct script_rt *rt = rt_live(L);
     const char *name = luaL_checkstring(L, 2), *body = luaL_checkstring(L, 3);
     for (const char *p = name; *p; p++)
         luaL_argcheck(L, isalnum((unsigned char)*p) || *p == '-' || *p == '_', 2,
@@ -858,9 +875,11 @@ static int v_commands(lua_State *L)
             lua_createtable(L, 0, 4);
             set_str(L, "name", e->verb);
             lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref);
-            lua_getfield(L, -1, "usage");
+            lua_pushliteral(L, "usage");            /* raw: no other script's code */
+            lua_rawget(L, -2);
             lua_setfield(L, -3, "usage");
-            lua_getfield(L, -1, "help");
+            lua_pushliteral(L, "help");
+            lua_rawget(L, -2);
             lua_setfield(L, -3, "help");
             lua_pop(L, 1);
             set_str(L, "roles", e->roles & ROLE_BIT(ROLE_AGENT) ? "agent"
@@ -892,7 +911,7 @@ static int v_scripts(lua_State *L)
 
 static int v_reload(lua_State *L)
 {
-    struct script_rt *rt = rt_of(L);
+    struct script_rt *rt = rt_live(L);
     const char *name = luaL_optstring(L, 1, NULL);
     int failed = script_reload(rt, name);
     lua_pushboolean(L, failed == 0);
@@ -967,9 +986,13 @@ void api_push_ctx(lua_State *L, const struct chat_command *cmd, const char *verb
         }
     }
     lua_setfield(L, -2, "args");
-    lua_newtable(L);
-    luaL_setmetatable(L, "vigil.kv");
-    lua_setfield(L, -2, "kv");
+    {
+        const char *scope = rt_of(L)->scope ? rt_of(L)->scope : "?";
+        size_t len = strlen(scope) + 1;
+        memcpy(lua_newuserdatauv(L, len, 0), scope, len);
+        luaL_setmetatable(L, "vigil.kv");
+        lua_setfield(L, -2, "kv");
+    }
     lua_newtable(L);
     luaL_setmetatable(L, "vigil.canned");
     lua_setfield(L, -2, "canned");

@@ -23,10 +23,17 @@
 #include "core/log.h"
 
 #define HOOK_STEP 1000          /* instructions between budget checks */
+#define HOOK_STEP_BIG 50        /* ... once the invocation handles big strings */
+#define BIG_ALLOC (64u << 10)   /* an allocation this size is a copy of that size */
 #define MAX_SCRIPT_BYTES (1u << 20)
 #define MAX_COMMAND_BYTES 16384u   /* a reply is 280 characters; 16 KB is generous */
 
 static int budget_sentinel;     /* its address is the "over budget" error */
+
+static void count_hook(lua_State *L, lua_Debug *ar);
+static void account_memory(struct script_rt *rt, size_t before);
+
+#define MEM_CHECK (1u << 20)    /* heap growth in one call that triggers accounting */
 
 struct script_rt *script_rt_of(lua_State *L)
 {
@@ -34,6 +41,14 @@ struct script_rt *script_rt_of(lua_State *L)
 }
 
 /* --- allocator and budget ---------------------------------------------- */
+
+static int past_deadline(struct script_rt *rt)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > rt->deadline.tv_sec ||
+           (now.tv_sec == rt->deadline.tv_sec && now.tv_nsec > rt->deadline.tv_nsec);
+}
 
 static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -48,27 +63,61 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     }
     if (rt->mem_limit && nsize > old && rt->mem - old + nsize > rt->mem_limit)
         return NULL;   /* Lua raises "not enough memory" */
+    if (rt->budget_active && nsize >= BIG_ALLOC && nsize > old) {
+        /* A big block is about to be filled by a C loop (a concatenation,
+         * upper, gsub...): past the deadline, refuse it (the hook then ends
+         * the invocation), and from now on check the budget more often,
+         * since single instructions are now expensive. */
+        rt->big = 1;
+        if (past_deadline(rt)) {
+            rt->timed_out = 1;
+            return NULL;
+        }
+    }
     p = realloc(ptr, nsize);
     if (p)
         rt->mem = rt->mem - old + nsize;
     return p;
 }
 
+/* Stops the invocation: from now on the hook fires on every instruction,
+ * so a pcall that catches this error gets one instruction further, then
+ * this error again. */
+static int kill_invocation(lua_State *L, struct script_rt *rt)
+{
+    rt->killed = 1;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    lua_pushlightuserdata(L, &budget_sentinel);
+    return lua_error(L);
+}
+
+/* Every HOOK_STEP instructions: the instruction count, and the clock (a
+ * vDSO call, ~20 ns, against ~1000 instructions of work). */
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
     struct script_rt *rt = script_rt_of(L);
     (void)ar;
     if (!rt->budget_active)
         return;
-    rt->used += HOOK_STEP;
-    if (rt->killed || rt->used > rt->budget) {
-        rt->killed = 1;
-        /* From now on fire on every instruction: a pcall that catches this
-         * error gets one instruction further, then this error again. */
-        lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
-        lua_pushlightuserdata(L, &budget_sentinel);
-        lua_error(L);
-    }
+    rt->used += lua_gethookcount(L);
+    if (!rt->killed && rt->used <= rt->budget && past_deadline(rt))
+        rt->timed_out = 1;
+    if (rt->killed || rt->used > rt->budget || rt->timed_out)
+        kill_invocation(L, rt);
+    if (rt->big && lua_gethookcount(L) > HOOK_STEP_BIG)
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP_BIG);
+}
+
+void script_charge(lua_State *L, long long n)
+{
+    struct script_rt *rt = script_rt_of(L);
+    if (!rt->budget_active)
+        return;
+    rt->used += n;
+    if (!rt->killed && rt->used <= rt->budget && past_deadline(rt))
+        rt->timed_out = 1;
+    if (rt->killed || rt->used > rt->budget || rt->timed_out)
+        kill_invocation(L, rt);
 }
 
 static int msgh(lua_State *L)
@@ -98,10 +147,18 @@ int script_call(struct script_rt *rt, int nargs, int nres, const char *what,
 {
     lua_State *L = rt->L;
     int base = lua_gettop(L) - nargs, status;
+    size_t mem0 = rt->mem;
 
     if (rt->depth++ == 0) {
+        long long ns = (long long)(rt->time_budget * 1e9);
         rt->used = 0;
         rt->killed = 0;
+        rt->timed_out = 0;
+        rt->big = 0;
+        clock_gettime(CLOCK_MONOTONIC, &rt->deadline);
+        rt->deadline.tv_sec += (time_t)(ns / 1000000000) +
+                               (rt->deadline.tv_nsec + ns % 1000000000) / 1000000000;
+        rt->deadline.tv_nsec = (rt->deadline.tv_nsec + ns % 1000000000) % 1000000000;
         rt->budget_active = 1;
         if (rt->hook_off)
             lua_sethook(L, NULL, 0, 0);
@@ -117,20 +174,37 @@ int script_call(struct script_rt *rt, int nargs, int nres, const char *what,
         if (!rt->hook_off)
             lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
     }
+    if (status == LUA_OK && rt->killed) {
+        /* killed inside a coroutine whose error the script swallowed: the
+         * invocation is over all the same, and its results are dropped */
+        lua_pop(L, nres == LUA_MULTRET ? lua_gettop(L) - base + 1 : nres);
+        lua_pushlightuserdata(L, &budget_sentinel);
+        status = LUA_ERRRUN;
+    }
     if (status == LUA_OK) {
         if (errmsg && errlen)
             errmsg[0] = '\0';
+        if (rt->depth == 0)
+            account_memory(rt, mem0);
         return LUA_OK;
     }
-    if (rt->killed || lua_touserdata(L, -1) == &budget_sentinel) {
-        snprintf(errmsg, errlen, "Stopped: %s ran past its budget of %.0f instructions.",
-                 what, (double)rt->budget);
-        log_warn("script stopped: instruction budget", "what=%s", what);
+    if (rt->killed || rt->timed_out || lua_touserdata(L, -1) == &budget_sentinel) {
+        if (rt->timed_out) {
+            snprintf(errmsg, errlen, "Stopped: %s ran past its time budget of %.0f ms.",
+                     what, rt->time_budget * 1000);
+            log_warn("script stopped: time budget", "what=%s", what);
+        } else {
+            snprintf(errmsg, errlen, "Stopped: %s ran past its budget of %.0f instructions.",
+                     what, (double)rt->budget);
+            log_warn("script stopped: instruction budget", "what=%s", what);
+        }
         if (rt->depth > 0)
             rt->killed = 1;   /* the outer invocation is over too */
     } else if (status == LUA_ERRMEM) {
+        /* what it had: the cap less what the state held when it started */
         snprintf(errmsg, errlen, "Stopped: %s needed more than %zu MiB of memory.", what,
-                 rt->mem_limit >> 20);
+                 (rt->mem_limit - (mem0 < rt->mem_limit ? mem0 : rt->mem_limit) +
+                  (1u << 19)) >> 20);
         log_warn("script stopped: memory limit", "what=%s", what);
     } else if (api_user_error(L, -1)) {
         snprintf(errmsg, errlen, "%s", api_user_error(L, -1));
@@ -143,8 +217,10 @@ int script_call(struct script_rt *rt, int nargs, int nres, const char *what,
                   lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
     }
     lua_pop(L, 1);   /* pop error */
-    if (rt->depth == 0)
+    if (rt->depth == 0) {
         lua_gc(L, LUA_GCCOLLECT);   /* give back what a failed script held */
+        account_memory(rt, mem0);
+    }
     return status;
 }
 
@@ -175,6 +251,28 @@ static int l_collectgarbage(lua_State *L)
         return luaL_error(L, "collectgarbage: only \"count\" is allowed in scripts");
     lua_pushnumber(L, (lua_Number)lua_gc(L, LUA_GCCOUNT) +
                       (lua_Number)lua_gc(L, LUA_GCCOUNTB) / 1024);
+    return 1;
+}
+
+/* setmetatable without __gc: Lua runs finalizers with hooks off, at
+ * whatever moment the collector picks, inside whichever invocation is
+ * current (another script's, as another user): script code must never run
+ * outside its own invocation.  A metatable that has __gc when it is set is
+ * what marks an object for finalization, so refusing it here is enough.
+ * __close needs no rule: it runs when its block exits or unwinds, inside
+ * the invocation (a suspended coroutine that is collected never runs it). */
+static int l_setmetatable(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL)
+            return luaL_error(L, "setmetatable: __gc is not allowed in scripts "
+                                 "(a finalizer would run outside the script's invocation)");
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
     return 1;
 }
 
@@ -368,6 +466,9 @@ static void build_safe(lua_State *L)
     lua_setfield(L, -2, "os");
     lua_pushcfunction(L, l_print);
     lua_setfield(L, -2, "print");
+    lua_getglobal(L, "setmetatable");
+    lua_pushcclosure(L, l_setmetatable, 1);
+    lua_setfield(L, -2, "setmetatable");
     lua_pushcfunction(L, l_collectgarbage);
     lua_setfield(L, -2, "collectgarbage");
     lua_pushcfunction(L, l_command);
@@ -418,6 +519,53 @@ static void push_env(lua_State *L)
     lua_newtable(L);                              /* this script's module cache */
     lua_pushcclosure(L, l_require, 2);
     lua_setfield(L, env, "require");
+}
+
+/* Pushes t[k] without metamethods: C never runs script code by reading a
+ * script's table (an erroring __index outside a protected call is a Lua
+ * panic: abort). */
+static int rawfield(lua_State *L, int idx, const char *k)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, k);
+    return lua_rawget(L, idx);
+}
+
+/* Runs fn(L, arg) in protected mode; on success its pushed values are on
+ * the stack and the count is returned; on error (a store failure, out of
+ * memory) nothing is pushed, the error is logged and -1 returned. */
+struct push_req {
+    int (*fn)(lua_State *L, void *arg);
+    void *arg;
+};
+
+static int protected_push_fn(lua_State *L)
+{
+    struct push_req *r = lua_touserdata(L, 1);
+    lua_pop(L, 1);
+    return r->fn(L, r->arg);
+}
+
+static int protected_push(lua_State *L, int (*fn)(lua_State *L, void *arg), void *arg)
+{
+    struct push_req r = { fn, arg };
+    int top = lua_gettop(L);
+    lua_pushcfunction(L, protected_push_fn);
+    lua_pushlightuserdata(L, &r);
+    if (lua_pcall(L, 1, LUA_MULTRET, 0) != LUA_OK) {
+        log_error("script: could not prepare the call", "error=%s",
+                  lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
+        lua_settop(L, top);
+        return -1;
+    }
+    return lua_gettop(L) - top;
+}
+
+static int push_env_fn(lua_State *L, void *arg)
+{
+    (void)arg;
+    push_env(L);
+    return 1;
 }
 
 /* --- entries and loading ------------------------------------------------ */
@@ -520,6 +668,54 @@ static void notify(struct script_rt *rt, const char *fmt, ...)
         rt->notice(rt->notice_arg, text);
 }
 
+static void stop_for_memory(struct script_rt *rt, struct entry *e)
+{
+    size_t mib = (e->kept + (1u << 19)) >> 20;
+    luaL_unref(rt->L, LUA_REGISTRYINDEX, e->ref);
+    e->ref = LUA_NOREF;
+    e->stopped = 1;
+    e->kept = 0;
+    free(e->error);
+    if (asprintf(&e->error, "stopped: it kept %zu MiB between calls (a script may keep %zu MiB); "
+                 "save the file to load it again", mib, (rt->mem_limit / 4) >> 20) < 0)
+        e->error = NULL;
+    log_error("script stopped: it keeps too much memory", "file=%s kept_mib=%zu", e->file, mib);
+    notify(rt, "Script %s was stopped: it kept %zu MiB of memory between calls, more than "
+           "its share (%zu MiB); other scripts were short of memory. Save the file to load "
+           "it again.", e->file, mib, (rt->mem_limit / 4) >> 20);
+    lua_gc(rt->L, LUA_GCCOLLECT);   /* its environment goes now */
+}
+
+/* Memory is capped for the whole state, so a script that keeps memory
+ * between calls (in its environment) takes it from every other script.
+ * After a call that grew the heap by MEM_CHECK or more, a full collection
+ * tells what the call left behind; that is charged to the script that ran
+ * (what a collection gives back is credited to it).  A script that keeps
+ * more than a quarter of scripts.memory_mb, or the biggest keeper when all
+ * together keep more than half, is stopped: the one that holds the memory
+ * loses it, not its neighbours. */
+static void account_memory(struct script_rt *rt, size_t before)
+{
+    struct entry *e, *big = NULL;
+    size_t total = 0;
+    long long kept;
+
+    if (rt->mem < before + MEM_CHECK || !rt->scope || !(e = find_entry(rt, rt->scope)))
+        return;
+    lua_gc(rt->L, LUA_GCCOLLECT);
+    kept = (long long)e->kept + (long long)rt->mem - (long long)before;
+    e->kept = kept > 0 ? (size_t)kept : 0;
+    for (size_t i = 0; i < rt->nentries; i++) {
+        total += rt->entries[i].kept;
+        if (!big || rt->entries[i].kept > big->kept)
+            big = &rt->entries[i];
+    }
+    if (e->kept > rt->mem_limit / 4)
+        stop_for_memory(rt, e);
+    else if (total > rt->mem_limit / 2 && big && big->ref != LUA_NOREF)
+        stop_for_memory(rt, big);
+}
+
 /* Compiles and runs `file` (relative to scripts.dir); on success swaps it
  * in, on failure keeps what was there.  Returns 0 on success. */
 static int load_file(struct script_rt *rt, const char *file)
@@ -545,7 +741,10 @@ static int load_file(struct script_rt *rt, const char *file)
         goto fail;
     }
     free(src);
-    push_env(L);
+    if (protected_push(L, push_env_fn, NULL) < 0) {
+        snprintf(err, sizeof err, "out of memory");
+        goto fail;
+    }
     lua_setupvalue(L, -2, 1);
     rt->scope = file;
     if (script_call(rt, 0, 1, "loading the script", err, sizeof err) != LUA_OK) {
@@ -566,13 +765,13 @@ static int load_file(struct script_rt *rt, const char *file)
             goto fail;
         }
     } else {
-        lua_getfield(L, -1, "run");
+        rawfield(L, -1, "run");
         if (!lua_isfunction(L, -1)) {
             snprintf(err, sizeof err, "%s: the command table has no run function", path);
             goto fail;
         }
         lua_pop(L, 1);
-        lua_getfield(L, -1, "roles");
+        rawfield(L, -1, "roles");
         roles = parse_roles(L, lua_gettop(L), err, sizeof err);
         lua_pop(L, 1);
         if (!roles)
@@ -586,6 +785,8 @@ static int load_file(struct script_rt *rt, const char *file)
     luaL_unref(L, LUA_REGISTRYINDEX, e->ref);
     e->ref = luaL_ref(L, LUA_REGISTRYINDEX);
     e->roles = roles;
+    e->kept = 0;                  /* the old environment goes with the old table */
+    e->stopped = 0;
     free(e->error);
     e->error = NULL;
     lua_settop(L, top);
@@ -667,6 +868,11 @@ int script_reload(struct script_rt *rt, const char *name)
     if (!name || !*name)
         return script_load_all(rt);
     snprintf(file, sizeof file, "%s%s", name, strstr(name, ".lua") ? "" : ".lua");
+    /* only NAME or hooks/NAME inside scripts.dir: never "../x" */
+    if (!valid_file_name(strncmp(file, "hooks/", 6) == 0 ? file + 6 : file)) {
+        log_warn("reload refused: not a script name", "name=%s", name);
+        return -1;
+    }
     e = find_entry(rt, file);
     {
         char path[1200];
@@ -704,6 +910,7 @@ struct script_rt *script_new(uv_loop_t *loop, struct desk *desk)
     rt->cfg = cfg;
     rt->ifd = -1;
     rt->budget = (long long)cfg->script_instructions;
+    rt->time_budget = cfg->script_time_budget > 0 ? cfg->script_time_budget : 0.25;
     rt->L = lua_newstate(l_alloc, rt);
     if (!rt->L) {
         free(rt);
@@ -713,6 +920,7 @@ struct script_rt *script_new(uv_loop_t *loop, struct desk *desk)
     lua_atpanic(rt->L, l_panic);
     luaL_openlibs(rt->L);   /* the real ones; scripts only see copies of the safe parts */
     api_open(rt->L);
+    bounded_open(rt->L);
     build_safe(rt->L);
     lua_settop(rt->L, 0);
     /* The cap applies from here: the runtime itself needs well under 1 MiB. */
@@ -806,12 +1014,28 @@ static const char *roles_text(unsigned mask)
     return "the admin role";
 }
 
+struct ctx_args {
+    const struct chat_command *cmd;
+    const char *verb, *args;
+};
+
+/* ctx and args for a command (protected_push). */
+static int push_ctx_args(lua_State *L, void *arg)
+{
+    struct ctx_args *a = arg;
+    api_push_ctx(L, a->cmd, a->verb, a->args);
+    lua_pushliteral(L, "args");
+    lua_rawget(L, -2);
+    return 2;
+}
+
 char *script_run_command(struct script_rt *rt, const struct chat_command *cmd)
 {
     lua_State *L = rt->L;
     const char *args = "";
     char *verb = script_parse_command(cmd->text, rt->cfg->command, &args);
-    char err[1024], *answer = NULL;
+    char err[1024], scope[600], *answer = NULL;
+    struct ctx_args ca;
     struct entry *e = NULL;
     int role;
 
@@ -828,8 +1052,14 @@ char *script_run_command(struct script_rt *rt, const struct chat_command *cmd)
             rt->entries[i].ref != LUA_NOREF)
             e = &rt->entries[i];
     if (!e) {
-        answer = answerf("Unknown command \"%s\". Type %s help for the list.", verb,
-                         rt->cfg->command);
+        for (size_t i = 0; i < rt->nentries; i++)
+            if (rt->entries[i].verb && strcmp(rt->entries[i].verb, verb) == 0 &&
+                rt->entries[i].stopped)
+                e = &rt->entries[i];
+        answer = e ? answerf("%s %s is not available: it was %s.", rt->cfg->command, verb,
+                             e->error ? e->error : "stopped")
+                   : answerf("Unknown command \"%s\". Type %s help for the list.", verb,
+                             rt->cfg->command);
         goto out;
     }
     role = role_of(rt, cmd->user_id);
@@ -846,15 +1076,21 @@ char *script_run_command(struct script_rt *rt, const struct chat_command *cmd)
                       roles_text(e->roles), config_role_name((enum staff_role)role));
         goto out;
     }
+    /* a copy: vigil.reload() may free the entry while it runs */
+    snprintf(scope, sizeof scope, "%s", e->file);
     rt->actor = cmd->user_id;
-    rt->scope = e->file;
+    rt->scope = scope;
     rt->cmd = cmd;
     lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref);      /* the command table */
-    lua_getfield(L, -1, "run");
+    rawfield(L, -1, "run");
     lua_remove(L, -2);                              /* keep run only */
-    api_push_ctx(L, cmd, verb, args);
-    lua_getfield(L, -1, "args");
-    if (script_call(rt, 2, 1, "the command", err, sizeof err) != LUA_OK) {
+    ca.cmd = cmd;
+    ca.verb = verb;
+    ca.args = args;
+    if (protected_push(L, push_ctx_args, &ca) < 0) {
+        lua_pop(L, 1);                              /* pop run */
+        answer = strdup("Stopped: the command could not start (see log).");
+    } else if (script_call(rt, 2, 1, "the command", err, sizeof err) != LUA_OK) {
         answer = strdup(err);
     } else {
         if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)
@@ -884,29 +1120,31 @@ static int run_hooks(struct script_rt *rt, const char *name,
     int handled = 0;
     for (size_t i = 0; i < rt->nentries; i++) {
         struct entry *e = &rt->entries[i];
-        char actor[600], err[1024];
+        char actor[600], err[1024], file[600];
         const char *prev_actor = rt->actor, *prev_scope = rt->scope;
         int nargs;
         if (!e->is_hook || e->ref == LUA_NOREF)
             continue;
         lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref);
-        lua_getfield(L, -1, name);
+        rawfield(L, -1, name);
         lua_remove(L, -2);
         if (!lua_isfunction(L, -1)) {
             lua_pop(L, 1);
             continue;
         }
-        snprintf(actor, sizeof actor, "hook:%s", e->file + 6);
+        /* copies: a hook may reload scripts, which moves or frees entries */
+        snprintf(file, sizeof file, "%s", e->file);
+        snprintf(actor, sizeof actor, "hook:%s", file + 6);
         rt->actor = actor;
-        rt->scope = e->file;
-        nargs = push_args(L, arg);
+        rt->scope = file;
+        nargs = protected_push(L, push_args, arg);
         if (nargs < 0) {
             lua_pop(L, 1);
         } else if (script_call(rt, nargs, 1, name, err, sizeof err) == LUA_OK) {
             handled |= lua_toboolean(L, -1);
             lua_pop(L, 1);
         } else {
-            log_error("hook failed", "hook=%s file=%s error=%s", name, e->file, err);
+            log_error("hook failed", "hook=%s file=%s error=%s", name, file, err);
         }
         rt->actor = prev_actor;
         rt->scope = prev_scope;
@@ -986,7 +1224,7 @@ void api_before_reply(lua_State *L, int ticket_idx, int text_idx)
         if (!e->is_hook || e->ref == LUA_NOREF)
             continue;
         lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref);
-        lua_getfield(L, -1, "before_reply");
+        rawfield(L, -1, "before_reply");
         lua_remove(L, -2);
         if (!lua_isfunction(L, -1)) {
             lua_pop(L, 1);
@@ -1256,17 +1494,28 @@ static void pretty(lua_State *L, int idx, struct pbuf *b, int depth)
     }
 }
 
+/* Upvalue 1: the caller's pbuf (script_eval frees it: a budget kill
+ * leaves this function by longjmp). */
 static int eval_pretty(lua_State *L)
 {
     int n = lua_gettop(L);
-    struct pbuf b = { 0 };
+    struct pbuf *b = lua_touserdata(L, lua_upvalueindex(1));
     for (int i = 1; i <= n; i++) {
         if (i > 1)
-            padds(&b, "\t");
-        pretty(L, i, &b, 0);
+            padds(b, "\t");
+        pretty(L, i, b, 0);
     }
-    lua_pushstring(L, b.s ? b.s : "");
-    free(b.s);
+    lua_pushstring(L, b->s ? b->s : "");
+    return 1;
+}
+
+/* :lua's environment, with ctx (protected_push). */
+static int push_eval_env(lua_State *L, void *arg)
+{
+    struct ctx_args *a = arg;
+    push_env(L);
+    api_push_ctx(L, a->cmd, a->verb, a->args);
+    lua_setfield(L, -2, "ctx");
     return 1;
 }
 
@@ -1274,6 +1523,7 @@ char *script_eval(struct script_rt *rt, const char *user, const char *code, int 
 {
     lua_State *L = rt->L;
     struct chat_command cmd = { .user_id = user, .channel = "admin", .text = code };
+    struct ctx_args ca;
     char err[1024], *ret = NULL, *out = NULL;
     int top = lua_gettop(L), status, n;
 
@@ -1292,32 +1542,40 @@ char *script_eval(struct script_rt *rt, const char *user, const char *code, int 
         lua_settop(L, top);
         return out;
     }
-    push_env(L);
-    api_push_ctx(L, &cmd, "lua", code);
-    lua_setfield(L, -2, "ctx");
-    lua_setupvalue(L, -2, 1);
     rt->actor = user;
     rt->scope = ":lua";
     rt->cmd = &cmd;
+    ca.cmd = &cmd;
+    ca.verb = "lua";
+    ca.args = code;
+    if (protected_push(L, push_eval_env, &ca) < 0) {
+        lua_settop(L, top);
+        rt->actor = rt->scope = NULL;
+        rt->cmd = NULL;
+        return strdup("Stopped: :lua could not start (see log).");
+    }
+    lua_setupvalue(L, -2, 1);
     status = script_call(rt, 0, LUA_MULTRET, ":lua", err, sizeof err);
+    n = lua_gettop(L) - top;
+    if (status == LUA_OK && n == 0) {
+        out = strdup("(no value)");
+    } else if (status == LUA_OK) {
+        /* the printer runs __tostring and __name: script code, so it runs
+         * as an invocation of its own, under the same budgets */
+        struct pbuf b = { 0 };
+        lua_pushlightuserdata(L, &b);
+        lua_pushcclosure(L, eval_pretty, 1);
+        lua_insert(L, top + 1);
+        status = script_call(rt, n, 1, ":lua's printer", err, sizeof err);
+        if (status == LUA_OK && lua_type(L, -1) == LUA_TSTRING)
+            out = strdup(lua_tostring(L, -1));
+        free(b.s);
+    }
     rt->actor = rt->scope = NULL;
     rt->cmd = NULL;
-    if (status != LUA_OK) {
-        lua_settop(L, top);
-        return strdup(err);
-    }
-    n = lua_gettop(L) - top;
-    if (n == 0) {
-        out = strdup("(no value)");
-    } else {
-        lua_pushcfunction(L, eval_pretty);
-        lua_insert(L, top + 1);
-        if (lua_pcall(L, n, 1, 0) == LUA_OK)
-            out = strdup(lua_tostring(L, -1));
-        else
-            out = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "(could not print the result)");
-    }
     lua_settop(L, top);
+    if (status != LUA_OK)
+        return strdup(err);
     *ok = 1;
     return out ? out : strdup("out of memory");
 }

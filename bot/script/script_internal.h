@@ -4,6 +4,7 @@
 #define VIGIL_SCRIPT_INTERNAL_H
 
 #include <lua.h>
+#include <time.h>
 
 #include "script/script.h"
 #include "store/store.h"
@@ -18,6 +19,8 @@ struct entry {
     int ref;             /* registry ref of the loaded table; LUA_NOREF if never loaded */
     unsigned roles;      /* ROLE_BIT mask of who may run it */
     char *error;         /* last load error, NULL when the loaded version is current */
+    size_t kept;         /* memory it keeps between calls (script.c, account_memory) */
+    int stopped;         /* unloaded for keeping too much; a save loads it again */
 };
 
 struct script_rt {
@@ -35,6 +38,10 @@ struct script_rt {
     size_t mem, mem_limit;
     long long used, budget;
     int budget_active, killed;
+    int timed_out;                  /* the kill was the time budget's */
+    int big;                        /* this invocation allocated big blocks */
+    double time_budget;             /* seconds per invocation */
+    struct timespec deadline;       /* CLOCK_MONOTONIC, set at depth 0 */
     int hook_off;                   /* benchmarks: no count hook (script_set_budget_hook) */
 
     /* who and what is running now (never taken from script-visible tables) */
@@ -76,6 +83,16 @@ const char *api_user_error(lua_State *L, int idx);
 /* Runs before_reply hooks: returns the (maybe rewritten) text on the stack,
  * or raises a user error with the hook's reason. */
 void api_before_reply(lua_State *L, int ticket_idx, int text_idx);
+
+/* script.c: charges `n` instructions of work done in C (a pattern match,
+ * a copy) to the running invocation and stops it, as the count hook does,
+ * when it is over its instruction or time budget.  Raises; a no-op when no
+ * script runs. */
+void script_charge(lua_State *L, long long n);
+
+/* bounded.c: replaces the real string and table functions whose C-side
+ * cost is not linear in VM instructions by charged versions. */
+void bounded_open(lua_State *L);
 
 /* script.c: calls the function at the stack top with `nargs` args below it,
  * under the budget, in protected mode; pops them and pushes `nres` results

@@ -427,6 +427,17 @@ HOSTILE = {
     "deep_table": "local t = {} local c = t for i = 1, 1e6 do c.n = {} c = c.n end ctx.kv:set('deep', t)",
     "fail_table": "ctx:fail({})",
     "ticket_bogus": "return ctx:ticket('#-1; DROP TABLE tickets').id",
+    # issue 14: C-side work, finalizers, trapped metamethods, swallowed kills
+    "find_backtrack": "return string.find(string.rep('a', 200000), '.-b')",
+    "gsub_backtrack": "return (('a'):rep(100000):gsub('a-a-b', ''))",
+    "rep_empty": "return #string.rep('', 1 << 62)",
+    "table_move": "table.move({}, 1, 1e12, 1, {}) return 'moved'",
+    "gc_loop": "setmetatable({}, { __gc = function() while true do end end }) return 'armed'",
+    "gc_late": "local mt = { __gc = true } setmetatable({}, mt) mt.__gc = function() while true do end end",
+    "error_trap": "error(setmetatable({}, { __index = function() error('trap') end }))",
+    "co_swallow": "coroutine.resume(coroutine.create(function() while true do end end)) "
+                  "ctx.kv:set('after', 'kill') return 'completed'",
+    "mem_hog": "kept = kept or {} kept[#kept + 1] = string.rep('x', 20 * 2^20) .. #kept return 'keeping'",
 }
 LOAD_BROKEN = {
     "load_spin": "while true do end\nreturn command { run = function() end }",
@@ -434,6 +445,7 @@ LOAD_BROKEN = {
     "load_nil": "return nil",
     "load_error": "error('at load time')",
     "load_require": "require 'does.not.exist'\nreturn command { run = function() end }",
+    "load_trap": "return setmetatable({}, { __index = function() error('trap') end })",
 }
 
 
@@ -481,6 +493,12 @@ def test_thirty_hostile_scripts_cannot_hurt_the_bot(tmp):
         assert answers["spin_pcall"].startswith("Stopped:"), answers["spin_pcall"]
         assert "memory" in answers["bomb_rep"], answers["bomb_rep"]
         assert "(cut)" in answers["huge_return"]
+        for name in ("find_backtrack", "gsub_backtrack", "table_move", "co_swallow"):
+            assert answers[name].startswith("Stopped:"), (name, answers[name])
+        assert answers["rep_empty"] == "0", answers["rep_empty"]
+        assert "Command failed" in answers["gc_loop"], answers["gc_loop"]
+        env = fs.send_slash("mem-hog", user_id="U1")   # it kept 20 MiB: stopped, not its neighbours
+        assert "is not available" in fs.wait_ack(env)["payload"]["text"]
         assert len(HOSTILE) + len(LOAD_BROKEN) >= 30
         assert max(a["latency"] for a in fs.acks) < 3.0, max(a["latency"] for a in fs.acks)
         assert all(not a.get("late") for a in fs.acks)
@@ -491,6 +509,38 @@ def test_thirty_hostile_scripts_cannot_hurt_the_bot(tmp):
             env = fs.send_slash(name.replace("_", "-"), user_id="U1")
             assert "Unknown command" in fs.wait_ack(env)["payload"]["text"]
         assert query(os.path.join(tmp, "vigil.db"), "SELECT count(*) FROM tickets") is not None
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_a_command_that_waited_past_slacks_deadline_is_not_run_and_its_user_is_told(tmp):
+    import signal
+    fs = fake()
+    try:
+        bot, dbp = start(tmp, fs)
+        fs.wait_connected()
+        wait_for(lambda: len(tickets_posted(fs)) >= 1, 20, "a ticket", bot)
+        env = fs.send_slash("whoami", user_id="U2")
+        assert "Bob Okafor" in fs.wait_ack(env)["payload"]["text"]
+        os.kill(bot.proc.pid, signal.SIGSTOP)    # a pause: Slack's 3 s pass meanwhile
+        try:
+            env = fs.send_slash("note 1 typed while vigil was paused", user_id="U1")
+            time.sleep(3.5)
+        finally:
+            os.kill(bot.proc.pid, signal.SIGCONT)
+        frame = fs.wait_ack(env, timeout=5)
+        assert [a["late"] for a in fs.acks if a["envelope_id"] == env] == [True], fs.acks
+        assert not (frame.get("payload") or {}).get("text"), frame
+        wait_for(lambda: any("was not run" in (e.get("text") or "") for e in fs.ephemerals), 5,
+                 "the user to be told", bot)
+        told = [e for e in fs.ephemerals if "was not run" in (e.get("text") or "")]
+        assert told[0]["user"] == "U1" and told[0]["channel"] == "C_MENTIONS", told
+        assert query(dbp, "SELECT count(*) FROM events WHERE action = 'note'") == [(0,)]
+        env = fs.send_slash("whoami", user_id="U2")    # and the next one runs as usual
+        assert "Bob Okafor" in fs.wait_ack(env)["payload"]["text"]
+        assert [a["late"] for a in fs.acks if a["envelope_id"] == env] == [False]
         assert fs.errors == [], fs.errors
         assert bot.stop()[0] == 0
     finally:

@@ -2,8 +2,13 @@
  * escapes, budgets, isolation between scripts, and hot reload. */
 #include "unit.h"
 
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -49,12 +54,16 @@ static void write_file(struct sb *s, const char *rel, const char *fmt, ...)
     rename(tmp, path);   /* as editors do: the new file appears whole */
 }
 
-static void sb_open(struct sb *s, const char *name)
+/* A sandbox with these budgets (time_budget 0: the default). */
+static void sb_open_budget(struct sb *s, const char *name, double instructions,
+                           double time_budget)
 {
-    char cfgpath[700], err[512], sub[700];
+    char cfgpath[700], err[512], sub[700], tb[64] = "";
     FILE *f;
 
     memset(s, 0, sizeof *s);
+    if (time_budget > 0)
+        snprintf(tb, sizeof tb, ", time_budget = %g", time_budget);
     snprintf(s->dir, sizeof s->dir, "%s", unit_tmp(name));
     mkdir(s->dir, 0700);
     snprintf(sub, sizeof sub, "%s/scripts", s->dir);
@@ -66,10 +75,11 @@ static void sb_open(struct sb *s, const char *name)
     snprintf(cfgpath, sizeof cfgpath, "%s/vigil.lua", s->dir);
     f = fopen(cfgpath, "w");
     fprintf(f, "replay = { file = 'x' }\n"
-               "scripts = { dir = '%s/scripts', lib = '%s/lua', instructions = 200000,"
-               " memory_mb = 16 }\n"
+               "scripts = { dir = '%s/scripts', lib = '%s/lua', instructions = %.0f,"
+               " memory_mb = 16%s }\n"
                "staff = { U1 = { name = 'Alice Jensen', role = 'lead' },"
-               " U2 = { name = 'Bob Okafor' } }\n", s->dir, s->dir);
+               " U2 = { name = 'Bob Okafor' }, U3 = { name = 'Root Admin', role = 'admin' } }\n",
+               s->dir, s->dir, instructions, tb);
     fclose(f);
     s->cfg = config_load(cfgpath, err, sizeof err);
     if (!s->cfg) {
@@ -84,6 +94,8 @@ static void sb_open(struct sb *s, const char *name)
     script_set_notice(s->rt, on_notice, s);
     desk_set_hooks(s->desk, script_desk_hooks(s->rt));
 }
+
+static void sb_open(struct sb *s, const char *name) { sb_open_budget(s, name, 200000, 0); }
 
 static void sb_close(struct sb *s)
 {
@@ -109,7 +121,7 @@ static void cmd_file(struct sb *s, const char *verb, const char *body)
 /* Runs "/tw <line>" as `user`; returns a static copy of the answer. */
 static const char *run_as(struct sb *s, const char *user, const char *line)
 {
-    static char out[4096];
+    static char out[65536];
     struct chat_command cmd = { .user_id = user, .channel = "C1", .text = line };
     char *a = script_run_command(s->rt, &cmd);
     snprintf(out, sizeof out, "%s", a);
@@ -276,12 +288,312 @@ TEST(budget_deep_recursion_and_odd_errors_fail_cleanly)
     CHECK_HAS(run(&s, "/tw tbl"), "Command failed");
     cmd_file(&s, "yield", "coroutine.yield('x') return 'no'");
     CHECK_HAS(run(&s, "/tw yield"), "Command failed");
-    cmd_file(&s, "gcerr", "setmetatable({}, { __gc = function() error('boom') end }) return 'ok'");
-    CHECK_STR(run(&s, "/tw gcerr"), "ok");
+    cmd_file(&s, "gcerr", "local ok, err = pcall(setmetatable, {}, { __gc = function() error('boom') end })\n"
+                          "return tostring(ok) .. ' ' .. err");
+    CHECK_HAS(run(&s, "/tw gcerr"), "false");
+    CHECK_HAS(run(&s, "/tw gcerr"), "__gc is not allowed in scripts");
     cmd_file(&s, "big", "return string.rep('z', 1e6)");
-    CHECK_INT(strlen(run(&s, "/tw big")), 4095);   /* the test buffer, not the runtime */
+    CHECK_INT(strlen(run(&s, "/tw big")), 65535);   /* the test buffer, not the runtime */
     cmd_file(&s, "failmsg", "ctx:fail('Ticket numbers are like #42.')");
     CHECK_STR(run(&s, "/tw failmsg"), "Ticket numbers are like #42.");
+    sb_close(&s);
+}
+
+static int ingest_and_count_notes(struct sb *s, char *text, char *notes_out, size_t len,
+                                  char *actor, size_t actorlen);
+
+/* --- C-side work and the time budget (issue 14, item 1) ----------------------
+ * Each of these froze the bot before: the count hook sees VM instructions
+ * only.  alarm() turns a regression into a failed run instead of a hang. */
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Runs `line` and checks it was stopped by the time budget within `max` s. */
+static void check_stopped_in_time(struct sb *s, const char *line, double max, int line_no)
+{
+    double t0 = now_s(), took;
+    const char *a = run(s, line);
+    took = now_s() - t0;
+    if (!strstr(a, "Stopped:"))
+        unit_fail(__FILE__, line_no, "%s: not stopped: %.200s", line, a);
+    if (took > max)
+        unit_fail(__FILE__, line_no, "%s: took %.2f s (budget 0.2 s)", line, took);
+}
+
+TEST(time_budget_stops_c_side_work_that_instructions_do_not_see)
+{
+    struct sb s;
+    alarm(60);
+    /* instructions cannot stop these: only the time budget (0.2 s) can */
+    sb_open_budget(&s, "time1", 1e12, 0.2);
+    cmd_file(&s, "spin", "while true do end");
+    cmd_file(&s, "find", "return string.find(string.rep('a', 200000), '.-b')");
+    cmd_file(&s, "match3", "return ('a'):rep(3000):match('a*a*a*b')");
+    cmd_file(&s, "gsub", "return (('a'):rep(100000):gsub('a-a-b', ''))");
+    cmd_file(&s, "gmatch", "for w in ('a'):rep(100000):gmatch('.-b') do end");
+    cmd_file(&s, "pcallfind", "for i = 1, 100 do pcall(string.find, ('a'):rep(100000), '.-b') end "
+                              "return 'survived'");
+    cmd_file(&s, "move", "table.move({}, 1, 1e12, 1, {}) return 'moved'");
+    cmd_file(&s, "concat", "return #table.concat(setmetatable({}, { __index = function() "
+                           "return '' end }), '', 1, 1e12)");
+    cmd_file(&s, "remove", "table.remove(setmetatable({}, { __len = function() return 1 << 40 end }), 1)");
+    /* linear calls on big strings in a loop: each one is expensive */
+    cmd_file(&s, "upper", "local s = string.rep('x', 5 * 2^20) while true do local y = s:upper() end");
+    cmd_file(&s, "cat", "local s = string.rep('x', 5 * 2^20) while true do local y = s .. 'a' end");
+    cmd_file(&s, "ulen", "local s = string.rep('x', 5 * 2^20) while true do local n = utf8.len(s) end");
+    cmd_file(&s, "eq", "local s, t = string.rep('x', 5 * 2^20), string.rep('x', 5 * 2^20)\n"
+                       "while true do local e = s == t end");
+    cmd_file(&s, "ok", "return 'fine'");
+    check_stopped_in_time(&s, "/tw upper", 1.0, __LINE__);
+    check_stopped_in_time(&s, "/tw cat", 1.0, __LINE__);
+    check_stopped_in_time(&s, "/tw ulen", 1.0, __LINE__);
+    check_stopped_in_time(&s, "/tw eq", 1.0, __LINE__);
+    check_stopped_in_time(&s, "/tw spin", 1.0, __LINE__);
+    CHECK_HAS(run(&s, "/tw spin"), "ran past its time budget of 200 ms");
+    check_stopped_in_time(&s, "/tw find", 1.0, __LINE__);
+    check_stopped_in_time(&s, "/tw match3", 1.0, __LINE__);
+    check_stopped_in_time(&s, "/tw gsub", 1.0, __LINE__);
+    check_stopped_in_time(&s, "/tw gmatch", 1.0, __LINE__);
+    check_stopped_in_time(&s, "/tw pcallfind", 1.0, __LINE__);
+    check_stopped_in_time(&s, "/tw move", 1.0, __LINE__);
+    check_stopped_in_time(&s, "/tw concat", 1.0, __LINE__);
+    check_stopped_in_time(&s, "/tw remove", 1.0, __LINE__);
+    CHECK_STR(run(&s, "/tw ok"), "fine");
+    sb_close(&s);
+    alarm(0);
+}
+
+TEST(string_rep_of_nothing_is_instant_and_a_huge_one_is_out_of_memory)
+{
+    struct sb s;
+    double t0;
+    alarm(60);
+    sb_open(&s, "rep1");
+    cmd_file(&s, "empty", "return #string.rep('', 1 << 62) .. '|' .. #string.rep('', 1 << 62, '')");
+    cmd_file(&s, "sep", "return string.rep('ab', 3, ', ') .. '|' .. string.rep('x', 1) .. '|' .."
+                        " string.rep('x', 0, 'y') .. '|' .. #string.rep('x', 1000, 'yz')");
+    cmd_file(&s, "hugesep", "return #string.rep('x', 1e7, string.rep('y', 1e6))");
+    cmd_file(&s, "wrap", "return #string.rep('x', math.maxinteger)");
+    t0 = now_s();
+    CHECK_STR(run(&s, "/tw empty"), "0|0");
+    CHECK(now_s() - t0 < 1.0);
+    CHECK_STR(run(&s, "/tw sep"), "ab, ab, ab|x||2998");
+    CHECK_HAS(run(&s, "/tw hugesep"), "Stopped:");
+    CHECK_HAS(run(&s, "/tw wrap"), "memory");
+    sb_close(&s);
+    alarm(0);
+}
+
+/* The matcher of bounded.c against the real library: the same calls, the
+ * same results and the same error messages. */
+static const char *const pattern_cases =
+    "local cases = {\n"
+    " {'hello world', 'o'}, {'hello world', 'o w'}, {'hello', 'l+'}, {'hello', '(h)(e)'},\n"
+    " {'hello', '()ll()'}, {'  trim me  ', '^%s*(.-)%s*$'}, {'key=val; k2=v2', '(%w+)=(%w+)'},\n"
+    " {'THE (quick) fox', '%((%a+)%)'}, {'f(a(b)c)d', '%b()'}, {'THE (quick) fox', '%f[%a]%a+'},\n"
+    " {'abcabc', '(abc)%1'}, {'a.b', '%.'}, {'a]b', '[]]'}, {'a-b', '[a-]'}, {'x^y', '[%^x]+'},\n"
+    " {'hello', 'l*', 5}, {'hello', '', 10}, {'hello', '$'}, {'hel$lo', 'l$l'}, {'aaa', 'a-b'},\n"
+    " {'aaab', 'a-b'}, {'abc', '[^a]+'}, {'12ab', '%d+%a?'}, {'ab', 'a?b?c?'}, {'hello', 'o', -1},\n"
+    " {'hello', 'h', -100}, {'', '.*'}, {'az\\0z', '%z'}, {'A1 b2', '%u%d'}, {'A1 b2', '%W'},\n"
+    " {'x = 1, y = 22', '(%a)%s*=%s*(%d+)'}, {'[[x]]', '%[(.-)%]'}, {'aXbXc', '[%u]'},\n"
+    " {'one two  three', '%S+'}, {'one', '^(o)(n)(e)$'}, {'ab', '^b'}, {'tab\\there', '%c'},\n"
+    " {'0x1F', '^0[xX](%x+)$'}, {'a+b', 'a+b'}, {'a+b', 'a%+b'}, {'a.b', 'a.b', 1, true},\n"
+    " {'hello', 'l', 4, true}, {'hello', 'xyz', 1, true}, {'aaa', 'a*', 2}, {'ab', '()', 3},\n"
+    " {'a%', 'a%'}, {'[a', '[a'}, {'(a', '(a'}, {'a)', 'a)'}, {'a', '%1'}, {'a', '%b'},\n"
+    " {'a', '%fa'}, {'a', '(()'}, {'abc', '%0'}, {'word', '%f[%w]%w+%f[%W]'},\n"
+    "}\n"
+    "local out = {}\n"
+    "local function show(...) local t = table.pack(...) for i = 1, t.n do t[i] = tostring(t[i]) end\n"
+    "  return table.concat(t, ',') end\n"
+    "local up = function(...) return select('#', ...) .. ':' .. tostring((...)):upper() end\n"
+    "for i, c in ipairs(cases) do\n"
+    "  local s, p, init, plain = c[1], c[2], c[3], c[4]\n"
+    "  local r = { show(pcall(string.find, s, p, init, plain)), show(pcall(string.match, s, p, init)) }\n"
+    "  local ok, g = pcall(function() local t = {} for a, b in string.gmatch(s, p, init) do\n"
+    "    t[#t + 1] = tostring(a) .. '/' .. tostring(b) end return table.concat(t, ' ') end)\n"
+    "  r[#r + 1] = tostring(ok) .. ',' .. tostring(g)\n"
+    "  r[#r + 1] = show(pcall(string.gsub, s, p, '<%0>'))\n"
+    "  r[#r + 1] = show(pcall(string.gsub, s, p, '[%1]'))\n"
+    "  r[#r + 1] = show(pcall(string.gsub, s, p, '%%x', 2))\n"
+    "  r[#r + 1] = show(pcall(string.gsub, s, p, up))\n"
+    "  r[#r + 1] = show(pcall(string.gsub, s, p, { l = 'L', hello = false, a = 1 }))\n"
+    "  r[#r + 1] = show(pcall(string.gsub, s, p, '%q'))\n"
+    "  out[#out + 1] = i .. ': ' .. table.concat(r, ' | ')\n"
+    "end\n"
+    "return table.concat(out, '\\n')\n";
+
+TEST(bounded_pattern_matching_gives_what_lua_gives)
+{
+    struct sb s;
+    lua_State *L = luaL_newstate();
+    const char *want;
+    luaL_openlibs(L);
+    if (luaL_loadstring(L, pattern_cases) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) {
+        unit_fail(__FILE__, __LINE__, "reference run: %s", lua_tostring(L, -1));
+        lua_close(L);
+        return;
+    }
+    want = lua_tostring(L, -1);
+    sb_open_budget(&s, "pat1", 1e8, 0);
+    cmd_file(&s, "pat", pattern_cases);
+    {
+        const char *got = run(&s, "/tw pat");
+        if (strcmp(got, want) != 0) {
+            /* the first line that differs */
+            const char *g = got, *w = want;
+            while (*g && *g == *w) {
+                g++;
+                w++;
+            }
+            while (g > got && g[-1] != '\n') {
+                g--;
+                w--;
+            }
+            unit_fail(__FILE__, __LINE__, "got  %.300s\nwant %.300s", g, w);
+        }
+    }
+    lua_close(L);
+    sb_close(&s);
+}
+
+/* --- memory is charged to the script that keeps it (item 6) ---------------- */
+
+TEST(a_script_that_keeps_memory_is_stopped_and_its_neighbours_keep_working)
+{
+    struct sb s;
+    size_t before;
+    sb_open(&s, "mem1");     /* memory_mb = 16: a script may keep 4 */
+    cmd_file(&s, "ok", "return #string.rep('y', 6 * 2^20) .. ' fine'");
+    before = script_memory(s.rt);
+    cmd_file(&s, "hog", "kept = kept or {} kept[#kept + 1] = string.rep('x', 3 * 2^20) .. #kept\n"
+                        "return 'keeping ' .. #kept");
+    CHECK_STR(run(&s, "/tw hog"), "keeping 1");
+    CHECK_STR(run(&s, "/tw ok"), "6291456 fine");
+    /* before: the hog's third call left the others 7 MiB; "ok" needed more */
+    for (int i = 0; i < 4; i++)
+        run(&s, "/tw hog");
+    CHECK_STR(run(&s, "/tw ok"), "6291456 fine");
+    CHECK_HAS(run(&s, "/tw hog"), "/tw hog is not available: it was stopped: it kept");
+    CHECK_HAS(s.notice, "hog.lua was stopped: it kept");
+    CHECK(script_memory(s.rt) < before + (2u << 20));
+    /* a save loads it again, with nothing kept */
+    cmd_file(&s, "hog", "return 'back'");
+    CHECK_STR(run(&s, "/tw hog"), "back");
+    sb_close(&s);
+}
+
+/* --- script code runs only inside its own invocation (item 2) ------------ */
+
+TEST(a_finalizer_cannot_be_armed_to_run_during_another_command)
+{
+    struct sb s;
+    alarm(30);
+    sb_open(&s, "gc1");
+    /* before: armed here, it ran (hooks off, forever) at the next collection */
+    cmd_file(&s, "arm", "setmetatable({}, { __gc = function() while true do end end })\n"
+                        "return 'armed'");
+    cmd_file(&s, "late", "local mt = { __gc = true } setmetatable({}, mt)\n"
+                         "mt.__gc = function() while true do end end return 'armed'");
+    cmd_file(&s, "boom", "error('fails, so the runtime collects')");
+    cmd_file(&s, "ok", "return 'fine'");
+    CHECK_HAS(run(&s, "/tw arm"), "Command failed");
+    CHECK_HAS(run(&s, "/tw late"), "Command failed");
+    CHECK_HAS(run(&s, "/tw boom"), "Command failed");
+    CHECK_STR(run(&s, "/tw ok"), "fine");
+    sb_close(&s);
+    alarm(0);
+}
+
+/* --- C reads script values raw or protected (item 3) ------------------------ */
+
+TEST(tables_with_trapped_metamethods_cannot_crash_the_runtime)
+{
+    struct sb s;
+    char notes[200] = "", actor[64] = "";
+    sb_open(&s, "trap1");
+    write_file(&s, "scripts/hooks/trap.lua",
+               "return setmetatable({}, { __index = function() error('trap') end })\n");
+    write_file(&s, "scripts/trapcmd.lua",
+               "return setmetatable({ run = function() return 'ran' end },"
+               " { __index = function() error('trap') end })\n");
+    write_file(&s, "scripts/traperr.lua",
+               "return command { run = function()\n"
+               "  error(setmetatable({}, { __index = function() error('trap') end,"
+               " __tostring = function() error('trap') end }))\n"
+               "end }\n");
+    script_reload(s.rt, NULL);
+    CHECK_STR(run(&s, "/tw trapcmd"), "ran");
+    CHECK_HAS(run(&s, "/tw traperr"), "Command failed");
+    /* a hook file read on every mention: no panic, ingest goes on */
+    CHECK_INT(ingest_and_count_notes(&s, "@AcmeSupport trap", notes, sizeof notes, actor,
+                                     sizeof actor), 0);
+    sb_close(&s);
+}
+
+/* --- once killed, the invocation is over (item 4) --------------------------- */
+
+TEST(a_kill_swallowed_inside_a_coroutine_still_ends_the_command)
+{
+    struct sb s;
+    sb_open(&s, "co1");
+    cmd_file(&s, "co", "local co = coroutine.create(function() while true do end end)\n"
+                       "local ok = coroutine.resume(co)\n"
+                       "ctx.kv:set('after', 'written') return 'completed'");
+    CHECK_HAS(run(&s, "/tw co"), "ran past its budget");
+    cmd_file(&s, "co", "return tostring(ctx.kv:get('after'))");
+    CHECK_STR(run(&s, "/tw co"), "nil");
+    cmd_file(&s, "cowrap", "pcall(coroutine.wrap(function() while true do end end))\n"
+                           "return 'completed'");
+    CHECK_HAS(run(&s, "/tw cowrap"), "ran past its budget");
+    sb_close(&s);
+}
+
+/* --- :lua's printer is under the budget too (item 5) ------------------------ */
+
+TEST(lua_eval_printer_runs_under_the_budget)
+{
+    struct sb s;
+    char *out;
+    int ok;
+    alarm(30);
+    sb_open(&s, "eval1");
+    /* a key is printed with luaL_tolstring: its __tostring runs */
+    out = script_eval(s.rt, "U3", "{ [setmetatable({}, { __tostring = function() while true do end end })] = 1 }",
+                      &ok);
+    CHECK_HAS(out, "Stopped: :lua's printer ran past its budget");
+    CHECK(!ok);
+    free(out);
+    out = script_eval(s.rt, "U3", "{ [setmetatable({}, { __tostring = function() "
+                                  "return 'shown' end })] = 1 }", &ok);
+    CHECK_STR(out, "{ [shown] = 1 }");
+    free(out);
+    sb_close(&s);
+    alarm(0);
+}
+
+/* --- reload while running, and only inside scripts.dir (item 7) ------------- */
+
+TEST(reload_removing_the_running_script_and_paths_outside_scripts_dir)
+{
+    struct sb s;
+    char path[700];
+    sb_open(&s, "rel1");
+    cmd_file(&s, "gone", "vigil.reload('gone') ctx.kv:set('k', 'v') print('still here')\n"
+                         "return tostring(ctx.kv:get('k'))");
+    snprintf(path, sizeof path, "%s/scripts/gone.lua", s.dir);
+    unlink(path);
+    /* ASan: the running entry's file name was freed, then used as kv scope */
+    CHECK_STR(run(&s, "/tw gone"), "v");
+    CHECK_HAS(run(&s, "/tw gone"), "Unknown command");
+    write_file(&s, "outside.lua", "return command { run = function() return 'escaped' end }\n");
+    CHECK_INT(script_reload(s.rt, "../outside"), -1);
+    CHECK_INT(script_reload(s.rt, "hooks/../../outside"), -1);
+    CHECK_HAS(run(&s, "/tw outside"), "Unknown command");
     sb_close(&s);
 }
 
