@@ -31,6 +31,9 @@ static void on_timer(uv_timer_t *t);
  * queued, so a message posted right after is never outside the window. */
 #define LOOKUP_SKEW 60
 
+/* The scheduler looks again this soon (ms) after the store refused it. */
+#define STORE_RETRY_MS 500
+
 void outbox_init(struct desk *d)
 {
     uv_timer_init(d->loop, &d->outbox_timer);
@@ -916,6 +919,8 @@ static void run(struct desk *d)
             }
         }
         rc = store_job_next(d->store, now_ms, busy, nbusy, &j, &next_ms);
+        if (rc == STORE_ERR)   /* a lock or a failing disk: look again soon, never stall */
+            next_ms = now_ms + STORE_RETRY_MS;
         if (rc != STORE_OK) {
             if (next_ms && (!wake_ms || next_ms < wake_ms))
                 wake_ms = next_ms;
@@ -929,6 +934,8 @@ static void run(struct desk *d)
         if (store_job_set_state(d->store, j.id, "inflight", j.attempts + 1, j.next_at_ms,
                                 NULL, j.last_error, now_ms / 1000)) {
             store_job_clear(&j);
+            if (!wake_ms || now_ms + STORE_RETRY_MS < wake_ms)
+                wake_ms = now_ms + STORE_RETRY_MS;
             break;
         }
         j.attempts++;

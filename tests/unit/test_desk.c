@@ -912,3 +912,34 @@ TEST(outbox_dm_whose_outcome_cannot_be_recorded_is_sent_exactly_once)
     CHECK(logged("DM delivered."));
     fx_close(&f);
 }
+
+/* The scheduler found the store locked: it looks again by itself, so a
+ * queued DM goes out once the lock is gone, with nothing else to wake it. */
+TEST(outbox_locked_when_a_job_is_due_sends_it_once_the_lock_is_gone)
+{
+    struct fx f;
+    char err[200], path[600];
+    sqlite3 *other;
+
+    one_ticket(&f, "busy3.db");
+    snprintf(path, sizeof path, "%s", unit_tmp("busy3.db"));
+    fx_start(&f);
+    fx_drain(&f);
+    CHECK_INT(desk_dm(f.desk, "U1", 1, "later", err, sizeof err), DESK_OK);
+    sqlite3_open(path, &other);
+    CHECK_INT(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    for (int i = 0; i < 3; i++) {
+        uv_sleep(100);
+        fx_drain(&f);
+    }
+    CHECK(!logged("dm "));
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    for (int i = 0; i < 30 && !logged("DM delivered."); i++) {
+        uv_sleep(50);
+        fx_drain(&f);
+    }
+    CHECK_INT(count_logged("dm "), 1);
+    CHECK(logged("DM delivered."));
+    fx_close(&f);
+}
