@@ -860,10 +860,16 @@ static void job_fill(sqlite3_stmt *st, struct job *j)
 int store_job_next(struct store *s, int64_t now_ms, const char *const *busy,
                    size_t nbusy, struct job *j, int64_t *next_ms)
 {
-    /* The head of each target's queue, in id order: a target's jobs run
-     * strictly in order, so a thread reply never overtakes its ticket post. */
+    /* The head of each target's queue: the job in flight if there is one,
+     * else the oldest ticket post, else the oldest job.  New tickets go
+     * first: one customer's 200 follow-ups (thread lines) made every other
+     * customer's new ticket wait minutes at Slack's 1 post/s.  A thread
+     * line still never overtakes its own ticket's post (posts go first),
+     * and the rest keep their order. */
     sqlite3_stmt *st = stmt(s, "SELECT " JOB_COLS " FROM outbox WHERE id IN"
-                               " (SELECT min(id) FROM outbox WHERE state IN ('queued','inflight')"
+                               " (SELECT coalesce(min(CASE WHEN state='inflight' THEN id END),"
+                               "  min(CASE WHEN kind='ticket.post' THEN id END), min(id))"
+                               "  FROM outbox WHERE state IN ('queued','inflight')"
                                "  GROUP BY target) ORDER BY next_at_ms, id");
     int found = 0;
     memset(j, 0, sizeof *j);

@@ -943,3 +943,38 @@ TEST(outbox_locked_when_a_job_is_due_sends_it_once_the_lock_is_gone)
     CHECK(logged("DM delivered."));
     fx_close(&f);
 }
+
+/* One customer's follow-ups fill the channel's queue with thread lines: a
+ * new customer's ticket is posted before them, not after (issue 14.18). */
+TEST(outbox_new_ticket_is_posted_before_another_conversations_thread_lines)
+{
+    struct fx f;
+    char err[200], text[32];
+    struct send_result ok = { SEND_OK, "th", NULL, 0 };
+    struct mention v[1];
+
+    one_ticket(&f, "order18.db");
+    fx_start(&f);
+    fx_drain(&f);
+    CHECK(logged("post 1 "));
+    fake.hold = 1;
+    CHECK_INT(desk_note(f.desk, "U1", 1, "n0", err, sizeof err), DESK_OK);
+    fx_drain(&f);
+    CHECK(fake.held_done != NULL);   /* the first thread line is on the wire */
+    for (int i = 1; i <= 5; i++) {
+        snprintf(text, sizeof text, "n%d", i);
+        CHECK_INT(desk_note(f.desk, "U1", 1, text, err, sizeof err), DESK_OK);
+    }
+    v[0] = mk(900, "bea", "900", "@AcmeSupport where is my refund");
+    CHECK_INT(ingest(&f, v, 1, NULL), DESK_OK);
+    fake.held_done(fake.held_arg, &ok);
+    for (int i = 0; i < 20; i++) {
+        uv_sleep(5);
+        fx_drain(&f);
+    }
+    CHECK(logged("post 2 "));
+    CHECK(logged("n5"));
+    CHECK(logged("post 2 ") < logged("n1"));
+    CHECK(logged("n1") < logged("n2") && logged("n4") < logged("n5"));   /* still in order */
+    fx_close(&f);
+}
