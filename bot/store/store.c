@@ -263,8 +263,10 @@ struct store *store_open(const char *path)
     rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                          SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        failed(s, rc, s->db ? sqlite3_errmsg(s->db) : "out of memory");
-        goto fail;
+        log_error("cannot open store", "path=%s error=%s", path,
+                  s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        store_close(s);
+        return NULL;
     }
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
     if (quick_check(s) || exec(s, "PRAGMA journal_mode=WAL") ||
