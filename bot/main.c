@@ -40,8 +40,8 @@ struct app {
     struct http *http;
     struct lws_context *ws;
     uv_signal_t sigint, sigterm;
-    uv_timer_t grace;
-    int stopping, exit_code;
+    uv_timer_t grace, storecheck;
+    int stopping, exit_code, store_told;
 };
 
 static void usage(FILE *f)
@@ -146,6 +146,47 @@ static void on_script_notice(void *arg, const char *text)
         desk_post_channel(a->desk, a->cfg->channel_escalations, text);
 }
 
+static void on_fatal(void *arg, const char *why);
+
+static void told_cb(void *arg, const struct send_result *r) { (void)arg; (void)r; }
+
+/* Every STORE_CHECK_MS: is the store file still the one opened (a cheap
+ * stat), and has it been failing for a while?  A deleted or replaced store
+ * stops the bot (exit 1): after a restart on a new file every ticket would
+ * be posted again.  A store failing for STORE_TELL_S tells the admins once,
+ * straight through chat (the outbox lives in the failing store). */
+#define STORE_CHECK_MS 2000
+#define STORE_TELL_S 30
+
+static void on_storecheck(uv_timer_t *t)
+{
+    struct app *a = t->data;
+    char why[160], text[400];
+    int64_t since;
+
+    if (store_check(a->store)) {
+        on_fatal(a, "the store file was deleted or replaced (see the error above)");
+        return;
+    }
+    since = store_failing_since(a->store, why, sizeof why);
+    if (!since) {
+        a->store_told = 0;
+        return;
+    }
+    if (a->store_told || (int64_t)time(NULL) - since < STORE_TELL_S)
+        return;
+    a->store_told = 1;
+    log_error("the store has been failing; mentions and commands wait", "path=%s error=%s "
+              "for=%llds", a->cfg->store_path, why, (long long)((int64_t)time(NULL) - since));
+    snprintf(text, sizeof text, "vigil cannot write its store %s: %s. New mentions and commands "
+             "wait until it can (mentions are read again from X then). Check the disk and who "
+             "holds the file.", a->cfg->store_path, why);
+    if (strcmp(a->cfg->chat, "console") == 0)
+        console_print(a->chat, text);
+    else if (a->cfg->channel_escalations)
+        a->chat->ops->post_channel(a->chat, a->cfg->channel_escalations, text, told_cb, NULL);
+}
+
 static void close_handle(uv_handle_t *h)
 {
     if (!uv_is_closing(h))
@@ -157,6 +198,8 @@ static void finish_shutdown(struct app *a)
 {
     uv_timer_stop(&a->grace);
     close_handle((uv_handle_t *)&a->grace);
+    uv_timer_stop(&a->storecheck);
+    close_handle((uv_handle_t *)&a->storecheck);
     ws_context_close(a->ws);
     http_free(a->http);   /* aborted sends go back to the queue */
     a->http = NULL;
@@ -264,6 +307,8 @@ static int run(struct config *cfg)
      * failure anywhere below closes them like a normal stop does. */
     uv_timer_init(&a.loop, &a.grace);
     a.grace.data = &a;
+    uv_timer_init(&a.loop, &a.storecheck);
+    a.storecheck.data = &a;
     uv_signal_init(&a.loop, &a.sigint);
     uv_signal_init(&a.loop, &a.sigterm);
     a.sigint.data = a.sigterm.data = &a;
@@ -319,6 +364,7 @@ static int run(struct config *cfg)
              (long long)store_ticket_count(a.store));
     if (a.chat->ops->start(a.chat) || desk_start(a.desk))
         goto out;
+    uv_timer_start(&a.storecheck, on_storecheck, STORE_CHECK_MS, STORE_CHECK_MS);
     cursor = store_cursor_get(a.store, a.source->ops->name);
     if (a.source->ops->start(a.source, cursor))
         goto out;

@@ -208,6 +208,13 @@ static char *cmd_status(struct admin *a)
               broken ? " (:scripts shows them)" : "");
     sb_printf(&b, "store       %s, %lld KiB\n", a->cfg->store_path,
               (long long)store_size_bytes(a->store) / 1024);
+    {
+        char why[160];
+        int64_t since = store_failing_since(a->store, why, sizeof why);
+        if (since)
+            sb_printf(&b, "store       FAILING for %llds: %s\n",
+                      (long long)(time(NULL) - since), why);
+    }
     sb_printf(&b, "memory      %ld KiB resident, Lua %zu KiB\n", rss_kb(),
               script_memory(a->scripts) / 1024);
     free(depths);

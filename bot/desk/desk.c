@@ -32,6 +32,8 @@ struct desk *desk_new(uv_loop_t *loop, struct store *store, const struct config 
 
 void desk_free(struct desk *d)
 {
+    if (d)
+        outbox_forget(d);
     free(d);   /* timers are closed by desk_stop before the loop ends */
 }
 
@@ -446,6 +448,15 @@ struct op {
 
 typedef int (*op_fn)(struct desk *d, struct ticket *t, struct op *op, int64_t now);
 
+/* What a user is told when the store refused: a lock held by another
+ * program passes (the store waits 100 ms, not seconds, on the loop). */
+static const char *store_trouble(struct desk *d)
+{
+    return store_busy(d->store) ? "The database is busy (another program holds a lock on it); "
+                                  "nothing was changed, try again in a moment."
+                                : "the store is not available (see log)";
+}
+
 static int run_op(struct desk *d, int64_t id, struct op *op, op_fn fn, const char *name)
 {
     struct ticket t;
@@ -454,7 +465,7 @@ static int run_op(struct desk *d, int64_t id, struct op *op, op_fn fn, const cha
     if (op->err && op->errlen)
         op->err[0] = '\0';
     if (store_begin(d->store))
-        return say(op->err, op->errlen, DESK_ERR, "the store is not available (see log)");
+        return say(op->err, op->errlen, DESK_ERR, "%s", store_trouble(d));
     rc = store_ticket_get(d->store, id, &t);
     if (rc == STORE_NOTFOUND) {
         store_rollback(d->store);
@@ -462,12 +473,14 @@ static int run_op(struct desk *d, int64_t id, struct op *op, op_fn fn, const cha
                    (long long)id);
     }
     if (rc) {
+        const char *why = store_trouble(d);
         store_rollback(d->store);
-        return say(op->err, op->errlen, DESK_ERR, "the store is not available (see log)");
+        return say(op->err, op->errlen, DESK_ERR, "%s", why);
     }
     rc = fn(d, &t, op, desk_now(d));
     if (rc == DESK_OK && store_commit(d->store))
-        rc = say(op->err, op->errlen, DESK_ERR, "could not save the change (see log)");
+        rc = say(op->err, op->errlen, DESK_ERR, "%s", store_busy(d->store)
+                 ? store_trouble(d) : "could not save the change (see log)");
     else if (rc != DESK_OK)
         store_rollback(d->store);
     if (rc == DESK_OK)

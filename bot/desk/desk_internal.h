@@ -3,6 +3,7 @@
 #ifndef VIGIL_DESK_INTERNAL_H
 #define VIGIL_DESK_INTERNAL_H
 
+#include "core/send.h"
 #include "desk/desk.h"
 
 #define DESK_MAX_TARGETS 16
@@ -12,6 +13,18 @@ struct inflight {
     int64_t job_id;
     char target[64];
     int used;
+    /* An outcome the store refused to record (a lock, a full disk) is kept
+     * here and retried until it is recorded; the slot stays used meanwhile,
+     * so the target is busy and the job, still "inflight" in the store, is
+     * never handed out again: a DM is sent once, not once per retry. */
+    int unrecorded;
+    enum send_status status;
+    char *ref, *error;          /* owned copies of the send_result's */
+    double retry_after, blocked_delay;
+    int64_t *jobs;              /* the job ids still to record (a digest: several) */
+    size_t njobs;
+    int digest, retries;
+    int64_t retry_at_ms;
 };
 
 /* A target that refuses every send until a person fixes it (SEND_BLOCKED):
@@ -67,6 +80,8 @@ void desk_outbox_kick_later(struct desk *d);
 void outbox_init(struct desk *d);
 void outbox_recover(struct desk *d);
 void outbox_close(struct desk *d);
+/* Frees outcomes never recorded (the jobs run again at the next start). */
+void outbox_forget(struct desk *d);
 void sla_init(struct desk *d);
 void sla_close(struct desk *d);
 

@@ -32,6 +32,9 @@ static void on_timer(uv_timer_t *t);
  * queued, so a message posted right after is never outside the window. */
 #define LOOKUP_SKEW 60
 
+/* The scheduler looks again this soon (ms) after the store refused it. */
+#define STORE_RETRY_MS 500
+
 void outbox_init(struct desk *d)
 {
     uv_timer_init(d->loop, &d->outbox_timer);
@@ -347,33 +350,39 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
 }
 
 /* Records the outcome of one job (state, retry time, effects on its
- * ticket) in one transaction. */
-static void record(struct desk *d, int64_t job_id, const struct send_result *r, int digest,
-                   double blocked_delay)
+ * ticket) in one transaction.  Returns 0 when recorded (or when there is
+ * nothing left to record), -1 when the store refused: the caller keeps the
+ * outcome and calls again. */
+static int record(struct desk *d, int64_t job_id, const struct send_result *r, int digest,
+                  double blocked_delay)
 {
     struct job j;
     json_t *payload = NULL;
     int64_t now_ms = desk_now_ms(d);
-    int final_failure = 0;
+    int final_failure = 0, rc = -1, set;
 
-    if (store_job_get(d->store, job_id, &j)) {
+    set = store_job_get(d->store, job_id, &j);
+    if (set == STORE_NOTFOUND) {
         log_error("outbox job vanished while in flight", "job=%lld", (long long)job_id);
+        rc = 0;
         goto out;
     }
+    if (set != STORE_OK)
+        goto out;
     payload = json_loads(j.payload ? j.payload : "{}", 0, NULL);
     if (store_begin(d->store))
         goto out;
     if (r->status == SEND_OK) {
-        store_job_set_state(d->store, j.id, "done", j.attempts, j.next_at_ms, r->ref, NULL,
-                            now_ms / 1000);
+        set = store_job_set_state(d->store, j.id, "done", j.attempts, j.next_at_ms, r->ref,
+                                  NULL, now_ms / 1000);
         log_debug("outbox job done", "job=%lld kind=%s target=%s ref=%s", (long long)j.id,
                   j.kind, j.target, r->ref ? r->ref : "");
     } else if (r->status == SEND_BLOCKED) {
         /* Not the job's fault: the attempt is given back, and it waits (the
          * target's queue behind it) for the channel to be fixed. */
-        store_job_set_state(d->store, j.id, "queued", j.attempts > 0 ? j.attempts - 1 : 0,
-                            now_ms + (int64_t)(blocked_delay * 1000), NULL, r->error,
-                            now_ms / 1000);
+        set = store_job_set_state(d->store, j.id, "queued", j.attempts > 0 ? j.attempts - 1 : 0,
+                                  now_ms + (int64_t)(blocked_delay * 1000), NULL, r->error,
+                                  now_ms / 1000);
         log_debug("outbox: channel refuses posts; job waits", "job=%lld target=%s "
                   "retry_in=%.1fs error=%s", (long long)j.id, j.target, blocked_delay,
                   r->error ? r->error : "");
@@ -382,30 +391,95 @@ static void record(struct desk *d, int64_t job_id, const struct send_result *r, 
                      : backoff_delay(j.attempts, 1.0, d->cfg->outbox_max_backoff);
         if (delay * 1000 > (double)horizon_ms(d))
             delay = (double)horizon_ms(d) / 1000;
-        store_job_set_state(d->store, j.id, "queued", j.attempts,
-                            now_ms + (int64_t)(delay * 1000), NULL, r->error, now_ms / 1000);
+        set = store_job_set_state(d->store, j.id, "queued", j.attempts,
+                                  now_ms + (int64_t)(delay * 1000), NULL, r->error,
+                                  now_ms / 1000);
         log_warn("outbox send failed; will retry", "job=%lld kind=%s target=%s attempt=%d "
                  "retry_in=%.1fs error=%s", (long long)j.id, j.kind, j.target, j.attempts,
                  delay, r->error ? r->error : "");
     } else {
         final_failure = 1;
-        store_job_set_state(d->store, j.id, "failed", j.attempts, j.next_at_ms, NULL,
-                            r->error ? r->error : "failed", now_ms / 1000);
+        set = store_job_set_state(d->store, j.id, "failed", j.attempts, j.next_at_ms, NULL,
+                                  r->error ? r->error : "failed", now_ms / 1000);
         log_error("outbox send failed permanently", "job=%lld kind=%s target=%s attempts=%d "
                   "error=%s", (long long)j.id, j.kind, j.target, j.attempts,
                   r->error ? r->error : "");
     }
-    if (apply_result(d, &j, payload, r, final_failure, digest) || store_commit(d->store)) {
+    if (set || apply_result(d, &j, payload, r, final_failure, digest) ||
+        store_commit(d->store)) {
         store_rollback(d->store);
-        log_error("could not record an outbox result; the job will be retried",
-                  "job=%lld", (long long)j.id);
+        goto out;
     }
+    rc = 0;
     desk_notify(d, DESK_EV_JOB, j.ticket_id, j.kind,
                 r->status == SEND_OK ? "ok" : final_failure ? "failed"
                 : r->status == SEND_BLOCKED ? "blocked" : "retry");
 out:
     json_decref(payload);
     store_job_clear(&j);
+    return rc;
+}
+
+static void outcome_free(struct inflight *f)
+{
+    free(f->ref);
+    free(f->error);
+    free(f->jobs);
+    f->ref = f->error = NULL;
+    f->jobs = NULL;
+    f->njobs = 0;
+    f->unrecorded = 0;
+}
+
+/* Records the slot's kept outcome for every job still waiting for it;
+ * returns how many still wait. */
+static size_t record_kept(struct desk *d, struct inflight *f)
+{
+    struct send_result r = { f->status, f->ref, f->error, f->retry_after };
+    size_t left = 0;
+    for (size_t i = 0; i < f->njobs; i++)
+        if (record(d, f->jobs[i], &r, f->digest, f->blocked_delay))
+            f->jobs[left++] = f->jobs[i];
+    f->njobs = left;
+    return left;
+}
+
+/* Retries the outcomes the store refused (from the scheduler): 0.2 s, then
+ * doubling up to 5 s.  `wake_in`: ms until the scheduler must run again,
+ * -1 for none; lowered to the next retry of a kept outcome. */
+static void retry_kept(struct desk *d, int64_t *wake_in)
+{
+    int64_t now_ms = desk_now_ms(d);
+    for (int i = 0; i < DESK_MAX_TARGETS; i++) {
+        struct inflight *f = &d->inflight[i];
+        if (!f->used || !f->unrecorded)
+            continue;
+        if (f->retry_at_ms <= now_ms && record_kept(d, f) == 0) {
+            log_info("outbox: a kept outcome is recorded; the target's queue goes on",
+                     "job=%lld target=%s tries=%d", (long long)f->job_id, f->target,
+                     f->retries + 1);
+            outcome_free(f);
+            f->used = 0;
+            continue;
+        }
+        if (f->retry_at_ms <= now_ms)
+            f->retry_at_ms = now_ms + (int64_t)(backoff_delay(++f->retries, 0.2, 5.0) * 1000);
+        if (*wake_in < 0 || f->retry_at_ms - now_ms < *wake_in)
+            *wake_in = f->retry_at_ms > now_ms ? f->retry_at_ms - now_ms : 0;
+    }
+}
+
+void outbox_forget(struct desk *d)
+{
+    for (int i = 0; i < DESK_MAX_TARGETS; i++) {
+        struct inflight *f = &d->inflight[i];
+        if (!f->unrecorded)
+            continue;
+        log_error("outbox: stopping with an outcome the store never took; the job stays in "
+                  "flight and runs again at the next start", "job=%lld target=%s",
+                  (long long)f->job_id, f->target);
+        outcome_free(f);
+    }
 }
 
 /* A job is over.  `called` says whether it reached the service: then the
@@ -427,14 +501,37 @@ static void finish(struct done_ctx *ctx, const struct send_result *r, int called
     else if (r->status == SEND_OK && called)
         blocked_end(d, f->target);
 
-    if (ctx->digest) {
-        for (size_t i = 0; i < ctx->ndigest; i++)
-            record(d, ctx->digest[i], r, 1, blocked_delay);
-        free(ctx->digest);
-    } else {
-        record(d, f->job_id, r, 0, blocked_delay);
+    f->jobs = ctx->digest;
+    f->njobs = ctx->digest ? ctx->ndigest : 1;
+    if (!f->jobs && !(f->jobs = malloc(sizeof *f->jobs))) {
+        f->njobs = 0;   /* out of memory: the job stays in flight until restart */
+        log_error("outbox: out of memory recording an outcome", "job=%lld",
+                  (long long)f->job_id);
+    } else if (!ctx->digest) {
+        f->jobs[0] = f->job_id;
     }
+    f->status = r->status;
+    f->ref = r->ref ? strdup(r->ref) : NULL;
+    f->error = r->error ? strdup(r->error) : NULL;
+    f->retry_after = r->retry_after;
+    f->blocked_delay = blocked_delay;
+    f->digest = ctx->digest != NULL;
     free(ctx);
+    if (f->njobs && record_kept(d, f)) {
+        /* What happened happened: the send is not repeated, its outcome is
+         * kept (and the target's queue waits) until the store takes it. */
+        f->unrecorded = 1;
+        f->retries = 0;
+        f->retry_at_ms = desk_now_ms(d) + 200;
+        log_error("outbox: the store refused a job's outcome; keeping it in memory and "
+                  "retrying; the job will not run again meanwhile", "job=%lld target=%s "
+                  "status=%d error=%s", (long long)f->job_id, f->target, (int)r->status,
+                  store_busy(d->store) ? "database is busy" : "see above");
+        if (d->started && !d->stopping)
+            uv_timer_start(&d->outbox_timer, on_timer, 200, 0);
+        return;
+    }
+    outcome_free(f);
     f->used = 0;
     desk_outbox_kick_later(d);
 }
@@ -845,6 +942,7 @@ static void run(struct desk *d)
     if (!d->chat || !d->source)
         return;
     follow_wall_clock(d);
+    retry_kept(d, &wake_in);
     for (int guard = 0; guard < 1000 && !d->stopping; guard++) {
         /* due times are wall time (stored); rate intervals are monotonic */
         int64_t now_ms = desk_now_ms(d), mono = desk_mono_ms(d), next_ms = 0;
@@ -867,6 +965,8 @@ static void run(struct desk *d)
             }
         }
         rc = store_job_next(d->store, now_ms, busy, nbusy, &j, &next_ms);
+        if (rc == STORE_ERR)   /* a lock or a failing disk: look again soon, never stall */
+            next_ms = now_ms + STORE_RETRY_MS;
         if (rc != STORE_OK) {
             if (next_ms && (wake_in < 0 || next_ms - now_ms < wake_in))
                 wake_in = next_ms - now_ms;
@@ -880,6 +980,8 @@ static void run(struct desk *d)
         if (store_job_set_state(d->store, j.id, "inflight", j.attempts + 1, j.next_at_ms,
                                 NULL, j.last_error, now_ms / 1000)) {
             store_job_clear(&j);
+            if (wake_in < 0 || STORE_RETRY_MS < wake_in)
+                wake_in = STORE_RETRY_MS;
             break;
         }
         j.attempts++;

@@ -265,6 +265,8 @@ static int finish(lua_State *L, int idx, int rc, const char *err)
 {
     if (rc == DESK_INVALID || rc == DESK_NOTFOUND)
         return api_fail(L, err);
+    if (rc != DESK_OK && store_busy(rt_of(L)->store))
+        return api_fail(L, err);   /* "the database is busy, try again": words, not an error id */
     if (rc != DESK_OK)
         return luaL_error(L, "the store failed: %s", err[0] ? err : "see log");
     if (!is_lazy(L, idx)) {

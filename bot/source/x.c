@@ -39,7 +39,10 @@ struct xsrc {
     int walking, pages;
     char *walk_newest;
     struct mention_page acc;
-    int walk_cut;                   /* stopped at the page cap with pages left */
+    int seg_start;                  /* x->pages when this stretch of the walk began */
+    char *resume_token;             /* a long walk continues from here (see on_page) */
+    int unstored;                   /* read, but the store refused it: retry the store */
+    size_t walk_total;              /* mentions the whole walk received */
     int64_t oldest_id, oldest_at;   /* the oldest mention received, and its time */
 
     int attempt, stopped, capped_told;
@@ -199,7 +202,11 @@ static void walk_reset(struct xsrc *x)
     free(x->walk_newest);
     x->walk_newest = NULL;
     mention_page_free(&x->acc);
-    x->walk_cut = 0;
+    free(x->resume_token);
+    x->resume_token = NULL;
+    x->unstored = 0;
+    x->seg_start = 0;
+    x->walk_total = 0;
     x->oldest_id = x->oldest_at = 0;
 }
 
@@ -287,8 +294,8 @@ static void utc_text(int64_t t, char *out, size_t len)
 /* X serves only the newest x.reach (800) mentions, and with since_id it
  * returns only posts newer than the cursor: nothing in a page says that
  * older ones fell out of reach.  The rule: a walk that started from a
- * stored cursor and received x.reach mentions or more, or stopped at its
- * page cap with pages left, may have missed mentions between the cursor's
+ * stored cursor and received x.reach mentions or more may have missed
+ * mentions between the cursor's
  * post and the oldest mention received.  Exactly x.reach new mentions
  * since the last walk is reported too: a false alarm beats a silent loss.
  * Called once per walk, after the walk is stored. */
@@ -300,39 +307,18 @@ static void report_gap(struct xsrc *x, const char *since_id)
     utc_text(since_at, from, sizeof from);
     utc_text(x->oldest_at, to, sizeof to);
     log_error("X: mentions may be missing: more came in than X serves", "since_id=%s from=%s "
-              "to=%s oldest_received=%lld received=%zu reach=%d pages_left=%s", since_id, from,
-              to, (long long)x->oldest_id, x->acc.n, x->cfg->x.reach, x->walk_cut ? "yes" : "no");
+              "to=%s oldest_received=%lld received=%zu reach=%d", since_id, from,
+              to, (long long)x->oldest_id, x->walk_total, x->cfg->x.reach);
     notice(x, "X serves only the newest %d mentions of @%s, and vigil received %zu since it "
            "last read them: mentions posted between %s and %s may be missing from the desk. "
            "Look for them on x.com (search \"@%s\"; X's recent search covers 7 days).",
-           x->cfg->x.reach, x->cfg->x.handle, x->acc.n, from, to, x->cfg->x.handle);
+           x->cfg->x.reach, x->cfg->x.handle, x->walk_total, from, to, x->cfg->x.handle);
 }
 
-/* The walk is complete: store everything and the new cursor in one go. */
-static void walk_done(struct xsrc *x)
+/* Pace: spread what is left of the window over the time left in it. */
+static double paced(struct xsrc *x)
 {
-    const char *cursor = x->walk_newest ? x->walk_newest : x->cursor;
     double delay = x->cfg->x.poll_interval;
-
-    x->attempt = 0;
-    x->last_error[0] = '\0';
-    if (x->acc.n || (cursor && (!x->cursor || strcmp(cursor, x->cursor)))) {
-        if (x->base.deliver(x->base.deliver_arg, "x", &x->acc, cursor) != 0) {
-            log_warn("X: mentions not stored; the same walk is repeated", "");
-            walk_reset(x);
-            poll_later(x, backoff_delay(++x->attempt, 1.0, 60.0), "store");
-            return;
-        }
-        x->seen += (long long)x->acc.n;
-        if (x->cursor && (x->acc.n >= (size_t)x->cfg->x.reach || x->walk_cut))
-            report_gap(x, x->cursor);
-        if (cursor && (!x->cursor || strcmp(cursor, x->cursor))) {
-            free(x->cursor);
-            x->cursor = strdup(cursor);
-        }
-    }
-    walk_reset(x);
-    /* Pace: spread what is left of the window over the time left in it. */
     if (x->rl_reset && x->rl_limit) {
         double left = (double)(x->rl_reset - (long long)time(NULL)) + 1;
         if (x->rl_remaining <= 0)
@@ -340,7 +326,52 @@ static void walk_done(struct xsrc *x)
         else if (left / (double)x->rl_remaining > delay)
             delay = left / (double)x->rl_remaining;
     }
-    poll_later(x, delay, NULL);
+    return delay;
+}
+
+/* The walk is complete (or, with resume_token set, a stretch of a long
+ * one): store what it read, and the new cursor only when it is complete.
+ * When the store refuses, the pages read are kept and only the store is
+ * retried, backing off like any failure: re-walking would spend X's rate
+ * window (once a second, it drained it and then waited 14 minutes). */
+static void walk_done(struct xsrc *x)
+{
+    int partial = x->resume_token != NULL;
+    const char *cursor = partial ? NULL : x->walk_newest ? x->walk_newest : x->cursor;
+
+    if (x->acc.n || (cursor && (!x->cursor || strcmp(cursor, x->cursor)))) {
+        if (x->base.deliver(x->base.deliver_arg, "x", &x->acc, cursor) != 0) {
+            double wait = backoff_delay(++x->attempt, x->cfg->x.poll_interval < 5
+                                        ? x->cfg->x.poll_interval : 5.0, 300.0);
+            x->unstored = 1;
+            snprintf(x->last_error, sizeof x->last_error, "the store refused the mentions");
+            log_warn("X: mentions not stored; keeping the pages read and retrying the store",
+                     "mentions=%zu retry_in=%.1fs attempt=%d", x->acc.n, wait, x->attempt);
+            poll_later(x, wait, "store");
+            return;
+        }
+        x->seen += (long long)x->acc.n;
+        x->walk_total += x->acc.n;
+        if (!partial && x->cursor && x->walk_total >= (size_t)x->cfg->x.reach)
+            report_gap(x, x->cursor);
+        if (cursor && (!x->cursor || strcmp(cursor, x->cursor))) {
+            free(x->cursor);
+            x->cursor = strdup(cursor);
+        }
+    }
+    x->attempt = 0;
+    x->unstored = 0;
+    x->last_error[0] = '\0';
+    if (partial) {
+        mention_page_free(&x->acc);
+        x->seg_start = x->pages;
+        log_info("X: a long walk stored what it read; it goes on where it stopped",
+                 "received=%zu", x->walk_total);
+        poll_later(x, paced(x), "walk continues");
+        return;
+    }
+    walk_reset(x);
+    poll_later(x, paced(x), NULL);
 }
 
 static void on_page(struct xsrc *x, void *arg, const struct http_response *h)
@@ -383,9 +414,21 @@ static void on_page(struct xsrc *x, void *arg, const struct http_response *h)
     /* First start: only the newest `backfill` pages, not the whole history. */
     more = page.next_token &&
            (x->cursor || x->pages < (x->cfg->x.backfill > 0 ? x->cfg->x.backfill : 1));
-    if (more && x->pages >= max_pages) {
-        x->walk_cut = x->cursor != NULL;
+    /* The cap bounds one stretch of a walk (memory, one burst of calls).
+     * With a cursor, what lies past it is older than what was read but
+     * newer than the cursor: the stretch is stored WITHOUT moving the
+     * cursor, and the walk continues later from X's pagination_token
+     * (same since_id), so the cursor moves past nothing unstored.  A crash
+     * meanwhile restarts from the stored cursor; what was stored is
+     * deduplicated.  A first start (no cursor) stops at its backfill. */
+    if (more && x->pages - x->seg_start >= max_pages) {
         more = 0;
+        if (x->cursor && !(x->resume_token = strdup(page.next_token))) {
+            mention_page_free(&page);
+            walk_reset(x);
+            poll_later(x, 5, "out of memory");
+            return;
+        }
     }
     if (more)
         request_page(x, page.next_token);
@@ -446,7 +489,20 @@ static void on_user(struct xsrc *x, void *arg, const struct http_response *h)
 static void poll_now(struct xsrc *x)
 {
     char url[1024];
-    if (x->stopped || x->walking)
+    if (x->stopped)
+        return;
+    if (x->unstored) {   /* the pages are here: only the store is retried */
+        walk_done(x);
+        return;
+    }
+    if (x->walking && x->resume_token) {
+        char *token = x->resume_token;
+        x->resume_token = NULL;
+        request_page(x, token);
+        free(token);
+        return;
+    }
+    if (x->walking)
         return;
     if (!x->user_id) {
         snprintf(url, sizeof url, "%susers/by/username/%s", x->cfg->x.api_url, x->cfg->x.handle);

@@ -3,22 +3,49 @@
  * Knows the schema; never Slack, X or Lua. */
 #include "store/store.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "source/mention.h"
 
 #define STMT_CACHE 96
 
+/* How long a statement waits for another connection's lock.  Every caller
+ * runs on the loop, so this is time nobody's ack is sent: a `sqlite3` shell
+ * reading the file (its locks last microseconds) is waited for; a writer
+ * holding the lock is reported as busy (store_busy) and the caller retries
+ * later or says so.  At 2 s, acks took 2-4 s while a shell held a lock. */
+#define BUSY_TIMEOUT_MS 100
+
 struct store {
     sqlite3 *db;
     int depth;                                  /* transaction nesting */
     struct { const char *sql; sqlite3_stmt *st; } cache[STMT_CACHE];
     int ncache;
+    char *path;
+    dev_t dev;                                  /* the file opened (store_check) */
+    ino_t ino;
+    int lost;                                   /* deleted or replaced: refuse all */
+    int busy;                                   /* the last failure was a lock */
+    int64_t failing_since;                      /* first failed transaction, 0: healthy */
+    char last_error[160];
 };
+
+/* Remembers why the last statement failed (store_busy, store_health). */
+static void failed(struct store *s, int rc, const char *msg)
+{
+    int base = rc & 0xff;
+    s->busy = base == SQLITE_BUSY || base == SQLITE_LOCKED;
+    snprintf(s->last_error, sizeof s->last_error, "%s", msg ? msg : "?");
+    if (!s->failing_since)
+        s->failing_since = (int64_t)time(NULL);
+}
 
 /* Forward migrations: schema version N is migrations[0..N-1] applied in
  * order.  Append only; never edit a shipped step. */
@@ -91,7 +118,9 @@ static const char *const migrations[] = {
 static int exec(struct store *s, const char *sql)
 {
     char *msg = NULL;
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        failed(s, rc, msg);
         log_error("sqlite statement failed", "error=%s", msg ? msg : "?");
         sqlite3_free(msg);
         return STORE_ERR;
@@ -109,7 +138,9 @@ static sqlite3_stmt *stmt(struct store *s, const char *sql)
             sqlite3_clear_bindings(s->cache[i].st);
             return s->cache[i].st;
         }
-    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+    int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) {
+        failed(s, rc, sqlite3_errmsg(s->db));
         log_error("sqlite prepare failed", "error=%s", sqlite3_errmsg(s->db));
         return NULL;
     }
@@ -134,6 +165,7 @@ static int step_done(struct store *s, sqlite3_stmt *st)
         sqlite3_reset(st);
         return STORE_EXISTS;
     }
+    failed(s, rc, sqlite3_errmsg(s->db));
     log_error("sqlite step failed", "error=%s", sqlite3_errmsg(s->db));
     sqlite3_reset(st);
     return STORE_ERR;
@@ -177,28 +209,84 @@ static int migrate(struct store *s)
     return STORE_OK;
 }
 
+/* The write probe: rewriting the schema version changes nothing but goes
+ * through the journal to the file, so a read-only file, directory or mount
+ * is refused at start rather than at the first mention. */
+static int write_probe(struct store *s)
+{
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", store_schema_version(s));
+    if (sqlite3_db_readonly(s->db, "main") == 1) {
+        snprintf(s->last_error, sizeof s->last_error, "the file is read-only");
+        return STORE_ERR;
+    }
+    if (store_begin(s))
+        return STORE_ERR;
+    if (exec(s, pragma)) {
+        store_rollback(s);
+        return STORE_ERR;
+    }
+    return store_commit(s);
+}
+
+/* PRAGMA quick_check: a corrupt file is refused at start, with its path,
+ * instead of failing every ingest later (O(size), about 10 ms per 10 MB). */
+static int quick_check(struct store *s)
+{
+    sqlite3_stmt *st;
+    int rc, ok;
+    rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        failed(s, rc, sqlite3_errmsg(s->db));
+        return STORE_ERR;
+    }
+    rc = sqlite3_step(st);
+    ok = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
+    if (!ok)
+        failed(s, rc, rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0)
+                                       : sqlite3_errmsg(s->db));
+    sqlite3_finalize(st);
+    return ok ? STORE_OK : STORE_ERR;
+}
+
 struct store *store_open(const char *path)
 {
     struct store *s = calloc(1, sizeof *s);
-    if (!s)
+    struct stat sb;
+    int rc;
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
         return NULL;
+    }
     /* NOMUTEX: only the loop's thread touches a store, so SQLite's
      * per-call locking (3% of the ingest bench's instructions) buys nothing. */
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                        SQLITE_OPEN_NOMUTEX, NULL)
-        != SQLITE_OK) {
+    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                         SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
         log_error("cannot open store", "path=%s error=%s", path,
                   s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        store_close(s);
+        return NULL;
+    }
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    if (quick_check(s) || exec(s, "PRAGMA journal_mode=WAL") ||
+        exec(s, "PRAGMA synchronous=NORMAL") || exec(s, "PRAGMA foreign_keys=ON"))
+        goto fail;
+    /* The file's identity: a store deleted or replaced under a running bot
+     * would take every write into a file nobody will open again. */
+    if (stat(path, &sb)) {
+        snprintf(s->last_error, sizeof s->last_error, "%s", strerror(errno));
         goto fail;
     }
-    /* busy_timeout: a `sqlite3` shell reading the file must not make the bot
-     * fail; 2 s is short enough never to stall the loop noticeably at idle. */
-    sqlite3_busy_timeout(s->db, 2000);
-    if (exec(s, "PRAGMA journal_mode=WAL") || exec(s, "PRAGMA synchronous=NORMAL") ||
-        exec(s, "PRAGMA foreign_keys=ON") || migrate(s))
+    s->dev = sb.st_dev;
+    s->ino = sb.st_ino;
+    if (migrate(s) || write_probe(s))
         goto fail;
+    s->failing_since = 0;
     return s;
 fail:
+    log_error("cannot use the store: vigil needs a writable SQLite database there",
+              "path=%s error=%s", path, s->last_error[0] ? s->last_error : "?");
     store_close(s);
     return NULL;
 }
@@ -211,7 +299,39 @@ void store_close(struct store *s)
         sqlite3_finalize(s->cache[i].st);
     if (s->db)
         sqlite3_close(s->db);
+    free(s->path);
     free(s);
+}
+
+int store_check(struct store *s)
+{
+    struct stat sb;
+    const char *why = NULL;
+    if (s->lost)
+        return STORE_ERR;
+    if (stat(s->path, &sb))
+        why = errno == ENOENT ? "the file was deleted" : strerror(errno);
+    else if (sb.st_dev != s->dev || sb.st_ino != s->ino)
+        why = "the file was replaced by another one";
+    if (!why)
+        return STORE_OK;
+    s->lost = 1;
+    snprintf(s->last_error, sizeof s->last_error, "%s", why);
+    s->failing_since = (int64_t)time(NULL);
+    log_error("the store is gone: vigil stops rather than write into a file nobody will read "
+              "(restore it, or start with a new one knowing every ticket will be posted again)",
+              "path=%s error=%s", s->path, why);
+    return STORE_ERR;
+}
+
+int store_lost(struct store *s) { return s->lost; }
+int store_busy(struct store *s) { return s->busy; }
+
+int64_t store_failing_since(struct store *s, char *why, size_t len)
+{
+    if (why && len)
+        snprintf(why, len, "%s", s->failing_since ? s->last_error : "");
+    return s->failing_since;
 }
 
 int store_schema_version(struct store *s)
@@ -241,7 +361,12 @@ int64_t store_size_bytes(struct store *s)
 
 int store_begin(struct store *s)
 {
-    int rc = s->depth ? exec(s, "SAVEPOINT nested") : exec(s, "BEGIN IMMEDIATE");
+    int rc;
+    if (!s->depth && store_check(s)) {
+        s->busy = 0;
+        return STORE_ERR;
+    }
+    rc = s->depth ? exec(s, "SAVEPOINT nested") : exec(s, "BEGIN IMMEDIATE");
     if (rc == STORE_OK)
         s->depth++;
     return rc;
@@ -257,6 +382,11 @@ int store_commit(struct store *s)
         s->depth--;
     else
         store_rollback(s);
+    /* after a commit too: a file replaced while the transaction ran took it */
+    if (rc == STORE_OK && s->depth == 0 && store_check(s) == STORE_OK)
+        s->failing_since = 0;
+    else if (rc == STORE_OK && s->depth == 0)
+        rc = STORE_ERR;
     return rc;
 }
 
@@ -732,10 +862,16 @@ static void job_fill(sqlite3_stmt *st, struct job *j)
 int store_job_next(struct store *s, int64_t now_ms, const char *const *busy,
                    size_t nbusy, struct job *j, int64_t *next_ms)
 {
-    /* The head of each target's queue, in id order: a target's jobs run
-     * strictly in order, so a thread reply never overtakes its ticket post. */
+    /* The head of each target's queue: the job in flight if there is one,
+     * else the oldest ticket post, else the oldest job.  New tickets go
+     * first: one customer's 200 follow-ups (thread lines) made every other
+     * customer's new ticket wait minutes at Slack's 1 post/s.  A thread
+     * line still never overtakes its own ticket's post (posts go first),
+     * and the rest keep their order. */
     sqlite3_stmt *st = stmt(s, "SELECT " JOB_COLS " FROM outbox WHERE id IN"
-                               " (SELECT min(id) FROM outbox WHERE state IN ('queued','inflight')"
+                               " (SELECT coalesce(min(CASE WHEN state='inflight' THEN id END),"
+                               "  min(CASE WHEN kind='ticket.post' THEN id END), min(id))"
+                               "  FROM outbox WHERE state IN ('queued','inflight')"
                                "  GROUP BY target) ORDER BY next_at_ms, id");
     int found = 0;
     memset(j, 0, sizeof *j);

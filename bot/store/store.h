@@ -50,10 +50,21 @@ struct job {
 };
 
 /* Opens (creating if needed) the database at `path`, in WAL mode, migrated
- * to the newest schema.  Returns new, free with store_close(); NULL on
- * error (logged). */
+ * to the newest schema, after PRAGMA quick_check and a write probe.  Returns
+ * new, free with store_close(); NULL on error (logged with the path). */
 struct store *store_open(const char *path);
 void store_close(struct store *s);
+/* Is the file at the path still the one opened (same st_dev/st_ino)?  A
+ * cheap stat(); also done around every outermost transaction.  Once it
+ * failed the store refuses every transaction (logged once). */
+int store_check(struct store *s);
+int store_lost(struct store *s);
+/* 1 when the last failure was another connection's lock (SQLITE_BUSY):
+ * try again later rather than report a broken store. */
+int store_busy(struct store *s);
+/* When (Unix seconds) transactions started failing without one succeeding
+ * since, and why (written to `why`); 0 when healthy. */
+int64_t store_failing_since(struct store *s, char *why, size_t len);
 int store_schema_version(struct store *s);
 int64_t store_size_bytes(struct store *s);
 

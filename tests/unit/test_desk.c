@@ -3,6 +3,8 @@
 #include "unit.h"
 
 #include <jansson.h>
+#include <sqlite3.h>
+#include <time.h>
 #include <stdlib.h>
 #include <time.h>
 #include <uv.h>
@@ -31,6 +33,8 @@ struct fake {
     int finds;               /* history lookups asked for */
     int64_t find_oldest;
     int find_fails;          /* lookups answer SEND_RETRY (else: not found) */
+    const char *lock_on_dm;  /* a DM takes the write lock on this db before answering */
+    sqlite3 *locker;         /* the other program holding it */
 };
 
 static struct fake fake;
@@ -109,6 +113,10 @@ static void f_dm(struct source *s, const char *to, const char *text, int attempt
                  send_done_fn done, void *arg)
 {
     record("dm %s %s", to, text);
+    if (fake.lock_on_dm && !fake.locker) {   /* the disk fills while the DM is on the wire */
+        sqlite3_open(fake.lock_on_dm, &fake.locker);
+        sqlite3_exec(fake.locker, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    }
     answer(done, arg, "dm-1");
 }
 
@@ -882,5 +890,135 @@ TEST(desk_long_tweets_are_cut_on_a_character_boundary_in_thread_lines)
         store_events_free(ev, ne);
         CHECK(found);
     }
+    fx_close(&f);
+}
+
+/* --- a store that refuses writes (issue 14) ------------------------------ */
+
+/* Another program holds the write lock: the command answers within a blink,
+ * in words, instead of "Command failed" after seconds. */
+TEST(desk_command_while_another_program_holds_the_lock_says_busy_in_words)
+{
+    struct fx f;
+    char err[200], path[600];
+    sqlite3 *other;
+    struct timespec t0, t1;
+
+    one_ticket(&f, "busy1.db");
+    snprintf(path, sizeof path, "%s", unit_tmp("busy1.db"));
+    sqlite3_open(path, &other);
+    CHECK_INT(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_INT(desk_assign(f.desk, "U1", 1, "U2", err, sizeof err), DESK_ERR);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK(strstr(err, "database is busy") != NULL);
+    CHECK((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 500);
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    CHECK_INT(desk_assign(f.desk, "U1", 1, "U2", err, sizeof err), DESK_OK);
+    fx_close(&f);
+}
+
+/* The DM went out, then its outcome could not be written (a lock, a full
+ * disk): the outcome is kept and retried, and the DM is never sent twice. */
+TEST(outbox_dm_whose_outcome_cannot_be_recorded_is_sent_exactly_once)
+{
+    struct fx f;
+    char err[200], path[600];
+
+    one_ticket(&f, "busy2.db");
+    snprintf(path, sizeof path, "%s", unit_tmp("busy2.db"));
+    fx_start(&f);
+    fx_drain(&f);
+    fake.lock_on_dm = path;
+    CHECK_INT(desk_dm(f.desk, "U1", 1, "psst", err, sizeof err), DESK_OK);
+    for (int i = 0; i < 15; i++) {   /* 1.5 s of retries with the lock held */
+        uv_sleep(100);
+        fx_drain(&f);
+    }
+    CHECK_INT(count_logged("dm "), 1);
+    CHECK_INT(store_job_count(f.store, "inflight"), 1);   /* not recorded, not re-run */
+    CHECK(!logged("DM delivered."));
+    sqlite3_exec(fake.locker, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(fake.locker);
+    fake.locker = NULL;
+    for (int i = 0; i < 100 && store_job_count(f.store, "inflight"); i++) {
+        uv_sleep(50);
+        desk_outbox_kick(f.desk);   /* whatever wakes the scheduler next */
+        fx_drain(&f);
+    }
+    for (int i = 0; i < 20; i++) {
+        uv_sleep(20);
+        fx_drain(&f);
+    }
+    CHECK_INT(store_job_count(f.store, "inflight"), 0);
+    CHECK_INT(count_logged("dm "), 1);
+    CHECK(logged("DM delivered."));
+    fx_close(&f);
+}
+
+/* The scheduler found the store locked: it looks again by itself, so a
+ * queued DM goes out once the lock is gone, with nothing else to wake it. */
+TEST(outbox_locked_when_a_job_is_due_sends_it_once_the_lock_is_gone)
+{
+    struct fx f;
+    char err[200], path[600];
+    sqlite3 *other;
+
+    one_ticket(&f, "busy3.db");
+    snprintf(path, sizeof path, "%s", unit_tmp("busy3.db"));
+    fx_start(&f);
+    fx_drain(&f);
+    CHECK_INT(desk_dm(f.desk, "U1", 1, "later", err, sizeof err), DESK_OK);
+    sqlite3_open(path, &other);
+    CHECK_INT(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    for (int i = 0; i < 3; i++) {
+        uv_sleep(100);
+        fx_drain(&f);
+    }
+    CHECK(!logged("dm "));
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    for (int i = 0; i < 30 && !logged("DM delivered."); i++) {
+        uv_sleep(50);
+        fx_drain(&f);
+    }
+    CHECK_INT(count_logged("dm "), 1);
+    CHECK(logged("DM delivered."));
+    fx_close(&f);
+}
+
+/* One customer's follow-ups fill the channel's queue with thread lines: a
+ * new customer's ticket is posted before them, not after (issue 14.18). */
+TEST(outbox_new_ticket_is_posted_before_another_conversations_thread_lines)
+{
+    struct fx f;
+    char err[200], text[32];
+    struct send_result ok = { SEND_OK, "th", NULL, 0 };
+    struct mention v[1];
+
+    one_ticket(&f, "order18.db");
+    fx_start(&f);
+    fx_drain(&f);
+    CHECK(logged("post 1 "));
+    fake.hold = 1;
+    CHECK_INT(desk_note(f.desk, "U1", 1, "n0", err, sizeof err), DESK_OK);
+    fx_drain(&f);
+    CHECK(fake.held_done != NULL);   /* the first thread line is on the wire */
+    for (int i = 1; i <= 5; i++) {
+        snprintf(text, sizeof text, "n%d", i);
+        CHECK_INT(desk_note(f.desk, "U1", 1, text, err, sizeof err), DESK_OK);
+    }
+    v[0] = mk(900, "bea", "900", "@AcmeSupport where is my refund");
+    CHECK_INT(ingest(&f, v, 1, NULL), DESK_OK);
+    fake.held_done(fake.held_arg, &ok);
+    for (int i = 0; i < 20; i++) {
+        uv_sleep(5);
+        fx_drain(&f);
+    }
+    CHECK(logged("post 2 "));
+    CHECK(logged("n5"));
+    CHECK(logged("post 2 ") < logged("n1"));
+    CHECK(logged("n1") < logged("n2") && logged("n4") < logged("n5"));   /* still in order */
     fx_close(&f);
 }

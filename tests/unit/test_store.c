@@ -5,6 +5,8 @@
 
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "source/mention.h"
 #include "store/store.h"
@@ -800,4 +802,108 @@ TEST(store_ticket_list_honours_limit)
     }
     free(v);
     store_close(s);
+}
+
+/* --- a store that fails: locked, deleted, replaced, corrupt (issue 14) --- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Another program (a `sqlite3` shell in a transaction) holds the write
+ * lock: the loop must not wait seconds for it, and the caller must be able
+ * to tell "busy" from "broken". */
+TEST(store_write_lock_held_elsewhere_fails_within_a_blink_and_says_busy)
+{
+    struct store *s = fresh("lock.db");
+    sqlite3 *other;
+    double t0;
+    int rc;
+
+    CHECK_INT(sqlite3_open(dbpath, &other), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    t0 = now_s();
+    rc = store_begin(s);
+    CHECK(rc != STORE_OK);
+    CHECK(now_s() - t0 < 0.5);
+    CHECK(store_busy(s));
+    CHECK(!store_lost(s));
+    CHECK_INT(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    CHECK_INT(store_begin(s), STORE_OK);   /* lock gone: works again */
+    CHECK_INT(store_kv_set(s, "t", "k", "v"), STORE_OK);
+    CHECK_INT(store_commit(s), STORE_OK);
+    store_close(s);
+}
+
+TEST(store_deleted_while_open_is_noticed_and_refuses_every_write)
+{
+    struct store *s = fresh("deleted.db");
+    CHECK_INT(store_check(s), STORE_OK);
+    CHECK_INT(unlink(dbpath), 0);
+    CHECK(store_check(s) != STORE_OK);
+    CHECK(store_lost(s));
+    CHECK(store_begin(s) != STORE_OK);
+    CHECK(store_failing_since(s, NULL, 0) > 0);
+    store_close(s);
+}
+
+TEST(store_replaced_while_open_is_noticed_at_the_next_transaction)
+{
+    struct store *s = fresh("replaced.db");
+    char other[600];
+    FILE *f;
+    snprintf(other, sizeof other, "%s.new", dbpath);
+    f = fopen(other, "w");
+    fclose(f);
+    CHECK_INT(rename(other, dbpath), 0);
+    CHECK(store_begin(s) != STORE_OK);
+    CHECK(store_lost(s));
+    store_close(s);
+}
+
+TEST(store_open_refuses_a_file_that_is_not_sqlite)
+{
+    const char *p = unit_tmp("notsqlite.db");
+    FILE *f = fopen(p, "w");
+    fputs("this is a text file, not a database; vigil must not start on it\n", f);
+    for (int i = 0; i < 200; i++)
+        fputs("0123456789abcdef0123456789abcdef\n", f);
+    fclose(f);
+    CHECK(store_open(p) == NULL);
+}
+
+/* A store whose pages were overwritten: refused at start (quick_check),
+ * not discovered by the first ingest. */
+TEST(store_open_refuses_a_corrupt_file)
+{
+    struct store *s = fresh("corrupt.db");
+    char big[2000];
+    FILE *f;
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    for (int i = 0; i < 200; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        store_kv_set(s, "t", key, big);
+    }
+    store_close(s);
+    /* fold the WAL into the file, then scribble over its middle */
+    {
+        sqlite3 *db;
+        sqlite3_open(dbpath, &db);
+        sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE",
+                     NULL, NULL, NULL);
+        sqlite3_close(db);
+    }
+    f = fopen(dbpath, "r+");
+    CHECK(f != NULL);
+    fseek(f, 4096 * 5 + 100, SEEK_SET);
+    for (int i = 0; i < 4096 * 20; i++)
+        fputc(i * 7 & 0xff, f);
+    fclose(f);
+    CHECK(store_open(dbpath) == NULL);
 }
