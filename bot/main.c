@@ -153,10 +153,10 @@ static void told_cb(void *arg, const struct send_result *r) { (void)arg; (void)r
 /* Every STORE_CHECK_MS: is the store file still the one opened (a cheap
  * stat), and has it been failing for a while?  A deleted or replaced store
  * stops the bot (exit 1): after a restart on a new file every ticket would
- * be posted again.  A store failing for STORE_TELL_S tells the admins once,
- * straight through chat (the outbox lives in the failing store). */
+ * be posted again.  A store failing for `store.alert_after` seconds tells
+ * the admins once, straight through chat (the outbox lives in the failing
+ * store). */
 #define STORE_CHECK_MS 2000
-#define STORE_TELL_S 30
 
 static void on_storecheck(uv_timer_t *t)
 {
@@ -173,7 +173,7 @@ static void on_storecheck(uv_timer_t *t)
         a->store_told = 0;
         return;
     }
-    if (a->store_told || (int64_t)time(NULL) - since < STORE_TELL_S)
+    if (a->store_told || (double)((int64_t)time(NULL) - since) < a->cfg->store_alert_after)
         return;
     a->store_told = 1;
     log_error("the store has been failing; mentions and commands wait", "path=%s error=%s "

@@ -35,7 +35,7 @@ struct key {
 static const struct key schema[] = {
     STR("chat", chat), STR("source", source), STR("command", command),
     STR("log_level", log_level),
-    S("store"), STR("store.path", store_path),
+    S("store"), STR("store.path", store_path), NUM("store.alert_after", store_alert_after),
     S("scripts"), STR("scripts.dir", scripts_dir), STR("scripts.lib", scripts_lib),
     NUM("scripts.instructions", script_instructions),
     NUM("scripts.memory_mb", script_memory_mb),
@@ -438,6 +438,7 @@ static void set_defaults(struct config *c)
     c->source = strdup("replay");
     c->command = strdup("/tw");
     c->store_path = strdup("var/vigil.db");
+    c->store_alert_after = 30;
     c->scripts_dir = strdup("scripts");
     c->scripts_lib = strdup("lua");
     c->admin_socket = strdup("var/vigil.sock");
@@ -551,6 +552,12 @@ static int validate(struct loader *ld)
         fail(ld, key_line(ld->L, "sla"),
              "key 'sla.warn_before' (%g) must be less than 'sla.first_response' (%g)",
              c->sla_warn_before, c->sla_first_response);
+        return -1;
+    }
+    if (!(c->store_alert_after >= 1 && c->store_alert_after <= 86400)) {
+        fail(ld, key_line(ld->L, "store"),
+             "key 'store.alert_after' is seconds, between 1 and 86400, got %g",
+             c->store_alert_after);
         return -1;
     }
     if (c->script_time_budget < 0.001 || c->script_time_budget > 60) {

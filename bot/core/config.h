@@ -23,6 +23,7 @@ struct config {
     char *log_level;
 
     char *store_path;
+    double store_alert_after;        /* seconds of store failure before the admins are told */
     char *scripts_dir, *scripts_lib;
     char *admin_socket, *admin_user;
     double admin_idle_timeout;       /* seconds a client may sit on half a line */

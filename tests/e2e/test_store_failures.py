@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 import time
 
-from harness import Bot, query, vigil_path, wait_for, write_config
+from harness import ROOT, SAMPLE, Bot, outbox_drained, query, replay_done, vigil_path, wait_for, write_config
 from test_x import add_customers, fake, start, tickets
 
 
@@ -79,3 +79,52 @@ def test_a_walk_longer_than_the_page_cap_stores_everything_and_never_skips(tmp):
         assert bot.stop()[0] == 0
     finally:
         fx.stop()
+
+
+def test_a_store_failing_for_a_while_tells_the_admins_once_and_status_shows_it(tmp):
+    dbp = os.path.join(tmp, "vigil.db")
+    cfg = write_config(tmp, store={"path": dbp, "alert_after": 2},
+                       replay={"file": SAMPLE, "interval": 0.5})
+    bot = Bot(tmp, cfg)
+    bot.wait_started()
+    con = sqlite3.connect(dbp, isolation_level=None, timeout=5)
+    con.execute("BEGIN IMMEDIATE")                # another program holds the write lock
+    try:
+        wait_for(lambda: "vigil cannot write its store" in bot.stdout(), 15,
+                 "the admins told", bot)
+        r = subprocess.run([vigil_path(), "repl", "-c", cfg, "-e", ":status"],
+                           capture_output=True, text=True, timeout=20)
+        assert "store" in r.stdout and "FAILING" in r.stdout, r.stdout
+        time.sleep(2.5)                           # still failing: nobody is told twice
+        assert bot.stdout().count("vigil cannot write its store") == 1, bot.stdout()[-2000:]
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    wait_for(lambda: replay_done(dbp) and outbox_drained(dbp), 30, "the replay stored", bot)
+    assert query(dbp, "SELECT count(*) FROM tickets") == [(9,)]
+    r = subprocess.run([vigil_path(), "repl", "-c", cfg, "-e", ":status"],
+                       capture_output=True, text=True, timeout=20)
+    assert "FAILING" not in r.stdout, r.stdout
+    assert bot.stop()[0] == 0
+
+
+def test_a_store_the_bot_cannot_write_is_refused_at_start_naming_the_path(tmp):
+    if os.getuid() != 0:
+        return   # only root can run the bot as a user who cannot write the file
+    dbp = os.path.join(tmp, "vigil.db")
+    con = sqlite3.connect(dbp)
+    con.execute("CREATE TABLE t (x)")
+    con.close()
+    os.chmod(dbp, 0o644)                          # root's file: read-only to nobody
+    run_dir = os.path.join(tmp, "run")
+    os.mkdir(run_dir, 0o700)
+    os.chown(run_dir, 65534, 65534)
+    os.chmod(tmp, 0o755)
+    cfg = write_config(tmp, admin={"socket": os.path.join(run_dir, "vigil.sock")})
+    os.chmod(cfg, 0o644)
+    r = subprocess.run([vigil_path(), "run", "-c", cfg], capture_output=True, text=True,
+                       timeout=20, stdin=subprocess.DEVNULL, cwd=ROOT,
+                       preexec_fn=lambda: os.setuid(65534))
+    assert r.returncode == 1, (r.returncode, r.stderr[-2000:])
+    assert dbp in r.stderr, r.stderr[-2000:]
+    assert "vigil started" not in r.stderr
