@@ -115,6 +115,10 @@ int desk_source_usage(struct desk *d, struct source_usage *u);
  * "" when none).  Returns `buf`. */
 const char *desk_blocked(struct desk *d, char *buf, size_t len);
 
+/* Seconds the oldest queued or in-flight outbox job has waited; 0 when
+ * nothing waits, -1 when the store cannot tell. */
+int64_t desk_outbox_waiting(struct desk *d);
+
 /* Display name of a staff id (or the id itself when unknown).  Borrowed. */
 const char *desk_staff_name(struct desk *d, const char *id);
 

@@ -41,6 +41,7 @@ struct desk {
     struct inflight inflight[DESK_MAX_TARGETS];
     struct { char target[64]; int64_t last_ms; } rate[DESK_MAX_TARGETS];
     struct blocked blocked[DESK_MAX_TARGETS];
+    int backlog_told;        /* the admins were told a job waits past outbox.alert_after */
 };
 
 int64_t desk_now_ms(struct desk *d);

@@ -31,10 +31,18 @@ static void on_timer(uv_timer_t *t);
  * queued, so a message posted right after is never outside the window. */
 #define LOOKUP_SKEW 60
 
+/* Where the "told the admins about the backlog" flag survives a restart,
+ * so a restart in the middle of an outage does not tell them twice. */
+#define BACKLOG_SCOPE "desk"
+#define BACKLOG_KEY "outbox.backlog_told"
+
 void outbox_init(struct desk *d)
 {
+    char *told = store_kv_get(d->store, BACKLOG_SCOPE, BACKLOG_KEY);
     uv_timer_init(d->loop, &d->outbox_timer);
     d->outbox_timer.data = d;
+    d->backlog_told = told != NULL;
+    free(told);
 }
 
 static void closed_cb(uv_handle_t *h) { (void)h; }
@@ -203,6 +211,49 @@ const char *desk_blocked(struct desk *d, char *buf, size_t len)
     return buf;
 }
 
+/* --- a backlog nobody sees ---------------------------------------------- */
+
+int64_t desk_outbox_waiting(struct desk *d)
+{
+    int64_t oldest = store_job_oldest(d->store, "");
+    if (oldest <= 0)
+        return oldest;
+    return desk_now(d) > oldest ? desk_now(d) - oldest : 0;
+}
+
+/* Tells the admins, once per episode, that a job has waited longer than
+ * outbox.alert_after, and again when the backlog clears.  When Slack itself
+ * is down the notice waits in the queue too, so the log says it as well. */
+static void check_backlog(struct desk *d)
+{
+    double limit = d->cfg->outbox_alert_after;
+    int64_t age = desk_outbox_waiting(d);
+    char text[300];
+
+    if (limit <= 0 || age < 0)
+        return;
+    if (!d->backlog_told && age >= (int64_t)limit) {
+        char *depths = store_job_depths(d->store);
+        d->backlog_told = 1;
+        store_kv_set(d->store, BACKLOG_SCOPE, BACKLOG_KEY, "1");
+        log_error("outbox: messages have been waiting too long; nothing is lost, they are "
+                  "retried", "oldest=%llds queued=%s", (long long)age, depths ? depths : "");
+        snprintf(text, sizeof text, "vigil has had messages waiting for %lld min (Slack or X "
+                 "keeps failing). Nothing is lost: they are retried and go out once the "
+                 "service answers; :status shows the queue.", (long long)(age / 60));
+        free(depths);
+        if (d->cfg->channel_escalations)
+            desk_post_channel(d, d->cfg->channel_escalations, text);
+    } else if (d->backlog_told && age < (int64_t)limit) {
+        d->backlog_told = 0;
+        store_kv_del(d->store, BACKLOG_SCOPE, BACKLOG_KEY);
+        log_info("outbox: the backlog has cleared", "oldest=%llds", (long long)age);
+        if (d->cfg->channel_escalations)
+            desk_post_channel(d, d->cfg->channel_escalations,
+                              "vigil's backlog has cleared: what waited has been sent.");
+    }
+}
+
 /* --- the ticket as chat shows it ---------------------------------------- */
 
 struct view_buf {
@@ -336,7 +387,12 @@ static void record(struct desk *d, int64_t job_id, const struct send_result *r, 
         log_debug("outbox: channel refuses posts; job waits", "job=%lld target=%s "
                   "retry_in=%.1fs error=%s", (long long)j.id, j.target, blocked_delay,
                   r->error ? r->error : "");
-    } else if (r->status == SEND_RETRY && j.attempts < d->cfg->outbox_max_attempts) {
+    } else if (r->status == SEND_RETRY &&
+               (strncmp(j.target, "chat:", 5) == 0 || j.attempts < d->cfg->outbox_max_attempts)) {
+        /* What the team sees never gives up on a transient failure: Slack
+         * down for an hour must not lose the tickets that came meanwhile.
+         * The backoff is capped (outbox.max_backoff), so it catches up
+         * within minutes once Slack is back; attempts survive a restart. */
         double delay = r->retry_after > 0 ? r->retry_after
                      : backoff_delay(j.attempts, 1.0, d->cfg->outbox_max_backoff);
         store_job_set_state(d->store, j.id, "queued", j.attempts,
@@ -857,6 +913,7 @@ static void run(struct desk *d)
             dispatch(d, &j, ctx);
         store_job_clear(&j);
     }
+    check_backlog(d);
     if (wake_ms && !d->stopping) {
         int64_t delay = wake_ms - desk_now_ms(d);
         uv_timer_start(&d->outbox_timer, on_timer, delay > 0 ? (uint64_t)delay : 1, 0);

@@ -792,14 +792,16 @@ static int v_now(lua_State *L)
     return 1;
 }
 
-/* vigil.status(): { chat = "...", source = "..." }, the adapters' own words
- * (connection state, X's rate-limit budget, mentions seen). */
+/* vigil.status(): { chat = "...", source = "...", outbox_waiting = s }, the
+ * adapters' own words (connection state, X's rate-limit budget, mentions
+ * seen) and how long the oldest outbox job has waited (0: none). */
 static int v_status(lua_State *L)
 {
     struct script_rt *rt = rt_of(L);
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 3);
     set_str(L, "chat", desk_chat_state(rt->desk));
     set_str(L, "source", desk_source_state(rt->desk));
+    set_int(L, "outbox_waiting", desk_outbox_waiting(rt->desk));
     return 1;
 }
 

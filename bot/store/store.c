@@ -861,6 +861,14 @@ int64_t store_job_count(struct store *s, const char *state)
     return count(s, "SELECT count(*) FROM outbox WHERE state = ?", state);
 }
 
+int64_t store_job_oldest(struct store *s, const char *prefix)
+{
+    /* outbox_pending (state, target, id) serves this: ids grow with time */
+    return count(s, "SELECT coalesce((SELECT created_at FROM outbox WHERE state IN"
+                    " ('queued','inflight') AND substr(target, 1, length(?1)) = ?1"
+                    " ORDER BY id LIMIT 1), 0)", prefix);
+}
+
 /* --- cursors, kv, canned ----------------------------------------------- */
 
 static char *get_one(struct store *s, const char *sql, const char *a, const char *b)

@@ -139,6 +139,9 @@ int store_job_set_state(struct store *s, int64_t id, const char *state, int atte
 int store_job_requeue_inflight(struct store *s, int64_t now);
 char *store_job_depths(struct store *s);
 int64_t store_job_count(struct store *s, const char *state);
+/* created_at of the oldest queued or in-flight job whose target starts
+ * with `prefix` ("chat:"); 0 when none waits, -1 on error. */
+int64_t store_job_oldest(struct store *s, const char *prefix);
 /* Queued jobs of `kind` for `target`, oldest first, at most `limit`: a new
  * array of `*n` ids (free()), NULL when none. */
 int64_t *store_job_queued_of_kind(struct store *s, const char *target, const char *kind,

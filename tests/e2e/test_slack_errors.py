@@ -26,12 +26,12 @@ def fake():
     return fs
 
 
-def start(tmp, fs, replay=SAMPLE):
+def start(tmp, fs, replay=SAMPLE, outbox=None):
     cfg = write_config(
         tmp, chat="slack", staff=STAFF,
         replay={"file": replay, "interval": 0.05},
         # max_backoff 1: a refusing channel is asked again every second, not every minute
-        outbox={"max_backoff": 1},
+        outbox=outbox or {"max_backoff": 1},
         channels={"mentions": "C_MENTIONS", "escalations": "C_ESCALATE", "on_duty": "@oncall"},
         slack={"app_token": Raw('env("SLACK_APP_TOKEN")'), "bot_token": Raw('env("SLACK_BOT_TOKEN")'),
                "api_url": fs.api_url, "post_rate": 50, "ping_interval": 1, "idle_timeout": 5})
@@ -223,6 +223,43 @@ def test_a_failing_history_lookup_after_a_crash_does_not_hold_the_channel(tmp):
             assert int(c["body"]["limit"]) == 15 and float(c["body"]["oldest"]) > 0, c["body"]
         assert "posting the ticket without it" in bot.stderr()
         assert query(dbp, "SELECT count(*) FROM outbox WHERE state='failed'") == [(0,)]
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_a_slack_outage_longer_than_max_attempts_posts_every_ticket_once_afterwards(tmp):
+    # A 30-minute outage, scaled: max_backoff 0.3 s and max_attempts 3 make
+    # the old give-up point ~1 s; the outage lasts many times that, with a
+    # restart in the middle, and every ticket is posted once afterwards.
+    fs = fake()
+    fs.fail_next("chat.postMessage", "service_unavailable", status=503, times=100000)
+    outbox = {"max_backoff": 0.3, "max_attempts": 3, "alert_after": 3}
+    try:
+        bot, cfg, dbp = start(tmp, fs, replay=two_pages(tmp), outbox=outbox)
+        fs.wait_connected()
+        wait_for(lambda: replay_done(dbp, pages=2) and len(refusals(fs, "service_unavailable"))
+                 >= 15, 30, "posts failing for many times max_attempts", bot)
+        wait_for(lambda: "messages have been waiting too long" in bot.stderr(), 10,
+                 "the backlog alert in the log", bot)
+        assert query(dbp, "SELECT count(*) FROM outbox WHERE state='failed'") == [(0,)]
+        assert "oldest waiting" in status(cfg)
+        assert bot.stop()[0] == 0
+        bot, cfg, dbp = start(tmp, fs, replay=two_pages(tmp), outbox=outbox)
+        fs.wait_connected()
+        before = len(refusals(fs, "service_unavailable"))
+        wait_for(lambda: len(refusals(fs, "service_unavailable")) >= before + 10, 30,
+                 "posts failing after the restart", bot)
+        with fs._cv:
+            fs._failures.clear()               # Slack is back
+        wait_for(lambda: outbox_drained(dbp), 30, "the backlog to be posted", bot)
+        assert numbers(fs) == [1, 2, 3, 4, 5], numbers(fs)   # once each, in order
+        assert query(dbp, "SELECT count(*) FROM outbox WHERE state='failed'") == [(0,)]
+        # told once (not again after the restart), and told when it cleared
+        assert len(escalations(fs, "has had messages waiting")) == 1, fs.messages("C_ESCALATE")
+        wait_for(lambda: escalations(fs, "backlog has cleared"), 10, "the all-clear", bot)
+        assert "oldest waiting" not in status(cfg)
         assert fs.errors == [], fs.errors
         assert bot.stop()[0] == 0
     finally:
