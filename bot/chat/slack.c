@@ -433,6 +433,17 @@ static void slack_post_thread(struct chat *c, const char *channel, const char *r
     send_or_fail(to_slack(c), "chat.postMessage", channel, body, NULL, done, arg);
 }
 
+static void slack_update_line(struct chat *c, const char *channel, const char *ref,
+                              const char *text, const char *resend, send_done_fn done, void *arg)
+{
+    json_t *body = slack_line_message(text, resend);
+    if (body) {
+        json_object_set_new(body, "channel", json_string(channel));
+        json_object_set_new(body, "ts", json_string(ref));
+    }
+    send_or_fail(to_slack(c), "chat.update", channel, body, ref, done, arg);
+}
+
 static void slack_post_channel(struct chat *c, const char *channel, const char *text,
                                send_done_fn done, void *arg)
 {
@@ -1116,7 +1127,7 @@ static const char *slack_state(struct chat *c)
 static const struct chat_ops slack_ops = {
     "slack", slack_start, slack_stop, slack_destroy, slack_post_ticket, slack_update_ticket,
     slack_post_thread, slack_post_channel, slack_state, slack_find_ticket_op,
-    slack_post_digest,
+    slack_post_digest, .update_line = slack_update_line,
 };
 
 struct chat *slack_new(uv_loop_t *loop, struct lws_context *ws, struct http *http,

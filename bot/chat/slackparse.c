@@ -553,11 +553,31 @@ json_t *slack_text_message(const char *text)
     return msg;
 }
 
+json_t *slack_line_message(const char *text, const char *resend)
+{
+    json_t *msg = slack_text_message(text), *blocks;
+    if (!msg)
+        return NULL;
+    /* chat.update takes neither of these (the spec's chat.update has no
+     * unfurl arguments): the message keeps what its post gave it */
+    json_object_del(msg, "unfurl_links");
+    json_object_del(msg, "unfurl_media");
+    blocks = json_object_get(msg, "blocks");
+    if (resend && json_array_append_new(blocks, json_pack(
+            "{s:s,s:[{s:s,s:s,s:{s:s,s:s},s:s}]}", "type", "actions", "elements", "type",
+            "button", "action_id", "resend", "text", "type", "plain_text", "text", "Resend",
+            "value", resend))) {
+        json_decref(msg);
+        return NULL;
+    }
+    return msg;
+}
+
 char *slack_action_command(const char *umbrella, const char *action_id, const char *value)
 {
     static const char *const map[][2] = {
         { "assign_me", "assign %s me" }, { "escalate", "escalate %s" },
-        { "close", "close %s" }, { "reopen", "reopen %s" },
+        { "close", "close %s" }, { "reopen", "reopen %s" }, { "resend", "resend %s" },
     };
     char line[160], cmd[64];
     if (!value || strspn(value, "0123456789") != strlen(value) || !*value || strlen(value) > 18)

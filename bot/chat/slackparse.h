@@ -83,6 +83,10 @@ json_t *slack_digest_message(const struct ticket_view *v, size_t n, size_t backl
 /* A plain message (thread line, channel post): escaped, verbatim, no
  * mentions possible.  New json_t. */
 json_t *slack_text_message(const char *text);
+/* A thread line rewritten in place (chat.update, without channel and ts):
+ * the plain message of slack_text_message, plus a Resend button (action
+ * "resend", value `resend`) when `resend` is not NULL.  New json_t. */
+json_t *slack_line_message(const char *text, const char *resend);
 /* A command's answer for Slack: escaped (it may quote tweets), in a code
  * block when it has several lines, cut near 3,000 bytes; {text,
  * response_type: ephemeral}.  New json_t, NULL when out of memory. */

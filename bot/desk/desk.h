@@ -86,6 +86,16 @@ int desk_reply(struct desk *d, const char *actor, int64_t id, const char *text,
                char *err, size_t errlen);
 int desk_dm(struct desk *d, const char *actor, int64_t id, const char *text,
             char *err, size_t errlen);
+/* A DM that, once X confirmed it, is followed by the public reply of the
+ * canned answer `dm_notice` (filled in: {handle}, {name}, {ticket}, {code});
+ * if it fails, the thread offers `dm_ask` instead; nothing public goes out. */
+int desk_dm_notice(struct desk *d, const char *actor, int64_t id, const char *text,
+                   char *err, size_t errlen);
+/* Queues the ticket's last failed reply or DM again: the same job (its id
+ * and X's duplicate check carry through), with `text` instead when not
+ * NULL.  On DESK_OK `err` holds "reply" or "dm": what was resent. */
+int desk_resend(struct desk *d, const char *actor, int64_t id, const char *text,
+                char *err, size_t errlen);
 int desk_note(struct desk *d, const char *actor, int64_t id, const char *text,
               char *err, size_t errlen);
 int desk_escalate(struct desk *d, const char *actor, int64_t id, const char *reason,

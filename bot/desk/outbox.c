@@ -13,6 +13,7 @@
 #include "chat/chat.h"
 #include "core/backoff.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "source/source.h"
 
 static void on_timer(uv_timer_t *t);
@@ -303,6 +304,73 @@ static const char *payload_str(json_t *p, const char *key)
     return v ? v : "";
 }
 
+/* Shows how a public send went: its receipt line rewritten (head, then
+ * `status`), or, for a job queued before receipts existed, a new line. */
+static int report(struct desk *d, const struct ticket *t, json_t *payload, const char *status,
+                  int resend)
+{
+    json_int_t line = json_integer_value(json_object_get(payload, "receipt"));
+    char text[1400];
+    if (line <= 0)
+        return desk_queue_thread(d, t, status);
+    snprintf(text, sizeof text, "%s\n%s", payload_str(payload, "head"), status);
+    return desk_queue_receipt(d, t, line, text, resend);
+}
+
+/* The DM was confirmed: the public "check your DMs" note goes out now, as
+ * the canned answer dm_notice with the customer's handle and a short code
+ * that differs per DM (X refuses a text it already holds as a duplicate),
+ * from whoever sent the DM.  Without a usable dm_notice nothing public goes
+ * out and the thread says why. */
+static int dm_notice(struct desk *d, struct ticket *t, const struct job *j, json_t *payload)
+{
+    char *tpl = store_canned_get(d->store, "dm_notice"), code[16], num[24], handle[80];
+    char bad[64] = "", err[300], line[400], *text = NULL;
+    const char *const keys[] = { "{handle}", "{name}", "{ticket}", "{code}" };
+    const char *vals[4];
+    const char *by = payload_str(payload, "by");
+    int rc;
+
+    /* {code} differs per DM, so X never refuses a notice as a duplicate of
+     * the last one; a lead replaces the wording with canned add dm_notice */
+    if (!tpl && !(tpl = strdup("{handle} we've sent you a DM (ref {code}), please check "
+                               "your messages.")))
+        return -1;
+    /* a short code that differs per DM: the job id, scrambled, in base 36 */
+    {
+        uint32_t x = (uint32_t)j->id * 2654435761u;
+        size_t n = 0;
+        char rev[8];
+        for (int i = 0; i < 4; i++, x /= 36)
+            rev[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[x % 36];
+        for (size_t i = 0; i < n; i++)
+            code[i] = rev[n - 1 - i];
+        code[n] = '\0';
+    }
+    snprintf(num, sizeof num, "%lld", (long long)t->id);
+    snprintf(handle, sizeof handle, "@%s", t->customer_handle ? t->customer_handle : "");
+    vals[0] = handle;
+    vals[1] = t->customer_name && *t->customer_name ? t->customer_name : handle;
+    vals[2] = num;
+    vals[3] = code;
+    text = text_fill(tpl, keys, vals, 4, bad, sizeof bad);
+    free(tpl);
+    if (!text) {
+        if (!bad[0])
+            return -1;
+        snprintf(line, sizeof line, "No public note was sent: the canned answer dm_notice has "
+                 "%s, which vigil cannot fill ({handle}, {name}, {ticket}, {code} work).", bad);
+        return desk_queue_thread(d, t, line);
+    }
+    rc = desk_reply(d, *by ? by : "system", t->id, text, err, sizeof err);
+    free(text);
+    if (rc == DESK_INVALID || rc == DESK_NOTFOUND) {
+        snprintf(line, sizeof line, "No public note was sent: %s", err);
+        return desk_queue_thread(d, t, line);
+    }
+    return rc == DESK_OK ? 0 : -1;
+}
+
 /* Records what a finished job means for its ticket.  Inside a transaction. */
 static int apply_result(struct desk *d, const struct job *j, json_t *payload,
                         const struct send_result *r, int final_failure, int digest)
@@ -336,10 +404,27 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
         else   /* a retry found X already had it: sent once, link unknown */
             snprintf(line, sizeof line, "Reply sent (X confirmed it was already posted).");
         rc = store_event_append(d->store, t.id, "system", "reply sent", r->ref, now) ||
-             desk_queue_thread(d, &t, line);
+             report(d, &t, payload, line, 0);
     } else if (strcmp(j->kind, "x.dm") == 0 && r->status == SEND_OK) {
         rc = store_event_append(d->store, t.id, "system", "dm sent", r->ref, now) ||
-             desk_queue_thread(d, &t, "DM delivered.");
+             report(d, &t, payload, "DM delivered.", 0) ||
+             (json_is_true(json_object_get(payload, "notice")) && dm_notice(d, &t, j, payload));
+    } else if (!final_failure && strncmp(j->kind, "x.", 2) == 0 &&
+               (r->status == SEND_RETRY || r->status == SEND_BLOCKED) &&
+               json_integer_value(json_object_get(payload, "receipt")) > 0) {
+        /* X fails for now: the receipt says so, and when it tries next */
+        struct job now_j;
+        char when[32] = "soon";
+        if (store_job_get(d->store, j->id, &now_j) == STORE_OK) {
+            time_t at = (time_t)(now_j.next_at_ms / 1000);
+            struct tm tm;
+            gmtime_r(&at, &tm);
+            strftime(when, sizeof when, "%H:%M:%S UTC", &tm);
+        }
+        store_job_clear(&now_j);
+        snprintf(line, sizeof line, "Not sent yet: %s. Trying again at %s.",
+                 r->error ? r->error : "X did not answer", when);
+        rc = report(d, &t, payload, line, 0);
     } else if (final_failure) {
         const char *what = strcmp(j->kind, "x.reply") == 0 ? "The reply"
                          : strcmp(j->kind, "x.dm") == 0 ? "The DM" : "A chat message";
@@ -349,8 +434,14 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
                  strncmp(j->kind, "x.", 2) == 0 ? payload_str(payload, "text") : "");
         rc = store_event_append(d->store, t.id, "system", "send failed", line, now);
         /* A failed chat post cannot be reported in its own thread. */
-        if (!rc && strncmp(j->kind, "x.", 2) == 0)
-            rc = desk_queue_thread(d, &t, line);
+        if (!rc && strncmp(j->kind, "x.", 2) == 0) {
+            size_t n = strlen(line);
+            snprintf(line + n, sizeof line - n, "\nResend it: /tw resend %lld [new text]%s",
+                     (long long)t.id, strcmp(j->kind, "x.dm") == 0
+                     ? ". If they do not accept DMs, ask them to DM us: /tw canned "
+                       "<ticket> dm_ask" : "");
+            rc = report(d, &t, payload, line, 1);
+        }
     }
     store_ticket_clear(&t);
     return rc ? -1 : 0;
@@ -754,6 +845,26 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
                      payload_str(p, "text"));
             chat->ops->post_channel(chat, channel, line, on_done, ctx);
         }
+    } else if (strcmp(j->kind, "receipt.update") == 0) {
+        struct job line;
+        char id[24];
+        int rc = store_job_get(d->store, json_integer_value(json_object_get(p, "line")), &line);
+        snprintf(id, sizeof id, "%lld", (long long)j->ticket_id);
+        if (rc == STORE_OK && strcmp(line.state, "done") == 0 && line.result && *line.result &&
+            chat->ops->update_line)
+            chat->ops->update_line(chat, channel, line.result, payload_str(p, "text"),
+                                   json_is_true(json_object_get(p, "resend")) ? id : NULL,
+                                   on_done, ctx);
+        else if (rc == STORE_OK && (strcmp(line.state, "queued") == 0 ||
+                                    strcmp(line.state, "inflight") == 0))
+            on_done(ctx, &(struct send_result){ SEND_RETRY, NULL, "the receipt line is not "
+                                                "posted yet", 0 });
+        else if (vb.t.chat_ref)   /* no line to rewrite: say it in a new one */
+            chat->ops->post_thread(chat, channel, vb.t.chat_ref, payload_str(p, "text"),
+                                   on_done, ctx);
+        else
+            fail_now(ctx, "the ticket has no message in chat");
+        store_job_clear(&line);
     } else {
         fail_now(ctx, "unknown job kind");
     }

@@ -139,6 +139,11 @@ int store_job_set_state(struct store *s, int64_t id, const char *state, int atte
 int store_job_requeue_inflight(struct store *s, int64_t now);
 char *store_job_depths(struct store *s);
 int64_t store_job_count(struct store *s, const char *state);
+/* The newest failed job of ticket `ticket_id` whose kind starts with
+ * `prefix` ("x."): its id, 0 when none, -1 on error. */
+int64_t store_job_last_failed(struct store *s, int64_t ticket_id, const char *prefix);
+/* Replaces a job's payload (a resend with edited text). */
+int store_job_set_payload(struct store *s, int64_t id, const char *payload);
 /* created_at of the oldest queued or in-flight job whose target starts
  * with `prefix` ("chat:"); 0 when none waits, -1 on error. */
 int64_t store_job_oldest(struct store *s, const char *prefix);
