@@ -220,7 +220,10 @@ int slack_error_is_gone(const char *error)
     return listed(error, gone);
 }
 
-int slack_find_ticket(const char *json, size_t len, long long id, char *ts, size_t tslen)
+/* The ts of the first message whose metadata is `event_type` with
+ * event_payload.`key` == id. */
+static int find_meta(const char *json, size_t len, const char *event_type, const char *key,
+                     long long id, char *ts, size_t tslen)
 {
     json_t *root = json_loadb(json, len, 0, NULL), *msg;
     size_t i;
@@ -228,9 +231,10 @@ int slack_find_ticket(const char *json, size_t len, long long id, char *ts, size
     json_array_foreach(json_object_get(root, "messages"), i, msg) {
         json_t *meta = json_object_get(msg, "metadata");
         const char *type = json_string_value(json_object_get(meta, "event_type"));
-        json_t *t = json_object_get(json_object_get(meta, "event_payload"), "ticket");
+        json_t *t = json_object_get(json_object_get(meta, "event_payload"), key);
         const char *mts = json_string_value(json_object_get(msg, "ts"));
-        if (type && strcmp(type, "vigil_ticket") == 0 && json_integer_value(t) == id && mts) {
+        if (type && strcmp(type, event_type) == 0 && json_is_integer(t) &&
+            json_integer_value(t) == id && mts) {
             snprintf(ts, tslen, "%s", mts);
             rc = 0;
             break;
@@ -238,6 +242,22 @@ int slack_find_ticket(const char *json, size_t len, long long id, char *ts, size
     }
     json_decref(root);
     return rc;
+}
+
+int slack_find_ticket(const char *json, size_t len, long long id, char *ts, size_t tslen)
+{
+    return find_meta(json, len, "vigil_ticket", "ticket", id, ts, tslen);
+}
+
+int slack_find_line(const char *json, size_t len, long long job, char *ts, size_t tslen)
+{
+    return find_meta(json, len, "vigil_line", "job", job, ts, tslen);
+}
+
+json_t *slack_line_metadata(long long job)
+{
+    return json_pack("{s:s,s:{s:I}}", "event_type", "vigil_line", "event_payload", "job",
+                     (json_int_t)job);
 }
 
 char *slack_escape(const char *s)

@@ -54,6 +54,11 @@ int slack_error_is_gone(const char *error);
 /* conversations.history with metadata: the ts of the message posted for
  * ticket `id` (vigil_ticket metadata), copied to `ts`; 0 if found. */
 int slack_find_ticket(const char *json, size_t len, long long id, char *ts, size_t tslen);
+/* The same for a thread line or channel post of outbox job `job`
+ * (vigil_line metadata), in conversations.history or .replies. */
+int slack_find_line(const char *json, size_t len, long long job, char *ts, size_t tslen);
+/* The metadata that marks a post as outbox job `job`.  New json_t. */
+json_t *slack_line_metadata(long long job);
 
 /* &, <, > -> &amp; &lt; &gt; (& first).  Returns new, caller frees. */
 char *slack_escape(const char *s);

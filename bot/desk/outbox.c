@@ -589,6 +589,22 @@ static int64_t lookup_oldest(const struct job *j)
     return j->created_at > LOOKUP_SKEW ? j->created_at - LOOKUP_SKEW : 0;
 }
 
+/* Posts a line for the job in flight in ctx's slot, marked with the job's
+ * id where the chat can (post_line), so that a retry after a crash can
+ * look for it: under `thread`, or in the channel when NULL. */
+static void send_line(struct done_ctx *ctx, const char *channel, const char *thread,
+                      const char *text, send_done_fn done, void *arg)
+{
+    struct chat *chat = ctx->d->chat;
+    if (chat->ops->post_line)
+        chat->ops->post_line(chat, channel, thread, text, ctx->d->inflight[ctx->slot].job_id,
+                             done, arg);
+    else if (thread)
+        chat->ops->post_thread(chat, channel, thread, text, done, arg);
+    else
+        chat->ops->post_channel(chat, channel, text, done, arg);
+}
+
 struct find_then_post {
     struct done_ctx *ctx;
     int64_t ticket;
@@ -614,6 +630,81 @@ static void on_found(void *arg, const struct send_result *r)
         store_ticket_clear(&vb.t);
     }
     free(f);
+}
+
+/* --- thread lines and channel posts, exactly once -------------------------
+ * A line whose earlier attempt may have landed (a crash or a timeout) is
+ * looked for first, as a ticket post is: found, its ts is the job's result
+ * and nothing is posted again. */
+
+struct repost;
+static void on_maybe_gone(void *arg, const struct send_result *r);
+static void repost_free(struct repost *rp);
+
+struct find_line {
+    struct done_ctx *ctx;
+    struct repost *rp;       /* a thread line: handles a deleted ticket message; or NULL */
+    int attempts;
+    char channel[64];
+    char *thread;            /* NULL: a channel post */
+    char *text;
+};
+
+static void find_line_free(struct find_line *fl)
+{
+    free(fl->thread);
+    free(fl->text);
+    free(fl);
+}
+
+static void line_now(struct find_line *fl)
+{
+    if (fl->rp)
+        send_line(fl->ctx, fl->channel, fl->thread, fl->text, on_maybe_gone, fl->rp);
+    else
+        send_line(fl->ctx, fl->channel, fl->thread, fl->text, on_done, fl->ctx);
+}
+
+static void on_line_found(void *arg, const struct send_result *r)
+{
+    struct find_line *fl = arg;
+    if (r->status == SEND_OK ||
+        (r->status != SEND_FAIL && !lookup_gave_up(fl->ctx->d, fl->attempts, r))) {
+        if (fl->rp)
+            repost_free(fl->rp);
+        on_done(fl->ctx, r);
+    } else {
+        line_now(fl);
+    }
+    find_line_free(fl);
+}
+
+/* Posts `text` for job `j`, after a lookup when an earlier attempt may
+ * have landed.  Takes `rp` (may be NULL). */
+static void line_for_job(struct done_ctx *ctx, const struct job *j, const char *channel,
+                         const char *thread, const char *text, struct repost *rp)
+{
+    struct chat *chat = ctx->d->chat;
+    struct find_line *fl = calloc(1, sizeof *fl);
+
+    if (!fl || !(fl->text = strdup(text)) || (thread && !(fl->thread = strdup(thread)))) {
+        if (fl)
+            find_line_free(fl);
+        if (rp)
+            repost_free(rp);
+        on_done(ctx, &(struct send_result){ SEND_RETRY, NULL, "out of memory", 0 });
+        return;
+    }
+    fl->ctx = ctx;
+    fl->rp = rp;
+    fl->attempts = j->attempts;
+    snprintf(fl->channel, sizeof fl->channel, "%s", channel);
+    if (j->attempts > 1 && chat->ops->find_line && chat->ops->post_line) {
+        chat->ops->find_line(chat, channel, thread, j->id, lookup_oldest(j), on_line_found, fl);
+        return;
+    }
+    line_now(fl);
+    find_line_free(fl);
 }
 
 /* --- a ticket message deleted in chat ------------------------------------
@@ -662,7 +753,7 @@ static void on_reposted(void *arg, const struct send_result *r)
         }
     }
     if (stored && rp->text)
-        d->chat->ops->post_thread(d->chat, rp->channel, r->ref, rp->text, on_done, rp->ctx);
+        send_line(rp->ctx, rp->channel, r->ref, rp->text, on_done, rp->ctx);
     else if (r->status == SEND_OK && !stored)
         on_done(rp->ctx, &(struct send_result){ SEND_RETRY, NULL, "could not record the "
                                                 "ticket's new message", 0 });
@@ -762,7 +853,7 @@ static void on_own_post(void *arg, const struct send_result *r)
         } else {
             store_rollback(d->store);
         }
-        d->chat->ops->post_thread(d->chat, t->channel, r->ref, t->text, on_done, t->ctx);
+        send_line(t->ctx, t->channel, r->ref, t->text, on_done, t->ctx);
     } else {
         on_done(t->ctx, r);
     }
@@ -794,8 +885,7 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
         goto out;
     }
     if (strcmp(j->kind, "channel.post") == 0) {
-        chat->ops->post_channel(chat, payload_str(p, "channel"), payload_str(p, "text"),
-                                on_done, ctx);
+        line_for_job(ctx, j, payload_str(p, "channel"), NULL, payload_str(p, "text"), NULL);
         goto out;
     }
     if (load_view(d, j->ticket_id, &vb)) {
@@ -834,8 +924,7 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
             tt->text = strdup(payload_str(p, "text"));
             chat->ops->post_ticket(chat, channel, &vb.v, on_own_post, tt);
         } else if (vb.t.chat_ref && (rp = repost_new(ctx, j, payload_str(p, "text")))) {
-            chat->ops->post_thread(chat, channel, vb.t.chat_ref, payload_str(p, "text"),
-                                   on_maybe_gone, rp);
+            line_for_job(ctx, j, channel, vb.t.chat_ref, payload_str(p, "text"), rp);
         } else if (vb.t.chat_ref) {
             on_done(ctx, &(struct send_result){ SEND_RETRY, NULL, "out of memory", 0 });
         } else {
@@ -843,7 +932,7 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
             char line[1200];
             snprintf(line, sizeof line, "#%lld: %s", (long long)j->ticket_id,
                      payload_str(p, "text"));
-            chat->ops->post_channel(chat, channel, line, on_done, ctx);
+            line_for_job(ctx, j, channel, NULL, line, NULL);
         }
     } else if (strcmp(j->kind, "receipt.update") == 0) {
         struct job line;

@@ -264,3 +264,41 @@ def test_a_slack_outage_longer_than_max_attempts_posts_every_ticket_once_afterwa
         assert bot.stop()[0] == 0
     finally:
         fs.stop()
+
+
+def test_thread_lines_and_escalations_posted_before_a_crash_are_not_posted_again(tmp):
+    fs = fake()
+    replay = two_pages(tmp)
+    try:
+        bot, cfg, dbp = start(tmp, fs, replay=replay)
+        fs.wait_connected()
+        wait_for(lambda: replay_done(dbp, pages=2) and outbox_drained(dbp), 30, "posting", bot)
+        fs.wait_ack(fs.send_slash("note 2 called the courier", user_id="U1"))
+        fs.wait_ack(fs.send_slash("escalate 3 refund overdue", user_id="U1"))
+        wait_for(lambda: outbox_drained(dbp), 10, "the note and the escalation", bot)
+        bot.kill()
+        # as a crash right after Slack took them, before vigil recorded it,
+        # leaves the note's line and the escalation post: in flight, unrecorded
+        con = sqlite3.connect(dbp)
+        for where in ("kind='ticket.thread' AND payload LIKE '%called the courier%'",
+                      "kind='channel.post' AND ticket_id=3"):
+            assert con.execute(f"UPDATE outbox SET state='inflight', attempts=1, result=NULL "
+                               f"WHERE {where}").rowcount == 1
+        con.commit()
+        con.close()
+        bot, cfg, dbp = start(tmp, fs, replay=replay)
+        wait_for(lambda: outbox_drained(dbp), 30, "recovery", bot)
+        msg2 = [m for m in tickets_posted(fs) if m["metadata"]["event_payload"]["ticket"] == 2][0]
+        notes = [r for r in fs.thread("C_MENTIONS", msg2["ts"]) if "called the courier" in r["text"]]
+        assert len(notes) == 1, notes                                     # once
+        assert len(escalations(fs, "refund overdue")) == 1, fs.messages("C_ESCALATE")
+        # looked up (bounded), and the ts found is the job's result
+        lookups = [c for c in fs.calls if c["method"] in ("conversations.replies",
+                                                          "conversations.history")]
+        assert len(lookups) == 2 and all(int(c["body"]["limit"]) == 15 for c in lookups), lookups
+        assert query(dbp, "SELECT result FROM outbox WHERE kind='ticket.thread' AND payload "
+                          "LIKE '%called the courier%'") == [(notes[0]["ts"],)]
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
