@@ -7,8 +7,15 @@ local function valid_name(name)
   return name and #name <= 32 and name:match("^[%w_%-]+$")
 end
 
+-- Answers vigil's own flows offer before anyone saved them (canned add
+-- replaces them): dm_ask when a DM failed (the customer does not accept DMs).
+local DEFAULTS = {
+  dm_ask = "{handle} we couldn't send you a DM. Could you send us one with the details? " ..
+           "We'll take it from there.",
+}
+
 local function get(ctx, name)
-  local body = name and ctx.canned:get(name:lower())
+  local body = name and (ctx.canned:get(name:lower()) or DEFAULTS[name:lower()])
   if not body then
     ctx:fail(("There is no canned answer \"%s\". %s canned list shows them.")
              :format(name or "", text.cmd()))

@@ -1,31 +1,30 @@
--- dm <ticket> <text>: a direct message to the customer, plus (by default) a
--- short public reply so they know to look in their DMs.
+-- dm <ticket> <text>: a direct message to the customer; once X confirms it,
+-- a short public note (canned answer dm_notice) tells them to look.
 local text = require "vigil.text"
 local USAGE = "dm <ticket> <text>"
-local NOTICE = "We've sent you a DM."
 
 return command {
   usage = USAGE,
   help  = "Send the customer a direct message (for anything personal).\n" ..
-          "Also replies publicly \"" .. NOTICE .. "\" so they know to look;\n" ..
-          "a lead can turn that off or on: dm notice off | dm notice on.",
+          "Once X confirms the DM, the canned answer dm_notice is replied publicly so\n" ..
+          "they know to look; if the DM fails, the thread offers dm_ask instead.\n" ..
+          "A lead can turn the public note off or on: dm notice off | dm notice on.",
   run = function(ctx, args)
     if args[1] == "notice" then
       ctx:require_role("lead")
       if args[2] ~= "on" and args[2] ~= "off" then ctx:fail(text.usage("dm notice on|off")) end
       ctx.kv:set("public_notice", args[2] == "on")
-      return args[2] == "on" and ("DMs now also reply publicly: \"%s\""):format(NOTICE)
+      return args[2] == "on" and "DMs now also reply publicly (canned dm_notice), once X confirms them."
                               or "DMs no longer reply publicly."
     end
     if not args[2] then ctx:fail(text.usage(USAGE)) end
     local t = ctx:ticket(args[1])
-    t:dm(ctx:rest(1))
+    local notice = ctx.kv:get("public_notice") ~= false
+    t:dm(ctx:rest(1), notice)
     local out = ("DM to %s queued."):format(text.handle(t.customer))
-    if ctx.kv:get("public_notice") == false then return out end
-    local ok, sent = pcall(t.reply, t, NOTICE)
-    if ok then
-      return out .. (" Public reply queued: %s"):format(sent)
+    if notice then
+      out = out .. " Once X confirms it, the public note (canned dm_notice) follows."
     end
-    return out .. (" The public \"check your DMs\" reply was not sent: %s"):format(text.errmsg(sent))
+    return out
   end,
 }

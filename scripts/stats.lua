@@ -46,6 +46,10 @@ return command {
     if st and st.source and st.source ~= "" then
       lines[#lines + 1] = "Source: " .. st.source   -- X's rate-limit budget, mentions seen
     end
+    if st and (st.outbox_waiting or 0) > 0 then   -- Slack or X failing: sends wait
+      lines[#lines + 1] = "Outbox: the oldest message has waited " ..
+                          text.duration(st.outbox_waiting) .. "."
+    end
     return table.concat(lines, "\n")
   end,
 }

@@ -200,8 +200,14 @@ static char *cmd_status(struct admin *a)
                                       u.v[i].label, (long long)u.v[i].count);
         sb_printf(&b, "cost today  about $%.3f at x.prices (UTC day): %s\n", u.total, items);
     }
-    sb_printf(&b, "outbox      %s (failed: %lld)\n", depths && *depths ? depths : "empty",
+    sb_printf(&b, "outbox      %s (failed: %lld)", depths && *depths ? depths : "empty",
               (long long)store_job_count(a->store, "failed"));
+    {
+        int64_t waiting = desk_outbox_waiting(a->desk);
+        if (waiting > 0)
+            sb_printf(&b, ", oldest waiting %llds", (long long)waiting);
+        sb_printf(&b, "\n");
+    }
     sb_printf(&b, "tickets     %lld (%lld mentions)\n", (long long)store_ticket_count(a->store),
               (long long)store_mention_count(a->store));
     sb_printf(&b, "scripts     %d loaded, %d with errors%s\n", scripts, broken,

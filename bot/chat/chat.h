@@ -79,6 +79,22 @@ struct chat_ops {
      * (digest mode); done() gets the digest message's ref.  NULL: never. */
     void (*post_digest)(struct chat *c, const char *channel, const struct ticket_view *v,
                         size_t n, size_t backlog, send_done_fn done, void *arg);
+    /* Optional: rewrites a line posted with post_thread (ref: what that
+     * post's done() got), e.g. a reply's receipt going queued -> sent.
+     * `resend` not NULL adds a Resend button for ticket `resend` ("42").
+     * NULL: the outbox posts the new text as a new thread line. */
+    void (*update_line)(struct chat *c, const char *channel, const char *ref,
+                        const char *text, const char *resend, send_done_fn done, void *arg);
+    /* Optional: post_thread (under `thread`) or post_channel (`thread`
+     * NULL) marked as outbox job `job`, so that find_line can tell later
+     * whether it was posted.  NULL: the plain calls are used. */
+    void (*post_line)(struct chat *c, const char *channel, const char *thread,
+                      const char *text, int64_t job, send_done_fn done, void *arg);
+    /* Optional: looks for the line of job `job` (posted with post_line)
+     * under `thread` (NULL: the channel) since `oldest`; bounded like
+     * find_ticket, with the same answers. */
+    void (*find_line)(struct chat *c, const char *channel, const char *thread, int64_t job,
+                      int64_t oldest, send_done_fn done, void *arg);
 };
 
 struct chat {

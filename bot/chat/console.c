@@ -220,6 +220,28 @@ static void console_post_thread(struct chat *chat, const char *channel, const ch
     ok_ref(c, done, arg);
 }
 
+/* The terminal cannot rewrite a line: the new state is printed as a new
+ * one, marked as the update of the ticket's line it replaces. */
+static void console_update_line(struct chat *chat, const char *channel, const char *ref,
+                                const char *text, const char *resend, send_done_fn done,
+                                void *arg)
+{
+    struct console *c = to_console(chat);
+    char *clean = text_for_terminal(text);
+    size_t n = strlen(clean ? clean : "") + 96;
+    char *line = malloc(n);
+    struct send_result r = { SEND_OK, ref, NULL, 0 };
+    (void)channel;
+    if (line) {
+        snprintf(line, n, "%s↻%s %s%s\n", paint(c, "\033[35m"), paint(c, "\033[0m"),
+                 clean ? clean : "", resend ? "  [Resend]" : "");
+        emit(c, line);
+    }
+    free(line);
+    free(clean);
+    done(arg, &r);
+}
+
 static void console_post_channel(struct chat *chat, const char *channel, const char *text,
                                  send_done_fn done, void *arg)
 {
@@ -416,6 +438,7 @@ static void console_destroy(struct chat *chat)
 static const struct chat_ops console_ops = {
     "console", console_start, console_stop, console_destroy, console_post_ticket,
     console_update_ticket, console_post_thread, console_post_channel, console_state, NULL, NULL,
+    .update_line = console_update_line,
 };
 
 struct chat *console_new(uv_loop_t *loop, const char *admin_user,

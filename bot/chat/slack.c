@@ -3,7 +3,7 @@
  * (slash commands with the script's answer in the ack), one reconnect loop
  * with capped, jittered backoff, and a refresh that opens the new socket
  * before closing the old.  Web API: chat.postMessage/update/postEphemeral,
- * conversations.history, users.info, auth.test over core/http.  Knows
+ * conversations.history/replies, users.info, auth.test over core/http.  Knows
  * Slack's wire format (through slackparse) and the chat interface; never
  * tickets' storage or X. */
 #include "chat/slack.h"
@@ -437,6 +437,17 @@ static void slack_post_thread(struct chat *c, const char *channel, const char *r
     send_or_fail(to_slack(c), "chat.postMessage", channel, body, NULL, done, arg);
 }
 
+static void slack_update_line(struct chat *c, const char *channel, const char *ref,
+                              const char *text, const char *resend, send_done_fn done, void *arg)
+{
+    json_t *body = slack_line_message(text, resend);
+    if (body) {
+        json_object_set_new(body, "channel", json_string(channel));
+        json_object_set_new(body, "ts", json_string(ref));
+    }
+    send_or_fail(to_slack(c), "chat.update", channel, body, ref, done, arg);
+}
+
 static void slack_post_channel(struct chat *c, const char *channel, const char *text,
                                send_done_fn done, void *arg)
 {
@@ -455,10 +466,24 @@ static void slack_post_digest(struct chat *c, const char *channel, const struct 
     send_or_fail(to_slack(c), "chat.postMessage", channel, body, NULL, done, arg);
 }
 
+static void slack_post_line(struct chat *c, const char *channel, const char *thread,
+                            const char *text, int64_t job, send_done_fn done, void *arg)
+{
+    json_t *body = slack_text_message(text);
+    if (body) {
+        json_object_set_new(body, "channel", json_string(channel));
+        if (thread)
+            json_object_set_new(body, "thread_ts", json_string(thread));
+        json_object_set_new(body, "metadata", slack_line_metadata((long long)job));
+    }
+    send_or_fail(to_slack(c), "chat.postMessage", channel, body, NULL, done, arg);
+}
+
 struct find_ctx {
     send_done_fn done;
     void *arg;
     int64_t id;
+    int line;                /* looking for job `id`'s line, not ticket `id` */
 };
 
 static void on_history(struct slack *s, void *arg, const struct slack_api *r,
@@ -479,12 +504,13 @@ static void on_history(struct slack *s, void *arg, const struct slack_api *r,
             res.error = "not found";
             res.ref = NULL;
         }
-    } else if (slack_find_ticket(h->body, h->len, f->id, ts, sizeof ts) == 0) {
+    } else if ((f->line ? slack_find_line : slack_find_ticket)(h->body, h->len, f->id, ts,
+                                                                sizeof ts) == 0) {
         res.status = SEND_OK;
         res.ref = ts;
         res.error = NULL;
-        log_info("ticket message found in chat history; not posting it again",
-                 "ticket=%lld ts=%s", (long long)f->id, ts);
+        log_info("message found in chat history; not posting it again", "%s=%lld ts=%s",
+                 f->line ? "job" : "ticket", (long long)f->id, ts);
     }
     f->done(f->arg, &res);
     free(f);
@@ -508,6 +534,34 @@ static void slack_find_ticket_op(struct chat *c, const char *channel, int64_t id
         if (api_call(to_slack(c), "conversations.history",
                      json_pack("{s:s,s:i,s:s,s:b}", "channel", channel, "limit", HISTORY_LIMIT,
                                "oldest", since, "include_all_metadata", 1), 0, on_history, f) == 0)
+            return;
+        free(f);
+    }
+    done(arg, &fail);
+}
+
+/* A thread's replies (conversations.replies, oldest first from `oldest`:
+ * a line is posted right after its job is queued, so it is among the
+ * first HISTORY_LIMIT) or the channel's newest messages, as for tickets. */
+static void slack_find_line_op(struct chat *c, const char *channel, const char *thread,
+                               int64_t job, int64_t oldest, send_done_fn done, void *arg)
+{
+    struct find_ctx *f = calloc(1, sizeof *f);
+    struct send_result fail = { SEND_RETRY, NULL, "could not start the request", 0 };
+    char since[32];
+    json_t *body;
+    snprintf(since, sizeof since, "%lld.000000", (long long)(oldest > 0 ? oldest : 0));
+    if (f) {
+        f->done = done;
+        f->arg = arg;
+        f->id = job;
+        f->line = 1;
+        body = json_pack("{s:s,s:i,s:s,s:b}", "channel", channel, "limit", HISTORY_LIMIT,
+                         "oldest", since, "include_all_metadata", 1);
+        if (body && thread)
+            json_object_set_new(body, "ts", json_string(thread));
+        if (api_call(to_slack(c), thread ? "conversations.replies" : "conversations.history",
+                     body, 0, on_history, f) == 0)
             return;
         free(f);
     }
@@ -1177,7 +1231,8 @@ static const char *slack_state(struct chat *c)
 static const struct chat_ops slack_ops = {
     "slack", slack_start, slack_stop, slack_destroy, slack_post_ticket, slack_update_ticket,
     slack_post_thread, slack_post_channel, slack_state, slack_find_ticket_op,
-    slack_post_digest,
+    slack_post_digest, .update_line = slack_update_line, .post_line = slack_post_line,
+    .find_line = slack_find_line_op,
 };
 
 struct chat *slack_new(uv_loop_t *loop, struct lws_context *ws, struct http *http,

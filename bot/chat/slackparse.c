@@ -223,7 +223,10 @@ int slack_error_is_gone(const char *error)
     return listed(error, gone);
 }
 
-int slack_find_ticket(const char *json, size_t len, long long id, char *ts, size_t tslen)
+/* The ts of the first message whose metadata is `event_type` with
+ * event_payload.`key` == id. */
+static int find_meta(const char *json, size_t len, const char *event_type, const char *key,
+                     long long id, char *ts, size_t tslen)
 {
     json_t *root = json_loadb(json, len, 0, NULL), *msg;
     size_t i;
@@ -231,9 +234,10 @@ int slack_find_ticket(const char *json, size_t len, long long id, char *ts, size
     json_array_foreach(json_object_get(root, "messages"), i, msg) {
         json_t *meta = json_object_get(msg, "metadata");
         const char *type = json_string_value(json_object_get(meta, "event_type"));
-        json_t *t = json_object_get(json_object_get(meta, "event_payload"), "ticket");
+        json_t *t = json_object_get(json_object_get(meta, "event_payload"), key);
         const char *mts = json_string_value(json_object_get(msg, "ts"));
-        if (type && strcmp(type, "vigil_ticket") == 0 && json_integer_value(t) == id && mts) {
+        if (type && strcmp(type, event_type) == 0 && json_is_integer(t) &&
+            json_integer_value(t) == id && mts) {
             snprintf(ts, tslen, "%s", mts);
             rc = 0;
             break;
@@ -241,6 +245,22 @@ int slack_find_ticket(const char *json, size_t len, long long id, char *ts, size
     }
     json_decref(root);
     return rc;
+}
+
+int slack_find_ticket(const char *json, size_t len, long long id, char *ts, size_t tslen)
+{
+    return find_meta(json, len, "vigil_ticket", "ticket", id, ts, tslen);
+}
+
+int slack_find_line(const char *json, size_t len, long long job, char *ts, size_t tslen)
+{
+    return find_meta(json, len, "vigil_line", "job", job, ts, tslen);
+}
+
+json_t *slack_line_metadata(long long job)
+{
+    return json_pack("{s:s,s:{s:I}}", "event_type", "vigil_line", "event_payload", "job",
+                     (json_int_t)job);
 }
 
 char *slack_escape(const char *s)
@@ -626,11 +646,31 @@ json_t *slack_text_message(const char *text)
     return msg;
 }
 
+json_t *slack_line_message(const char *text, const char *resend)
+{
+    json_t *msg = slack_text_message(text), *blocks;
+    if (!msg)
+        return NULL;
+    /* chat.update takes neither of these (the spec's chat.update has no
+     * unfurl arguments): the message keeps what its post gave it */
+    json_object_del(msg, "unfurl_links");
+    json_object_del(msg, "unfurl_media");
+    blocks = json_object_get(msg, "blocks");
+    if (resend && json_array_append_new(blocks, json_pack(
+            "{s:s,s:[{s:s,s:s,s:{s:s,s:s},s:s}]}", "type", "actions", "elements", "type",
+            "button", "action_id", "resend", "text", "type", "plain_text", "text", "Resend",
+            "value", resend))) {
+        json_decref(msg);
+        return NULL;
+    }
+    return msg;
+}
+
 char *slack_action_command(const char *umbrella, const char *action_id, const char *value)
 {
     static const char *const map[][2] = {
         { "assign_me", "assign %s me" }, { "escalate", "escalate %s" },
-        { "close", "close %s" }, { "reopen", "reopen %s" },
+        { "close", "close %s" }, { "reopen", "reopen %s" }, { "resend", "resend %s" },
     };
     char line[160], cmd[64];
     if (!value || strspn(value, "0123456789") != strlen(value) || !*value || strlen(value) > 18)

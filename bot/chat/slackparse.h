@@ -54,6 +54,11 @@ int slack_error_is_gone(const char *error);
 /* conversations.history with metadata: the ts of the message posted for
  * ticket `id` (vigil_ticket metadata), copied to `ts`; 0 if found. */
 int slack_find_ticket(const char *json, size_t len, long long id, char *ts, size_t tslen);
+/* The same for a thread line or channel post of outbox job `job`
+ * (vigil_line metadata), in conversations.history or .replies. */
+int slack_find_line(const char *json, size_t len, long long job, char *ts, size_t tslen);
+/* The metadata that marks a post as outbox job `job`.  New json_t. */
+json_t *slack_line_metadata(long long job);
 
 /* &, <, > -> &amp; &lt; &gt; (& first).  Returns new, caller frees. */
 char *slack_escape(const char *s);
@@ -85,6 +90,10 @@ json_t *slack_digest_message(const struct ticket_view *v, size_t n, size_t backl
 /* A plain message (thread line, channel post): escaped, verbatim, mrkdwn
  * formatting neutralised, no mentions possible.  New json_t. */
 json_t *slack_text_message(const char *text);
+/* A thread line rewritten in place (chat.update, without channel and ts):
+ * the plain message of slack_text_message, plus a Resend button (action
+ * "resend", value `resend`) when `resend` is not NULL.  New json_t. */
+json_t *slack_line_message(const char *text, const char *resend);
 /* A command's answer for Slack: escaped (it may quote tweets), in a code
  * block when it has several lines, cut near 3,000 bytes; {text,
  * response_type: ephemeral}.  New json_t, NULL when out of memory. */

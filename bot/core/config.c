@@ -53,6 +53,7 @@ static const struct key schema[] = {
     S("replay"), STR("replay.file", replay_file), NUM("replay.interval", replay_interval),
     S("outbox"), NUM("outbox.x_rate", outbox_x_rate), NUM("outbox.max_backoff", outbox_max_backoff),
     INT("outbox.max_attempts", outbox_max_attempts),
+    NUM("outbox.alert_after", outbox_alert_after),
     S("slack"), SECRET("slack.app_token", slack.app_token),
     SECRET("slack.bot_token", slack.bot_token), STR("slack.api_url", slack.api_url),
     NUM("slack.give_up_after", slack.give_up_after),
@@ -455,6 +456,7 @@ static void set_defaults(struct config *c)
     c->outbox_x_rate = 1;
     c->outbox_max_backoff = 300;
     c->outbox_max_attempts = 12;
+    c->outbox_alert_after = 900;
     c->slack.api_url = strdup("https://slack.com/api/");
     c->slack.ping_interval = 10;
     c->slack.idle_timeout = 30;

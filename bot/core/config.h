@@ -42,7 +42,8 @@ struct config {
 
     double outbox_x_rate;            /* sends per second to X, per target */
     double outbox_max_backoff;
-    int outbox_max_attempts;
+    int outbox_max_attempts;         /* X sends only: chat jobs retry forever */
+    double outbox_alert_after;       /* admins hear of a job waiting longer (s); 0: never */
 
     struct {
         char *app_token, *bot_token, *api_url;

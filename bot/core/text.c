@@ -1,6 +1,8 @@
 /* text.c — see text.h. */
 #include "core/text.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,5 +51,57 @@ char *text_for_terminal(const char *s)
         }
     }
     out[o] = '\0';
+    return out;
+}
+
+/* A "{word}" at `p` (letters, digits, _): its length with braces, or 0. */
+static size_t placeholder(const char *p)
+{
+    size_t n = 1;
+    if (*p != '{')
+        return 0;
+    while (isalnum((unsigned char)p[n]) || p[n] == '_')
+        n++;
+    return n > 1 && p[n] == '}' ? n + 1 : 0;
+}
+
+char *text_fill(const char *tpl, const char *const *keys, const char *const *vals, size_t n,
+                char *bad, size_t badlen)
+{
+    size_t cap = strlen(tpl) + 1, used = 0;
+    char *out = malloc(cap);
+
+    for (const char *p = tpl; out && *p;) {
+        size_t len = placeholder(p), i = n;
+        const char *v = p;
+        size_t vlen = 1;
+        if (len) {
+            for (i = 0; i < n && (strlen(keys[i]) != len || strncmp(keys[i], p, len)); i++)
+                ;
+            if (i == n) {
+                if (bad && badlen)
+                    snprintf(bad, badlen, "%.*s", (int)len, p);
+                free(out);
+                return NULL;
+            }
+            v = vals[i];
+            vlen = strlen(v);
+        } else {
+            len = 1;
+        }
+        if (used + vlen + 1 > cap) {
+            char *grown = realloc(out, (cap = (used + vlen + 1) * 2));
+            if (!grown) {
+                free(out);
+                return NULL;
+            }
+            out = grown;
+        }
+        memcpy(out + used, v, vlen);
+        used += vlen;
+        p += len;
+    }
+    if (out)
+        out[used] = '\0';
     return out;
 }

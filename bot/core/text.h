@@ -18,4 +18,11 @@ void text_excerpt(const char *s, char *out, size_t len);
  * out of memory. */
 char *text_for_terminal(const char *s);
 
+/* `tpl` with each "{key}" of `keys` replaced by the matching `vals` entry
+ * (n pairs).  Returns new string (caller frees); NULL when out of memory or
+ * when `tpl` holds a "{word}" that is not a key: then that word is copied
+ * to `bad` (a template must never go out with a placeholder unfilled). */
+char *text_fill(const char *tpl, const char *const *keys, const char *const *vals, size_t n,
+                char *bad, size_t badlen);
+
 #endif

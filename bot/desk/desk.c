@@ -152,8 +152,8 @@ const char *desk_chat_target(struct desk *d, const char *channel, char *buf, siz
 
 /* --- queueing --------------------------------------------------------- */
 
-int desk_queue(struct desk *d, const char *kind, const char *target, int64_t ticket_id,
-               void *payload)
+int64_t desk_queue_job(struct desk *d, const char *kind, const char *target, int64_t ticket_id,
+                       void *payload)
 {
     json_t *p = payload ? payload : json_object();
     char *text = json_dumps(p, JSON_COMPACT);
@@ -161,16 +161,22 @@ int desk_queue(struct desk *d, const char *kind, const char *target, int64_t tic
 
     json_decref(p);
     if (!text)
-        return DESK_ERR;
+        return -1;
     id = store_job_insert(d->store, kind, target, ticket_id, text, desk_now_ms(d),
                           desk_now(d));
     free(text);
     if (id < 0)
-        return DESK_ERR;
+        return -1;
     /* The scheduler runs on the next loop turn, after this transaction. */
     if (d->started && !d->stopping)
         desk_outbox_kick_later(d);
-    return DESK_OK;
+    return id;
+}
+
+int desk_queue(struct desk *d, const char *kind, const char *target, int64_t ticket_id,
+               void *payload)
+{
+    return desk_queue_job(d, kind, target, ticket_id, payload) < 0 ? DESK_ERR : DESK_OK;
 }
 
 static const char *ticket_channel(struct desk *d, const struct ticket *t)
@@ -184,6 +190,16 @@ int desk_queue_thread(struct desk *d, const struct ticket *t, const char *text)
     return desk_queue(d, "ticket.thread",
                       desk_chat_target(d, ticket_channel(d, t), target, sizeof target),
                       t->id, json_pack("{s:s}", "text", text));
+}
+
+int desk_queue_receipt(struct desk *d, const struct ticket *t, int64_t line, const char *text,
+                       int resend)
+{
+    char target[96];
+    return desk_queue(d, "receipt.update",
+                      desk_chat_target(d, ticket_channel(d, t), target, sizeof target),
+                      t->id, json_pack("{s:I,s:s,s:b}", "line", (json_int_t)line, "text", text,
+                                       "resend", resend));
 }
 
 int desk_queue_update(struct desk *d, const struct ticket *t)
@@ -444,6 +460,7 @@ struct op {
     const char *actor, *arg;
     char *err;
     size_t errlen;
+    int notice;          /* dm: reply publicly with dm_notice once X confirmed the DM */
 };
 
 typedef int (*op_fn)(struct desk *d, struct ticket *t, struct op *op, int64_t now);
@@ -563,6 +580,29 @@ static int check_text(struct ticket *t, struct op *op, const char *what)
     return DESK_OK;
 }
 
+/* A public send (reply or DM) and its receipt: one line in the ticket's
+ * thread that the outbox rewrites as the send goes (queued -> sent or
+ * failed).  The line is queued first, so on the chat's target it is posted
+ * before any rewrite of it; `head` stays its first line. */
+static int queue_public(struct desk *d, struct ticket *t, const char *kind, const char *target,
+                        const char *head, json_t *payload)
+{
+    char text[900], chat[96];
+    int64_t line;
+
+    snprintf(text, sizeof text, "%s\nQueued.", head);
+    line = desk_queue_job(d, "ticket.thread",
+                          desk_chat_target(d, ticket_channel(d, t), chat, sizeof chat), t->id,
+                          json_pack("{s:s}", "text", text));
+    if (line < 0 || !payload) {
+        json_decref(payload);
+        return DESK_ERR;
+    }
+    json_object_set_new(payload, "receipt", json_integer(line));
+    json_object_set_new(payload, "head", json_string(head));
+    return desk_queue(d, kind, target, t->id, payload);
+}
+
 static int op_reply(struct desk *d, struct ticket *t, struct op *op, int64_t now)
 {
     char line[700], detail[800], ex[600];
@@ -575,14 +615,14 @@ static int op_reply(struct desk *d, struct ticket *t, struct op *op, int64_t now
         return rc;
     if (!t->first_response_at)
         t->first_response_at = now;
-    if (desk_queue(d, "x.reply", "x:tweets", t->id,
-                   json_pack("{s:s,s:s}", "text", op->arg, "in_reply_to", t->last_tweet_id)))
-        return DESK_ERR;
     text_excerpt(op->arg, ex, sizeof ex);
+    snprintf(line, sizeof line, "%s replied publicly: %s", desk_staff_name(d, op->actor), ex);
+    if (queue_public(d, t, "x.reply", "x:tweets", line,
+                     json_pack("{s:s,s:s}", "text", op->arg, "in_reply_to", t->last_tweet_id)))
+        return DESK_ERR;
     snprintf(detail, sizeof detail, "to @%s in reply to %s: %s", t->customer_handle,
              t->last_tweet_id, op->arg);
-    snprintf(line, sizeof line, "%s replied publicly: %s", desk_staff_name(d, op->actor), ex);
-    return record(d, t, op->actor, "reply", detail, line, now);
+    return record(d, t, op->actor, "reply", detail, NULL, now);
 }
 
 static int op_dm(struct desk *d, struct ticket *t, struct op *op, int64_t now)
@@ -592,14 +632,74 @@ static int op_dm(struct desk *d, struct ticket *t, struct op *op, int64_t now)
 
     if (rc)
         return rc;
-    if (desk_queue(d, "x.dm", "x:dm", t->id,
-                   json_pack("{s:s,s:s}", "text", op->arg, "to", t->customer_id)))
-        return DESK_ERR;
     text_excerpt(op->arg, ex, sizeof ex);
+    snprintf(line, sizeof line, "%s sent a DM: %s", desk_staff_name(d, op->actor), ex);
+    if (queue_public(d, t, "x.dm", "x:dm", line,
+                     json_pack("{s:s,s:s,s:b,s:s}", "text", op->arg, "to", t->customer_id,
+                               "notice", op->notice, "by", op->actor)))
+        return DESK_ERR;
     snprintf(detail, sizeof detail, "to @%s (%s): %s", t->customer_handle, t->customer_id,
              op->arg);
-    snprintf(line, sizeof line, "%s sent a DM: %s", desk_staff_name(d, op->actor), ex);
-    return record(d, t, op->actor, "dm", detail, line, now);
+    return record(d, t, op->actor, "dm", detail, NULL, now);
+}
+
+static int op_resend(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    int64_t id = store_job_last_failed(d->store, t->id, "x.");
+    json_t *p = NULL;
+    struct job j;
+    char line[900], detail[900], ex[600];
+    int rc = DESK_ERR, is_dm;
+
+    if (id == 0)
+        return say(op->err, op->errlen, DESK_INVALID,
+                   "#%lld has no failed reply or DM to send again.", (long long)t->id);
+    if (id < 0 || store_job_get(d->store, id, &j))
+        return DESK_ERR;
+    is_dm = strcmp(j.kind, "x.dm") == 0;
+    if (!(p = json_loads(j.payload ? j.payload : "{}", 0, NULL)))
+        goto out;
+    if (op->arg && *op->arg) {
+        /* edited text: the same job (its id carries through), new words */
+        char *dump;
+        if ((rc = check_text(t, op, is_dm ? "DM" : "reply")))
+            goto out;
+        rc = DESK_ERR;
+        text_excerpt(op->arg, ex, sizeof ex);
+        snprintf(line, sizeof line, "%s %s: %s", desk_staff_name(d, op->actor),
+                 is_dm ? "sent a DM (edited and resent)" : "replied publicly (edited and resent)",
+                 ex);
+        json_object_set_new(p, "text", json_string(op->arg));
+        json_object_set_new(p, "head", json_string(line));
+        dump = json_dumps(p, JSON_COMPACT);
+        if (!dump || store_job_set_payload(d->store, j.id, dump)) {
+            free(dump);
+            goto out;
+        }
+        free(dump);
+    }
+    /* attempts 1: the next try is a retry, so a reply X already holds is
+     * recognised as sent (never posted twice) */
+    if (store_job_set_state(d->store, j.id, "queued", 1, desk_now_ms(d), NULL, NULL, now))
+        goto out;
+    snprintf(line, sizeof line, "Queued again by %s.", desk_staff_name(d, op->actor));
+    if (json_integer_value(json_object_get(p, "receipt")) > 0) {
+        char text[1200];
+        snprintf(text, sizeof text, "%s\n%s", json_string_value(json_object_get(p, "head"))
+                 ? json_string_value(json_object_get(p, "head")) : "", line);
+        if (desk_queue_receipt(d, t, json_integer_value(json_object_get(p, "receipt")), text, 0))
+            goto out;
+    }
+    snprintf(detail, sizeof detail, "%s (job %lld): %s", is_dm ? "dm" : "reply",
+             (long long)j.id, json_string_value(json_object_get(p, "text"))
+             ? json_string_value(json_object_get(p, "text")) : "");
+    snprintf(op->err, op->errlen, "%s", is_dm ? "dm" : "reply");   /* what was resent */
+    rc = record(d, t, op->actor, "resend", detail, NULL, now);
+    desk_outbox_kick_later(d);
+out:
+    json_decref(p);
+    store_job_clear(&j);
+    return rc;
 }
 
 static int op_note(struct desk *d, struct ticket *t, struct op *op, int64_t now)
@@ -745,7 +845,7 @@ static int op_priority(struct desk *d, struct ticket *t, struct op *op, int64_t 
 
 #define OP(name, fn, arg_)                                                     \
     do {                                                                       \
-        struct op op = { actor, arg_, err, errlen };                           \
+        struct op op = { actor, arg_, err, errlen, 0 };                        \
         return run_op(d, id, &op, fn, name);                                   \
     } while (0)
 
@@ -757,6 +857,14 @@ int desk_reply(struct desk *d, const char *actor, int64_t id, const char *text,
                char *err, size_t errlen) { OP("reply", op_reply, text); }
 int desk_dm(struct desk *d, const char *actor, int64_t id, const char *text,
             char *err, size_t errlen) { OP("dm", op_dm, text); }
+int desk_dm_notice(struct desk *d, const char *actor, int64_t id, const char *text,
+                   char *err, size_t errlen)
+{
+    struct op op = { actor, text, err, errlen, 1 };
+    return run_op(d, id, &op, op_dm, "dm");
+}
+int desk_resend(struct desk *d, const char *actor, int64_t id, const char *text,
+                char *err, size_t errlen) { OP("resend", op_resend, text); }
 int desk_note(struct desk *d, const char *actor, int64_t id, const char *text,
               char *err, size_t errlen) { OP("note", op_note, text); }
 int desk_escalate(struct desk *d, const char *actor, int64_t id, const char *reason,

@@ -89,6 +89,16 @@ int desk_reply(struct desk *d, const char *actor, int64_t id, const char *text,
                char *err, size_t errlen);
 int desk_dm(struct desk *d, const char *actor, int64_t id, const char *text,
             char *err, size_t errlen);
+/* A DM that, once X confirmed it, is followed by the public reply of the
+ * canned answer `dm_notice` (filled in: {handle}, {name}, {ticket}, {code});
+ * if it fails, the thread offers `dm_ask` instead; nothing public goes out. */
+int desk_dm_notice(struct desk *d, const char *actor, int64_t id, const char *text,
+                   char *err, size_t errlen);
+/* Queues the ticket's last failed reply or DM again: the same job (its id
+ * and X's duplicate check carry through), with `text` instead when not
+ * NULL.  On DESK_OK `err` holds "reply" or "dm": what was resent. */
+int desk_resend(struct desk *d, const char *actor, int64_t id, const char *text,
+                char *err, size_t errlen);
 int desk_note(struct desk *d, const char *actor, int64_t id, const char *text,
               char *err, size_t errlen);
 int desk_escalate(struct desk *d, const char *actor, int64_t id, const char *reason,
@@ -117,6 +127,10 @@ int desk_source_usage(struct desk *d, struct source_usage *u);
  * "not_in_channel #support since 2026-12-05T21:03:04Z" (written to `buf`;
  * "" when none).  Returns `buf`. */
 const char *desk_blocked(struct desk *d, char *buf, size_t len);
+
+/* Seconds the oldest queued or in-flight outbox job has waited; 0 when
+ * nothing waits, -1 when the store cannot tell. */
+int64_t desk_outbox_waiting(struct desk *d);
 
 /* Display name of a staff id (or the id itself when unknown).  Borrowed. */
 const char *desk_staff_name(struct desk *d, const char *id);

@@ -57,6 +57,7 @@ struct desk {
     struct inflight inflight[DESK_MAX_TARGETS];
     struct { char target[64]; int64_t last_ms; } rate[DESK_MAX_TARGETS];
     struct blocked blocked[DESK_MAX_TARGETS];
+    int backlog_told;        /* the admins were told a job waits past outbox.alert_after */
 };
 
 int64_t desk_now_ms(struct desk *d);
@@ -69,6 +70,13 @@ void desk_notify(struct desk *d, enum desk_event_kind kind, int64_t ticket_id,
 /* Queues a job; `payload` is a JSON object (stolen, may be NULL). */
 int desk_queue(struct desk *d, const char *kind, const char *target, int64_t ticket_id,
                void *payload);
+/* desk_queue that returns the new job's id (-1 on error). */
+int64_t desk_queue_job(struct desk *d, const char *kind, const char *target, int64_t ticket_id,
+                       void *payload);
+/* Queues the rewrite of receipt line `line` (the ticket.thread job that
+ * posted it) to `text`, with a Resend button when `resend`. */
+int desk_queue_receipt(struct desk *d, const struct ticket *t, int64_t line, const char *text,
+                       int resend);
 /* Queues a line in the ticket's chat thread. */
 int desk_queue_thread(struct desk *d, const struct ticket *t, const char *text);
 /* Queues a refresh of the ticket's chat message (coalesced). */

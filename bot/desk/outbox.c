@@ -13,6 +13,7 @@
 #include "chat/chat.h"
 #include "core/backoff.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "source/source.h"
 #include "source/xlink.h"
 
@@ -35,10 +36,18 @@ static void on_timer(uv_timer_t *t);
 /* The scheduler looks again this soon (ms) after the store refused it. */
 #define STORE_RETRY_MS 500
 
+/* Where the "told the admins about the backlog" flag survives a restart,
+ * so a restart in the middle of an outage does not tell them twice. */
+#define BACKLOG_SCOPE "desk"
+#define BACKLOG_KEY "outbox.backlog_told"
+
 void outbox_init(struct desk *d)
 {
+    char *told = store_kv_get(d->store, BACKLOG_SCOPE, BACKLOG_KEY);
     uv_timer_init(d->loop, &d->outbox_timer);
     d->outbox_timer.data = d;
+    d->backlog_told = told != NULL;
+    free(told);
 }
 
 static void closed_cb(uv_handle_t *h) { (void)h; }
@@ -247,6 +256,49 @@ const char *desk_blocked(struct desk *d, char *buf, size_t len)
     return buf;
 }
 
+/* --- a backlog nobody sees ---------------------------------------------- */
+
+int64_t desk_outbox_waiting(struct desk *d)
+{
+    int64_t oldest = store_job_oldest(d->store, "");
+    if (oldest <= 0)
+        return oldest;
+    return desk_now(d) > oldest ? desk_now(d) - oldest : 0;
+}
+
+/* Tells the admins, once per episode, that a job has waited longer than
+ * outbox.alert_after, and again when the backlog clears.  When Slack itself
+ * is down the notice waits in the queue too, so the log says it as well. */
+static void check_backlog(struct desk *d)
+{
+    double limit = d->cfg->outbox_alert_after;
+    int64_t age = desk_outbox_waiting(d);
+    char text[300];
+
+    if (limit <= 0 || age < 0)
+        return;
+    if (!d->backlog_told && age >= (int64_t)limit) {
+        char *depths = store_job_depths(d->store);
+        d->backlog_told = 1;
+        store_kv_set(d->store, BACKLOG_SCOPE, BACKLOG_KEY, "1");
+        log_error("outbox: messages have been waiting too long; nothing is lost, they are "
+                  "retried", "oldest=%llds queued=%s", (long long)age, depths ? depths : "");
+        snprintf(text, sizeof text, "vigil has had messages waiting for %lld min (Slack or X "
+                 "keeps failing). Nothing is lost: they are retried and go out once the "
+                 "service answers; :status shows the queue.", (long long)(age / 60));
+        free(depths);
+        if (d->cfg->channel_escalations)
+            desk_post_channel(d, d->cfg->channel_escalations, text);
+    } else if (d->backlog_told && age < (int64_t)limit) {
+        d->backlog_told = 0;
+        store_kv_del(d->store, BACKLOG_SCOPE, BACKLOG_KEY);
+        log_info("outbox: the backlog has cleared", "oldest=%llds", (long long)age);
+        if (d->cfg->channel_escalations)
+            desk_post_channel(d, d->cfg->channel_escalations,
+                              "vigil's backlog has cleared: what waited has been sent.");
+    }
+}
+
 /* --- the ticket as chat shows it ---------------------------------------- */
 
 struct view_buf {
@@ -295,6 +347,73 @@ static const char *payload_str(json_t *p, const char *key)
     return v ? v : "";
 }
 
+/* Shows how a public send went: its receipt line rewritten (head, then
+ * `status`), or, for a job queued before receipts existed, a new line. */
+static int report(struct desk *d, const struct ticket *t, json_t *payload, const char *status,
+                  int resend)
+{
+    json_int_t line = json_integer_value(json_object_get(payload, "receipt"));
+    char text[1400];
+    if (line <= 0)
+        return desk_queue_thread(d, t, status);
+    snprintf(text, sizeof text, "%s\n%s", payload_str(payload, "head"), status);
+    return desk_queue_receipt(d, t, line, text, resend);
+}
+
+/* The DM was confirmed: the public "check your DMs" note goes out now, as
+ * the canned answer dm_notice with the customer's handle and a short code
+ * that differs per DM (X refuses a text it already holds as a duplicate),
+ * from whoever sent the DM.  Without a usable dm_notice nothing public goes
+ * out and the thread says why. */
+static int dm_notice(struct desk *d, struct ticket *t, const struct job *j, json_t *payload)
+{
+    char *tpl = store_canned_get(d->store, "dm_notice"), code[16], num[24], handle[80];
+    char bad[64] = "", err[300], line[400], *text = NULL;
+    const char *const keys[] = { "{handle}", "{name}", "{ticket}", "{code}" };
+    const char *vals[4];
+    const char *by = payload_str(payload, "by");
+    int rc;
+
+    /* {code} differs per DM, so X never refuses a notice as a duplicate of
+     * the last one; a lead replaces the wording with canned add dm_notice */
+    if (!tpl && !(tpl = strdup("{handle} we've sent you a DM (ref {code}), please check "
+                               "your messages.")))
+        return -1;
+    /* a short code that differs per DM: the job id, scrambled, in base 36 */
+    {
+        uint32_t x = (uint32_t)j->id * 2654435761u;
+        size_t n = 0;
+        char rev[8];
+        for (int i = 0; i < 4; i++, x /= 36)
+            rev[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[x % 36];
+        for (size_t i = 0; i < n; i++)
+            code[i] = rev[n - 1 - i];
+        code[n] = '\0';
+    }
+    snprintf(num, sizeof num, "%lld", (long long)t->id);
+    snprintf(handle, sizeof handle, "@%s", t->customer_handle ? t->customer_handle : "");
+    vals[0] = handle;
+    vals[1] = t->customer_name && *t->customer_name ? t->customer_name : handle;
+    vals[2] = num;
+    vals[3] = code;
+    text = text_fill(tpl, keys, vals, 4, bad, sizeof bad);
+    free(tpl);
+    if (!text) {
+        if (!bad[0])
+            return -1;
+        snprintf(line, sizeof line, "No public note was sent: the canned answer dm_notice has "
+                 "%s, which vigil cannot fill ({handle}, {name}, {ticket}, {code} work).", bad);
+        return desk_queue_thread(d, t, line);
+    }
+    rc = desk_reply(d, *by ? by : "system", t->id, text, err, sizeof err);
+    free(text);
+    if (rc == DESK_INVALID || rc == DESK_NOTFOUND) {
+        snprintf(line, sizeof line, "No public note was sent: %s", err);
+        return desk_queue_thread(d, t, line);
+    }
+    return rc == DESK_OK ? 0 : -1;
+}
+
 /* Records what a finished job means for its ticket.  Inside a transaction. */
 static int apply_result(struct desk *d, const struct job *j, json_t *payload,
                         const struct send_result *r, int final_failure, int digest)
@@ -329,10 +448,27 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
         } else   /* a retry found X already had it: sent once, link unknown */
             snprintf(line, sizeof line, "Reply sent (X confirmed it was already posted).");
         rc = store_event_append(d->store, t.id, "system", "reply sent", r->ref, now) ||
-             desk_queue_thread(d, &t, line);
+             report(d, &t, payload, line, 0);
     } else if (strcmp(j->kind, "x.dm") == 0 && r->status == SEND_OK) {
         rc = store_event_append(d->store, t.id, "system", "dm sent", r->ref, now) ||
-             desk_queue_thread(d, &t, "DM delivered.");
+             report(d, &t, payload, "DM delivered.", 0) ||
+             (json_is_true(json_object_get(payload, "notice")) && dm_notice(d, &t, j, payload));
+    } else if (!final_failure && strncmp(j->kind, "x.", 2) == 0 &&
+               (r->status == SEND_RETRY || r->status == SEND_BLOCKED) &&
+               json_integer_value(json_object_get(payload, "receipt")) > 0) {
+        /* X fails for now: the receipt says so, and when it tries next */
+        struct job now_j;
+        char when[32] = "soon";
+        if (store_job_get(d->store, j->id, &now_j) == STORE_OK) {
+            time_t at = (time_t)(now_j.next_at_ms / 1000);
+            struct tm tm;
+            gmtime_r(&at, &tm);
+            strftime(when, sizeof when, "%H:%M:%S UTC", &tm);
+        }
+        store_job_clear(&now_j);
+        snprintf(line, sizeof line, "Not sent yet: %s. Trying again at %s.",
+                 r->error ? r->error : "X did not answer", when);
+        rc = report(d, &t, payload, line, 0);
     } else if (final_failure) {
         const char *what = strcmp(j->kind, "x.reply") == 0 ? "The reply"
                          : strcmp(j->kind, "x.dm") == 0 ? "The DM" : "A chat message";
@@ -342,8 +478,14 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
                  strncmp(j->kind, "x.", 2) == 0 ? payload_str(payload, "text") : "");
         rc = store_event_append(d->store, t.id, "system", "send failed", line, now);
         /* A failed chat post cannot be reported in its own thread. */
-        if (!rc && strncmp(j->kind, "x.", 2) == 0)
-            rc = desk_queue_thread(d, &t, line);
+        if (!rc && strncmp(j->kind, "x.", 2) == 0) {
+            size_t n = strlen(line);
+            snprintf(line + n, sizeof line - n, "\nResend it: /tw resend %lld [new text]%s",
+                     (long long)t.id, strcmp(j->kind, "x.dm") == 0
+                     ? ". If they do not accept DMs, ask them to DM us: /tw canned "
+                       "<ticket> dm_ask" : "");
+            rc = report(d, &t, payload, line, 1);
+        }
     }
     store_ticket_clear(&t);
     return rc ? -1 : 0;
@@ -386,7 +528,12 @@ static int record(struct desk *d, int64_t job_id, const struct send_result *r, i
         log_debug("outbox: channel refuses posts; job waits", "job=%lld target=%s "
                   "retry_in=%.1fs error=%s", (long long)j.id, j.target, blocked_delay,
                   r->error ? r->error : "");
-    } else if (r->status == SEND_RETRY && j.attempts < d->cfg->outbox_max_attempts) {
+    } else if (r->status == SEND_RETRY &&
+               (strncmp(j.target, "chat:", 5) == 0 || j.attempts < d->cfg->outbox_max_attempts)) {
+        /* What the team sees never gives up on a transient failure: Slack
+         * down for an hour must not lose the tickets that came meanwhile.
+         * The backoff is capped (outbox.max_backoff), so it catches up
+         * within minutes once Slack is back; attempts survive a restart. */
         double delay = r->retry_after > 0 ? r->retry_after
                      : backoff_delay(j.attempts, 1.0, d->cfg->outbox_max_backoff);
         if (delay * 1000 > (double)horizon_ms(d))
@@ -582,6 +729,22 @@ static int64_t lookup_oldest(const struct job *j)
     return j->created_at > LOOKUP_SKEW ? j->created_at - LOOKUP_SKEW : 0;
 }
 
+/* Posts a line for the job in flight in ctx's slot, marked with the job's
+ * id where the chat can (post_line), so that a retry after a crash can
+ * look for it: under `thread`, or in the channel when NULL. */
+static void send_line(struct done_ctx *ctx, const char *channel, const char *thread,
+                      const char *text, send_done_fn done, void *arg)
+{
+    struct chat *chat = ctx->d->chat;
+    if (chat->ops->post_line)
+        chat->ops->post_line(chat, channel, thread, text, ctx->d->inflight[ctx->slot].job_id,
+                             done, arg);
+    else if (thread)
+        chat->ops->post_thread(chat, channel, thread, text, done, arg);
+    else
+        chat->ops->post_channel(chat, channel, text, done, arg);
+}
+
 struct find_then_post {
     struct done_ctx *ctx;
     int64_t ticket;
@@ -607,6 +770,81 @@ static void on_found(void *arg, const struct send_result *r)
         store_ticket_clear(&vb.t);
     }
     free(f);
+}
+
+/* --- thread lines and channel posts, exactly once -------------------------
+ * A line whose earlier attempt may have landed (a crash or a timeout) is
+ * looked for first, as a ticket post is: found, its ts is the job's result
+ * and nothing is posted again. */
+
+struct repost;
+static void on_maybe_gone(void *arg, const struct send_result *r);
+static void repost_free(struct repost *rp);
+
+struct find_line {
+    struct done_ctx *ctx;
+    struct repost *rp;       /* a thread line: handles a deleted ticket message; or NULL */
+    int attempts;
+    char channel[64];
+    char *thread;            /* NULL: a channel post */
+    char *text;
+};
+
+static void find_line_free(struct find_line *fl)
+{
+    free(fl->thread);
+    free(fl->text);
+    free(fl);
+}
+
+static void line_now(struct find_line *fl)
+{
+    if (fl->rp)
+        send_line(fl->ctx, fl->channel, fl->thread, fl->text, on_maybe_gone, fl->rp);
+    else
+        send_line(fl->ctx, fl->channel, fl->thread, fl->text, on_done, fl->ctx);
+}
+
+static void on_line_found(void *arg, const struct send_result *r)
+{
+    struct find_line *fl = arg;
+    if (r->status == SEND_OK ||
+        (r->status != SEND_FAIL && !lookup_gave_up(fl->ctx->d, fl->attempts, r))) {
+        if (fl->rp)
+            repost_free(fl->rp);
+        on_done(fl->ctx, r);
+    } else {
+        line_now(fl);
+    }
+    find_line_free(fl);
+}
+
+/* Posts `text` for job `j`, after a lookup when an earlier attempt may
+ * have landed.  Takes `rp` (may be NULL). */
+static void line_for_job(struct done_ctx *ctx, const struct job *j, const char *channel,
+                         const char *thread, const char *text, struct repost *rp)
+{
+    struct chat *chat = ctx->d->chat;
+    struct find_line *fl = calloc(1, sizeof *fl);
+
+    if (!fl || !(fl->text = strdup(text)) || (thread && !(fl->thread = strdup(thread)))) {
+        if (fl)
+            find_line_free(fl);
+        if (rp)
+            repost_free(rp);
+        on_done(ctx, &(struct send_result){ SEND_RETRY, NULL, "out of memory", 0 });
+        return;
+    }
+    fl->ctx = ctx;
+    fl->rp = rp;
+    fl->attempts = j->attempts;
+    snprintf(fl->channel, sizeof fl->channel, "%s", channel);
+    if (j->attempts > 1 && chat->ops->find_line && chat->ops->post_line) {
+        chat->ops->find_line(chat, channel, thread, j->id, lookup_oldest(j), on_line_found, fl);
+        return;
+    }
+    line_now(fl);
+    find_line_free(fl);
 }
 
 /* --- a ticket message deleted in chat ------------------------------------
@@ -655,7 +893,7 @@ static void on_reposted(void *arg, const struct send_result *r)
         }
     }
     if (stored && rp->text)
-        d->chat->ops->post_thread(d->chat, rp->channel, r->ref, rp->text, on_done, rp->ctx);
+        send_line(rp->ctx, rp->channel, r->ref, rp->text, on_done, rp->ctx);
     else if (r->status == SEND_OK && !stored)
         on_done(rp->ctx, &(struct send_result){ SEND_RETRY, NULL, "could not record the "
                                                 "ticket's new message", 0 });
@@ -755,7 +993,7 @@ static void on_own_post(void *arg, const struct send_result *r)
         } else {
             store_rollback(d->store);
         }
-        d->chat->ops->post_thread(d->chat, t->channel, r->ref, t->text, on_done, t->ctx);
+        send_line(t->ctx, t->channel, r->ref, t->text, on_done, t->ctx);
     } else {
         on_done(t->ctx, r);
     }
@@ -787,8 +1025,7 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
         goto out;
     }
     if (strcmp(j->kind, "channel.post") == 0) {
-        chat->ops->post_channel(chat, payload_str(p, "channel"), payload_str(p, "text"),
-                                on_done, ctx);
+        line_for_job(ctx, j, payload_str(p, "channel"), NULL, payload_str(p, "text"), NULL);
         goto out;
     }
     if (load_view(d, j->ticket_id, &vb)) {
@@ -827,8 +1064,7 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
             tt->text = strdup(payload_str(p, "text"));
             chat->ops->post_ticket(chat, channel, &vb.v, on_own_post, tt);
         } else if (vb.t.chat_ref && (rp = repost_new(ctx, j, payload_str(p, "text")))) {
-            chat->ops->post_thread(chat, channel, vb.t.chat_ref, payload_str(p, "text"),
-                                   on_maybe_gone, rp);
+            line_for_job(ctx, j, channel, vb.t.chat_ref, payload_str(p, "text"), rp);
         } else if (vb.t.chat_ref) {
             on_done(ctx, &(struct send_result){ SEND_RETRY, NULL, "out of memory", 0 });
         } else {
@@ -836,8 +1072,28 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
             char line[1200];
             snprintf(line, sizeof line, "#%lld: %s", (long long)j->ticket_id,
                      payload_str(p, "text"));
-            chat->ops->post_channel(chat, channel, line, on_done, ctx);
+            line_for_job(ctx, j, channel, NULL, line, NULL);
         }
+    } else if (strcmp(j->kind, "receipt.update") == 0) {
+        struct job line;
+        char id[24];
+        int rc = store_job_get(d->store, json_integer_value(json_object_get(p, "line")), &line);
+        snprintf(id, sizeof id, "%lld", (long long)j->ticket_id);
+        if (rc == STORE_OK && strcmp(line.state, "done") == 0 && line.result && *line.result &&
+            chat->ops->update_line)
+            chat->ops->update_line(chat, channel, line.result, payload_str(p, "text"),
+                                   json_is_true(json_object_get(p, "resend")) ? id : NULL,
+                                   on_done, ctx);
+        else if (rc == STORE_OK && (strcmp(line.state, "queued") == 0 ||
+                                    strcmp(line.state, "inflight") == 0))
+            on_done(ctx, &(struct send_result){ SEND_RETRY, NULL, "the receipt line is not "
+                                                "posted yet", 0 });
+        else if (vb.t.chat_ref)   /* no line to rewrite: say it in a new one */
+            chat->ops->post_thread(chat, channel, vb.t.chat_ref, payload_str(p, "text"),
+                                   on_done, ctx);
+        else
+            fail_now(ctx, "the ticket has no message in chat");
+        store_job_clear(&line);
     } else {
         fail_now(ctx, "unknown job kind");
     }
@@ -1004,6 +1260,7 @@ static void run(struct desk *d)
             dispatch(d, &j, ctx);
         store_job_clear(&j);
     }
+    check_backlog(d);
     if (wake_in >= 0 && !d->stopping)
         uv_timer_start(&d->outbox_timer, on_timer, wake_in > 0 ? (uint64_t)wake_in : 1, 0);
 }

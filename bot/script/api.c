@@ -313,7 +313,11 @@ SIMPLE_OP(t_unassign, desk_unassign(rt->desk, actor(rt), id, err, sizeof err))
 SIMPLE_OP(t_close, desk_close(rt->desk, actor(rt), id, err, sizeof err))
 SIMPLE_OP(t_reopen, desk_reopen(rt->desk, actor(rt), id, err, sizeof err))
 SIMPLE_OP(t_note, desk_note(rt->desk, actor(rt), id, luaL_checkstring(L, 2), err, sizeof err))
-SIMPLE_OP(t_dm, desk_dm(rt->desk, actor(rt), id, luaL_checkstring(L, 2), err, sizeof err))
+/* t:dm(text [, notice]): with notice true, the public dm_notice reply
+ * follows once X confirmed the DM. */
+SIMPLE_OP(t_dm, (lua_toboolean(L, 3) ? desk_dm_notice : desk_dm)(rt->desk, actor(rt), id,
+                                                                 luaL_checkstring(L, 2), err,
+                                                                 sizeof err))
 SIMPLE_OP(t_escalate, desk_escalate(rt->desk, actor(rt), id, luaL_optstring(L, 2, NULL),
                                     err, sizeof err))
 SIMPLE_OP(t_tag, desk_tag(rt->desk, actor(rt), id, luaL_checkstring(L, 2), err, sizeof err))
@@ -345,16 +349,14 @@ static void signature(struct script_rt *rt, char *out, size_t len)
     out[n] = '\0';
 }
 
-/* t:reply(text): before_reply hooks, signature, X's length rule, queue.
- * Returns the text as it will be tweeted. */
-static int t_reply(lua_State *L)
+/* The public text of a reply in argument 2: before_reply hooks, signature,
+ * X's length rule.  Pushes it and returns it, or raises a user error. */
+static const char *public_text(lua_State *L)
 {
     struct script_rt *rt = rt_live(L);
-    char sig[256], err[512] = "", msg[256];
+    char sig[256], msg[256];
     struct tweetlen tl;
     const char *text;
-    int64_t id = ticket_id(L, 1);
-    int rc;
 
     luaL_checkstring(L, 2);
     lua_settop(L, 2);
@@ -364,7 +366,7 @@ static int t_reply(lua_State *L)
     lua_concat(L, 2);                                /* text .. signature */
     text = lua_tostring(L, -1);
     if (tweetlen_check(text, strlen(text), &tl) != 0)
-        return luaL_error(L, "out of memory");
+        luaL_error(L, "out of memory");
     if (!tl.valid) {
         if (tl.weighted > TWEETLEN_MAX)
             snprintf(msg, sizeof msg, "That reply is %d/%d characters as X counts them "
@@ -373,8 +375,56 @@ static int t_reply(lua_State *L)
         else
             snprintf(msg, sizeof msg, "X would refuse that reply: %s.",
                      tl.reason ? tl.reason : "invalid");
-        return api_fail(L, msg);
+        api_fail(L, msg);
     }
+    return text;
+}
+
+/* t:resend([text]): queues the ticket's last failed reply or DM again (the
+ * same job), or with `text` instead (a reply is signed and checked as
+ * t:reply does).  Returns what was resent ("reply" | "dm") and the text
+ * when new (nil: the same text). */
+static int t_resend(lua_State *L)
+{
+    struct script_rt *rt = rt_live(L);
+    char err[512] = "";
+    const char *text = NULL;
+    int64_t id = ticket_id(L, 1), job;
+    int rc;
+
+    if (!lua_isnoneornil(L, 2)) {
+        struct job j;
+        int is_reply = 0;
+        job = store_job_last_failed(rt->store, id, "x.");
+        if (job > 0 && store_job_get(rt->store, job, &j) == STORE_OK) {
+            is_reply = strcmp(j.kind, "x.reply") == 0;
+            store_job_clear(&j);
+        }
+        /* a reply is signed and checked; a DM goes as typed */
+        text = is_reply ? public_text(L) : luaL_checkstring(L, 2);
+    }
+    rc = desk_resend(rt->desk, actor(rt), id, text, err, sizeof err);
+    if (rc != DESK_OK)
+        return finish(L, 1, rc, err);
+    lua_pushstring(L, err);                          /* "reply" | "dm" */
+    if (text)
+        lua_pushstring(L, text);
+    else
+        lua_pushnil(L);
+    return 2;
+}
+
+/* t:reply(text): before_reply hooks, signature, X's length rule, queue.
+ * Returns the text as it will be tweeted. */
+static int t_reply(lua_State *L)
+{
+    struct script_rt *rt = rt_live(L);
+    char err[512] = "";
+    const char *text;
+    int64_t id = ticket_id(L, 1);
+    int rc;
+
+    text = public_text(L);
     rc = desk_reply(rt->desk, actor(rt), id, text, err, sizeof err);
     if (rc != DESK_OK)
         return finish(L, 1, rc, err);
@@ -812,14 +862,16 @@ static int v_now(lua_State *L)
     return 1;
 }
 
-/* vigil.status(): { chat = "...", source = "..." }, the adapters' own words
- * (connection state, X's rate-limit budget, mentions seen). */
+/* vigil.status(): { chat = "...", source = "...", outbox_waiting = s }, the
+ * adapters' own words (connection state, X's rate-limit budget, mentions
+ * seen) and how long the oldest outbox job has waited (0: none). */
 static int v_status(lua_State *L)
 {
     struct script_rt *rt = rt_of(L);
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 3);
     set_str(L, "chat", desk_chat_state(rt->desk));
     set_str(L, "source", desk_source_state(rt->desk));
+    set_int(L, "outbox_waiting", desk_outbox_waiting(rt->desk));
     return 1;
 }
 
@@ -1007,7 +1059,8 @@ void api_open(lua_State *L)
         { "assign", t_assign }, { "unassign", t_unassign }, { "reply", t_reply },
         { "dm", t_dm }, { "note", t_note }, { "escalate", t_escalate }, { "close", t_close },
         { "reopen", t_reopen }, { "tag", t_tag }, { "priority", t_priority },
-        { "events", t_events }, { "refresh", t_refresh }, { NULL, NULL },
+        { "events", t_events }, { "refresh", t_refresh }, { "resend", t_resend },
+        { NULL, NULL },
     };
     static const luaL_Reg ctx_m[] = {
         { "ticket", c_ticket }, { "user", c_user }, { "tickets", c_tickets },

@@ -1020,6 +1020,40 @@ int64_t store_job_count(struct store *s, const char *state)
     return count(s, "SELECT count(*) FROM outbox WHERE state = ?", state);
 }
 
+int64_t store_job_last_failed(struct store *s, int64_t ticket_id, const char *prefix)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT coalesce((SELECT id FROM outbox WHERE ticket_id = ?"
+                               " AND state = 'failed' AND substr(kind, 1, length(?2)) = ?2"
+                               " ORDER BY id DESC LIMIT 1), 0)");
+    int64_t id = -1;
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, ticket_id);
+    bind_text(st, 2, prefix);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return id;
+}
+
+int store_job_set_payload(struct store *s, int64_t id, const char *payload)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE outbox SET payload = ? WHERE id = ?");
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, payload);
+    sqlite3_bind_int64(st, 2, id);
+    return step_done(s, st);
+}
+
+int64_t store_job_oldest(struct store *s, const char *prefix)
+{
+    /* outbox_pending (state, target, id) serves this: ids grow with time */
+    return count(s, "SELECT coalesce((SELECT created_at FROM outbox WHERE state IN"
+                    " ('queued','inflight') AND substr(target, 1, length(?1)) = ?1"
+                    " ORDER BY id LIMIT 1), 0)", prefix);
+}
+
 /* --- cursors, kv, canned ----------------------------------------------- */
 
 static char *get_one(struct store *s, const char *sql, const char *a, const char *b)

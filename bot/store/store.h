@@ -156,6 +156,14 @@ int store_job_shift_due(struct store *s, int64_t delta_ms);
 int64_t store_job_clamp_due(struct store *s, int64_t after_ms, int64_t to_ms);
 char *store_job_depths(struct store *s);
 int64_t store_job_count(struct store *s, const char *state);
+/* The newest failed job of ticket `ticket_id` whose kind starts with
+ * `prefix` ("x."): its id, 0 when none, -1 on error. */
+int64_t store_job_last_failed(struct store *s, int64_t ticket_id, const char *prefix);
+/* Replaces a job's payload (a resend with edited text). */
+int store_job_set_payload(struct store *s, int64_t id, const char *payload);
+/* created_at of the oldest queued or in-flight job whose target starts
+ * with `prefix` ("chat:"); 0 when none waits, -1 on error. */
+int64_t store_job_oldest(struct store *s, const char *prefix);
 /* Queued jobs of `kind` for `target`, oldest first, at most `limit`: a new
  * array of `*n` ids (free()), NULL when none. */
 int64_t *store_job_queued_of_kind(struct store *s, const char *target, const char *kind,

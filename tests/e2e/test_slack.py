@@ -736,3 +736,136 @@ def test_what_an_agent_types_is_what_the_customer_reads(tmp):
     finally:
         fs.stop()
         fx.stop()
+
+
+def start_with_x(tmp, customers=3, outbox=None):
+    """vigil between the fake Slack and the fake X, one ticket per customer
+    (ids 8000.., handles buyer0..); returns (fs, fx, bot, dbp)."""
+    from fake_x import FakeX
+    env = dict(TOKENS, X_BEARER="AAAA-rcpt-bearer", X_CK="ck-r", X_CS="cs-r-secret",
+               X_TK="tk-r", X_TS="ts-r-secret")
+    fs = fake()
+    fx = FakeX(brand_id="1500000000000000001", brand_username="AcmeSupport",
+               bearer=env["X_BEARER"], oauth1=dict(consumer_key="ck-r", consumer_secret="cs-r-secret",
+                                                   token="tk-r", token_secret="ts-r-secret"))
+    fx.start()
+    for i in range(customers):
+        fx.add_mention(text=f"@AcmeSupport where is order {i}?",
+                       author=(str(8000 + i), f"buyer{i}", f"Buyer {i}"))
+    cfg = write_config(
+        tmp, chat="slack", source="x", staff=STAFF,
+        channels={"mentions": "C_MENTIONS", "escalations": "C_ESCALATE"},
+        slack={"app_token": Raw('env("SLACK_APP_TOKEN")'),
+               "bot_token": Raw('env("SLACK_BOT_TOKEN")'), "api_url": fs.api_url,
+               "post_rate": 50, "digest_threshold": 0},
+        x={"api_url": fx.api_url, "handle": "AcmeSupport", "bearer_token": Raw('env("X_BEARER")'),
+           "oauth1": {"consumer_key": Raw('env("X_CK")'), "consumer_secret": Raw('env("X_CS")'),
+                      "token": Raw('env("X_TK")'), "token_secret": Raw('env("X_TS")')},
+           "poll_interval": 0.2, "max_results": 100, "backfill": 50},
+        outbox=dict({"x_rate": 50, "max_backoff": 0.2}, **(outbox or {})))
+    bot = Bot(tmp, cfg, env=env)
+    bot.wait_started()
+    dbp = os.path.join(tmp, "vigil.db")
+    fs.wait_connected()
+    wait_for(lambda: query(dbp, "SELECT count(*) FROM tickets") == [(customers,)]
+             and outbox_drained(dbp), 30, "a ticket per customer, posted", bot)
+    return fs, fx, bot, dbp
+
+
+def thread_of(fs, n):
+    msg = [m for m in tickets_posted(fs) if m["metadata"]["event_payload"]["ticket"] == n][0]
+    return fs.thread("C_MENTIONS", msg["ts"])
+
+
+def receipt(fs, n, head):
+    lines = [m for m in thread_of(fs, n) if head in m["text"]]
+    assert len(lines) <= 1, lines      # one line per send, rewritten as it goes
+    return lines[0] if lines else {"text": "", "blocks": []}
+
+
+def has_resend_button(m):
+    return any(e.get("action_id") == "resend" for b in m.get("blocks") or []
+               for e in b.get("elements", []))
+
+
+def test_a_refused_dm_sends_nothing_public_and_offers_dm_ask(tmp):
+    fs = fx = None
+    try:
+        fs, fx, bot, dbp = start_with_x(tmp, customers=2)
+        fx.no_dm_users = {"8000"}          # buyer0 does not accept DMs
+        env_id = fs.send_slash("dm 1 What is your order number?", user_id="U1")
+        assert "Once X confirms it" in fs.wait_ack(env_id)["payload"]["text"]
+        wait_for(lambda: "could not be sent" in receipt(fs, 1, "sent a DM")["text"], 15,
+                 "the DM's receipt to say it failed", bot)
+        line = receipt(fs, 1, "sent a DM")
+        assert "does not accept DMs" in line["text"] and "dm_ask" in line["text"], line["text"]
+        assert has_resend_button(line) and line["edits"] >= 1, line
+        assert fx.dms == [] and fx.tweets == []          # nothing public went out on its own
+        # the agent takes the offer: the customer is asked publicly to DM us
+        env_id = fs.send_slash("canned 1 dm_ask", user_id="U1")
+        assert "queued" in fs.wait_ack(env_id)["payload"]["text"]
+        fx.wait_tweets(1)
+        assert fx.tweets[0]["text"].startswith("@buyer0 we couldn't send you a DM"), fx.tweets
+        # a DM that works: the public note follows it, once, with a code of its own
+        env_id = fs.send_slash("dm 2 Your refund went out today", user_id="U1")
+        fs.wait_ack(env_id)
+        fx.wait_tweets(2)
+        assert len(fx.dms) == 1 and fx.dms[0]["t"] < fx.tweets[1]["t"], (fx.dms, fx.tweets)
+        assert fx.tweets[1]["text"].startswith("@buyer1 we've sent you a DM (ref "), fx.tweets
+        wait_for(lambda: outbox_drained(dbp), 10, "the receipts", bot)
+        assert "DM delivered." in receipt(fs, 2, "sent a DM")["text"]
+        assert fs.errors == [] and fx.errors == [], (fs.errors, fx.errors)
+        assert bot.stop()[0] == 0
+    finally:
+        for f in (fs, fx):
+            if f:
+                f.stop()
+
+
+def test_a_failed_reply_is_resent_by_its_button_and_by_command_once_each(tmp):
+    fs = fx = None
+    try:
+        # X sends are tried twice, then fail for good
+        fs, fx, bot, dbp = start_with_x(tmp, customers=2, outbox={"max_attempts": 2})
+        fx.inject("tweets", "503", times=2)
+        env_id = fs.send_slash("reply 1 Your parcel left today", user_id="U1")
+        fs.wait_ack(env_id)
+        wait_for(lambda: has_resend_button(receipt(fs, 1, "replied publicly")), 15,
+                 "the receipt to offer Resend", bot)
+        line = receipt(fs, 1, "replied publicly")
+        assert "The reply could not be sent" in line["text"], line["text"]
+        assert fx.tweets == []
+        # the Resend button: the same job goes again, and reaches X once
+        fs.wait_ack(fs.send_block_action("resend", channel_id="C_MENTIONS",
+                                         message_ts=line["ts"], user_id="U2"))
+        fx.wait_tweets(1)
+        wait_for(lambda: "Reply sent: https://x.com/AcmeSupport/status/" in
+                 receipt(fs, 1, "replied publicly")["text"], 10, "the receipt to say sent", bot)
+        line = receipt(fs, 1, "replied publicly")
+        assert not has_resend_button(line) and line["edits"] >= 3, line
+        assert fx.tweets[0]["text"] == "Your parcel left today ^AJ"
+        # /tw resend with edited text, after another failure
+        fx.inject("tweets", "503", times=2)
+        fs.wait_ack(fs.send_slash("reply 2 Sorry, wrong link", user_id="U1"))
+        wait_for(lambda: has_resend_button(receipt(fs, 2, "replied publicly")), 15,
+                 "the second receipt to offer Resend", bot)
+        ack = fs.wait_ack(fs.send_slash("resend 2 Sorry, here is the right link", user_id="U1"))
+        assert "queued again, edited: Sorry, here is the right link ^AJ" in \
+            ack["payload"]["text"], ack
+        fx.wait_tweets(2)
+        assert fx.tweets[1]["text"] == "Sorry, here is the right link ^AJ", fx.tweets
+        wait_for(lambda: outbox_drained(dbp), 10, "the receipts", bot)
+        assert "Reply sent:" in receipt(fs, 2, "replied publicly (edited and resent)")["text"]
+        # nothing left to resend; each resend is audited
+        ack = fs.wait_ack(fs.send_slash("resend 2", user_id="U1"))
+        assert "no failed reply or DM" in ack["payload"]["text"], ack
+        assert query(dbp, "SELECT ticket_id, actor FROM events WHERE action='resend' "
+                          "ORDER BY id") == [(1, "U2"), (2, "U1")]
+        time.sleep(0.5)
+        assert len(fx.tweets) == 2                      # once each, never twice
+        assert fs.errors == [] and fx.errors == [], (fs.errors, fx.errors)
+        assert bot.stop()[0] == 0
+    finally:
+        for f in (fs, fx):
+            if f:
+                f.stop()

@@ -26,12 +26,12 @@ def fake():
     return fs
 
 
-def start(tmp, fs, replay=SAMPLE):
+def start(tmp, fs, replay=SAMPLE, outbox=None):
     cfg = write_config(
         tmp, chat="slack", staff=STAFF,
         replay={"file": replay, "interval": 0.05},
         # max_backoff 1: a refusing channel is asked again every second, not every minute
-        outbox={"max_backoff": 1},
+        outbox=outbox or {"max_backoff": 1},
         channels={"mentions": "C_MENTIONS", "escalations": "C_ESCALATE", "on_duty": "@oncall"},
         slack={"app_token": Raw('env("SLACK_APP_TOKEN")'), "bot_token": Raw('env("SLACK_BOT_TOKEN")'),
                "api_url": fs.api_url, "post_rate": 50, "ping_interval": 1, "idle_timeout": 5})
@@ -223,6 +223,81 @@ def test_a_failing_history_lookup_after_a_crash_does_not_hold_the_channel(tmp):
             assert int(c["body"]["limit"]) == 15 and float(c["body"]["oldest"]) > 0, c["body"]
         assert "posting the ticket without it" in bot.stderr()
         assert query(dbp, "SELECT count(*) FROM outbox WHERE state='failed'") == [(0,)]
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_a_slack_outage_longer_than_max_attempts_posts_every_ticket_once_afterwards(tmp):
+    # A 30-minute outage, scaled: max_backoff 0.3 s and max_attempts 3 make
+    # the old give-up point ~1 s; the outage lasts many times that, with a
+    # restart in the middle, and every ticket is posted once afterwards.
+    fs = fake()
+    fs.fail_next("chat.postMessage", "service_unavailable", status=503, times=100000)
+    outbox = {"max_backoff": 0.3, "max_attempts": 3, "alert_after": 3}
+    try:
+        bot, cfg, dbp = start(tmp, fs, replay=two_pages(tmp), outbox=outbox)
+        fs.wait_connected()
+        wait_for(lambda: replay_done(dbp, pages=2) and len(refusals(fs, "service_unavailable"))
+                 >= 15, 30, "posts failing for many times max_attempts", bot)
+        wait_for(lambda: "messages have been waiting too long" in bot.stderr(), 10,
+                 "the backlog alert in the log", bot)
+        assert query(dbp, "SELECT count(*) FROM outbox WHERE state='failed'") == [(0,)]
+        assert "oldest waiting" in status(cfg)
+        assert bot.stop()[0] == 0
+        bot, cfg, dbp = start(tmp, fs, replay=two_pages(tmp), outbox=outbox)
+        fs.wait_connected()
+        before = len(refusals(fs, "service_unavailable"))
+        wait_for(lambda: len(refusals(fs, "service_unavailable")) >= before + 10, 30,
+                 "posts failing after the restart", bot)
+        with fs._cv:
+            fs._failures.clear()               # Slack is back
+        wait_for(lambda: outbox_drained(dbp), 30, "the backlog to be posted", bot)
+        assert numbers(fs) == [1, 2, 3, 4, 5], numbers(fs)   # once each, in order
+        assert query(dbp, "SELECT count(*) FROM outbox WHERE state='failed'") == [(0,)]
+        # told once (not again after the restart), and told when it cleared
+        assert len(escalations(fs, "has had messages waiting")) == 1, fs.messages("C_ESCALATE")
+        wait_for(lambda: escalations(fs, "backlog has cleared"), 10, "the all-clear", bot)
+        assert "oldest waiting" not in status(cfg)
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_thread_lines_and_escalations_posted_before_a_crash_are_not_posted_again(tmp):
+    fs = fake()
+    replay = two_pages(tmp)
+    try:
+        bot, cfg, dbp = start(tmp, fs, replay=replay)
+        fs.wait_connected()
+        wait_for(lambda: replay_done(dbp, pages=2) and outbox_drained(dbp), 30, "posting", bot)
+        fs.wait_ack(fs.send_slash("note 2 called the courier", user_id="U1"))
+        fs.wait_ack(fs.send_slash("escalate 3 refund overdue", user_id="U1"))
+        wait_for(lambda: outbox_drained(dbp), 10, "the note and the escalation", bot)
+        bot.kill()
+        # as a crash right after Slack took them, before vigil recorded it,
+        # leaves the note's line and the escalation post: in flight, unrecorded
+        con = sqlite3.connect(dbp)
+        for where in ("kind='ticket.thread' AND payload LIKE '%called the courier%'",
+                      "kind='channel.post' AND ticket_id=3"):
+            assert con.execute(f"UPDATE outbox SET state='inflight', attempts=1, result=NULL "
+                               f"WHERE {where}").rowcount == 1
+        con.commit()
+        con.close()
+        bot, cfg, dbp = start(tmp, fs, replay=replay)
+        wait_for(lambda: outbox_drained(dbp), 30, "recovery", bot)
+        msg2 = [m for m in tickets_posted(fs) if m["metadata"]["event_payload"]["ticket"] == 2][0]
+        notes = [r for r in fs.thread("C_MENTIONS", msg2["ts"]) if "called the courier" in r["text"]]
+        assert len(notes) == 1, notes                                     # once
+        assert len(escalations(fs, "refund overdue")) == 1, fs.messages("C_ESCALATE")
+        # looked up (bounded), and the ts found is the job's result
+        lookups = [c for c in fs.calls if c["method"] in ("conversations.replies",
+                                                          "conversations.history")]
+        assert len(lookups) == 2 and all(int(c["body"]["limit"]) == 15 for c in lookups), lookups
+        assert query(dbp, "SELECT result FROM outbox WHERE kind='ticket.thread' AND payload "
+                          "LIKE '%called the courier%'") == [(notes[0]["ts"],)]
         assert fs.errors == [], fs.errors
         assert bot.stop()[0] == 0
     finally:

@@ -105,6 +105,7 @@ NEWER_METHODS = {
 NEWER_ARGS = {
     "chat.postMessage": {"metadata"},                  # message metadata
     "conversations.history": {"include_all_metadata"},  # ... and reading it back
+    "conversations.replies": {"include_all_metadata"},  # ... in a thread too
 }
 _spec = None   # {method: {"consumes": {ctype}, "args": {name}}}, loaded once
 
@@ -1695,6 +1696,28 @@ class FakeSlack:
             cursor = base64.b64encode(f"next_ts:{rest[0]['ts'].replace('.', '')}".encode())
             resp["response_metadata"] = {"next_cursor": cursor.decode()}
         return resp
+
+    def _m_conversations_replies(self, args):
+        """A thread, oldest first: the parent, then its replies from `oldest`."""
+        ch = self._channels.get(args.get("channel"))
+        if ch is None:
+            return _fail("channel_not_found")
+        if ch.get("left"):
+            return _fail("not_in_channel")
+        parent = next((m for m in ch["messages"] if m["ts"] == args.get("ts")), None)
+        if parent is None:
+            return _fail("thread_not_found")
+        try:
+            limit = min(max(int(args.get("limit") or 100), 1), 999)
+            oldest = _ts_key(args.get("oldest") or 0)
+        except ValueError:
+            return _fail("invalid_arguments")
+        thread = [parent] + [m for m in ch["messages"] if m["thread_ts"] == parent["ts"]
+                             and m["ts"] != parent["ts"]
+                             and self._in_range(m["ts"], oldest, None, False)]
+        meta = _truthy(args.get("include_all_metadata"))
+        return {"ok": True, "messages": [self._public(m, meta) for m in thread[:limit]],
+                "has_more": len(thread) > limit}
 
     def _m_users_info(self, args):
         user = self._user_object(args.get("user"))

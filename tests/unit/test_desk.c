@@ -25,7 +25,7 @@ struct fake {
     enum send_status next;   /* what the next sends answer */
     double retry_after;
     int fail_times;          /* answer `next` this many times, then OK */
-    const char *fail_only;   /* only sends of this kind fail (NULL: all) */
+    const char *fail_only;   /* only sends of this kind fail or are held (NULL: all) */
     int hold;                /* keep the next send's callback in held_done */
     send_done_fn held_done;
     void *held_arg;
@@ -49,14 +49,14 @@ static void answer(send_done_fn done, void *arg, const char *ref)
 {
     struct send_result r = { SEND_OK, ref, NULL, 0 };
     const char *kind = fake.n ? fake.log[fake.n - 1] : "";
-    if (fake.hold) {   /* the send is on the wire until the test answers it */
+    int only = !fake.fail_only || strncmp(kind, fake.fail_only, strlen(fake.fail_only)) == 0;
+    if (fake.hold && only) {   /* the send is on the wire until the test answers it */
         fake.hold = 0;
         fake.held_done = done;
         fake.held_arg = arg;
         return;
     }
-    if (fake.fail_times > 0 &&
-        (!fake.fail_only || strncmp(kind, fake.fail_only, strlen(fake.fail_only)) == 0)) {
+    if (fake.fail_times > 0 && only) {
         fake.fail_times--;
         r.status = fake.next;
         r.error = fake.next == SEND_FAIL ? "You attempted to reply to a Tweet that is deleted"
@@ -131,8 +131,16 @@ static void f_find(struct chat *c, const char *ch, int64_t id, int64_t oldest,
     done(arg, &r);
 }
 
+static void f_line(struct chat *c, const char *ch, const char *ref, const char *text,
+                   const char *resend, send_done_fn done, void *arg)
+{
+    record(resend ? "line %s %s [Resend]" : "line %s %s", ref, text);
+    answer(done, arg, ref);
+}
+
 static const struct chat_ops fake_chat_ops = {
     "fake", NULL, NULL, NULL, f_post_ticket, f_update, f_thread, f_channel, NULL, f_find, NULL,
+    .update_line = f_line,
 };
 static const struct source_ops fake_source_ops = {
     "fake", NULL, NULL, NULL, f_reply, f_dm, NULL, NULL,
@@ -485,6 +493,7 @@ TEST(outbox_permanent_failure_is_reported_in_the_thread_and_not_retried)
     fx_drain(&f);
     fake.next = SEND_FAIL;
     fake.fail_times = 1;
+    fake.fail_only = "reply ";
     desk_reply(f.desk, "U1", 1, "hello", err, sizeof err);
     fx_drain(&f);
     CHECK(logged("The reply could not be sent: You attempted to reply to a Tweet that is deleted"));
@@ -526,6 +535,7 @@ TEST(outbox_paces_a_target_from_the_end_of_its_last_send)
     fx_drain(&f);
     desk_set_clock(f.desk, 2000000000);
     fake.hold = 1;
+    fake.fail_only = "reply ";   /* the reply is held, not its receipt line */
     desk_reply(f.desk, "U1", 1, "first", err, sizeof err);
     desk_reply(f.desk, "U1", 1, "second", err, sizeof err);
     fx_drain(&f);

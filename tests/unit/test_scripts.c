@@ -100,7 +100,7 @@ static void f_dm(struct source *s, const char *to, const char *text, int attempt
 }
 
 static const struct chat_ops fake_chat_ops = {
-    "fake", NULL, NULL, NULL, f_post_ticket, f_update, f_thread, f_channel, NULL, NULL, NULL,
+    "fake", NULL, NULL, NULL, f_post_ticket, f_update, f_thread, f_channel, NULL, NULL, NULL, .update_line = NULL,
 };
 static const struct source_ops fake_source_ops = {
     "fake", NULL, NULL, NULL, f_reply, f_dm, NULL, NULL,
@@ -305,7 +305,7 @@ TEST(every_default_script_and_hook_loads)
     verbs = script_verbs(f.rt);
     for (char **v = verbs; v && *v; v++)
         n++;
-    CHECK_INT(n, 17);
+    CHECK_INT(n, 18);
     script_strv_free(verbs);
     list = script_list(f.rt);
     CHECK_HAS(list, "hooks/privacy.lua");
@@ -476,17 +476,33 @@ TEST(order_numbers_dates_times_and_links_are_not_mistaken_for_personal_details)
 
 /* --- dm ------------------------------------------------------------------------ */
 
-TEST(dm_sends_the_message_and_a_public_check_your_dms_reply)
+TEST(dm_sends_the_message_and_the_public_note_only_once_x_confirmed_it)
 {
     struct fx f;
+    const char *first, *second = NULL;
     fx_open(&f, "scripts-dm1.db");
     CHECK_STR(run(&f, AGENT, "dm 1 What is your order number?"),
-              "DM to @tombecker77 queued. Public reply queued: We've sent you a DM. ^BO");
+              "DM to @tombecker77 queued. Once X confirms it, the public note (canned "
+              "dm_notice) follows.");
     CHECK_HAS(last_event(&f, 1, "dm", NULL), "What is your order number?");
-    CHECK_HAS(last_event(&f, 1, "reply", NULL), "We've sent you a DM. ^BO");
+    CHECK_INT(count_events(&f, 1, "reply"), 0);    /* nothing public before X confirmed it */
     fx_drain(&f);
     CHECK(sent_line("dm c1 What is your order number?", NULL) != NULL);
-    CHECK(sent_line("reply 100 We've sent you a DM. ^BO", NULL) != NULL);
+    first = sent_line("reply 100 @tombecker77 we've sent you a DM (ref ", NULL);
+    CHECK(first != NULL);
+    CHECK_INT(count_events(&f, 1, "reply"), 1);
+    /* the next DM's note differs, so X never refuses it as a duplicate */
+    run(&f, AGENT, "dm 1 And the postcode?");
+    /* X is paced (outbox.x_rate, 1/s): the second note waits its turn */
+    for (int i = 0; i < 150 && sent_count("reply 100 @tombecker77 we've sent") < 2; i++) {
+        uv_sleep(20);
+        fx_drain(&f);
+    }
+    CHECK_INT(sent_count("reply 100 @tombecker77 we've sent you a DM"), 2);
+    for (int i = 0; i < sent.n; i++)
+        if (strstr(sent.log[i], "we've sent you a DM") && sent.log[i] != first)
+            second = sent.log[i];
+    CHECK(second != NULL && strcmp(first, second) != 0);
     CHECK_STR(run(&f, AGENT, "dm 1"), "Usage: /tw dm <ticket> <text>");
     fx_close(&f);
 }
@@ -502,25 +518,27 @@ TEST(a_lead_can_turn_the_public_dm_notice_off_and_on)
     CHECK_STR(v, "false");
     free(v);
     CHECK_STR(run(&f, AGENT, "dm 2 Please send us your order number"), "DM to @yuki_tnk queued.");
+    fx_drain(&f);
     CHECK_INT(count_events(&f, 2, "dm"), 1);
     CHECK_INT(count_events(&f, 2, "reply"), 0);
     CHECK_HAS(run(&f, LEAD, "dm notice on"), "DMs now also reply publicly");
-    CHECK_HAS(run(&f, AGENT, "dm 2 Thanks!"), "Public reply queued");
+    CHECK_HAS(run(&f, AGENT, "dm 2 Thanks!"), "the public note (canned dm_notice) follows");
     CHECK_STR(run(&f, LEAD, "dm notice maybe"), "Usage: /tw dm notice on|off");
     fx_close(&f);
 }
 
-TEST(dm_is_still_sent_when_the_public_notice_is_refused)
+TEST(a_dm_notice_with_a_placeholder_vigil_cannot_fill_sends_nothing_public)
 {
     struct fx f;
-    const char *a;
-    /* a signature X refuses (U+FFFE), so every public reply is refused */
-    fx_open_with(&f, "scripts-dm3.db", "reply = { signature = ' ^{initials}\xEF\xBF\xBE' }");
-    a = run(&f, AGENT, "dm 1 Your refund was sent today");
-    CHECK_STR(a, "DM to @tombecker77 queued. The public \"check your DMs\" reply was not "
-                 "sent: X would refuse that reply: forbidden character U+FFFE.");
-    CHECK_INT(count_events(&f, 1, "dm"), 1);
+    fx_open(&f, "scripts-dm3.db");
+    run(&f, LEAD, "canned add dm_notice {handle} check your DMs about {order}");
+    run(&f, AGENT, "dm 1 Your refund was sent today");
+    fx_drain(&f);
+    CHECK(sent_line("dm c1 Your refund was sent today", NULL) != NULL);
+    CHECK_INT(sent_count("reply "), 0);
     CHECK_INT(count_events(&f, 1, "reply"), 0);
+    CHECK(sent_line("thread ", "No public note was sent: the canned answer dm_notice has "
+                               "{order}") != NULL);
     fx_close(&f);
 }
 
@@ -774,7 +792,7 @@ TEST(scripts_and_reload_are_for_admins_and_report_each_script)
     CHECK_STR(run(&f, LEAD, "scripts"), "/tw scripts needs the admin role; you are lead.");
     CHECK_STR(run(&f, LEAD, "reload"), "/tw reload needs the admin role; you are lead.");
     a = run(&f, ADMIN, "scripts");
-    CHECK_PREFIX(a, "19 scripts, all loaded:\n");
+    CHECK_PREFIX(a, "20 scripts, all loaded:\n");
     CHECK_HAS(a, "assign.lua         ok");
     CHECK_HAS(a, "hooks/privacy.lua  ok");
     CHECK_STR(run(&f, ADMIN, "reload assign"), "Reloaded assign.lua.");

@@ -120,6 +120,44 @@ TEST(slack_finds_a_posted_ticket_by_its_metadata)
     CHECK_INT(slack_find_ticket(h, strlen(h), 8, ts, sizeof ts), -1);
 }
 
+TEST(slack_find_line_finds_the_thread_line_of_an_outbox_job_and_nothing_else)
+{
+    /* conversations.replies: the parent (a ticket), a person's reply, our line */
+    const char *h = "{\"ok\":true,\"messages\":["
+                    "{\"ts\":\"1.1\",\"metadata\":{\"event_type\":\"vigil_ticket\","
+                    "\"event_payload\":{\"ticket\":12}}},"
+                    "{\"ts\":\"1.2\",\"text\":\"on it\"},"
+                    "{\"ts\":\"1.3\",\"metadata\":{\"event_type\":\"vigil_line\","
+                    "\"event_payload\":{\"job\":12}}}],\"has_more\":false}";
+    char ts[32];
+    json_t *meta = slack_line_metadata(12);
+    char *dump = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
+    CHECK_STR(dump, "{\"event_payload\":{\"job\":12},\"event_type\":\"vigil_line\"}");
+    free(dump);
+    json_decref(meta);
+    CHECK_INT(slack_find_line(h, strlen(h), 12, ts, sizeof ts), 0);
+    CHECK_STR(ts, "1.3");                       /* not ticket 12's message */
+    CHECK_INT(slack_find_line(h, strlen(h), 13, ts, sizeof ts), -1);
+    CHECK_INT(slack_find_line("{\"ok\":true", 11, 12, ts, sizeof ts), -1);
+}
+
+TEST(slack_line_message_adds_a_resend_button_only_when_asked)
+{
+    json_t *m = slack_line_message("Reply sent", NULL);
+    CHECK_INT((int)json_array_size(json_object_get(m, "blocks")), 1);
+    CHECK(json_object_get(m, "unfurl_links") == NULL);
+    json_decref(m);
+    m = slack_line_message("The reply could not be sent", "42");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(json_array_get(
+        json_object_get(m, "blocks"), 1), "elements"), 0), "value")), "42");
+    json_decref(m);
+    {
+        char *cmd = slack_action_command("/tw", "resend", "42");
+        CHECK_STR(cmd, "/tw resend 42");
+        free(cmd);
+    }
+}
+
 TEST(slack_escape_turns_control_characters_into_entities)
 {
     char *e = slack_escape("<!channel> & <@U1|x> @here &lt;");
