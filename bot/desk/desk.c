@@ -541,8 +541,7 @@ static int op_reply(struct desk *d, struct ticket *t, struct op *op, int64_t now
     if (strcmp(t->state, "closed") == 0 &&
         (rc = reopen_in_op(d, t, op->actor, " by a reply", now)))
         return rc;
-    if (!t->first_response_at)
-        t->first_response_at = now;
+    /* first_response_at waits for X's confirmation (outbox.c) */
     if (desk_queue(d, "x.reply", "x:tweets", t->id,
                    json_pack("{s:s,s:s}", "text", op->arg, "in_reply_to", t->last_tweet_id)))
         return DESK_ERR;
