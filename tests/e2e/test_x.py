@@ -249,6 +249,32 @@ def test_a_retried_reply_x_calls_a_duplicate_of_another_customers_is_not_sent(tm
         fx.stop()
 
 
+def test_a_canned_answer_with_a_placeholder_the_ticket_cannot_fill_never_reaches_x(tmp):
+    """Issue 15: `… {order} ^LA` was tweeted literally; now the agent is told
+    which placeholder is the problem and nothing is queued."""
+    fx = fake()
+    try:
+        add_customers(fx, 1)
+        bot, dbp = start(tmp, fx, stdin=subprocess.PIPE)
+        wait_for(lambda: len(tickets(dbp)) == 1, 20, "1 ticket", bot)
+        bot.proc.stdin.write(b"/tw canned add late Sorry {name}, order {order} ships today\n")
+        bot.proc.stdin.write(b"/tw canned 1 late\n")
+        bot.proc.stdin.flush()
+        wait_for(lambda: "Nothing was sent" in bot.stdout(), 10, "the refusal", bot)
+        assert 'the canned answer "late" has {order}, which #1 cannot fill' in bot.stdout(), \
+            bot.stdout()[-600:]
+        assert query(dbp, "SELECT count(*) FROM outbox WHERE kind='x.reply'") == [(0,)]
+        bot.proc.stdin.write(b"/tw canned add late Sorry {name}, your order ships today\n")
+        bot.proc.stdin.write(b"/tw canned 1 late\n")
+        bot.proc.stdin.flush()
+        fx.wait_tweets(1)
+        assert [t["text"] for t in fx.tweets] == ["Sorry Customer 0, your order ships today ^LA"]
+        assert fx.errors == [], fx.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
+
+
 def test_own_tweets_and_retweets_never_open_tickets_and_replies_join(tmp):
     fx = fake()
     try:

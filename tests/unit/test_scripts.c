@@ -666,7 +666,9 @@ TEST(canned_answers_are_added_by_leads_listed_shown_and_sent_with_placeholders)
     CHECK_HAS(run(&f, AGENT, "canned list"), "No canned answers yet.");
     CHECK_STR(run(&f, AGENT, "canned add refund Hi"), "That needs the lead role; you are agent.");
     CHECK_STR(run(&f, LEAD, "canned add Refund Hi {name}, your refund is on its way. {agent} {oops}"),
-              "Saved canned answer \"refund\". Use it with: /tw canned <ticket> refund");
+              "Saved canned answer \"refund\". Use it with: /tw canned <ticket> refund\n"
+              "Note: vigil fills only {name}, {handle} and {agent}; until {oops} is gone, "
+              "this answer is refused.");
     body = store_canned_get(f.store, "refund");
     CHECK_STR(body, "Hi {name}, your refund is on its way. {agent} {oops}");
     free(body);
@@ -687,12 +689,22 @@ TEST(canned_answers_are_added_by_leads_listed_shown_and_sent_with_placeholders)
     fx_close(&f);
 }
 
-TEST(canned_unknown_placeholders_are_sent_as_written)
+/* Issue 15: "… {order} ^LA" must never reach a customer. */
+TEST(canned_answer_with_a_placeholder_the_ticket_cannot_fill_is_refused_naming_it)
 {
     struct fx f;
     fx_open(&f, "scripts-canned2.db");
-    run(&f, LEAD, "canned add thanks Thanks {name}! {nickname} - {agent}");
-    CHECK_HAS(run(&f, LEAD, "canned 1 thanks"), "queued: Thanks Tom Becker! {nickname} - Alice Jensen ^AJ");
+    run(&f, LEAD, "canned add thanks Thanks {name}! {nickname} - {agent}, order {order} {nickname}");
+    CHECK_STR(run(&f, LEAD, "canned 1 thanks"),
+              "Nothing was sent: the canned answer \"thanks\" has {nickname} and {order}, which #1 "
+              "cannot fill (vigil fills {name}, {handle} and {agent}). A lead can fix it: "
+              "/tw canned add thanks <text>");
+    CHECK_INT(store_job_pending(f.store, "x.reply", 1), 0);
+    CHECK(last_event(&f, 1, "reply", NULL) == NULL);
+    run(&f, LEAD, "canned add thanks Thanks {name}! - {agent}");
+    CHECK_HAS(run(&f, LEAD, "canned 1 thanks"), "queued: Thanks Tom Becker! - Alice Jensen ^AJ");
+    fx_drain(&f);
+    CHECK_INT(sent_count("reply"), 1);
     fx_close(&f);
 }
 
