@@ -1,5 +1,6 @@
 -- canned: saved answers.  canned <ticket> <name> replies with one; list,
--- show and add manage them.  Templates: {name} {handle} {agent}.
+-- show and add manage them.  Templates: {name} {handle} {agent}; an answer
+-- with a placeholder the ticket cannot fill is refused, never tweeted.
 local text = require "vigil.text"
 local USAGE = "canned <ticket> <name> | list | show <name> | add <name> <text>"
 
@@ -22,6 +23,9 @@ local function get(ctx, name)
   end
   return body
 end
+
+-- The placeholders vigil fills, as `{name}, {handle} and {agent}`.
+local KNOWN = { "name", "handle", "agent" }
 
 local sub = {}
 
@@ -48,23 +52,40 @@ function sub.add(ctx, args)
     ctx:fail("A canned answer's name is 1-32 letters, digits, - or _ (like refund-status).")
   end
   local existed = ctx.canned:get(name) ~= nil
-  ctx.canned:set(name, ctx:rest(2))
-  return ("%s canned answer \"%s\". Use it with: %s canned <ticket> %s")
-         :format(existed and "Updated" or "Saved", name, text.cmd(), name)
+  local body = ctx:rest(2)
+  local vars = {}
+  for _, k in ipairs(KNOWN) do vars[k] = k end
+  local unknown = text.unfilled(body, vars)
+  ctx.canned:set(name, body)
+  local answer = ("%s canned answer \"%s\". Use it with: %s canned <ticket> %s")
+                 :format(existed and "Updated" or "Saved", name, text.cmd(), name)
+  if #unknown > 0 then
+    answer = answer .. ("\nNote: vigil fills only %s; until %s is gone, this answer is refused.")
+                       :format(text.placeholders(KNOWN), text.placeholders(unknown))
+  end
+  return answer
 end
 
 return command {
   usage = "canned <ticket> <name>",
   help  = "Reply with a saved answer (see also: canned list).\n" ..
           "canned list | canned show <name> | canned add <name> <text> (leads).\n" ..
-          "In the text, {name} is the customer's name, {handle} their @handle, {agent} your name.",
+          "In the text, {name} is the customer's name, {handle} their @handle, {agent} your name;\n" ..
+          "an answer with any other {placeholder} is refused, not sent.",
   run = function(ctx, args)
     local verb = args[1] and args[1]:lower()
     if sub[verb] then return sub[verb](ctx, args) end
     if not args[2] then ctx:fail(text.usage(USAGE)) end
     local t = ctx:ticket(args[1])
-    local body = text.expand(get(ctx, args[2]), text.canned_vars(t, ctx.user))
-    local sent = t:reply(body)
+    local template, vars = get(ctx, args[2]), text.canned_vars(t, ctx.user)
+    local missing = text.unfilled(template, vars)
+    if #missing > 0 then
+      ctx:fail(("Nothing was sent: the canned answer \"%s\" has %s, which #%d cannot fill "
+                .. "(vigil fills %s). A lead can fix it: %s canned add %s <text>")
+               :format(args[2]:lower(), text.placeholders(missing), t.id,
+                       text.placeholders(KNOWN), text.cmd(), args[2]:lower()))
+    end
+    local sent = t:reply(text.expand(template, vars))
     return ("Reply to %s queued: %s"):format(text.handle(t.customer), sent)
   end,
 }

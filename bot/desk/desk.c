@@ -613,8 +613,7 @@ static int op_reply(struct desk *d, struct ticket *t, struct op *op, int64_t now
     if (strcmp(t->state, "closed") == 0 &&
         (rc = reopen_in_op(d, t, op->actor, " by a reply", now)))
         return rc;
-    if (!t->first_response_at)
-        t->first_response_at = now;
+    /* first_response_at waits for X's confirmation (outbox.c) */
     text_excerpt(op->arg, ex, sizeof ex);
     snprintf(line, sizeof line, "%s replied publicly: %s", desk_staff_name(d, op->actor), ex);
     if (queue_public(d, t, "x.reply", "x:tweets", line,

@@ -449,6 +449,12 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
             snprintf(line, sizeof line, "Reply sent (X confirmed it was already posted).");
         rc = store_event_append(d->store, t.id, "system", "reply sent", r->ref, now) ||
              report(d, &t, payload, line, 0);
+        /* The first response is when X confirmed one, not when it was queued:
+         * a reply that never goes out must not stop the SLA clock. */
+        if (!rc && !t.first_response_at) {
+            t.first_response_at = now;
+            rc = store_ticket_update(d->store, &t) || desk_queue_update(d, &t);
+        }
     } else if (strcmp(j->kind, "x.dm") == 0 && r->status == SEND_OK) {
         rc = store_event_append(d->store, t.id, "system", "dm sent", r->ref, now) ||
              report(d, &t, payload, "DM delivered.", 0) ||
@@ -1018,7 +1024,7 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
     if (strncmp(j->kind, "x.", 2) == 0) {
         if (strcmp(j->kind, "x.reply") == 0)
             src->ops->send_reply(src, payload_str(p, "in_reply_to"), payload_str(p, "text"),
-                                 j->attempts, on_done, ctx);
+                                 j->attempts, lookup_oldest(j), on_done, ctx);
         else
             src->ops->send_dm(src, payload_str(p, "to"), payload_str(p, "text"), j->attempts,
                               on_done, ctx);

@@ -177,7 +177,7 @@ static void fake_id(struct replay *r, char *out, size_t len)
 }
 
 static void replay_send_reply(struct source *s, const char *in_reply_to, const char *text,
-                              int attempt, send_done_fn done, void *arg)
+                              int attempt, int64_t since, send_done_fn done, void *arg)
 {
     struct replay *r = to_replay(s);
     struct send_result res = { SEND_OK, NULL, NULL, 0 };

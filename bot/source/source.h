@@ -37,9 +37,11 @@ struct source_ops {
     void (*stop)(struct source *s);
     void (*destroy)(struct source *s);
     /* `attempt` is 1 for a first try; later tries may find the first one
-     * actually went through (X then calls the text a duplicate). */
+     * actually went through (X then calls the text a duplicate, and the
+     * source looks for the reply among its posts since `since`, Unix
+     * seconds no later than the first try). */
     void (*send_reply)(struct source *s, const char *in_reply_to, const char *text,
-                       int attempt, send_done_fn done, void *arg);
+                       int attempt, int64_t since, send_done_fn done, void *arg);
     void (*send_dm)(struct source *s, const char *user_id, const char *text, int attempt,
                     send_done_fn done, void *arg);
     const char *(*state)(struct source *s);

@@ -3,7 +3,9 @@
  * new cursor (the first page's newest_id) committed with the mentions only
  * after the whole walk succeeded; paced by the x-rate-limit-* headers.
  * Writes: POST /2/tweets and DMs, signed with OAuth 1.0a or an OAuth 2.0
- * user token (refreshed and persisted when it rotates).  Knows X's wire
+ * user token (refreshed and persisted when it rotates); a retried reply X
+ * calls a duplicate counts as sent only when GET /2/users/:id/tweets shows
+ * it.  Knows X's wire
  * format (through xparse and oauth); never SQL or the chat. */
 #include "source/x.h"
 
@@ -535,6 +537,10 @@ struct send {
     send_done_fn done;
     void *arg;
     int attempt, is_dm;
+    /* a reply: what it answers and says, and since when it may be on X */
+    char *in_reply_to, *text;
+    int64_t since;
+    int pages;               /* of own posts read looking for it */
 };
 
 static void finish(struct send *sd, enum send_status st, const char *ref, const char *error,
@@ -542,6 +548,8 @@ static void finish(struct send *sd, enum send_status st, const char *ref, const 
 {
     struct send_result r = { st, ref, error, retry_after };
     sd->done(sd->arg, &r);
+    free(sd->in_reply_to);
+    free(sd->text);
     free(sd);
 }
 
@@ -551,6 +559,94 @@ static int contains(const char *hay, const char *needle)
 }
 
 static void refresh_token(struct xsrc *x);
+
+/* --- a duplicate refusal: did our earlier try go through? -----------------
+ * X refuses a text that duplicates any recent post of the account, whoever
+ * it answered (x-api.md §8), so a refusal proves only that some post had
+ * that text.  The proof is a post of ours, since the job's first try, that
+ * replies to this customer's post with this text. */
+
+#define OWN_PAGES 5     /* 500 own posts: hours of a busy desk's replies */
+
+#define DUPLICATE_FAIL "X refused this text as a duplicate of an earlier post; reword it"
+
+static void read_own_posts(struct xsrc *x, struct send *sd, const char *token);
+
+static void on_own_posts(struct xsrc *x, void *arg, const struct http_response *h)
+{
+    struct send *sd = arg;
+    struct own_page page;
+    const struct own_post *hit;
+    char err[256], detail[300], type[64], why[500];
+
+    read_rate(x, h);
+    if (h->status != 200) {
+        if (h->status)
+            xparse_problem(h->body, h->len, detail, sizeof detail, type, sizeof type);
+        else
+            snprintf(detail, sizeof detail, "%s", h->error ? h->error : "network error");
+        snprintf(why, sizeof why, "X called the reply a duplicate and vigil could not read "
+                 "its own posts to check whether an earlier try went out (HTTP %ld: %s)",
+                 h->status, detail);
+        finish(sd, SEND_RETRY, NULL, why, h->status == 429 ? until_reset(h) : 0);
+        return;
+    }
+    if (xparse_own_posts(h->body, h->len, &page, err, sizeof err)) {
+        log_warn("X: unreadable page of own posts", "error=%s", err);
+        snprintf(why, sizeof why, "X called the reply a duplicate and its list of our posts "
+                 "was unreadable (%s)", err);
+        finish(sd, SEND_RETRY, NULL, why, 0);
+        return;
+    }
+    tally(x, "post_read", (int64_t)page.n);   /* priced as any post read, to be safe */
+    hit = xparse_find_reply(&page, sd->in_reply_to, sd->text);
+    if (hit) {
+        log_info("X: a retried reply had gone out; its answer was lost", "in_reply_to=%s "
+                 "id=%s attempt=%d", sd->in_reply_to, hit->id, sd->attempt);
+        tally(x, "reply", 1);   /* its answer was lost, not its bill */
+        snprintf(why, sizeof why, "%s", hit->id);
+        own_page_free(&page);
+        finish(sd, SEND_OK, why, NULL, 0);
+        return;
+    }
+    if (page.next_token && sd->pages < OWN_PAGES) {
+        read_own_posts(x, sd, page.next_token);
+        own_page_free(&page);
+        return;
+    }
+    log_warn("X: duplicate refused and no earlier try found: not sent", "in_reply_to=%s "
+             "attempt=%d pages=%d more=%s", sd->in_reply_to, sd->attempt, sd->pages,
+             page.next_token ? "yes" : "no");
+    own_page_free(&page);
+    finish(sd, SEND_FAIL, NULL, DUPLICATE_FAIL, 0);
+}
+
+/* Reads a page of the account's posts newer than both the customer's post
+ * and the job's first try (newest first, so the walk stops early once a
+ * busy desk's later replies are behind it). */
+static void read_own_posts(struct xsrc *x, struct send *sd, const char *token)
+{
+    char url[1200];
+    long long since = xparse_snowflake_at(sd->since), of = xparse_id(sd->in_reply_to);
+    int n;
+
+    if (!x->user_id || of <= 0) {
+        finish(sd, SEND_RETRY, NULL, "X called the reply a duplicate; vigil cannot check its "
+               "own posts before it knows its X user id", 0);
+        return;
+    }
+    n = snprintf(url, sizeof url, "%susers/%s/tweets?max_results=100&since_id=%lld"
+                 "&tweet.fields=referenced_tweets,entities", x->cfg->x.api_url, x->user_id,
+                 since > of ? since : of);
+    if (token) {
+        char *enc = oauth_encode(token);
+        snprintf(url + n, sizeof url - (size_t)n, "&pagination_token=%s", enc ? enc : "");
+        free(enc);
+    }
+    sd->pages++;
+    if (x_request(x, "GET", url, AUTH_READ, NULL, on_own_posts, sd))
+        finish(sd, SEND_RETRY, NULL, "could not start reading our own posts", 0);
+}
 
 static void on_sent(struct xsrc *x, void *arg, const struct http_response *h)
 {
@@ -578,13 +674,13 @@ static void on_sent(struct xsrc *x, void *arg, const struct http_response *h)
         snprintf(why, sizeof why, "X had trouble (HTTP %ld)", h->status);
         finish(sd, SEND_RETRY, NULL, why, 0);
     } else if (h->status == 403 && contains(detail, "duplicate")) {
-        if (sd->attempt > 1) {   /* our earlier try went through; X refuses the copy */
-            tally(x, sd->is_dm ? "dm" : "reply", 1);   /* its answer was lost, not its bill */
-            finish(sd, SEND_OK, "", NULL, 0);
-        }
+        /* Only a retried reply can be its own duplicate, and only the
+         * account's posts can prove it was (never the refusal alone). */
+        if (sd->attempt > 1 && !sd->is_dm)
+            read_own_posts(x, sd, NULL);
         else
-            finish(sd, SEND_FAIL, NULL, "X refused it as a duplicate of an earlier tweet; "
-                   "change the wording", 0);
+            finish(sd, SEND_FAIL, NULL, sd->is_dm ? "X refused this DM as a duplicate of an "
+                   "earlier message; reword it" : DUPLICATE_FAIL, 0);
     } else if (h->status == 403 && contains(detail, "deleted or not visible")) {
         finish(sd, SEND_FAIL, NULL, "the customer's tweet was deleted or is not visible to us", 0);
     } else if (!sd->is_dm && h->status == 403 && (strcmp(type, "disallowed-resource") == 0 ||
@@ -610,58 +706,64 @@ static void on_sent(struct xsrc *x, void *arg, const struct http_response *h)
     }
 }
 
-static void post(struct xsrc *x, const char *url, json_t *body, int attempt, int is_dm,
+/* `sd` (taken) says who waits and, for a reply, what it says. */
+static void post(struct xsrc *x, const char *url, json_t *body, struct send *sd,
                  send_done_fn done, void *arg)
 {
-    struct send *sd = calloc(1, sizeof *sd);
     char *text = json_dumps(body, JSON_COMPACT);
-    struct send_result fail = { SEND_FAIL, NULL, "no credential to post with (x.oauth1 or "
-                                "x.oauth2 needed)", 0 };
+
     json_decref(body);
-    if (!sd || !text) {
-        free(sd);
+    if (!sd) {
         free(text);
-        fail.status = SEND_RETRY;
-        fail.error = "out of memory";
-        done(arg, &fail);
+        done(arg, &(struct send_result){ SEND_RETRY, NULL, "out of memory", 0 });
         return;
     }
     sd->done = done;
     sd->arg = arg;
-    sd->attempt = attempt;
-    sd->is_dm = is_dm;
-    if (!has_oauth1(x->cfg) && !x->access_token) {
-        free(sd);
-        free(text);
-        done(arg, &fail);
-        return;
-    }
-    if (x_request(x, "POST", url, AUTH_WRITE, text, on_sent, sd)) {
-        free(sd);
-        fail.status = SEND_RETRY;
-        fail.error = "could not start the request";
-        done(arg, &fail);
-    }
+    if (!text)
+        finish(sd, SEND_RETRY, NULL, "out of memory", 0);
+    else if (!has_oauth1(x->cfg) && !x->access_token)
+        finish(sd, SEND_FAIL, NULL, "no credential to post with (x.oauth1 or x.oauth2 needed)", 0);
+    else if (x_request(x, "POST", url, AUTH_WRITE, text, on_sent, sd))
+        finish(sd, SEND_RETRY, NULL, "could not start the request", 0);
     free(text);
 }
 
 static void x_send_reply(struct source *s, const char *in_reply_to, const char *text,
-                         int attempt, send_done_fn done, void *arg)
+                         int attempt, int64_t since, send_done_fn done, void *arg)
 {
     struct xsrc *x = to_x(s);
+    struct send *sd = calloc(1, sizeof *sd);
     char url[1024];
+    if (sd) {
+        sd->attempt = attempt;
+        sd->since = since;
+        sd->in_reply_to = strdup(in_reply_to);
+        sd->text = strdup(text);
+        if (!sd->in_reply_to || !sd->text) {
+            free(sd->in_reply_to);
+            free(sd->text);
+            free(sd);
+            sd = NULL;
+        }
+    }
     snprintf(url, sizeof url, "%stweets", x->cfg->x.api_url);
     post(x, url, json_pack("{s:s,s:{s:s}}", "text", text, "reply", "in_reply_to_tweet_id",
-                           in_reply_to), attempt, 0, done, arg);
+                           in_reply_to), sd, done, arg);
 }
 
 static void x_send_dm(struct source *s, const char *user_id, const char *text, int attempt,
                       send_done_fn done, void *arg)
 {
     struct xsrc *x = to_x(s);
+    struct send *sd = calloc(1, sizeof *sd);
     char url[1024];
+    if (sd) {
+        sd->attempt = attempt;
+        sd->is_dm = 1;
+    }
     snprintf(url, sizeof url, "%sdm_conversations/with/%s/messages", x->cfg->x.api_url, user_id);
-    post(x, url, json_pack("{s:s}", "text", text), attempt, 1, done, arg);
+    post(x, url, json_pack("{s:s}", "text", text), sd, done, arg);
 }
 
 /* --- OAuth 2.0 refresh ------------------------------------------------------ */

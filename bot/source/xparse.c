@@ -1,5 +1,6 @@
-/* xparse.c — X API v2 mentions page -> struct mention_page.  The only place
- * that knows the shape of a mentions page; no I/O, no globals. */
+/* xparse.c — X API v2 mentions page -> struct mention_page, own posts ->
+ * struct own_page.  The only place that knows the shape of those pages;
+ * no I/O, no globals. */
 #include "source/xparse.h"
 
 #include <jansson.h>
@@ -368,4 +369,156 @@ int xparse_token(const char *json, size_t len, char **access, char **refresh)
     }
     json_decref(root);
     return rc;
+}
+
+long long xparse_snowflake_at(long long t)
+{
+    long long ms = t * 1000 - 1288834974657LL;
+    return ms > 0 ? ms << 22 : 0;
+}
+
+/* X shortens every link it posts to https://t.co/…; entities.urls maps each
+ * back.  Returns `text` with the links put back (new string; NULL: no memory). */
+static char *expand_links(const char *text, json_t *urls)
+{
+    char *out = strdup(text);
+    size_t i;
+    json_t *u;
+
+    json_array_foreach(urls, i, u) {
+        const char *from = json_string_value(json_object_get(u, "url"));
+        const char *to = json_string_value(json_object_get(u, "expanded_url"));
+        char *hit, *next;
+        size_t fl, tl, len;
+        if (!out || !from || !to || !*from || !(hit = strstr(out, from)))
+            continue;
+        fl = strlen(from);
+        tl = strlen(to);
+        len = strlen(out);
+        next = malloc(len - fl + tl + 1);
+        if (!next) {
+            free(out);
+            return NULL;
+        }
+        memcpy(next, out, (size_t)(hit - out));
+        memcpy(next + (hit - out), to, tl);
+        memcpy(next + (hit - out) + tl, hit + fl, len - (size_t)(hit - out) - fl + 1);
+        free(out);
+        out = next;
+    }
+    return out;
+}
+
+static int parse_own(json_t *tw, struct own_post *p)
+{
+    const char *id = json_string_value(json_object_get(tw, "id"));
+    const char *text = json_string_value(json_object_get(tw, "text"));
+    json_t *r;
+    size_t i;
+    char *plain;
+
+    memset(p, 0, sizeof *p);
+    if (xparse_id(id) <= 0 || !text)
+        return -1;
+    snprintf(p->id, sizeof p->id, "%s", id);
+    json_array_foreach(json_object_get(tw, "referenced_tweets"), i, r) {
+        const char *type = json_string_value(json_object_get(r, "type"));
+        const char *rid = json_string_value(json_object_get(r, "id"));
+        if (type && strcmp(type, "replied_to") == 0 && xparse_id(rid) > 0)
+            snprintf(p->replied_to, sizeof p->replied_to, "%s", rid);
+    }
+    plain = xparse_unescape(text);
+    if (!plain)
+        return -1;
+    p->text = expand_links(plain, json_object_get(json_object_get(tw, "entities"), "urls"));
+    free(plain);
+    return p->text ? 0 : -1;
+}
+
+int xparse_own_posts(const char *json, size_t len, struct own_page *page, char *err,
+                     size_t errlen)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *data, *meta, *tw, *next;
+    size_t i;
+    int rc = -1;
+
+    memset(page, 0, sizeof *page);
+    if (!root) {
+        snprintf(err, errlen, "not JSON: %s at line %d column %d", jerr.text, jerr.line,
+                 jerr.column);
+        return -1;
+    }
+    data = json_object_get(root, "data");
+    meta = json_object_get(root, "meta");
+    if (!json_is_object(root) || (data && !json_is_array(data)) || (!data && !meta)) {
+        snprintf(err, errlen, "not a page of posts: no \"data\" array or \"meta\"");
+        goto out;
+    }
+    next = json_object_get(meta, "next_token");
+    if (next && (!json_is_string(next) || !*json_string_value(next))) {
+        snprintf(err, errlen, "not a page of posts: meta.next_token is not a token");
+        goto out;
+    }
+    page->nerrors = json_array_size(json_object_get(root, "errors"));
+    if (json_array_size(data) && !(page->v = calloc(json_array_size(data), sizeof *page->v))) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    json_array_foreach(data, i, tw) {
+        if (json_is_object(tw) && parse_own(tw, &page->v[page->n]) == 0)
+            page->n++;
+        else
+            page->nerrors++;
+    }
+    if (next && !(page->next_token = strdup(json_string_value(next)))) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc)
+        own_page_free(page);
+    json_decref(root);
+    return rc;
+}
+
+void own_page_free(struct own_page *page)
+{
+    for (size_t i = 0; i < page->n; i++)
+        free(page->v[i].text);
+    free(page->v);
+    free(page->next_token);
+    memset(page, 0, sizeof *page);
+}
+
+/* `shown` is `sent`, perhaps behind the "@a @b " X puts in front of a reply. */
+static int same_text(const char *shown, const char *sent)
+{
+    for (;;) {
+        if (strcmp(shown, sent) == 0)
+            return 1;
+        if (*shown != '@')
+            return 0;
+        shown++;
+        while ((*shown >= 'a' && *shown <= 'z') || (*shown >= 'A' && *shown <= 'Z') ||
+               (*shown >= '0' && *shown <= '9') || *shown == '_')
+            shown++;
+        if (*shown != ' ')
+            return 0;
+        while (*shown == ' ')
+            shown++;
+    }
+}
+
+const struct own_post *xparse_find_reply(const struct own_page *page, const char *in_reply_to,
+                                         const char *text)
+{
+    if (!in_reply_to || !*in_reply_to || !text)
+        return NULL;   /* a post that replies to nothing proves no reply */
+    for (size_t i = 0; i < page->n; i++)
+        if (strcmp(page->v[i].replied_to, in_reply_to) == 0 && same_text(page->v[i].text, text))
+            return &page->v[i];
+    return NULL;
 }

@@ -1,6 +1,7 @@
 /* xparse.h — parses an X API v2 mentions page (GET /2/users/:id/mentions)
- * into a mention_page.  Pure: bytes in, struct out; used by the X source and
- * by the replay source, unit-tested on recorded pages and fuzzed. */
+ * into a mention_page, and a page of the account's own posts
+ * (GET /2/users/:id/tweets) into an own_page.  Pure: bytes in, struct out;
+ * used by the X source and by the replay source, unit-tested and fuzzed. */
 #ifndef VIGIL_XPARSE_H
 #define VIGIL_XPARSE_H
 
@@ -45,5 +46,36 @@ int xparse_data_field(const char *json, size_t len, const char *field, char *out
 
 /* POST /2/oauth2/token: the new pair, new strings; 0 on success. */
 int xparse_token(const char *json, size_t len, char **access, char **refresh);
+
+/* The smallest id X could mint at Unix second `t` (for since_id). */
+long long xparse_snowflake_at(long long t);
+
+/* One of the account's own posts, as GET /2/users/:id/tweets lists it. */
+struct own_post {
+    char id[24];
+    char replied_to[24];     /* the post it answers (referenced_tweets replied_to), or "" */
+    char *text;              /* HTML entities decoded, t.co links put back to what was sent */
+};
+
+struct own_page {
+    struct own_post *v;
+    size_t n;
+    size_t nerrors;          /* posts without an id or text, and partial errors */
+    char *next_token;        /* NULL on the last page */
+};
+
+/* Parses a page of the account's own posts (asked for with
+ * tweet.fields=referenced_tweets,entities).  On success fills `*page`
+ * (caller frees with own_page_free) and returns 0; on error returns -1
+ * with a one-line reason in `err`. */
+int xparse_own_posts(const char *json, size_t len, struct own_page *page, char *err,
+                     size_t errlen);
+void own_page_free(struct own_page *page);
+
+/* The post on `page` that replies to `in_reply_to` with `text`, or NULL
+ * (borrowed from `page`).  X may show a reply's text with the @handles it
+ * answers in front; those are allowed before `text`, nothing else is. */
+const struct own_post *xparse_find_reply(const struct own_page *page, const char *in_reply_to,
+                                         const char *text);
 
 #endif

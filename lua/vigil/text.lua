@@ -145,6 +145,29 @@ function text.canned_vars(t, user)
   }
 end
 
+-- The {placeholders} in `template` that `vars` cannot fill (unknown, or
+-- nothing to put there), each once, in order: { "order" }.  A reply must
+-- never reach a customer with "{order}" in it.
+function text.unfilled(template, vars)
+  local missing, seen = {}, {}
+  for key in template:gmatch("{([%w_]+)}") do
+    local v = vars[key]
+    if (v == nil or tostring(v) == "") and not seen[key] then
+      seen[key] = true
+      missing[#missing + 1] = key
+    end
+  end
+  return missing
+end
+
+-- "{order}", "{order} and {sku}", "{a}, {b} and {c}"
+function text.placeholders(keys)
+  local out = {}
+  for i, k in ipairs(keys) do out[i] = "{" .. k .. "}" end
+  if #out <= 1 then return out[1] or "" end
+  return table.concat(out, ", ", 1, #out - 1) .. " and " .. out[#out]
+end
+
 -- The message of an error caught with pcall (a ctx:fail, a refused
 -- operation or a Lua error), without the "file:line: " prefix.
 function text.errmsg(e)

@@ -194,8 +194,82 @@ def test_a_reply_whose_answer_was_lost_is_not_posted_twice(tmp):
         fx.inject("tweets", "503", after=True)   # posted, but the answer is lost
         bot.proc.stdin.write(b"/tw reply 1 We have refunded you\n")
         bot.proc.stdin.flush()
-        wait_for(lambda: "already posted" in bot.stdout(), 20, "the retry to settle", bot)
+        fx.wait_tweets(1)
+        assert query(dbp, "SELECT first_response_at FROM tickets") == [(None,)], \
+            "answered before X confirmed the reply"
+        link = f"Reply sent: https://x.com/AcmeSupport/status/{fx.tweets[0]['id']}"
+        wait_for(lambda: link in bot.stdout(), 20, "the retry to find the lost reply", bot)
         assert len(fx.tweets) == 1
+        # the proof: X's refusal of the retry, then the account's own posts
+        reads = [r for r in fx.requests if r["path"] == f"/2/users/{BRAND}/tweets"]
+        assert reads and reads[0]["query"]["since_id"] and reads[0]["status"] == 200, reads
+        assert query(dbp, "SELECT detail FROM events WHERE action='reply sent'") == \
+            [(fx.tweets[0]["id"],)]
+        assert query(dbp, "SELECT first_response_at IS NOT NULL FROM tickets") == [(1,)]
+        assert fx.errors == [], fx.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
+
+
+def test_a_retried_reply_x_calls_a_duplicate_of_another_customers_is_not_sent(tmp):
+    """Issue 15: a canned text already sent to one customer; the retry of the
+    same text to a second customer is refused as a duplicate.  X holds no reply
+    to the second customer, so the ticket says so and stays unanswered."""
+    fx = fake()
+    try:
+        add_customers(fx, 3)
+        bot, dbp = start(tmp, fx, stdin=subprocess.PIPE)
+        wait_for(lambda: len(tickets(dbp)) == 3, 20, "3 tickets", bot)
+        bot.proc.stdin.write(b"/tw reply 1 Thanks, a new one is on its way\n")
+        bot.proc.stdin.flush()
+        fx.wait_tweets(1)
+        wait_for(lambda: query(dbp, "SELECT first_response_at IS NOT NULL FROM tickets WHERE "
+                                    "id=1") == [(1,)], 10, "#1 answered", bot)
+        fx.inject("tweets", "503")                 # refused before X took it: not posted
+        bot.proc.stdin.write(b"/tw reply 2 Thanks, a new one is on its way\n")
+        bot.proc.stdin.flush()
+        wait_for(lambda: "X refused this text as a duplicate of an earlier post; reword it"
+                 in bot.stdout(), 20, "the refusal in the thread", bot)
+        # a first try refused as a duplicate fails at once, without a read
+        reads = len([r for r in fx.requests if r["path"].endswith(f"/{BRAND}/tweets")])
+        bot.proc.stdin.write(b"/tw reply 3 Thanks, a new one is on its way\n")
+        bot.proc.stdin.flush()
+        wait_for(lambda: bot.stdout().count("reword it") == 2, 20, "the second refusal", bot)
+        wait_for(lambda: outbox_drained(dbp), 10, "the outbox", bot)
+        assert len([r for r in fx.requests if r["path"].endswith(f"/{BRAND}/tweets")]) == reads
+        assert reads >= 1
+        assert [t["in_reply_to_tweet_id"] for t in fx.tweets] == [tickets(dbp)[0]]
+        assert query(dbp, "SELECT id FROM tickets WHERE first_response_at IS NOT NULL") == [(1,)]
+        assert query(dbp, "SELECT ticket_id, state FROM outbox WHERE kind='x.reply' ORDER BY "
+                          "ticket_id") == [(1, "done"), (2, "failed"), (3, "failed")]
+        assert fx.errors == [], fx.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
+
+
+def test_a_canned_answer_with_a_placeholder_the_ticket_cannot_fill_never_reaches_x(tmp):
+    """Issue 15: `… {order} ^LA` was tweeted literally; now the agent is told
+    which placeholder is the problem and nothing is queued."""
+    fx = fake()
+    try:
+        add_customers(fx, 1)
+        bot, dbp = start(tmp, fx, stdin=subprocess.PIPE)
+        wait_for(lambda: len(tickets(dbp)) == 1, 20, "1 ticket", bot)
+        bot.proc.stdin.write(b"/tw canned add late Sorry {name}, order {order} ships today\n")
+        bot.proc.stdin.write(b"/tw canned 1 late\n")
+        bot.proc.stdin.flush()
+        wait_for(lambda: "Nothing was sent" in bot.stdout(), 10, "the refusal", bot)
+        assert 'the canned answer "late" has {order}, which #1 cannot fill' in bot.stdout(), \
+            bot.stdout()[-600:]
+        assert query(dbp, "SELECT count(*) FROM outbox WHERE kind='x.reply'") == [(0,)]
+        bot.proc.stdin.write(b"/tw canned add late Sorry {name}, your order ships today\n")
+        bot.proc.stdin.write(b"/tw canned 1 late\n")
+        bot.proc.stdin.flush()
+        fx.wait_tweets(1)
+        assert [t["text"] for t in fx.tweets] == ["Sorry Customer 0, your order ships today ^LA"]
+        assert fx.errors == [], fx.errors
         assert bot.stop()[0] == 0
     finally:
         fx.stop()

@@ -23,6 +23,7 @@ World (thread-safe; ids are snowflake-like 19-digit strings, strictly increasing
     add_mentions(n, authors=10, seed=None) -> [ids]   bulk, with follow-ups in conversations
     add_brand_tweet(text, in_reply_to=None) -> id     in the timeline if it @-mentions the brand
     add_user(id, username, name) -> id;  delete_tweet(id)  (replies to it then get 403)
+    posts_of(user_id=None) -> the user's (default: the brand's) live posts, oldest first
     expire_access_token()   the current OAuth 2.0 access token now gets 401
     access_token, refresh_token   the current OAuth 2.0 tokens (they rotate on refresh)
 
@@ -37,7 +38,8 @@ What the bot did (lists, append-only):
 
 Behaviour knobs (set any time):
     rate_limits = {"mentions": (450, 900), "tweets": (100, 900), "dm": (15, 900),
-                   "users": (900, 900)}   (limit, window s); assigning resets the buckets
+                   "users": (900, 900), "timeline": (900, 900)}
+                              (limit, window s); assigning resets the buckets
     daily_limits = {"tweets": 10000, "dm": 1440}  x-app/x-user-limit-24hour-* on POSTs
     gzip = True               gzip bodies when the request accepts it, as X does
     no_dm_users = set()       DMs to these ids -> 403
@@ -48,7 +50,8 @@ Behaviour knobs (set any time):
     max_tweet_length = 280; too_long_status = 403   (twitter-text v3 weighting)
     ascii_json = False        True: escape every non-ASCII char, not only astral ones
     inject(endpoint, kind, times=1, **kw)
-        endpoint: "mentions" | "tweets" | "dm" | "users" | "token"
+        endpoint: "mentions" | "tweets" | "dm" | "users" | "token" | "timeline"
+                  ("timeline": GET /2/users/:id/tweets, a user's own posts)
         kind: "429" (reset=N s from now, default 2; the bucket stays empty until then),
               "usage_capped", "500", "503", "401", "403_auth",
               "truncated" (close=False: Content-Length of the cut body; True: full
@@ -783,7 +786,7 @@ BULK_FOLLOW_UPS = ["@{brand} any update?", "@{brand} still waiting 😤",
 # ---------------------------------------------------------------------------
 
 class FakeX:
-    ENDPOINTS = ("mentions", "tweets", "dm", "users", "token")
+    ENDPOINTS = ("mentions", "tweets", "dm", "users", "token", "timeline")
 
     def __init__(self, brand_id="1500000000000000001", brand_username="AcmeSupport",
                  bearer="AAAA-test-bearer", oauth1=None, oauth2=None, brand_name=None,
@@ -813,7 +816,7 @@ class FakeX:
         self.ascii_json = False
         self.daily_limits = {"tweets": 10000, "dm": 1440}
         self._rate_config = {"mentions": (450, 900), "tweets": (100, 900), "dm": (15, 900),
-                             "users": (900, 900)}
+                             "users": (900, 900), "timeline": (900, 900)}
         self._buckets = {}
         self._daily = {}
         self.rate_limits = dict(self._rate_config)
@@ -822,6 +825,7 @@ class FakeX:
         self._by_name = {}             # lowercase username -> user id
         self._live = []                # int ids of the brand's live mentions, ascending
         self._brand_texts = set()      # for duplicate detection
+        self._by_author = collections.defaultdict(list)   # author id -> int ids, ascending
         self._tokens = {}              # pagination tokens -> cursor
         self._nonces = {}              # oauth nonce -> timestamp
         self._injections = collections.defaultdict(list)
@@ -997,6 +1001,7 @@ class FakeX:
                  "edit_history_tweet_ids": list(history) + [tid],
                  "entities": self._entities(text), "deleted": False}
         self._tweets[tid] = tweet
+        self._by_author[str(author_id)].append(int(tid))
         if in_timeline is None:
             in_timeline = self._mentions_brand(text)
         if in_timeline:
@@ -1150,6 +1155,8 @@ class FakeX:
 
     ROUTES = [
         ("GET", re.compile(r"/2/users/([^/]+)/mentions"), "mentions", "_get_mentions",
+         ("bearer", "oauth1", "oauth2")),
+        ("GET", re.compile(r"/2/users/([^/]+)/tweets"), "timeline", "_get_posts",
          ("bearer", "oauth1", "oauth2")),
         ("GET", re.compile(r"/2/users/me"), "users", "_get_me", ("oauth1", "oauth2")),
         ("GET", re.compile(r"/2/users/by/username/([^/]+)"), "users", "_get_by_username",
@@ -1490,6 +1497,73 @@ class FakeX:
         body = self._expand(req, [self._tweets[str(i)] for i in page])
         body["meta"] = meta
         return Response(200, body)
+
+    # -- GET /2/users/:id/tweets: a user's own posts --------------------------
+
+    TIMELINE_REACH = 3200   # X serves a user's 3,200 most recent posts
+
+    def _get_posts(self, req, user_id):
+        """The user's posts (replies included unless excluded), newest first,
+        paged like mentions; deleted posts are gone."""
+        q = req.query
+        max_results = int(q.get("max_results") or 10)
+        ids_used = [n for n in ("since_id", "until_id") if q.get(n)]
+        times_used = [n for n in ("start_time", "end_time") if q.get(n)]
+        errors, cursor = [], None
+        if ids_used and times_used:
+            errors.append({"parameters": {n: [q[n]] for n in ids_used + times_used},
+                           "message": "Invalid use of 'since_id' or 'until_id' in conjunction"
+                                      " with 'start_time' or 'end_time'."})
+        if q.get("pagination_token"):
+            cursor = self._tokens.get(q["pagination_token"])
+            if cursor is None:
+                errors.append(param_error("pagination_token", [q["pagination_token"]],
+                                          "The `pagination_token` query parameter value"
+                                          f" [{q['pagination_token']}] is not valid"))
+        if errors:
+            return self._bad(req, errors)
+        if user_id not in self._users:
+            return Response(200, {"errors": [not_found("user", "id", user_id)]})
+        query_key = ("posts",) + self._query_key(req, user_id) + (q.get("exclude"),)
+        if cursor is not None and cursor["query"] != query_key:
+            self._error(req, "pagination_token from a different query: token was for"
+                             f" {cursor['query']}, request is {query_key}")
+        exclude = set(self._fields(req, "exclude"))
+        times = {n: parse_rfc3339(q[n]) for n in times_used}
+        live = [i for i in self._by_author[user_id] if not self._tweets[str(i)]["deleted"]]
+        ids = []
+        for i in live[-self.TIMELINE_REACH:]:
+            t = self._tweets[str(i)]
+            kinds = {r["type"] for r in t["referenced_tweets"]}
+            if ("replies" in exclude and "replied_to" in kinds) or \
+                    ("retweets" in exclude and "retweeted" in kinds):
+                continue
+            if q.get("since_id") and i <= int(q["since_id"]):
+                continue
+            if q.get("until_id") and i >= int(q["until_id"]):
+                continue
+            if not times.get("start_time", 0) <= t["created_ms"] < times.get("end_time",
+                                                                             float("inf")):
+                continue
+            if cursor and "below" in cursor and i >= cursor["below"]:
+                continue
+            ids.append(i)
+        page, more = ids[-max_results:][::-1], len(ids) > max_results
+        if not page:
+            return Response(200, {"meta": {"result_count": 0}})
+        meta = {"result_count": len(page), "newest_id": str(page[0]), "oldest_id": str(page[-1])}
+        if more:
+            meta["next_token"] = self._new_token({"below": page[-1], "query": query_key})
+        body = self._expand(req, [self._tweets[str(i)] for i in page])
+        body["meta"] = meta
+        return Response(200, body)
+
+    def posts_of(self, user_id=None):
+        """The live posts of a user (default: the brand), oldest first, as copies."""
+        with self._lock:
+            return [dict(self._tweets[str(i)]) for i in self._by_author[str(user_id or
+                                                                            self.brand_id)]
+                    if not self._tweets[str(i)]["deleted"]]
 
     # -- rendering tweets and users ----------------------------------------
 

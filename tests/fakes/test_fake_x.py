@@ -651,6 +651,67 @@ def test_spec_passes_every_request_vigil_makes():
         assert not fx.errors, fx.errors
 
 
+def bot_own_posts_query():
+    """The query vigil's source/x.c sends to read its own posts (the check
+    behind a duplicate refusal), read from its source: (name, value) pairs."""
+    with open(os.path.join(ROOT, "bot", "source", "x.c")) as f:
+        src = f.read()
+    fmt = re.search(r'"%susers/%s/tweets\?((?:[^"]|"\s*")*)"', src).group(1)
+    query = re.sub(r'"\s*"', "", fmt).replace("%lld", "1")
+    return urllib.parse.parse_qsl(query, keep_blank_values=True)
+
+
+def test_own_posts_list_replies_newest_first_in_pages_like_x():
+    with Fake() as (fx, api):
+        m1 = fx.add_mention(author=("42", "ann", "Ann"))
+        m2 = fx.add_mention(author=("43", "bob", "Bob"))
+        first = fx.add_brand_tweet("Our sale starts today!")
+        replies = [fx.add_brand_tweet(f"Thanks, on it {i} ^AJ", in_reply_to=m1 if i % 2 else m2)
+                   for i in range(12)]
+        params = bot_own_posts_query()
+        assert dict(params)["since_id"] == "1" and "referenced_tweets" in \
+            dict(params)["tweet.fields"], params
+        status, _, body = api.call("GET", f"users/{BRAND}/tweets", params)
+        assert status == 200, body
+        ids = [t["id"] for t in body["data"]]
+        assert ids == list(reversed(replies)) + [first], ids
+        assert body["data"][0]["referenced_tweets"] == [{"type": "replied_to", "id": m1}]
+        assert body["meta"]["result_count"] == 13 and "next_token" not in body["meta"]
+        # pages of 5, since_id excluding the older posts, and the token keeps the query
+        got, token = [], None
+        while True:
+            q = {"max_results": "5", "since_id": first, "tweet.fields": "referenced_tweets"}
+            if token:
+                q["pagination_token"] = token
+            status, _, body = api.call("GET", f"users/{BRAND}/tweets", q)
+            assert status == 200, body
+            got += [t["id"] for t in body.get("data", [])]
+            token = body["meta"].get("next_token")
+            if not token:
+                break
+        assert got == list(reversed(replies)), got
+        status, _, body = api.call("GET", f"users/{BRAND}/tweets",
+                                   {"exclude": "replies", "max_results": "100"})
+        assert [t["id"] for t in body["data"]] == [first], body
+        fx.delete_tweet(replies[-1])
+        assert [t["id"] for t in fx.posts_of()][-1] == replies[-2]
+        assert not fx.errors, fx.errors
+        # like every X read: declared parameters only, and ids with times is a 400
+        status, _, body = api.call("GET", f"users/{BRAND}/tweets",
+                                   {"since_id": first, "start_time": "2026-01-01T00:00:00Z"})
+        assert status == 400, body
+        expect_errors(fx, "Invalid use of 'since_id'")
+        assert api.call("GET", f"users/{BRAND}/tweets", {"post.fields": "id"})[0] == 400
+        expect_errors(fx, "post.fields")
+
+
+def test_inject_on_own_posts():
+    with Fake() as (fx, api):
+        fx.inject("timeline", "503")
+        assert api.call("GET", f"users/{BRAND}/tweets")[0] == 503
+        assert api.call("GET", f"users/{BRAND}/tweets")[0] == 200
+
+
 def test_spec_unknown_path_is_404_and_wrong_method_405_and_both_recorded():
     with Fake() as (fx, api):
         status, _, body = api.call("GET", "users/1500000000000000001/mentionz")

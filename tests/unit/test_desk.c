@@ -35,6 +35,7 @@ struct fake {
     int find_fails;          /* lookups answer SEND_RETRY (else: not found) */
     const char *lock_on_dm;  /* a DM takes the write lock on this db before answering */
     sqlite3 *locker;         /* the other program holding it */
+    int64_t reply_since;     /* what the last reply send was told to look back to */
 };
 
 static struct fake fake;
@@ -103,8 +104,9 @@ static void f_channel(struct chat *c, const char *ch, const char *text, send_don
 }
 
 static void f_reply(struct source *s, const char *to, const char *text, int attempt,
-                    send_done_fn done, void *arg)
+                    int64_t since, send_done_fn done, void *arg)
 {
+    fake.reply_since = since;
     record("reply %s %s", to, text);
     answer(done, arg, "1900000000000000001");
 }
@@ -380,24 +382,77 @@ TEST(desk_assign_to_non_staff_is_refused_with_a_clear_message)
     fx_close(&f);
 }
 
-TEST(desk_reply_queues_x_reply_to_latest_tweet_and_stamps_first_response)
+TEST(desk_reply_is_queued_and_answers_the_ticket_when_x_confirms_it)
 {
     struct fx f;
     struct ticket t;
     struct job j;
-    int64_t next;
+    int64_t next, confirmed;
     char err[200];
     one_ticket(&f, "op2.db");
     desk_set_clock(f.desk, 1700000000);
     CHECK_INT(desk_reply(f.desk, "U1", 1, "Sorry! ^AJ", err, sizeof err), DESK_OK);
     store_ticket_get(f.store, 1, &t);
-    CHECK_INT(t.first_response_at, 1700000000);
+    CHECK_INT(t.first_response_at, 0);   /* queued is not answered */
     store_ticket_clear(&t);
     CHECK_INT(store_job_next(f.store, INT64_MAX, NULL, 0, &j, &next), STORE_OK);
     /* the ticket post comes first; find the reply job among the heads */
     store_job_clear(&j);
     CHECK_INT(store_job_pending(f.store, "x.reply", 1), 1);
     CHECK_INT(desk_reply(f.desk, "U1", 1, "   ", err, sizeof err), DESK_INVALID);
+    /* X confirms later (and after the ticket was ingested on the real clock) */
+    confirmed = (int64_t)time(NULL) + 90;
+    desk_set_clock(f.desk, confirmed);
+    fx_start(&f);
+    fx_drain(&f);
+    CHECK(logged("reply 800 Sorry! ^AJ"));
+    CHECK_INT(fake.reply_since, 1700000000 - 60);   /* the duplicate check looks back to here */
+    store_ticket_get(f.store, 1, &t);
+    CHECK_INT(t.first_response_at, confirmed);
+    store_ticket_clear(&t);
+    CHECK(logged("update ts-1"));   /* the ticket message shows it answered */
+    fx_close(&f);
+}
+
+/* Issue 15: a reply that never went out does not stop the SLA clock, and
+ * neither the ticket nor the statistics call the ticket answered. */
+TEST(desk_a_queued_then_failed_reply_leaves_the_ticket_unanswered)
+{
+    struct fx f;
+    struct mention v[1];
+    struct ticket t;
+    struct store_stats st;
+    size_t n;
+    struct event *ev;
+    int breaches = 0;
+    char err[200];
+
+    fx_open(&f, "op2b.db");
+    v[0] = mk(810, "ann", "810", "@AcmeSupport where is my parcel?");
+    v[0].created_at = 1700000000;
+    desk_set_clock(f.desk, 1700000000);
+    ingest(&f, v, 1, NULL);
+    fx_start(&f);
+    fx_drain(&f);
+    fake.next = SEND_FAIL;
+    fake.fail_times = 1;
+    fake.fail_only = "reply";
+    desk_set_clock(f.desk, 1700000100);
+    CHECK_INT(desk_reply(f.desk, "U1", 1, "On its way ^AJ", err, sizeof err), DESK_OK);
+    fx_drain(&f);
+    CHECK(logged("The reply could not be sent"));
+    store_ticket_get(f.store, 1, &t);
+    CHECK_INT(t.first_response_at, 0);
+    store_ticket_clear(&t);
+    CHECK_INT(store_stats(f.store, 1699990000, 3600, &st), 0);
+    CHECK_INT(st.answered, 0);
+    desk_set_clock(f.desk, 1700000000 + 3600);
+    desk_sla_check(f.desk);
+    ev = store_events_of(f.store, 1, &n);
+    for (size_t i = 0; i < n; i++)
+        breaches += strcmp(ev[i].action, "sla breached") == 0;
+    store_events_free(ev, n);
+    CHECK_INT(breaches, 1);
     fx_close(&f);
 }
 
@@ -821,6 +876,8 @@ TEST(sla_answered_tickets_never_warn)
     desk_set_clock(f.desk, 1700000000);
     ingest(&f, v, 1, NULL);
     desk_reply(f.desk, "U1", 1, "hi!", err, sizeof err);
+    fx_start(&f);
+    fx_drain(&f);   /* X confirms the reply */
     desk_set_clock(f.desk, 1700000000 + 7200);
     desk_sla_check(f.desk);
     store_ticket_get(f.store, 1, &t);

@@ -492,3 +492,98 @@ TEST(xparse_nul_lone_surrogates_and_bad_utf8_become_replacement_characters)
     }
     mention_page_free(&p);
 }
+
+/* --- the account's own posts (GET /2/users/:id/tweets) ---------------------
+ * tests/fixtures/x/own-posts-page.json is shaped by the spec's
+ * GetUsersPostsResponse: the same canned text went to two customers. */
+
+static int own(const char *json, struct own_page *p)
+{
+    return xparse_own_posts(json, strlen(json), p, err, sizeof err);
+}
+
+TEST(xparse_own_posts_fixture_reads_replies_and_next_token)
+{
+    size_t len = 0;
+    char *json = slurp("tests/fixtures/x/own-posts-page.json", &len);
+    struct own_page p;
+
+    CHECK(json != NULL);
+    if (!json)
+        return;
+    CHECK_INT(xparse_own_posts(json, len, &p, err, sizeof err), 0);
+    CHECK_INT(p.n, 5);
+    CHECK_INT(p.nerrors, 0);
+    CHECK_STR(p.next_token, "7140dibdnow9c7btw3z2vwd0r6oqv8wvcbltbxvl6q1mf");
+    if (p.n == 5) {
+        CHECK_STR(p.v[0].replied_to, "1578516295611748353");
+        CHECK_STR(p.v[2].text, "Sorry & thanks <3 ^AJ");
+        CHECK_STR(p.v[1].text, "@ann Tracking is here: https://acme.example/track?o=1&n=2 ^AJ");
+        CHECK_STR(p.v[4].replied_to, "");
+    }
+    own_page_free(&p);
+    free(json);
+}
+
+/* The same text to another customer is no proof that this one got it. */
+TEST(xparse_find_reply_needs_this_customers_post_and_this_text)
+{
+    size_t len = 0;
+    char *json = slurp("tests/fixtures/x/own-posts-page.json", &len);
+    const char *canned = "Thanks for waiting, a new one is on its way ^AJ";
+    const struct own_post *hit;
+    struct own_page p;
+
+    if (!json || xparse_own_posts(json, len, &p, err, sizeof err)) {
+        CHECK(!"fixture parses");
+        free(json);
+        return;
+    }
+    hit = xparse_find_reply(&p, "1578516295611748100", canned);
+    CHECK(hit != NULL);
+    if (hit)
+        CHECK_STR(hit->id, "1578900000000000002");
+    hit = xparse_find_reply(&p, "1578516295611748353", canned);
+    CHECK(hit != NULL);
+    if (hit)
+        CHECK_STR(hit->id, "1578900000000000005");
+    CHECK(xparse_find_reply(&p, "1578516295611748999", canned) == NULL);
+    CHECK(xparse_find_reply(&p, "1578516295611748353", "Thanks for waiting ^AJ") == NULL);
+    CHECK(xparse_find_reply(&p, "", "Our spring sale starts today!") == NULL);
+    /* X may put the handles answered in front of a reply's text */
+    CHECK(xparse_find_reply(&p, "1578516295611748300",
+                            "Tracking is here: https://acme.example/track?o=1&n=2 ^AJ") != NULL);
+    CHECK(xparse_find_reply(&p, "1578516295611748300", "is here: https://acme.example/track?"
+                            "o=1&n=2 ^AJ") == NULL);
+    own_page_free(&p);
+    free(json);
+}
+
+TEST(xparse_own_posts_empty_last_page_and_bad_input)
+{
+    struct own_page p;
+
+    CHECK_INT(own("{\"meta\":{\"result_count\":0}}", &p), 0);
+    CHECK_INT(p.n, 0);
+    CHECK(p.next_token == NULL);
+    own_page_free(&p);
+    CHECK_INT(own("{\"data\":[{\"id\":\"x\",\"text\":\"a\"},{\"id\":\"7\"},3,"
+                  "{\"id\":\"8\",\"text\":\"ok\"}],\"meta\":{}}", &p), 0);
+    CHECK_INT(p.n, 1);
+    CHECK_INT(p.nerrors, 3);
+    own_page_free(&p);
+    CHECK_INT(own("[1]", &p), -1);
+    CHECK_INT(own("{\"data\":{}}", &p), -1);
+    CHECK_INT(own("{\"meta\":{\"next_token\":7}}", &p), -1);
+    CHECK_INT(own("{\"data\":[", &p), -1);
+    CHECK(strstr(err, "not JSON") != NULL);
+}
+
+TEST(xparse_snowflake_at_is_the_first_id_of_that_second)
+{
+    long long id = xparse_snowflake_at(1665315600);
+    CHECK(id > 0);
+    CHECK_INT(xparse_snowflake_time(id), 1665315600);
+    CHECK_INT(xparse_snowflake_time(id - 1), 1665315599);
+    CHECK_INT(xparse_snowflake_at(0), 0);
+}
