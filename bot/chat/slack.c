@@ -28,7 +28,6 @@
 #define HISTORY_LIMIT 15           /* messages a lookup reads: Tier 1's most (slack.md §5) */
 #define MAX_CHANNELS 16            /* channel names remembered for people */
 #define LATE_S 2.5                 /* a command that may have waited this long is not run */
-#define STALL_WINDOW_NS 20000000u  /* reads this soon after a stall are the stall's */
 
 struct out {
     struct out *next;
@@ -70,9 +69,11 @@ struct slack {
     int opening;                   /* apps.connections.open or a connect in flight */
     int next_conn_id, attempt, link_disabled, stopping, authed;
     uv_timer_t reconnect, watchdog;
+    uv_check_t after_poll;         /* ends a stall once the reads it held back are done */
     uint64_t started_ms, last_ready_ms;
     uint64_t last_tick_ns;         /* the watchdog's last run (uv_hrtime): the loop was free */
-    uint64_t stall_ns, stall_end_ns;   /* the last long gap between two runs, and its end */
+    uint64_t stall_ns;             /* a long gap the watchdog just saw, while stall_open */
+    int stall_open;                /* frames read now may have waited through stall_ns */
     char state[200];
 
     char *recent[RECENT];          /* envelope ids and event ids already handled */
@@ -635,9 +636,10 @@ static void on_ephemeral(struct slack *s, void *arg, const struct slack_api *r,
  * user it failed: running it "seconds later" would act behind their back.
  * Such a command is not run, and its user is told so privately.  When the
  * watchdog itself ran first after the gap (libuv runs timers before it
- * polls), what was sent during the gap is read right after it: a frame
- * read within STALL_WINDOW_NS of a gap's end counts as having waited
- * through it.  Returns 1 when it is too late. */
+ * polls: a loop blocked by slow work), what was sent during the gap is read
+ * in the poll phase of that same loop turn: until the check phase that
+ * follows it (on_after_poll) a frame counts as having waited through the
+ * gap.  Returns 1 when it is too late. */
 static int too_late(struct slack *s, const struct slack_frame_info *f, const char *what)
 {
     uint64_t now = uv_hrtime();
@@ -645,9 +647,8 @@ static int too_late(struct slack *s, const struct slack_frame_info *f, const cha
     char text[600];
     json_t *p;
 
-    if (s->stall_end_ns && now - s->stall_end_ns < STALL_WINDOW_NS &&
-        (double)(s->stall_ns + (now - s->stall_end_ns)) / 1e9 > waited)
-        waited = (double)(s->stall_ns + (now - s->stall_end_ns)) / 1e9;
+    if (s->stall_open && (double)s->stall_ns / 1e9 > waited)
+        waited = (double)s->stall_ns / 1e9;
     if (waited < LATE_S)
         return 0;
     log_warn("slack: command not run: it may have waited past Slack's deadline",
@@ -1104,6 +1105,14 @@ static void schedule_reconnect(struct slack *s, const char *why)
     uv_timer_start(&s->reconnect, on_reconnect_timer, (uint64_t)(delay * 1000), 0);
 }
 
+/* The check phase after the poll that read what waited through a stall. */
+static void on_after_poll(uv_check_t *h)
+{
+    struct slack *s = h->data;
+    s->stall_open = 0;
+    uv_check_stop(h);
+}
+
 static void on_watchdog(uv_timer_t *t)
 {
     struct slack *s = t->data;
@@ -1113,7 +1122,8 @@ static void on_watchdog(uv_timer_t *t)
 
     if (s->last_tick_ns && tick - s->last_tick_ns > (uint64_t)(LATE_S * 1e9)) {
         s->stall_ns = tick - s->last_tick_ns;   /* the loop did not run: paused or blocked */
-        s->stall_end_ns = tick;
+        s->stall_open = 1;
+        uv_check_start(&s->after_poll, on_after_poll);
     }
     s->last_tick_ns = tick;
     uint64_t ping = (uint64_t)(s->cfg->slack.ping_interval * 1000);
@@ -1203,6 +1213,8 @@ static void slack_stop(struct chat *c)
     uv_timer_stop(&s->watchdog);
     uv_close((uv_handle_t *)&s->reconnect, NULL);
     uv_close((uv_handle_t *)&s->watchdog, NULL);
+    uv_check_stop(&s->after_poll);
+    uv_close((uv_handle_t *)&s->after_poll, NULL);
     for (int i = 0; i < MAX_CONNS; i++)
         if (s->conns[i] && s->conns[i]->wsi) {
             s->conns[i]->closing = 1;
@@ -1251,7 +1263,8 @@ struct chat *slack_new(uv_loop_t *loop, struct lws_context *ws, struct http *htt
     s->fatal_arg = fatal_arg;
     uv_timer_init(loop, &s->reconnect);
     uv_timer_init(loop, &s->watchdog);
-    s->reconnect.data = s->watchdog.data = s;
+    uv_check_init(loop, &s->after_poll);
+    s->reconnect.data = s->watchdog.data = s->after_poll.data = s;
     snprintf(s->state, sizeof s->state, "not started");
     return &s->base;
 }
