@@ -141,9 +141,10 @@ def test_a_client_that_never_reads_is_held_then_dropped_and_others_are_answered(
             r = c.call("exec", line=":status")
             took = time.time() - t0
             c.close()
-            assert r["ok"] and took < 1.5, (took, r)
+            # under valgrind everything is 20-50x slower: answered is the claim there
+            assert r["ok"] and (took < 1.5 or os.environ.get("VIGIL_WRAPPER")), (took, r)
             time.sleep(0.3)
-        if "asan" not in os.environ.get("VIGIL_BUILD", ""):
+        if "asan" not in os.environ.get("VIGIL_BUILD", "") and not os.environ.get("VIGIL_WRAPPER"):
             grown = rss_kib(bot) - before
             assert grown < 48 * 1024, f"RSS grew {grown} KiB while a client did not read"
     finally:
