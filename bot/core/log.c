@@ -205,8 +205,10 @@ static size_t conv_parse(const char *p, struct conv *cv)
             cv->nstars++;
             q++;
         } else {
-            cv->precision = atoi(q);
-            q += strspn(q, "0123456789");
+            char *end;
+            long v = strtol(q, &end, 10);
+            cv->precision = v > 4096 ? 4096 : (int)v;   /* no line holds more */
+            q = end;
         }
     }
     n = strspn(q, "hljztL");
