@@ -15,7 +15,6 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "source/source.h"
-#include "source/xlink.h"
 
 static void on_timer(uv_timer_t *t);
 
@@ -311,11 +310,9 @@ static int load_view(struct desk *d, int64_t id, struct view_buf *b)
 {
     if (store_ticket_get(d->store, id, &b->t))
         return -1;
-    xlink_status_url(b->t.customer_handle, b->t.tweet_id, b->url, sizeof b->url);
+    desk_permalink(d, b->t.customer_handle, b->t.tweet_id, b->url, sizeof b->url);
     b->v.id = b->t.id;
-    b->v.status = strcmp(b->t.state, "closed") == 0 ? "closed"
-                : b->t.escalated ? "escalated"
-                : b->t.assignee ? "assigned" : "new";
+    b->v.status = desk_ticket_status(&b->t);
     b->v.customer_handle = b->t.customer_handle;
     b->v.customer_name = b->t.customer_name;
     b->v.text = b->t.text;
@@ -443,7 +440,7 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
     } else if (strcmp(j->kind, "x.reply") == 0 && r->status == SEND_OK) {
         if (r->ref && *r->ref) {
             char url[160];
-            xlink_status_url(d->cfg->x.handle, r->ref, url, sizeof url);
+            desk_permalink(d, d->cfg->x.handle, r->ref, url, sizeof url);
             snprintf(line, sizeof line, "Reply sent: %s", url);
         } else   /* a retry found X already had it: sent once, link unknown */
             snprintf(line, sizeof line, "Reply sent (X confirmed it was already posted).");

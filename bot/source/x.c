@@ -20,6 +20,7 @@
 #include "core/backoff.h"
 #include "core/log.h"
 #include "source/oauth.h"
+#include "source/xlink.h"
 #include "source/xparse.h"
 
 #define FIELDS "&tweet.fields=created_at,author_id,conversation_id,in_reply_to_user_id," \
@@ -954,7 +955,16 @@ static int x_usage(struct source *s, struct source_usage *u)
 }
 
 static const struct source_ops x_ops = {
-    "x", x_start, x_stop, x_destroy, x_send_reply, x_send_dm, x_state, x_usage,
+    .name = "x",
+    .start = x_start,
+    .stop = x_stop,
+    .destroy = x_destroy,
+    .send_reply = x_send_reply,
+    .send_dm = x_send_dm,
+    .state = x_state,
+    .usage = x_usage,
+    .permalink = xlink_permalink,
+    .check_text = xlink_check_text,
 };
 
 struct source *x_new(uv_loop_t *loop, struct http *http, const struct config *cfg)

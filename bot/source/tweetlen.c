@@ -2,7 +2,7 @@
  * from twitter-text's rules and checked against its conformance suite.
  * Pure text in, numbers out: it must never know about HTTP, the X API
  * client, tickets or who is replying. */
-#include "desk/tweetlen.h"
+#include "source/tweetlen.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -11,7 +11,7 @@
 
 #include <utf8proc.h>
 
-#include "desk/tweetlen_tlds.h"
+#include "source/tweetlen_tlds.h"
 
 /* twitter-text config/v3.json.  Weights are kept in 1/SCALE units so one
  * code point is 100 or 200 and the sum divides exactly. */
