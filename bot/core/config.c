@@ -1,6 +1,9 @@
 /* config.c — loads config/vigil.lua in a Lua sandbox and validates it
- * against the schema below.  Knows the names and types of keys, never what
- * they drive: no tickets, Slack or X here. */
+ * against the schema below.  The schema names every section, Slack's and
+ * X's included, with its keys' types, defaults (the APIs' base URLs, X's
+ * prices) and the checks that need only the file (x.handle required for
+ * source = "x", x.max_results 5..100); nothing here acts on a value: no
+ * tickets, no HTTP, no wire format. */
 #include "core/config.h"
 
 #include <errno.h>

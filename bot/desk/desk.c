@@ -1,6 +1,10 @@
 /* desk.c — tickets: ingest of mention pages, the ticket operations and the
  * audit log.  Every state change is one transaction that also queues what
- * the outside world must see.  Never knows Slack's or X's wire formats. */
+ * the outside world must see.  Parses and builds no wire format: a post's
+ * link and a text's length come from the source (source_ops).  What it does
+ * know of X: the brand's own account (`cfg->x`, to skip its own posts) and
+ * the outbox's job kinds "x.reply" and "x.dm", names the store has kept
+ * since X was the only source. */
 #include "desk/desk_internal.h"
 
 #include <ctype.h>

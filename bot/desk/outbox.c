@@ -1,7 +1,11 @@
 /* outbox.c — drains durable jobs to the chat and source adapters: one send
  * in flight per target (so a target's jobs keep their order), a rate limit
  * per target, retries with backoff and jitter, and results recorded back on
- * the ticket.  Knows the chat and source interfaces, not their wire formats. */
+ * the ticket.  Knows the chat and source interfaces and parses no wire
+ * format, but it does read the adapters' settings: the pacing of each target
+ * (`slack.post_rate`, `outbox.x_rate`), Slack's digest threshold, and the
+ * brand's handle (`x.handle`) for the link to a sent reply; job kinds are
+ * named by target ("x.reply", "ticket.post"). */
 #include "desk/desk_internal.h"
 
 #include <jansson.h>

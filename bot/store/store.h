@@ -1,6 +1,7 @@
 /* store.h — vigil's SQLite store: schema, migrations, transactions and the
  * typed queries the desk, outbox and scripts need.  Knows the schema; never
- * Slack, X or Lua.  Times are Unix seconds unless a name ends in _ms. */
+ * Slack's or X's APIs, and no Lua (some column names are X's words: see
+ * store.c).  Times are Unix seconds unless a name ends in _ms. */
 #ifndef VIGIL_STORE_H
 #define VIGIL_STORE_H
 
