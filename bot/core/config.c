@@ -614,12 +614,14 @@ static char *read_all(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
-    long n;
+    long n = -1;
     if (!f)
         return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (16L << 20) &&
-        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
-        fread(buf, 1, (size_t)n, f) == (size_t)n) {
+    if (fseek(f, 0, SEEK_END) == 0)
+        n = ftell(f);
+    if (n >= 0 && n < (16L << 20) && fseek(f, 0, SEEK_SET) == 0)
+        buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) {
         buf[n] = '\0';
         *len = (size_t)n;
     } else {

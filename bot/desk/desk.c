@@ -663,9 +663,11 @@ static int op_reply(struct desk *d, struct ticket *t, struct op *op, int64_t now
 
     if (rc)
         return rc;
-    if (strcmp(t->state, "closed") == 0 &&
-        (rc = reopen_in_op(d, t, op->actor, " by a reply", now)))
-        return rc;
+    if (strcmp(t->state, "closed") == 0) {
+        rc = reopen_in_op(d, t, op->actor, " by a reply", now);
+        if (rc)
+            return rc;
+    }
     /* first_response_at waits for X's confirmation (outbox.c) */
     text_excerpt(op->arg, ex, sizeof ex);
     snprintf(line, sizeof line, "%s replied publicly: %s", desk_staff_name(d, op->actor), ex);
@@ -709,12 +711,14 @@ static int op_resend(struct desk *d, struct ticket *t, struct op *op, int64_t no
     if (id < 0 || store_job_get(d->store, id, &j))
         return DESK_ERR;
     is_dm = strcmp(j.kind, "x.dm") == 0;
-    if (!(p = json_loads(j.payload ? j.payload : "{}", 0, NULL)))
+    p = json_loads(j.payload ? j.payload : "{}", 0, NULL);
+    if (!p)
         goto out;
     if (op->arg && *op->arg) {
         /* edited text: the same job (its id carries through), new words */
         char *dump;
-        if ((rc = check_text(t, op, is_dm ? "DM" : "reply")))
+        rc = check_text(t, op, is_dm ? "DM" : "reply");
+        if (rc)
             goto out;
         rc = DESK_ERR;
         text_excerpt(op->arg, ex, sizeof ex);
@@ -865,10 +869,8 @@ static int op_tag(struct desk *d, struct ticket *t, struct op *op, int64_t now)
                 items[j - 1] = x;
             }
         tags[0] = '\0';
-        for (int i = 0; i < count; i++) {
-            strncat(tags, ",", sizeof tags - strlen(tags) - 1);
-            strncat(tags, items[i], sizeof tags - strlen(tags) - 1);
-        }
+        for (int i = 0, off = 0; i < count && off < (int)sizeof tags; i++)
+            off += snprintf(tags + off, sizeof tags - (size_t)off, ",%s", items[i]);
     }
     set_str(&t->tags, tags + 1);
     snprintf(line, sizeof line, "%s tagged #%lld %s", desk_staff_name(d, op->actor),

@@ -43,8 +43,11 @@ static int read_lines(struct replay *r)
         log_error("cannot open replay file", "path=%s error=%s", r->path, strerror(errno));
         return -1;
     }
-    while ((n = getline(&line, &cap, f)) >= 0) {
+    for (;;) {
         char **nl;
+        n = getline(&line, &cap, f);
+        if (n < 0)
+            break;
         total += (size_t)n;
         if (total > MAX_FILE) {
             log_error("replay file is too large", "path=%s limit_mb=%u", r->path, MAX_FILE >> 20);

@@ -257,7 +257,9 @@ struct store *store_open(const char *path)
     struct store *s = calloc(1, sizeof *s);
     struct stat sb;
     int rc;
-    if (!s || !(s->path = strdup(path))) {
+    if (s)
+        s->path = strdup(path);
+    if (!s || !s->path) {
         free(s);
         return NULL;
     }

@@ -12,13 +12,6 @@ struct store;
 
 enum store_rc { STORE_OK = 0, STORE_ERR = 1, STORE_NOTFOUND = 2, STORE_EXISTS = 3 };
 
-/* A mention as stored.  Strings owned by the struct (store_mention_free). */
-struct stored_mention {
-    int64_t id, original_id, ticket_id;
-    char *author_id, *author_handle, *author_name, *conversation_id, *text;
-    int64_t created_at;
-};
-
 struct ticket {
     int64_t id;
     char *state;               /* "open" | "closed" */
