@@ -17,33 +17,40 @@ SRCS    := $(sort $(wildcard bot/*/*.c))
 OBJS    := $(SRCS:bot/%.c=$(BUILD)/obj/%.o)
 UNIT    := $(sort $(wildcard tests/unit/*.c))
 UNITOBJ := $(UNIT:tests/unit/%.c=$(BUILD)/obj/unit/%.o)
-HDRS    := $(wildcard bot/*.h bot/*/*.h tests/unit/*.h)
+# Header dependencies come from the compiler (-MMD -MP): each object's .d
+# lists the headers it includes.  An object without its .d is rebuilt.
+DEPFLAGS = -MMD -MP
+DEPS    := $(OBJS:.o=.d) $(UNITOBJ:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/bench/bench_core.d
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=undefined
 
-.PHONY: all deps run test unit e2e asan test-asan test-valgrind clean demo-reset fuzz fuzz-build \
-        fuzz-regress soak bench bench-deps
+.PHONY: all deps check run test unit e2e asan test-asan test-valgrind clean demo-reset fuzz \
+        fuzz-build fuzz-regress soak bench bench-deps
 
 all: $(BUILD)/vigil $(BUILD)/unit-tests
 
 deps:
 	@sh tools/deps.sh
 
-$(BUILD)/obj/%.o: bot/%.c $(HDRS)
+# bot/main.c too: $(BUILD)/obj/main.o
+$(BUILD)/obj/%.o: bot/%.c $(BUILD)/obj/%.d
 	@mkdir -p $(dir $@)
 	@echo "  CC   $<"
-	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c $< -o $@
+	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(CPPFLAGS_ALL) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/obj/unit/%.o: tests/unit/%.c $(HDRS)
+$(BUILD)/obj/unit/%.o: tests/unit/%.c $(BUILD)/obj/unit/%.d
 	@mkdir -p $(dir $@)
 	@echo "  CC   $<"
-	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(CPPFLAGS_ALL) -Itests/unit -c $< -o $@
+	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(CPPFLAGS_ALL) $(DEPFLAGS) -Itests/unit -c $< -o $@
 
-$(BUILD)/obj/main.o: bot/main.c $(HDRS)
-	@mkdir -p $(dir $@)
-	@echo "  CC   $<"
-	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c $< -o $@
+# A missing .d is no error: its object is simply out of date.
+$(DEPS): ;
+-include $(DEPS)
+
+# Banned functions and assignments inside conditions (tools/checksrc.py).
+check:
+	@python3 tools/checksrc.py bot && echo "check: bot/ is clean"
 
 $(BUILD)/vigil: $(OBJS) $(BUILD)/obj/main.o
 	@echo "  LD   $@"
@@ -144,10 +151,10 @@ bench-deps: deps
 	  (cd bench/hubot && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
 	  cp bench/hubot/package-lock.json bench/hubot/node_modules/.vigil-installed; fi
 
-$(BUILD)/obj/bench/%.o: bench/%.c $(HDRS)
+$(BUILD)/obj/bench/%.o: bench/%.c $(BUILD)/obj/bench/%.d
 	@mkdir -p $(dir $@)
 	@echo "  CC   $<"
-	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c $< -o $@
+	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(CPPFLAGS_ALL) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/bench_core: $(OBJS) $(BUILD)/obj/bench/bench_core.o
 	@echo "  LD   $@"

@@ -1,7 +1,8 @@
 -- tickets [open|mine|unassigned|escalated|closed|all]: a list to work from.
+-- The lists themselves are the desk's (vigil.ticket_filters()).
 local text = require "vigil.text"
-local FILTERS = { open = true, mine = true, unassigned = true, escalated = true,
-                  closed = true, all = true }
+local FILTERS = vigil.ticket_filters()   -- { "open", "mine", ... }, the default first
+local USAGE = "tickets [" .. table.concat(FILTERS, "|") .. "]"
 local LIMIT = 20
 
 -- "answered", "due in 42 min", "12 min overdue", or "" once closed.
@@ -17,13 +18,15 @@ local function age(secs)
 end
 
 return command {
-  usage = "tickets [open|mine|unassigned|escalated]",
+  usage = USAGE,
   help  = "List tickets, newest first, with their first-response clock.\n" ..
-          "Default: open. Also: mine, unassigned, escalated, closed, all.",
+          "Default: " .. FILTERS[1] .. ". Also: " .. table.concat(FILTERS, ", ", 2) .. ".",
   run = function(ctx, args)
-    local filter = (args[1] or "open"):lower()
-    if not FILTERS[filter] then
-      ctx:fail(text.usage("tickets [open|mine|unassigned|escalated|closed|all]"))
+    local filter = (args[1] or FILTERS[1]):lower()
+    local known = false
+    for _, f in ipairs(FILTERS) do known = known or f == filter end
+    if not known then
+      ctx:fail(text.usage(USAGE))
     end
     local list, now = ctx:tickets(filter, LIMIT + 1), text.now()
     if #list == 0 then

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""gen-tlds.py — writes bot/desk/tweetlen_tlds.h from twitter-text's tlds.yml.
+"""gen-tlds.py — writes bot/source/tweetlen_tlds.h from twitter-text's tlds.yml.
 
 Usage: python3 tools/gen-tlds.py PATH/TO/tlds.yml [OUT.h]
-(OUT defaults to bot/desk/tweetlen_tlds.h in this repository.)
+(OUT defaults to bot/source/tweetlen_tlds.h in this repository.)
 
 tlds.yml is twitter-text's conformance file (conformance/tlds.yml, Apache-2.0):
 one case per TLD, "X is a valid country|generic tld" with text
@@ -37,7 +37,7 @@ def main():
     src = sys.argv[1]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = sys.argv[2] if len(sys.argv) == 3 else os.path.join(
-        root, "bot", "desk", "tweetlen_tlds.h")
+        root, "bot", "source", "tweetlen_tlds.h")
 
     with open(src, encoding="utf-8") as f:
         doc = yaml.safe_load(f)
@@ -68,7 +68,7 @@ def main():
         " * Source: twitter-text conformance/tlds.yml (Apache-2.0, copyright",
         " * Twitter, Inc.): the TLDs after which a dotted name counts as a URL.",
         " * Lowercase, sorted by UTF-8 bytes (strcmp order) for bsearch.",
-        " * Only bot/desk/tweetlen.c includes this. */",
+        " * Only bot/source/tweetlen.c includes this. */",
         "#ifndef VIGIL_TWEETLEN_TLDS_H",
         "#define VIGIL_TWEETLEN_TLDS_H",
         "",

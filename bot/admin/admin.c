@@ -135,8 +135,7 @@ static void ago(int64_t secs, char *out, size_t len)
 
 static const char *status_of(const struct ticket *t)
 {
-    return strcmp(t->state, "closed") == 0 ? "closed" : t->escalated ? "escalated"
-         : t->assignee ? "assigned" : "new";
+    return desk_ticket_status(t);
 }
 
 /* --- commands ---------------------------------------------------------- */
@@ -230,20 +229,16 @@ static char *cmd_status(struct admin *a)
 
 static char *cmd_tickets(struct admin *a, const char *user, const char *filter, int *ok)
 {
-    const char *where = *filter ? filter : "open", *arg = NULL;
     struct sbuf b = { 0 };
     size_t n;
     int64_t *ids, now = desk_now(a->desk);
 
-    if (strcmp(where, "mine") == 0) {
-        where = "assignee";
-        arg = user;
-    } else if (strcmp(where, "open") && strcmp(where, "unassigned") && strcmp(where, "escalated") &&
-               strcmp(where, "closed") && strcmp(where, "all")) {
+    if (desk_ticket_list(a->desk, *filter ? filter : "open", user, 200, &ids, &n) != DESK_OK) {
+        char msg[160];
         *ok = 0;
-        return strdup(":tickets takes open, mine, unassigned, escalated, closed or all");
+        snprintf(msg, sizeof msg, ":tickets takes %s", desk_ticket_filter_names());
+        return strdup(msg);
     }
-    ids = store_ticket_list(a->store, where, arg, 200, &n);
     if (!n) {
         free(ids);
         return strdup("No tickets.");
@@ -283,7 +278,7 @@ static char *cmd_show(struct admin *a, const char *ref, int *ok)
               t.customer_name ? " (" : "", t.customer_name ? t.customer_name : "",
               t.customer_name ? ")" : "");
     sb_printf(&b, "%s\n", t.text);
-    xlink_status_url(t.customer_handle, t.tweet_id, url, sizeof url);
+    desk_permalink(a->desk, t.customer_handle, t.tweet_id, url, sizeof url);
     sb_printf(&b, "%s\n", url);
     sb_printf(&b, "assignee %s · priority %s · tags %s · chat %s%s\n",
               t.assignee ? desk_staff_name(a->desk, t.assignee) : "-", t.priority,

@@ -6,8 +6,6 @@
 
 static unsigned state;
 
-void backoff_seed(unsigned seed) { state = seed ? seed : 1; }
-
 static double uniform01(void)
 {
     if (!state)

@@ -7,7 +7,5 @@
  * capped at `cap`, then drawn uniformly from [50%, 100%] of that ("equal
  * jitter": spread out, yet never near zero). */
 double backoff_delay(int attempt, double base, double cap);
-/* Seeds the jitter (tests make it repeatable). */
-void backoff_seed(unsigned seed);
 
 #endif

@@ -1,6 +1,9 @@
 /* config.c — loads config/vigil.lua in a Lua sandbox and validates it
- * against the schema below.  Knows the names and types of keys, never what
- * they drive: no tickets, Slack or X here. */
+ * against the schema below.  The schema names every section, Slack's and
+ * X's included, with its keys' types, defaults (the APIs' base URLs, X's
+ * prices) and the checks that need only the file (x.handle required for
+ * source = "x", x.max_results 5..100); nothing here acts on a value: no
+ * tickets, no HTTP, no wire format. */
 #include "core/config.h"
 
 #include <errno.h>
@@ -611,12 +614,14 @@ static char *read_all(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
-    long n;
+    long n = -1;
     if (!f)
         return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (16L << 20) &&
-        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
-        fread(buf, 1, (size_t)n, f) == (size_t)n) {
+    if (fseek(f, 0, SEEK_END) == 0)
+        n = ftell(f);
+    if (n >= 0 && n < (16L << 20) && fseek(f, 0, SEEK_SET) == 0)
+        buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) {
         buf[n] = '\0';
         *len = (size_t)n;
     } else {

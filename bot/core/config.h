@@ -1,6 +1,7 @@
 /* config.h — vigil's configuration: a Lua file evaluated in a sandbox,
  * validated against a fixed schema, turned into a plain struct.
- * Owns every string in struct config; knows nothing of what the keys drive. */
+ * Owns every string in struct config.  Names every section (slack, x, ...)
+ * but knows nothing of what the keys drive. */
 #ifndef VIGIL_CONFIG_H
 #define VIGIL_CONFIG_H
 

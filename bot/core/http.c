@@ -17,7 +17,7 @@ struct http {
     uv_loop_t *loop;
     CURLM *multi;
     uv_timer_t timer;
-    int inflight, insecure;
+    int inflight;
     struct xfer *xfers;
 };
 
@@ -142,7 +142,7 @@ struct http *http_new(uv_loop_t *loop)
     return h;
 }
 
-static void finish(struct xfer *x, CURLcode code)
+static void complete_xfer(struct xfer *x, CURLcode code)
 {
     struct http_response r = { 0 };
     long status = 0;
@@ -177,10 +177,13 @@ static void check_done(struct http *h)
 {
     CURLMsg *msg;
     int left;
-    while ((msg = curl_multi_info_read(h->multi, &left))) {
+    for (;;) {
         struct xfer *x;
         CURL *e;
         CURLcode code;
+        msg = curl_multi_info_read(h->multi, &left);
+        if (!msg)
+            break;
         if (msg->msg != CURLMSG_DONE)
             continue;
         e = msg->easy_handle;
@@ -188,7 +191,7 @@ static void check_done(struct http *h)
         curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
         curl_multi_remove_handle(h->multi, e);
         h->inflight--;
-        finish(x, code);
+        complete_xfer(x, code);
     }
 }
 
@@ -203,7 +206,7 @@ void http_free(struct http *h)
         curl_multi_remove_handle(h->multi, x->easy);
         h->inflight--;
         snprintf(x->errbuf, sizeof x->errbuf, "aborted");
-        finish(x, CURLE_ABORTED_BY_CALLBACK);
+        complete_xfer(x, CURLE_ABORTED_BY_CALLBACK);
     }
     curl_multi_cleanup(h->multi);
     uv_timer_stop(&h->timer);
@@ -211,13 +214,6 @@ void http_free(struct http *h)
 }
 
 int http_inflight(struct http *h) { return h->inflight; }
-
-void http_set_insecure(struct http *h, int insecure)
-{
-    h->insecure = insecure;
-    if (insecure)
-        log_warn("TLS certificate checks are OFF (test setting); never use in production", "");
-}
 
 static size_t on_body(char *p, size_t size, size_t n, void *userp)
 {
@@ -372,10 +368,6 @@ int http_send(struct http *h, const struct http_request *req, http_done_fn done,
     /* The OS certificate directory, not the bundle (see core/trust.h). */
     curl_easy_setopt(x->easy, CURLOPT_CAINFO, NULL);
     curl_easy_setopt(x->easy, CURLOPT_CAPATH, trust_cert_dir());
-    if (h->insecure) {
-        curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
     if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK)
         goto fail;
     x->next = h->xfers;

@@ -45,7 +45,5 @@ int http_inflight(struct http *h);
  * curl's URL API (space as '+'); "" for none.  Returns new, caller frees
  * with free(); NULL when out of memory. */
 char *http_form_encode(const char *const *pairs);
-/* Allow plain-TLS-less testing: disables certificate checks.  Loudly logged. */
-void http_set_insecure(struct http *h, int insecure);
 
 #endif

@@ -1,6 +1,10 @@
 /* desk.c — tickets: ingest of mention pages, the ticket operations and the
  * audit log.  Every state change is one transaction that also queues what
- * the outside world must see.  Never knows Slack's or X's wire formats. */
+ * the outside world must see.  Parses and builds no wire format: a post's
+ * link and a text's length come from the source (source_ops).  What it does
+ * know of X: the brand's own account (`cfg->x`, to skip its own posts) and
+ * the outbox's job kinds "x.reply" and "x.dm", names the store has kept
+ * since X was the only source. */
 #include "desk/desk_internal.h"
 
 #include <ctype.h>
@@ -17,7 +21,6 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "source/source.h"
-#include "source/xlink.h"
 
 struct desk *desk_new(uv_loop_t *loop, struct store *store, const struct config *cfg)
 {
@@ -137,6 +140,69 @@ int desk_source_usage(struct desk *d, struct source_usage *u)
     return d->source && d->source->ops->usage ? d->source->ops->usage(d->source, u) : -1;
 }
 
+int desk_permalink(struct desk *d, const char *handle, const char *id, char *out, size_t len)
+{
+    if (d->source && d->source->ops->permalink)
+        return d->source->ops->permalink(d->source, handle, id, out, len);
+    if (len)
+        out[0] = '\0';
+    return -1;
+}
+
+int desk_check_text(struct desk *d, const char *text, size_t len, struct source_text *out)
+{
+    if (d->source && d->source->ops->check_text)
+        return d->source->ops->check_text(d->source, text, len, out);
+    return -1;
+}
+
+static const char *const ticket_filters[] = {
+    "open", "mine", "unassigned", "escalated", "closed", "all", NULL,
+};
+
+const char *const *desk_ticket_filters(void)
+{
+    return ticket_filters;
+}
+
+const char *desk_ticket_filter_names(void)
+{
+    static char names[128];
+    size_t n = sizeof ticket_filters / sizeof ticket_filters[0] - 1;
+
+    if (!names[0])
+        for (size_t i = 0, off = 0; i < n && off < sizeof names; i++)
+            off += (size_t)snprintf(names + off, sizeof names - off, "%s%s",
+                                    i == 0 ? "" : i == n - 1 ? " or " : ", ", ticket_filters[i]);
+    return names;
+}
+
+int desk_ticket_list(struct desk *d, const char *filter, const char *self, size_t limit,
+                     int64_t **ids, size_t *n)
+{
+    const char *where = NULL, *arg = NULL;
+
+    *ids = NULL;
+    *n = 0;
+    for (size_t i = 0; ticket_filters[i]; i++)
+        if (strcmp(filter, ticket_filters[i]) == 0)
+            where = ticket_filters[i];
+    if (!where)
+        return DESK_INVALID;
+    if (strcmp(where, "mine") == 0) {   /* the store's list by assignee */
+        where = "assignee";
+        arg = self;
+    }
+    *ids = store_ticket_list(d->store, where, arg, limit, n);
+    return DESK_OK;
+}
+
+const char *desk_ticket_status(const struct ticket *t)
+{
+    return strcmp(t->state, "closed") == 0 ? "closed" : t->escalated ? "escalated"
+         : t->assignee ? "assigned" : "new";
+}
+
 const char *desk_staff_name(struct desk *d, const char *id)
 {
     const struct staff *s = id ? config_staff(d->cfg, id) : NULL;
@@ -212,6 +278,18 @@ int desk_queue_update(struct desk *d, const struct ticket *t)
     return desk_queue(d, "ticket.update",
                       desk_chat_target(d, ticket_channel(d, t), target, sizeof target),
                       t->id, NULL);
+}
+
+int desk_record_change(struct desk *d, struct ticket *t, const char *actor, const char *action,
+                       const char *detail, const char *thread_line, int64_t now)
+{
+    t->updated_at = now;
+    if (store_ticket_update(d->store, t) ||
+        store_event_append(d->store, t->id, actor, action, detail, now) ||
+        (thread_line && desk_queue_thread(d, t, thread_line)) ||
+        desk_queue_update(d, t))
+        return DESK_ERR;
+    return DESK_OK;
 }
 
 int desk_post_channel(struct desk *d, const char *channel, const char *text)
@@ -310,21 +388,15 @@ static int attach(struct desk *d, int64_t tid, const struct mention *m, int64_t 
 {
     struct ticket t;
     char line[600], detail[700];
-    int rc = DESK_ERR;
+    int rc;
 
     if (store_ticket_get(d->store, tid, &t))
         return DESK_ERR;
     snprintf(detail, sizeof detail, "%lld", (long long)m->id);
     set_str(&t.last_tweet_id, detail);
-    t.updated_at = now;
     text_excerpt(m->text, line, sizeof line);
     snprintf(detail, sizeof detail, "@%s: %s", t.customer_handle, line);
-    if (store_ticket_update(d->store, &t) ||
-        store_event_append(d->store, tid, "customer", "follow-up", detail, now) ||
-        desk_queue_thread(d, &t, detail) || desk_queue_update(d, &t))
-        goto out;
-    rc = DESK_OK;
-out:
+    rc = desk_record_change(d, &t, "customer", "follow-up", detail, detail, now);
     store_ticket_clear(&t);
     return rc;
 }
@@ -333,7 +405,7 @@ static int apply_edit(struct desk *d, int64_t tid, const struct mention *m, int6
 {
     struct ticket t;
     char line[600], detail[700];
-    int rc = DESK_ERR;
+    int rc;
 
     if (store_ticket_get(d->store, tid, &t))
         return DESK_ERR;
@@ -343,15 +415,9 @@ static int apply_edit(struct desk *d, int64_t tid, const struct mention *m, int6
         set_str(&t.text, m->text);
     snprintf(detail, sizeof detail, "%lld", (long long)m->id);
     set_str(&t.last_tweet_id, detail);
-    t.updated_at = now;
     text_excerpt(m->text, line, sizeof line);
     snprintf(detail, sizeof detail, "@%s edited their tweet: %s", t.customer_handle, line);
-    if (store_ticket_update(d->store, &t) ||
-        store_event_append(d->store, tid, "customer", "edited", detail, now) ||
-        desk_queue_thread(d, &t, detail) || desk_queue_update(d, &t))
-        goto out;
-    rc = DESK_OK;
-out:
+    rc = desk_record_change(d, &t, "customer", "edited", detail, detail, now);
     store_ticket_clear(&t);
     return rc;
 }
@@ -508,19 +574,6 @@ static int run_op(struct desk *d, int64_t id, struct op *op, op_fn fn, const cha
     return rc;
 }
 
-/* Audit + thread line + message refresh: the common tail of an operation. */
-static int record(struct desk *d, struct ticket *t, const char *actor, const char *action,
-                  const char *detail, const char *thread_line, int64_t now)
-{
-    t->updated_at = now;
-    if (store_ticket_update(d->store, t) ||
-        store_event_append(d->store, t->id, actor, action, detail, now) ||
-        (thread_line && desk_queue_thread(d, t, thread_line)) ||
-        desk_queue_update(d, t))
-        return DESK_ERR;
-    return DESK_OK;
-}
-
 static int reopen_in_op(struct desk *d, struct ticket *t, const char *actor,
                         const char *why, int64_t now)
 {
@@ -529,7 +582,7 @@ static int reopen_in_op(struct desk *d, struct ticket *t, const char *actor,
     t->closed_at = 0;
     snprintf(line, sizeof line, "%s reopened #%lld%s", desk_staff_name(d, actor),
              (long long)t->id, why);
-    return record(d, t, actor, "reopened", why[0] ? why + 1 : NULL, line, now);
+    return desk_record_change(d, t, actor, "reopened", why[0] ? why + 1 : NULL, line, now);
 }
 
 static int op_assign(struct desk *d, struct ticket *t, struct op *op, int64_t now)
@@ -553,7 +606,7 @@ static int op_assign(struct desk *d, struct ticket *t, struct op *op, int64_t no
     else
         snprintf(line, sizeof line, "%s assigned #%lld to %s", desk_staff_name(d, op->actor),
                  (long long)t->id, s->name);
-    return record(d, t, op->actor, "assigned", s->id, line, now);
+    return desk_record_change(d, t, op->actor, "assigned", s->id, line, now);
 }
 
 static int op_unassign(struct desk *d, struct ticket *t, struct op *op, int64_t now)
@@ -566,7 +619,7 @@ static int op_unassign(struct desk *d, struct ticket *t, struct op *op, int64_t 
     set_str(&t->assignee, NULL);
     snprintf(line, sizeof line, "%s unassigned #%lld (was %s)", desk_staff_name(d, op->actor),
              (long long)t->id, desk_staff_name(d, who));
-    return record(d, t, op->actor, "unassigned", who, line, now);
+    return desk_record_change(d, t, op->actor, "unassigned", who, line, now);
 }
 
 static int check_text(struct ticket *t, struct op *op, const char *what)
@@ -610,9 +663,11 @@ static int op_reply(struct desk *d, struct ticket *t, struct op *op, int64_t now
 
     if (rc)
         return rc;
-    if (strcmp(t->state, "closed") == 0 &&
-        (rc = reopen_in_op(d, t, op->actor, " by a reply", now)))
-        return rc;
+    if (strcmp(t->state, "closed") == 0) {
+        rc = reopen_in_op(d, t, op->actor, " by a reply", now);
+        if (rc)
+            return rc;
+    }
     /* first_response_at waits for X's confirmation (outbox.c) */
     text_excerpt(op->arg, ex, sizeof ex);
     snprintf(line, sizeof line, "%s replied publicly: %s", desk_staff_name(d, op->actor), ex);
@@ -621,7 +676,7 @@ static int op_reply(struct desk *d, struct ticket *t, struct op *op, int64_t now
         return DESK_ERR;
     snprintf(detail, sizeof detail, "to @%s in reply to %s: %s", t->customer_handle,
              t->last_tweet_id, op->arg);
-    return record(d, t, op->actor, "reply", detail, NULL, now);
+    return desk_record_change(d, t, op->actor, "reply", detail, NULL, now);
 }
 
 static int op_dm(struct desk *d, struct ticket *t, struct op *op, int64_t now)
@@ -639,7 +694,7 @@ static int op_dm(struct desk *d, struct ticket *t, struct op *op, int64_t now)
         return DESK_ERR;
     snprintf(detail, sizeof detail, "to @%s (%s): %s", t->customer_handle, t->customer_id,
              op->arg);
-    return record(d, t, op->actor, "dm", detail, NULL, now);
+    return desk_record_change(d, t, op->actor, "dm", detail, NULL, now);
 }
 
 static int op_resend(struct desk *d, struct ticket *t, struct op *op, int64_t now)
@@ -656,12 +711,14 @@ static int op_resend(struct desk *d, struct ticket *t, struct op *op, int64_t no
     if (id < 0 || store_job_get(d->store, id, &j))
         return DESK_ERR;
     is_dm = strcmp(j.kind, "x.dm") == 0;
-    if (!(p = json_loads(j.payload ? j.payload : "{}", 0, NULL)))
+    p = json_loads(j.payload ? j.payload : "{}", 0, NULL);
+    if (!p)
         goto out;
     if (op->arg && *op->arg) {
         /* edited text: the same job (its id carries through), new words */
         char *dump;
-        if ((rc = check_text(t, op, is_dm ? "DM" : "reply")))
+        rc = check_text(t, op, is_dm ? "DM" : "reply");
+        if (rc)
             goto out;
         rc = DESK_ERR;
         text_excerpt(op->arg, ex, sizeof ex);
@@ -693,7 +750,7 @@ static int op_resend(struct desk *d, struct ticket *t, struct op *op, int64_t no
              (long long)j.id, json_string_value(json_object_get(p, "text"))
              ? json_string_value(json_object_get(p, "text")) : "");
     snprintf(op->err, op->errlen, "%s", is_dm ? "dm" : "reply");   /* what was resent */
-    rc = record(d, t, op->actor, "resend", detail, NULL, now);
+    rc = desk_record_change(d, t, op->actor, "resend", detail, NULL, now);
     desk_outbox_kick_later(d);
 out:
     json_decref(p);
@@ -709,7 +766,7 @@ static int op_note(struct desk *d, struct ticket *t, struct op *op, int64_t now)
         return rc;
     text_excerpt(op->arg, ex, sizeof ex);
     snprintf(line, sizeof line, "Note from %s: %s", desk_staff_name(d, op->actor), ex);
-    return record(d, t, op->actor, "note", op->arg, line, now);
+    return desk_record_change(d, t, op->actor, "note", op->arg, line, now);
 }
 
 static int op_escalate(struct desk *d, struct ticket *t, struct op *op, int64_t now)
@@ -729,7 +786,7 @@ static int op_escalate(struct desk *d, struct ticket *t, struct op *op, int64_t 
     text_excerpt(t->text, ex, sizeof ex);
     text_excerpt(reason, why, sizeof why);
     text_excerpt(t->customer_handle, who, sizeof who);
-    xlink_status_url(t->customer_handle, t->tweet_id, url, sizeof url);
+    desk_permalink(d, t->customer_handle, t->tweet_id, url, sizeof url);
     snprintf(line, sizeof line, "#%lld escalated by %s: %s\n@%s: %s\n%s",
              (long long)t->id, desk_staff_name(d, op->actor), why, who, ex, url);
     if (desk_queue(d, "channel.post",
@@ -739,7 +796,7 @@ static int op_escalate(struct desk *d, struct ticket *t, struct op *op, int64_t 
         return DESK_ERR;
     snprintf(line, sizeof line, "%s escalated #%lld: %s", desk_staff_name(d, op->actor),
              (long long)t->id, reason);
-    return record(d, t, op->actor, "escalated", reason, line, now);
+    return desk_record_change(d, t, op->actor, "escalated", reason, line, now);
 }
 
 static int op_close(struct desk *d, struct ticket *t, struct op *op, int64_t now)
@@ -752,7 +809,7 @@ static int op_close(struct desk *d, struct ticket *t, struct op *op, int64_t now
     t->closed_at = now;
     snprintf(line, sizeof line, "%s closed #%lld", desk_staff_name(d, op->actor),
              (long long)t->id);
-    return record(d, t, op->actor, "closed", NULL, line, now);
+    return desk_record_change(d, t, op->actor, "closed", NULL, line, now);
 }
 
 static int op_reopen(struct desk *d, struct ticket *t, struct op *op, int64_t now)
@@ -812,15 +869,13 @@ static int op_tag(struct desk *d, struct ticket *t, struct op *op, int64_t now)
                 items[j - 1] = x;
             }
         tags[0] = '\0';
-        for (int i = 0; i < count; i++) {
-            strncat(tags, ",", sizeof tags - strlen(tags) - 1);
-            strncat(tags, items[i], sizeof tags - strlen(tags) - 1);
-        }
+        for (int i = 0, off = 0; i < count && off < (int)sizeof tags; i++)
+            off += snprintf(tags + off, sizeof tags - (size_t)off, ",%s", items[i]);
     }
     set_str(&t->tags, tags + 1);
     snprintf(line, sizeof line, "%s tagged #%lld %s", desk_staff_name(d, op->actor),
              (long long)t->id, tag);
-    return record(d, t, op->actor, "tagged", tag, line, now);
+    return desk_record_change(d, t, op->actor, "tagged", tag, line, now);
 }
 
 static int op_priority(struct desk *d, struct ticket *t, struct op *op, int64_t now)
@@ -839,7 +894,7 @@ static int op_priority(struct desk *d, struct ticket *t, struct op *op, int64_t 
     set_str(&t->priority, op->arg);
     snprintf(line, sizeof line, "%s set #%lld to %s priority", desk_staff_name(d, op->actor),
              (long long)t->id, op->arg);
-    return record(d, t, op->actor, "priority", op->arg, line, now);
+    return desk_record_change(d, t, op->actor, "priority", op->arg, line, now);
 }
 
 #define OP(name, fn, arg_)                                                     \

@@ -16,6 +16,7 @@ struct desk;
 struct chat;
 struct source;
 struct source_usage;
+struct source_text;
 
 enum desk_rc {
     DESK_OK = 0,
@@ -122,6 +123,30 @@ const char *desk_source_state(struct desk *d);
 /* Today's (UTC) billed usage of the source, priced; -1 when the source
  * counts nothing (replay). */
 int desk_source_usage(struct desk *d, struct source_usage *u);
+
+/* The source's public link to post `id` by `handle` in `out` (`len`
+ * bytes).  Returns 0, or -1 with out = "" when there is none (no source
+ * wired, or the id has no link). */
+int desk_permalink(struct desk *d, const char *handle, const char *id, char *out, size_t len);
+/* How the source would count `text` (`len` bytes) before posting it.
+ * Returns 0, or -1 on allocation failure or when no source can tell. */
+int desk_check_text(struct desk *d, const char *text, size_t len, struct source_text *out);
+
+/* The ticket lists people ask for by name, the default ("open") first;
+ * NULL-terminated, static. */
+const char *const *desk_ticket_filters(void);
+/* The same as words for a message: "open, mine, ... closed or all".  Static. */
+const char *desk_ticket_filter_names(void);
+/* Ticket ids of list `filter` (one of desk_ticket_filters(); "mine" is
+ * the open tickets assigned to `self`), newest first, at most `limit`.
+ * Returns DESK_OK with `*ids` new (caller frees with free(); NULL when
+ * empty) and `*n` set, or DESK_INVALID for an unknown filter. */
+int desk_ticket_list(struct desk *d, const char *filter, const char *self, size_t limit,
+                     int64_t **ids, size_t *n);
+
+/* A ticket's status as people see it: "new", "assigned", "escalated" or
+ * "closed".  Static string. */
+const char *desk_ticket_status(const struct ticket *t);
 
 /* The chat destinations refusing every post right now, one per line:
  * "not_in_channel #support since 2026-12-05T21:03:04Z" (written to `buf`;

@@ -77,6 +77,12 @@ int64_t desk_queue_job(struct desk *d, const char *kind, const char *target, int
  * posted it) to `text`, with a Resend button when `resend`. */
 int desk_queue_receipt(struct desk *d, const struct ticket *t, int64_t line, const char *text,
                        int resend);
+/* The common tail of every change to a ticket: stamps and stores `t`,
+ * appends the audit event (`actor`, `action`, `detail`), queues
+ * `thread_line` (when not NULL) in its chat thread and a refresh of its
+ * message.  Runs inside the caller's transaction.  DESK_OK or DESK_ERR. */
+int desk_record_change(struct desk *d, struct ticket *t, const char *actor, const char *action,
+                       const char *detail, const char *thread_line, int64_t now);
 /* Queues a line in the ticket's chat thread. */
 int desk_queue_thread(struct desk *d, const struct ticket *t, const char *text);
 /* Queues a refresh of the ticket's chat message (coalesced). */

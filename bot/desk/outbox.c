@@ -1,7 +1,11 @@
 /* outbox.c — drains durable jobs to the chat and source adapters: one send
  * in flight per target (so a target's jobs keep their order), a rate limit
  * per target, retries with backoff and jitter, and results recorded back on
- * the ticket.  Knows the chat and source interfaces, not their wire formats. */
+ * the ticket.  Knows the chat and source interfaces and parses no wire
+ * format, but it does read the adapters' settings: the pacing of each target
+ * (`slack.post_rate`, `outbox.x_rate`), Slack's digest threshold, and the
+ * brand's handle (`x.handle`) for the link to a sent reply; job kinds are
+ * named by target ("x.reply", "ticket.post"). */
 #include "desk/desk_internal.h"
 
 #include <jansson.h>
@@ -15,7 +19,6 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "source/source.h"
-#include "source/xlink.h"
 
 static void on_timer(uv_timer_t *t);
 
@@ -311,11 +314,9 @@ static int load_view(struct desk *d, int64_t id, struct view_buf *b)
 {
     if (store_ticket_get(d->store, id, &b->t))
         return -1;
-    xlink_status_url(b->t.customer_handle, b->t.tweet_id, b->url, sizeof b->url);
+    desk_permalink(d, b->t.customer_handle, b->t.tweet_id, b->url, sizeof b->url);
     b->v.id = b->t.id;
-    b->v.status = strcmp(b->t.state, "closed") == 0 ? "closed"
-                : b->t.escalated ? "escalated"
-                : b->t.assignee ? "assigned" : "new";
+    b->v.status = desk_ticket_status(&b->t);
     b->v.customer_handle = b->t.customer_handle;
     b->v.customer_name = b->t.customer_name;
     b->v.text = b->t.text;
@@ -376,8 +377,9 @@ static int dm_notice(struct desk *d, struct ticket *t, const struct job *j, json
 
     /* {code} differs per DM, so X never refuses a notice as a duplicate of
      * the last one; a lead replaces the wording with canned add dm_notice */
-    if (!tpl && !(tpl = strdup("{handle} we've sent you a DM (ref {code}), please check "
-                               "your messages.")))
+    if (!tpl)
+        tpl = strdup("{handle} we've sent you a DM (ref {code}), please check your messages.");
+    if (!tpl)
         return -1;
     /* a short code that differs per DM: the job id, scrambled, in base 36 */
     {
@@ -443,7 +445,7 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
     } else if (strcmp(j->kind, "x.reply") == 0 && r->status == SEND_OK) {
         if (r->ref && *r->ref) {
             char url[160];
-            xlink_status_url(d->cfg->x.handle, r->ref, url, sizeof url);
+            desk_permalink(d, d->cfg->x.handle, r->ref, url, sizeof url);
             snprintf(line, sizeof line, "Reply sent: %s", url);
         } else   /* a retry found X already had it: sent once, link unknown */
             snprintf(line, sizeof line, "Reply sent (X confirmed it was already posted).");
@@ -501,8 +503,8 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
  * ticket) in one transaction.  Returns 0 when recorded (or when there is
  * nothing left to record), -1 when the store refused: the caller keeps the
  * outcome and calls again. */
-static int record(struct desk *d, int64_t job_id, const struct send_result *r, int digest,
-                  double blocked_delay)
+static int record_outcome(struct desk *d, int64_t job_id, const struct send_result *r,
+                          int digest, double blocked_delay)
 {
     struct job j;
     json_t *payload = NULL;
@@ -591,7 +593,7 @@ static size_t record_kept(struct desk *d, struct inflight *f)
     struct send_result r = { f->status, f->ref, f->error, f->retry_after };
     size_t left = 0;
     for (size_t i = 0; i < f->njobs; i++)
-        if (record(d, f->jobs[i], &r, f->digest, f->blocked_delay))
+        if (record_outcome(d, f->jobs[i], &r, f->digest, f->blocked_delay))
             f->jobs[left++] = f->jobs[i];
     f->njobs = left;
     return left;
@@ -641,7 +643,7 @@ void outbox_forget(struct desk *d)
  * limit counted from its start let the next post follow the last call by
  * less than the interval: the bench's storm provoked a 429 that way, and
  * every retry then provoked the next. */
-static void finish(struct done_ctx *ctx, const struct send_result *r, int called)
+static void end_job(struct done_ctx *ctx, const struct send_result *r, int called)
 {
     struct desk *d = ctx->d;
     struct inflight *f = &d->inflight[ctx->slot];
@@ -656,7 +658,9 @@ static void finish(struct done_ctx *ctx, const struct send_result *r, int called
 
     f->jobs = ctx->digest;
     f->njobs = ctx->digest ? ctx->ndigest : 1;
-    if (!f->jobs && !(f->jobs = malloc(sizeof *f->jobs))) {
+    if (!f->jobs)
+        f->jobs = malloc(sizeof *f->jobs);
+    if (!f->jobs) {
         f->njobs = 0;   /* out of memory: the job stays in flight until restart */
         log_error("outbox: out of memory recording an outcome", "job=%lld",
                   (long long)f->job_id);
@@ -691,19 +695,19 @@ static void finish(struct done_ctx *ctx, const struct send_result *r, int called
 
 static void on_done(void *arg, const struct send_result *r)
 {
-    finish(arg, r, 1);
+    end_job(arg, r, 1);
 }
 
 static void skip(void *arg, const char *why)
 {
     struct send_result r = { SEND_OK, why, NULL, 0 };
-    finish(arg, &r, 0);
+    end_job(arg, &r, 0);
 }
 
 static void fail_now(void *arg, const char *why)
 {
     struct send_result r = { SEND_FAIL, NULL, why, 0 };
-    finish(arg, &r, 0);
+    end_job(arg, &r, 0);
 }
 
 /* The history lookup before a post whose earlier attempt may have landed
@@ -833,7 +837,11 @@ static void line_for_job(struct done_ctx *ctx, const struct job *j, const char *
     struct chat *chat = ctx->d->chat;
     struct find_line *fl = calloc(1, sizeof *fl);
 
-    if (!fl || !(fl->text = strdup(text)) || (thread && !(fl->thread = strdup(thread)))) {
+    if (fl) {
+        fl->text = strdup(text);
+        fl->thread = thread ? strdup(thread) : NULL;
+    }
+    if (!fl || !fl->text || (thread && !fl->thread)) {
         if (fl)
             find_line_free(fl);
         if (rp)
@@ -964,7 +972,8 @@ static struct repost *repost_new(struct done_ctx *ctx, const struct job *j, cons
     rp->attempts = j->attempts;
     rp->oldest = lookup_oldest(j);
     snprintf(rp->channel, sizeof rp->channel, "%s", j->target + 5);
-    if (text && !(rp->text = strdup(text))) {
+    rp->text = text ? strdup(text) : NULL;
+    if (text && !rp->text) {
         free(rp);
         return NULL;
     }
@@ -1039,11 +1048,12 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
         goto out;
     }
     if (strcmp(j->kind, "ticket.post") == 0) {
-        struct find_then_post *f;
+        struct find_then_post *f = NULL;
+        if (!vb.t.chat_ref && j->attempts > 1 && chat->ops->find_ticket)
+            f = calloc(1, sizeof *f);
         if (vb.t.chat_ref) {
             skip(ctx, vb.t.chat_ref);   /* already shown: never post a ticket twice */
-        } else if (j->attempts > 1 && chat->ops->find_ticket &&
-                   (f = calloc(1, sizeof *f))) {
+        } else if (f) {
             f->ctx = ctx;
             f->ticket = j->ticket_id;
             f->attempts = j->attempts;
@@ -1053,23 +1063,27 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
             chat->ops->post_ticket(chat, channel, &vb.v, on_done, ctx);
         }
     } else if (strcmp(j->kind, "ticket.update") == 0) {
-        struct repost *rp;
+        struct repost *rp = vb.t.chat_ref ? repost_new(ctx, j, NULL) : NULL;
         if (!vb.t.chat_ref)
             skip(ctx, "no ticket message to update");
-        else if ((rp = repost_new(ctx, j, NULL)))
+        else if (rp)
             chat->ops->update_ticket(chat, channel, vb.t.chat_ref, &vb.v, on_maybe_gone, rp);
         else
             on_done(ctx, &(struct send_result){ SEND_RETRY, NULL, "out of memory", 0 });
     } else if (strcmp(j->kind, "ticket.thread") == 0) {
-        struct then_thread *tt;
-        struct repost *rp;
-        if (!vb.t.chat_ref && vb.t.chat_digest && (tt = calloc(1, sizeof *tt))) {
+        struct then_thread *tt = NULL;
+        struct repost *rp = NULL;
+        if (!vb.t.chat_ref && vb.t.chat_digest)
+            tt = calloc(1, sizeof *tt);
+        else if (vb.t.chat_ref)
+            rp = repost_new(ctx, j, payload_str(p, "text"));
+        if (tt) {
             tt->ctx = ctx;
             tt->ticket = j->ticket_id;
             snprintf(tt->channel, sizeof tt->channel, "%s", channel);
             tt->text = strdup(payload_str(p, "text"));
             chat->ops->post_ticket(chat, channel, &vb.v, on_own_post, tt);
-        } else if (vb.t.chat_ref && (rp = repost_new(ctx, j, payload_str(p, "text")))) {
+        } else if (rp) {
             line_for_job(ctx, j, channel, vb.t.chat_ref, payload_str(p, "text"), rp);
         } else if (vb.t.chat_ref) {
             on_done(ctx, &(struct send_result){ SEND_RETRY, NULL, "out of memory", 0 });
@@ -1196,7 +1210,7 @@ static int free_slot(struct desk *d)
     return -1;
 }
 
-static void run(struct desk *d)
+static void run_due_jobs(struct desk *d)
 {
     const char *busy[2 * DESK_MAX_TARGETS];
     int64_t wake_in = -1;    /* ms until the next run, -1 = none needed */
@@ -1273,10 +1287,10 @@ static void run(struct desk *d)
 
 static void on_timer(uv_timer_t *t)
 {
-    run(t->data);
+    run_due_jobs(t->data);
 }
 
 void desk_outbox_kick(struct desk *d)
 {
-    run(d);
+    run_due_jobs(d);
 }

@@ -59,18 +59,14 @@ static int check_one(struct desk *d, int64_t id, int64_t now)
         snprintf(line, sizeof line, "First-response target missed for #%lld (@%s) %s",
                  (long long)t.id, t.customer_handle,
                  t.assignee ? desk_staff_name(d, t.assignee) : d->cfg->channel_on_duty);
-        rc = store_ticket_update(d->store, &t) ||
-             store_event_append(d->store, t.id, "system", "sla breached", NULL, now) ||
-             desk_queue_thread(d, &t, line) || desk_queue_update(d, &t);
+        rc = desk_record_change(d, &t, "system", "sla breached", NULL, line, now);
     } else if (warn) {
         t.sla_warned = 1;
         fmt_minutes(t.sla_due_at - now, left, sizeof left);
         snprintf(line, sizeof line, "#%lld (@%s) has %s left to its first-response target: %s",
                  (long long)t.id, t.customer_handle, left,
                  t.assignee ? desk_staff_name(d, t.assignee) : d->cfg->channel_on_duty);
-        rc = store_ticket_update(d->store, &t) ||
-             store_event_append(d->store, t.id, "system", "sla warning", left, now) ||
-             desk_queue_thread(d, &t, line) || desk_queue_update(d, &t);
+        rc = desk_record_change(d, &t, "system", "sla warning", left, line, now);
     }
     store_ticket_clear(&t);
     if (rc || store_commit(d->store)) {

@@ -14,7 +14,6 @@
 #include <time.h>
 
 #include "core/log.h"
-#include "desk/tweetlen.h"
 #include "script/refs.h"
 #include "source/source.h"
 #include "source/xlink.h"
@@ -104,8 +103,7 @@ static void fill_ticket(lua_State *L, const struct ticket *t)
     lua_pushinteger(L, t->id);
     lua_setfield(L, -2, "id");
     set_str(L, "state", t->state);
-    set_str(L, "status", strcmp(t->state, "closed") == 0 ? "closed" : t->escalated ? "escalated"
-                         : t->assignee ? "assigned" : "new");
+    set_str(L, "status", desk_ticket_status(t));
     lua_createtable(L, 0, 3);
     set_str(L, "id", t->customer_id);
     set_str(L, "handle", t->customer_handle);
@@ -113,7 +111,7 @@ static void fill_ticket(lua_State *L, const struct ticket *t)
     lua_setfield(L, -2, "customer");
     set_str(L, "text", t->text);
     set_str(L, "tweet_id", t->tweet_id);
-    xlink_status_url(t->customer_handle, t->tweet_id, url, sizeof url);
+    desk_permalink(rt->desk, t->customer_handle, t->tweet_id, url, sizeof url);
     set_str(L, "url", url);
     if (t->assignee) {
         api_push_user(L, t->assignee);
@@ -355,7 +353,7 @@ static const char *public_text(lua_State *L)
 {
     struct script_rt *rt = rt_live(L);
     char sig[256], msg[256];
-    struct tweetlen tl;
+    struct source_text tl;
     const char *text;
 
     luaL_checkstring(L, 2);
@@ -365,13 +363,13 @@ static const char *public_text(lua_State *L)
     lua_pushstring(L, sig);
     lua_concat(L, 2);                                /* text .. signature */
     text = lua_tostring(L, -1);
-    if (tweetlen_check(text, strlen(text), &tl) != 0)
+    if (desk_check_text(rt->desk, text, strlen(text), &tl) != 0)
         luaL_error(L, "out of memory");
     if (!tl.valid) {
-        if (tl.weighted > TWEETLEN_MAX)
+        if (tl.weighted > tl.max)
             snprintf(msg, sizeof msg, "That reply is %d/%d characters as X counts them "
                      "(links count 23, emoji 2, CJK 2); shorten it by %d.", tl.weighted,
-                     TWEETLEN_MAX, tl.weighted - TWEETLEN_MAX);
+                     tl.max, tl.weighted - tl.max);
         else
             snprintf(msg, sizeof msg, "X would refuse that reply: %s.",
                      tl.reason ? tl.reason : "invalid");
@@ -533,21 +531,13 @@ static int c_tickets(lua_State *L)
     struct script_rt *rt = rt_of(L);
     const char *filter = luaL_optstring(L, 2, "open");
     lua_Integer limit = luaL_optinteger(L, 3, 20);
-    const char *where = filter, *arg = NULL;
     int64_t *ids;
     size_t n;
 
-    if (strcmp(filter, "mine") == 0) {
-        where = "assignee";
-        arg = actor(rt);
-    } else if (strcmp(filter, "open") && strcmp(filter, "unassigned") &&
-               strcmp(filter, "escalated") && strcmp(filter, "closed") &&
-               strcmp(filter, "all")) {
-        return api_fail(L, "Filter is open, mine, unassigned, escalated, closed or all.");
-    }
     if (limit < 1 || limit > 500)
         limit = 20;
-    ids = store_ticket_list(rt->store, where, arg, (size_t)limit, &n);
+    if (desk_ticket_list(rt->desk, filter, actor(rt), (size_t)limit, &ids, &n) != DESK_OK)
+        return api_fail(L, lua_pushfstring(L, "Filter is %s.", desk_ticket_filter_names()));
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++)
         if (push_ticket_or_nil(L, ids[i]))
@@ -842,8 +832,8 @@ static int v_tweet_length(lua_State *L)
 {
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
-    struct tweetlen tl;
-    if (tweetlen_check(s, len, &tl))
+    struct source_text tl;
+    if (desk_check_text(rt_of(L)->desk, s, len, &tl))
         return luaL_error(L, "out of memory");
     lua_pushinteger(L, tl.weighted);
     lua_pushboolean(L, tl.valid);
@@ -852,6 +842,19 @@ static int v_tweet_length(lua_State *L)
     else
         lua_pushnil(L);
     return 3;
+}
+
+/* vigil.ticket_filters(): the lists ctx:tickets takes, the default first. */
+static int v_ticket_filters(lua_State *L)
+{
+    const char *const *f = desk_ticket_filters();
+
+    lua_newtable(L);
+    for (int i = 0; f[i]; i++) {
+        lua_pushstring(L, f[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
 }
 
 /* vigil.now(): the desk's clock (tests move it; scripts should not use
@@ -1079,7 +1082,7 @@ void api_open(lua_State *L)
         { "log", v_log }, { "tweet_length", v_tweet_length }, { "staff", v_staff },
         { "now", v_now }, { "status", v_status }, { "usage", v_usage },
         { "commands", v_commands }, { "scripts", v_scripts }, { "reload", v_reload },
-        { NULL, NULL },
+        { "ticket_filters", v_ticket_filters }, { NULL, NULL },
     };
 
     luaL_newmetatable(L, "vigil.usererror");

@@ -63,24 +63,35 @@ static int cmp_pair(const void *a, const void *b)
     return c ? c : strcmp(x->v, y->v);
 }
 
-static int add_pair(struct pair **v, size_t *n, const char *k, size_t kl, const char *val,
-                    size_t vl)
+/* Appends the pair `k`=`val` (plain text, borrowed), each percent-encoded.
+ * Returns 0, or -1 when out of memory (nothing appended). */
+static int push_encoded(struct pair **v, size_t *n, const char *k, const char *val)
 {
     struct pair *nv = realloc(*v, (*n + 1) * sizeof **v);
-    char *dk, *dv;
     if (!nv)
         return -1;
     *v = nv;
-    dk = url_decode(k, kl);
-    dv = url_decode(val, vl);
-    nv[*n].k = dk ? oauth_encode(dk) : NULL;
-    nv[*n].v = dv ? oauth_encode(dv) : NULL;
-    free(dk);
-    free(dv);
-    if (!nv[*n].k || !nv[*n].v)
+    nv[*n].k = oauth_encode(k);
+    nv[*n].v = oauth_encode(val);
+    if (!nv[*n].k || !nv[*n].v) {
+        free(nv[*n].k);
+        free(nv[*n].v);
         return -1;
+    }
     (*n)++;
     return 0;
+}
+
+/* Appends a pair given as it appears in a query string (encoded). */
+static int add_pair(struct pair **v, size_t *n, const char *k, size_t kl, const char *val,
+                    size_t vl)
+{
+    char *dk = url_decode(k, kl), *dv = url_decode(val, vl);
+    int rc = dk && dv ? push_encoded(v, n, dk, dv) : -1;
+
+    free(dk);
+    free(dv);
+    return rc;
 }
 
 int oauth1_signature(const char *method, const char *url, const char *const *params,
@@ -112,29 +123,16 @@ int oauth1_signature(const char *method, const char *url, const char *const *par
         const char *eq = strchr(*p, '=');
         /* given unencoded: encode as a query string would carry them */
         char *ek, *ev;
+        int bad;
         if (!eq)
             continue;
         ek = strndup(*p, (size_t)(eq - *p));
         ev = strdup(eq + 1);
-        if (!ek || !ev) {
-            free(ek);
-            free(ev);
-            goto out;
-        }
-        {
-            struct pair *nv = realloc(v, (n + 1) * sizeof *v);
-            if (!nv) {
-                free(ek);
-                free(ev);
-                goto out;
-            }
-            v = nv;
-            v[n].k = oauth_encode(ek);
-            v[n].v = oauth_encode(ev);
-            n++;
-        }
+        bad = !ek || !ev || push_encoded(&v, &n, ek, ev);
         free(ek);
         free(ev);
+        if (bad)
+            goto out;
     }
     qsort(v, n, sizeof *v, cmp_pair);
     for (size_t i = 0; i < n; i++)
@@ -142,13 +140,9 @@ int oauth1_signature(const char *method, const char *url, const char *const *par
     joined = calloc(1, len + 1);
     if (!joined)
         goto out;
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            strcat(joined, "&");
-        strcat(joined, v[i].k);
-        strcat(joined, "=");
-        strcat(joined, v[i].v);
-    }
+    for (size_t i = 0, off = 0; i < n; i++)   /* len counts "&k=v" for each pair */
+        off += (size_t)snprintf(joined + off, len + 1 - off, "%s%s=%s", i ? "&" : "",
+                                v[i].k, v[i].v);
     enc_url = oauth_encode(base_url);
     enc_params = oauth_encode(joined);
     cs = oauth_encode(consumer_secret ? consumer_secret : "");

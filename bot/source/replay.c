@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "source/xlink.h"
 #include "source/xparse.h"
 
 #define MAX_FILE (64u << 20)
@@ -42,8 +43,11 @@ static int read_lines(struct replay *r)
         log_error("cannot open replay file", "path=%s error=%s", r->path, strerror(errno));
         return -1;
     }
-    while ((n = getline(&line, &cap, f)) >= 0) {
+    for (;;) {
         char **nl;
+        n = getline(&line, &cap, f);
+        if (n < 0)
+            break;
         total += (size_t)n;
         if (total > MAX_FILE) {
             log_error("replay file is too large", "path=%s limit_mb=%u", r->path, MAX_FILE >> 20);
@@ -207,9 +211,18 @@ static const char *replay_state(struct source *s)
     return to_replay(s)->state;
 }
 
+/* The replayed mentions are X's, so links and lengths follow X's rules. */
 static const struct source_ops replay_ops = {
-    "replay", replay_start, replay_stop, replay_destroy, replay_send_reply, replay_send_dm,
-    replay_state, NULL,   /* usage: replaying costs nothing */
+    .name = "replay",
+    .start = replay_start,
+    .stop = replay_stop,
+    .destroy = replay_destroy,
+    .send_reply = replay_send_reply,
+    .send_dm = replay_send_dm,
+    .state = replay_state,
+    .usage = NULL,   /* replaying costs nothing */
+    .permalink = xlink_permalink,
+    .check_text = xlink_check_text,
 };
 
 struct source *replay_new(uv_loop_t *loop, const char *path, double interval)

@@ -29,6 +29,15 @@ struct source_usage {
     double total;               /* sum of count * price */
 };
 
+/* How the platform would count a text, and whether it would take it
+ * (check_text). */
+struct source_text {
+    int weighted;        /* the length the platform compares to `max` */
+    int max;             /* the platform's limit, in the same units */
+    int valid;           /* 1 if the platform would accept the text */
+    const char *reason;  /* NULL when valid; else a short static English reason */
+};
+
 struct source_ops {
     const char *name;
     /* Begins delivering pages; `cursor` is the last committed one (NULL on
@@ -48,6 +57,15 @@ struct source_ops {
     /* Today's billed usage; 0 when filled.  NULL for a source that costs
      * nothing (replay). */
     int (*usage)(struct source *s, struct source_usage *u);
+    /* The public link to post `id` by `handle` (which may be NULL or not a
+     * valid handle) in `out` (`len` bytes).  Returns 0, or -1 with out = ""
+     * when `id` has no link. */
+    int (*permalink)(struct source *s, const char *handle, const char *id, char *out,
+                     size_t len);
+    /* Counts `text` (`len` bytes, need not be NUL-terminated) the way the
+     * platform does before it is posted.  Returns 0, or -1 on allocation
+     * failure (out undefined). */
+    int (*check_text)(struct source *s, const char *text, size_t len, struct source_text *out);
 };
 
 struct source {

@@ -9,6 +9,7 @@
  * format (through xparse and oauth); never SQL or the chat. */
 #include "source/x.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include "core/backoff.h"
 #include "core/log.h"
 #include "source/oauth.h"
+#include "source/xlink.h"
 #include "source/xparse.h"
 
 #define FIELDS "&tweet.fields=created_at,author_id,conversation_id,in_reply_to_user_id," \
@@ -99,22 +101,32 @@ static void tally(struct xsrc *x, const char *item, int64_t n)
         log_warn("X: could not record today's usage", "item=%s n=%lld", item, (long long)n);
 }
 
+/* The number in header `name`: its leading digits, as X sends them; 0 when
+ * it has none; `missing` when there is no such header. */
+static long long header_number(const struct http_response *h, const char *name,
+                               long long missing)
+{
+    char v[32], *end;
+    long long n;
+
+    if (http_header(h, name, v, sizeof v) != 0)
+        return missing;
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    return errno || end == v ? 0 : n;
+}
+
 static void read_rate(struct xsrc *x, const struct http_response *h)
 {
-    char v[32];
-    if (http_header(h, "x-rate-limit-limit", v, sizeof v) == 0)
-        x->rl_limit = atol(v);
-    if (http_header(h, "x-rate-limit-remaining", v, sizeof v) == 0)
-        x->rl_remaining = atol(v);
-    if (http_header(h, "x-rate-limit-reset", v, sizeof v) == 0)
-        x->rl_reset = atoll(v);
+    x->rl_limit = (long)header_number(h, "x-rate-limit-limit", x->rl_limit);
+    x->rl_remaining = (long)header_number(h, "x-rate-limit-remaining", x->rl_remaining);
+    x->rl_reset = header_number(h, "x-rate-limit-reset", x->rl_reset);
 }
 
 /* Seconds until the rate window resets, + 1 as X advises. */
 static double until_reset(const struct http_response *h)
 {
-    char v[32];
-    long long reset = http_header(h, "x-rate-limit-reset", v, sizeof v) == 0 ? atoll(v) : 0;
+    long long reset = header_number(h, "x-rate-limit-reset", 0);
     double d = reset ? (double)(reset - (long long)time(NULL)) + 1 : 60;
     return d < 1 ? 1 : d > 3600 ? 3600 : d;
 }
@@ -425,7 +437,9 @@ static void on_page(struct xsrc *x, void *arg, const struct http_response *h)
      * deduplicated.  A first start (no cursor) stops at its backfill. */
     if (more && x->pages - x->seg_start >= max_pages) {
         more = 0;
-        if (x->cursor && !(x->resume_token = strdup(page.next_token))) {
+        if (x->cursor)
+            x->resume_token = strdup(page.next_token);
+        if (x->cursor && !x->resume_token) {
             mention_page_free(&page);
             walk_reset(x);
             poll_later(x, 5, "out of memory");
@@ -543,7 +557,7 @@ struct send {
     int pages;               /* of own posts read looking for it */
 };
 
-static void finish(struct send *sd, enum send_status st, const char *ref, const char *error,
+static void answer_send(struct send *sd, enum send_status st, const char *ref, const char *error,
                    double retry_after)
 {
     struct send_result r = { st, ref, error, retry_after };
@@ -588,14 +602,14 @@ static void on_own_posts(struct xsrc *x, void *arg, const struct http_response *
         snprintf(why, sizeof why, "X called the reply a duplicate and vigil could not read "
                  "its own posts to check whether an earlier try went out (HTTP %ld: %s)",
                  h->status, detail);
-        finish(sd, SEND_RETRY, NULL, why, h->status == 429 ? until_reset(h) : 0);
+        answer_send(sd, SEND_RETRY, NULL, why, h->status == 429 ? until_reset(h) : 0);
         return;
     }
     if (xparse_own_posts(h->body, h->len, &page, err, sizeof err)) {
         log_warn("X: unreadable page of own posts", "error=%s", err);
         snprintf(why, sizeof why, "X called the reply a duplicate and its list of our posts "
                  "was unreadable (%s)", err);
-        finish(sd, SEND_RETRY, NULL, why, 0);
+        answer_send(sd, SEND_RETRY, NULL, why, 0);
         return;
     }
     tally(x, "post_read", (int64_t)page.n);   /* priced as any post read, to be safe */
@@ -606,7 +620,7 @@ static void on_own_posts(struct xsrc *x, void *arg, const struct http_response *
         tally(x, "reply", 1);   /* its answer was lost, not its bill */
         snprintf(why, sizeof why, "%s", hit->id);
         own_page_free(&page);
-        finish(sd, SEND_OK, why, NULL, 0);
+        answer_send(sd, SEND_OK, why, NULL, 0);
         return;
     }
     if (page.next_token && sd->pages < OWN_PAGES) {
@@ -618,7 +632,7 @@ static void on_own_posts(struct xsrc *x, void *arg, const struct http_response *
              "attempt=%d pages=%d more=%s", sd->in_reply_to, sd->attempt, sd->pages,
              page.next_token ? "yes" : "no");
     own_page_free(&page);
-    finish(sd, SEND_FAIL, NULL, DUPLICATE_FAIL, 0);
+    answer_send(sd, SEND_FAIL, NULL, DUPLICATE_FAIL, 0);
 }
 
 /* Reads a page of the account's posts newer than both the customer's post
@@ -631,7 +645,7 @@ static void read_own_posts(struct xsrc *x, struct send *sd, const char *token)
     int n;
 
     if (!x->user_id || of <= 0) {
-        finish(sd, SEND_RETRY, NULL, "X called the reply a duplicate; vigil cannot check its "
+        answer_send(sd, SEND_RETRY, NULL, "X called the reply a duplicate; vigil cannot check its "
                "own posts before it knows its X user id", 0);
         return;
     }
@@ -645,7 +659,7 @@ static void read_own_posts(struct xsrc *x, struct send *sd, const char *token)
     }
     sd->pages++;
     if (x_request(x, "GET", url, AUTH_READ, NULL, on_own_posts, sd))
-        finish(sd, SEND_RETRY, NULL, "could not start reading our own posts", 0);
+        answer_send(sd, SEND_RETRY, NULL, "could not start reading our own posts", 0);
 }
 
 static void on_sent(struct xsrc *x, void *arg, const struct http_response *h)
@@ -657,32 +671,33 @@ static void on_sent(struct xsrc *x, void *arg, const struct http_response *h)
         tally(x, sd->is_dm ? "dm" : "reply", 1);
         if (xparse_data_field(h->body, h->len, sd->is_dm ? "dm_event_id" : "id", id,
                               sizeof id) == 0) {
-            finish(sd, SEND_OK, id, NULL, 0);
+            answer_send(sd, SEND_OK, id, NULL, 0);
             return;
         }
-        finish(sd, SEND_RETRY, NULL, "X answered without an id", 0);
+        answer_send(sd, SEND_RETRY, NULL, "X answered without an id", 0);
         return;
     }
     if (h->status == 0) {
-        finish(sd, SEND_RETRY, NULL, h->error ? h->error : "network error", 0);
+        answer_send(sd, SEND_RETRY, NULL, h->error ? h->error : "network error", 0);
         return;
     }
     xparse_problem(h->body, h->len, detail, sizeof detail, type, sizeof type);
     if (h->status == 429) {
-        finish(sd, SEND_RETRY, NULL, "X rate limit", until_reset(h));
+        answer_send(sd, SEND_RETRY, NULL, "X rate limit", until_reset(h));
     } else if (h->status >= 500) {
         snprintf(why, sizeof why, "X had trouble (HTTP %ld)", h->status);
-        finish(sd, SEND_RETRY, NULL, why, 0);
+        answer_send(sd, SEND_RETRY, NULL, why, 0);
     } else if (h->status == 403 && contains(detail, "duplicate")) {
         /* Only a retried reply can be its own duplicate, and only the
          * account's posts can prove it was (never the refusal alone). */
         if (sd->attempt > 1 && !sd->is_dm)
             read_own_posts(x, sd, NULL);
         else
-            finish(sd, SEND_FAIL, NULL, sd->is_dm ? "X refused this DM as a duplicate of an "
+            answer_send(sd, SEND_FAIL, NULL, sd->is_dm ? "X refused this DM as a duplicate of an "
                    "earlier message; reword it" : DUPLICATE_FAIL, 0);
     } else if (h->status == 403 && contains(detail, "deleted or not visible")) {
-        finish(sd, SEND_FAIL, NULL, "the customer's tweet was deleted or is not visible to us", 0);
+        answer_send(sd, SEND_FAIL, NULL,
+                    "the customer's tweet was deleted or is not visible to us", 0);
     } else if (!sd->is_dm && h->status == 403 && (strcmp(type, "disallowed-resource") == 0 ||
                                                   contains(detail, "not been mentioned"))) {
         /* Since 2026-02-23 self-serve apps may reply only to posts that
@@ -690,19 +705,19 @@ static void on_sent(struct xsrc *x, void *arg, const struct http_response *h)
         snprintf(why, sizeof why, "the customer's post does not mention @%s, and X only lets "
                  "apps reply to posts that summon them; answer with /tw dm, or wait for them "
                  "to @mention us (X: %s)", x->cfg->x.handle, detail);
-        finish(sd, SEND_FAIL, NULL, why, 0);
+        answer_send(sd, SEND_FAIL, NULL, why, 0);
     } else if (sd->is_dm && h->status == 403) {
         snprintf(why, sizeof why, "the customer does not accept DMs from us (X: %s)", detail);
-        finish(sd, SEND_FAIL, NULL, why, 0);
+        answer_send(sd, SEND_FAIL, NULL, why, 0);
     } else if (h->status == 401 && x->access_token && !has_oauth1(x->cfg)) {
         refresh_token(x);   /* tokens last 2 h; the retry uses the new one */
-        finish(sd, SEND_RETRY, NULL, "the X access token expired; refreshing it", 2);
+        answer_send(sd, SEND_RETRY, NULL, "the X access token expired; refreshing it", 2);
     } else {
         snprintf(why, sizeof why, "X refused it (HTTP %ld): %s", h->status, detail);
         if (h->status == 401 || (h->status == 403 && strcmp(type, "unsupported-authentication") == 0))
             log_error("X refused the credentials for posting", "status=%ld credential=%s detail=%s",
                       h->status, has_oauth1(x->cfg) ? "x.oauth1" : "x.oauth2", detail);
-        finish(sd, SEND_FAIL, NULL, why, 0);
+        answer_send(sd, SEND_FAIL, NULL, why, 0);
     }
 }
 
@@ -721,11 +736,12 @@ static void post(struct xsrc *x, const char *url, json_t *body, struct send *sd,
     sd->done = done;
     sd->arg = arg;
     if (!text)
-        finish(sd, SEND_RETRY, NULL, "out of memory", 0);
+        answer_send(sd, SEND_RETRY, NULL, "out of memory", 0);
     else if (!has_oauth1(x->cfg) && !x->access_token)
-        finish(sd, SEND_FAIL, NULL, "no credential to post with (x.oauth1 or x.oauth2 needed)", 0);
+        answer_send(sd, SEND_FAIL, NULL,
+                    "no credential to post with (x.oauth1 or x.oauth2 needed)", 0);
     else if (x_request(x, "POST", url, AUTH_WRITE, text, on_sent, sd))
-        finish(sd, SEND_RETRY, NULL, "could not start the request", 0);
+        answer_send(sd, SEND_RETRY, NULL, "could not start the request", 0);
     free(text);
 }
 
@@ -954,7 +970,16 @@ static int x_usage(struct source *s, struct source_usage *u)
 }
 
 static const struct source_ops x_ops = {
-    "x", x_start, x_stop, x_destroy, x_send_reply, x_send_dm, x_state, x_usage,
+    .name = "x",
+    .start = x_start,
+    .stop = x_stop,
+    .destroy = x_destroy,
+    .send_reply = x_send_reply,
+    .send_dm = x_send_dm,
+    .state = x_state,
+    .usage = x_usage,
+    .permalink = xlink_permalink,
+    .check_text = xlink_check_text,
 };
 
 struct source *x_new(uv_loop_t *loop, struct http *http, const struct config *cfg)

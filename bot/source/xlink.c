@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "source/source.h"
+#include "source/tweetlen.h"
+
 int xlink_handle_valid(const char *h)
 {
     size_t n = h ? strlen(h) : 0;
@@ -42,4 +45,23 @@ out:
     free(path);
     curl_url_cleanup(u);
     return rc;
+}
+
+int xlink_permalink(struct source *s, const char *handle, const char *id, char *out,
+                    size_t len)
+{
+    return xlink_status_url(handle, id, out, len);
+}
+
+int xlink_check_text(struct source *s, const char *text, size_t len, struct source_text *out)
+{
+    struct tweetlen tl;
+
+    if (tweetlen_check(text, len, &tl) != 0)
+        return -1;
+    out->weighted = tl.weighted;
+    out->max = TWEETLEN_MAX;
+    out->valid = tl.valid;
+    out->reason = tl.reason;
+    return 0;
 }

@@ -390,7 +390,8 @@ static char *expand_links(const char *text, json_t *urls)
         const char *to = json_string_value(json_object_get(u, "expanded_url"));
         char *hit, *next;
         size_t fl, tl, len;
-        if (!out || !from || !to || !*from || !(hit = strstr(out, from)))
+        hit = out && from && to && *from ? strstr(out, from) : NULL;
+        if (!hit)
             continue;
         fl = strlen(from);
         tl = strlen(to);
@@ -462,7 +463,9 @@ int xparse_own_posts(const char *json, size_t len, struct own_page *page, char *
         goto out;
     }
     page->nerrors = json_array_size(json_object_get(root, "errors"));
-    if (json_array_size(data) && !(page->v = calloc(json_array_size(data), sizeof *page->v))) {
+    if (json_array_size(data))
+        page->v = calloc(json_array_size(data), sizeof *page->v);
+    if (json_array_size(data) && !page->v) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
@@ -472,7 +475,9 @@ int xparse_own_posts(const char *json, size_t len, struct own_page *page, char *
         else
             page->nerrors++;
     }
-    if (next && !(page->next_token = strdup(json_string_value(next)))) {
+    if (next)
+        page->next_token = strdup(json_string_value(next));
+    if (next && !page->next_token) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }

@@ -1,6 +1,9 @@
 /* store.c — SQLite persistence for vigil: one file in WAL mode, forward
  * migrations, a statement cache and the typed queries of store.h.
- * Knows the schema; never Slack, X or Lua. */
+ * Knows the schema; never Slack's or X's APIs, and no Lua.  The schema was
+ * written when X was the only source, so some columns carry its words
+ * (`tweet_id`, the mentions' `original_id` = X's first edit); a second
+ * source stores its post ids in the same columns. */
 #include "store/store.h"
 
 #include <errno.h>
@@ -254,7 +257,9 @@ struct store *store_open(const char *path)
     struct store *s = calloc(1, sizeof *s);
     struct stat sb;
     int rc;
-    if (!s || !(s->path = strdup(path))) {
+    if (s)
+        s->path = strdup(path);
+    if (!s || !s->path) {
         free(s);
         return NULL;
     }

@@ -1,6 +1,7 @@
 /* store.h — vigil's SQLite store: schema, migrations, transactions and the
  * typed queries the desk, outbox and scripts need.  Knows the schema; never
- * Slack, X or Lua.  Times are Unix seconds unless a name ends in _ms. */
+ * Slack's or X's APIs, and no Lua (some column names are X's words: see
+ * store.c).  Times are Unix seconds unless a name ends in _ms. */
 #ifndef VIGIL_STORE_H
 #define VIGIL_STORE_H
 
@@ -10,13 +11,6 @@
 struct store;
 
 enum store_rc { STORE_OK = 0, STORE_ERR = 1, STORE_NOTFOUND = 2, STORE_EXISTS = 3 };
-
-/* A mention as stored.  Strings owned by the struct (store_mention_free). */
-struct stored_mention {
-    int64_t id, original_id, ticket_id;
-    char *author_id, *author_handle, *author_name, *conversation_id, *text;
-    int64_t created_at;
-};
 
 struct ticket {
     int64_t id;

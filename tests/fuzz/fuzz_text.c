@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "chat/slackparse.h"
-#include "desk/tweetlen.h"
+#include "source/tweetlen.h"
 #include "script/refs.h"
 #include "script/script.h"
 

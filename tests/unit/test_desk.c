@@ -1,6 +1,7 @@
 /* test_desk.c — the desk through its public API: ingest, ticket operations,
  * the outbox against recording fake adapters, and the SLA clock. */
 #include "unit.h"
+#include "fakes.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -14,139 +15,6 @@
 #include "desk/desk.h"
 #include "source/source.h"
 #include "store/store.h"
-
-/* --- fakes ------------------------------------------------------------- */
-
-struct fake {
-    struct chat chat;
-    struct source source;
-    char log[64][512];       /* what was sent, in order */
-    int n;
-    enum send_status next;   /* what the next sends answer */
-    double retry_after;
-    int fail_times;          /* answer `next` this many times, then OK */
-    const char *fail_only;   /* only sends of this kind fail or are held (NULL: all) */
-    int hold;                /* keep the next send's callback in held_done */
-    send_done_fn held_done;
-    void *held_arg;
-    const char *ref_suffix;  /* appended to ticket posts' refs (a second post) */
-    int finds;               /* history lookups asked for */
-    int64_t find_oldest;
-    int find_fails;          /* lookups answer SEND_RETRY (else: not found) */
-    const char *lock_on_dm;  /* a DM takes the write lock on this db before answering */
-    sqlite3 *locker;         /* the other program holding it */
-    int64_t reply_since;     /* what the last reply send was told to look back to */
-};
-
-static struct fake fake;
-
-static void record(const char *fmt, const char *a, const char *b)
-{
-    if (fake.n < 64)
-        snprintf(fake.log[fake.n++], sizeof fake.log[0], fmt, a ? a : "", b ? b : "");
-}
-
-static void answer(send_done_fn done, void *arg, const char *ref)
-{
-    struct send_result r = { SEND_OK, ref, NULL, 0 };
-    const char *kind = fake.n ? fake.log[fake.n - 1] : "";
-    int only = !fake.fail_only || strncmp(kind, fake.fail_only, strlen(fake.fail_only)) == 0;
-    if (fake.hold && only) {   /* the send is on the wire until the test answers it */
-        fake.hold = 0;
-        fake.held_done = done;
-        fake.held_arg = arg;
-        return;
-    }
-    if (fake.fail_times > 0 && only) {
-        fake.fail_times--;
-        r.status = fake.next;
-        r.error = fake.next == SEND_FAIL ? "You attempted to reply to a Tweet that is deleted"
-                : fake.next == SEND_BLOCKED ? "not_in_channel"
-                : fake.next == SEND_GONE ? "Slack said message_not_found" : "HTTP 503";
-        r.retry_after = fake.retry_after;
-        r.ref = fake.next == SEND_BLOCKED ? "#support" : NULL;
-    }
-    done(arg, &r);
-}
-
-static void f_post_ticket(struct chat *c, const char *ch, const struct ticket_view *t,
-                          send_done_fn done, void *arg)
-{
-    char id[32], ref[32];
-    snprintf(id, sizeof id, "%lld %s", (long long)t->id, t->status);
-    record("post %s %s", id, t->customer_handle);
-    snprintf(ref, sizeof ref, "ts-%lld%s", (long long)t->id,
-             fake.ref_suffix ? fake.ref_suffix : "");
-    answer(done, arg, ref);
-}
-
-static void f_update(struct chat *c, const char *ch, const char *ref,
-                     const struct ticket_view *t, send_done_fn done, void *arg)
-{
-    char s[64];
-    snprintf(s, sizeof s, "%s %s", t->status, t->assignee_name ? t->assignee_name : "-");
-    record("update %s %s", ref, s);
-    answer(done, arg, ref);
-}
-
-static void f_thread(struct chat *c, const char *ch, const char *ref, const char *text,
-                     send_done_fn done, void *arg)
-{
-    record("thread %s %s", ref, text);
-    answer(done, arg, "th");
-}
-
-static void f_channel(struct chat *c, const char *ch, const char *text, send_done_fn done,
-                      void *arg)
-{
-    record("channel %s %s", ch, text);
-    answer(done, arg, "ch");
-}
-
-static void f_reply(struct source *s, const char *to, const char *text, int attempt,
-                    int64_t since, send_done_fn done, void *arg)
-{
-    fake.reply_since = since;
-    record("reply %s %s", to, text);
-    answer(done, arg, "1900000000000000001");
-}
-
-static void f_dm(struct source *s, const char *to, const char *text, int attempt,
-                 send_done_fn done, void *arg)
-{
-    record("dm %s %s", to, text);
-    if (fake.lock_on_dm && !fake.locker) {   /* the disk fills while the DM is on the wire */
-        sqlite3_open(fake.lock_on_dm, &fake.locker);
-        sqlite3_exec(fake.locker, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    }
-    answer(done, arg, "dm-1");
-}
-
-static void f_find(struct chat *c, const char *ch, int64_t id, int64_t oldest,
-                   send_done_fn done, void *arg)
-{
-    struct send_result r = { SEND_FAIL, NULL, "not found", 0 };
-    fake.finds++;
-    fake.find_oldest = oldest;
-    if (fake.find_fails)
-        r = (struct send_result){ SEND_RETRY, NULL, "Slack said internal_error", 0 };
-    done(arg, &r);
-}
-
-static void f_line(struct chat *c, const char *ch, const char *ref, const char *text,
-                   const char *resend, send_done_fn done, void *arg)
-{
-    record(resend ? "line %s %s [Resend]" : "line %s %s", ref, text);
-    answer(done, arg, ref);
-}
-
-static const struct chat_ops fake_chat_ops = {
-    "fake", NULL, NULL, NULL, f_post_ticket, f_update, f_thread, f_channel, NULL, f_find, NULL,
-    .update_line = f_line,
-};
-static const struct source_ops fake_source_ops = {
-    "fake", NULL, NULL, NULL, f_reply, f_dm, NULL, NULL,
-};
 
 /* --- fixture ----------------------------------------------------------- */
 
@@ -162,9 +30,7 @@ static void fx_open(struct fx *f, const char *name)
     char cfgpath[700], dbpath[600], err[512];
     FILE *fp;
 
-    memset(&fake, 0, sizeof fake);
-    fake.chat.ops = &fake_chat_ops;
-    fake.source.ops = &fake_source_ops;
+    fake_reset(&fake_chat_ops);
     snprintf(dbpath, sizeof dbpath, "%s", unit_tmp(name));
     snprintf(cfgpath, sizeof cfgpath, "%s.lua", dbpath);
     fp = fopen(cfgpath, "w");

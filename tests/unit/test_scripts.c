@@ -3,6 +3,7 @@
  * a desk with a temp store and recording fake adapters: what the user reads,
  * and what changed in the store and the outbox. */
 #include "unit.h"
+#include "fakes.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -34,93 +35,21 @@
         unit_fail(__FILE__, __LINE__, "answer \"%s\" has \"%s\"", s_ ? s_ : "(null)", n_); \
     } while (0)
 
-/* --- fake adapters: what went out, in order ------------------------------ */
-
-static struct {
-    struct chat chat;
-    struct source source;
-    char log[128][700];
-    int n;
-} sent;
-
-static void record(const char *fmt, const char *a, const char *b)
-{
-    if (sent.n < 128)
-        snprintf(sent.log[sent.n++], sizeof sent.log[0], fmt, a ? a : "", b ? b : "");
-}
-
-static void ok(send_done_fn done, void *arg, const char *ref)
-{
-    struct send_result r = { SEND_OK, ref, NULL, 0 };
-    done(arg, &r);
-}
-
-static void f_post_ticket(struct chat *c, const char *ch, const struct ticket_view *t,
-                          send_done_fn done, void *arg)
-{
-    char ref[32];
-    snprintf(ref, sizeof ref, "ts-%lld", (long long)t->id);
-    record("post %s %s", ref, t->customer_handle);
-    ok(done, arg, ref);
-}
-
-static void f_update(struct chat *c, const char *ch, const char *ref,
-                     const struct ticket_view *t, send_done_fn done, void *arg)
-{
-    record("update %s %s", ref, t->status);
-    ok(done, arg, ref);
-}
-
-static void f_thread(struct chat *c, const char *ch, const char *ref, const char *text,
-                     send_done_fn done, void *arg)
-{
-    record("thread %s %s", ref, text);
-    ok(done, arg, "th");
-}
-
-static void f_channel(struct chat *c, const char *ch, const char *text, send_done_fn done,
-                      void *arg)
-{
-    record("channel %s %s", ch, text);
-    ok(done, arg, "ch");
-}
-
-static void f_reply(struct source *s, const char *to, const char *text, int attempt,
-                    int64_t since, send_done_fn done, void *arg)
-{
-    record("reply %s %s", to, text);
-    ok(done, arg, "1900000000000000001");
-}
-
-static void f_dm(struct source *s, const char *to, const char *text, int attempt,
-                 send_done_fn done, void *arg)
-{
-    record("dm %s %s", to, text);
-    ok(done, arg, "dm-1");
-}
-
-static const struct chat_ops fake_chat_ops = {
-    "fake", NULL, NULL, NULL, f_post_ticket, f_update, f_thread, f_channel, NULL, NULL, NULL, .update_line = NULL,
-};
-static const struct source_ops fake_source_ops = {
-    "fake", NULL, NULL, NULL, f_reply, f_dm, NULL, NULL,
-};
-
 /* The first line sent that starts with `prefix` and contains `needle`. */
 static const char *sent_line(const char *prefix, const char *needle)
 {
-    for (int i = 0; i < sent.n; i++)
-        if (strncmp(sent.log[i], prefix, strlen(prefix)) == 0 &&
-            (!needle || strstr(sent.log[i], needle)))
-            return sent.log[i];
+    for (int i = 0; i < fake.n; i++)
+        if (strncmp(fake.log[i], prefix, strlen(prefix)) == 0 &&
+            (!needle || strstr(fake.log[i], needle)))
+            return fake.log[i];
     return NULL;
 }
 
 static int sent_count(const char *prefix)
 {
     int n = 0;
-    for (int i = 0; i < sent.n; i++)
-        n += strncmp(sent.log[i], prefix, strlen(prefix)) == 0;
+    for (int i = 0; i < fake.n; i++)
+        n += strncmp(fake.log[i], prefix, strlen(prefix)) == 0;
     return n;
 }
 
@@ -163,9 +92,7 @@ static void fx_open_with(struct fx *f, const char *name, const char *extra)
     FILE *fp;
 
     memset(f, 0, sizeof *f);
-    memset(&sent, 0, sizeof sent);
-    sent.chat.ops = &fake_chat_ops;
-    sent.source.ops = &fake_source_ops;
+    fake_reset(&fake_chat_ops_minimal);
     if (!realpath(unit_root(), root))
         snprintf(root, sizeof root, "%s", unit_root());
     snprintf(dbpath, sizeof dbpath, "%s", unit_tmp(name));
@@ -191,7 +118,7 @@ static void fx_open_with(struct fx *f, const char *name, const char *extra)
     f->store = store_open(dbpath);
     uv_loop_init(&f->loop);
     f->desk = desk_new(&f->loop, f->store, f->cfg);
-    desk_set_adapters(f->desk, &sent.chat, &sent.source);
+    desk_set_adapters(f->desk, &fake.chat, &fake.source);
     f->rt = script_new(&f->loop, f->desk);
     f->load_failures = script_load_all(f->rt);
     desk_set_hooks(f->desk, script_desk_hooks(f->rt));
@@ -502,9 +429,9 @@ TEST(dm_sends_the_message_and_the_public_note_only_once_x_confirmed_it)
         fx_drain(&f);
     }
     CHECK_INT(sent_count("reply 100 @tombecker77 we've sent you a DM"), 2);
-    for (int i = 0; i < sent.n; i++)
-        if (strstr(sent.log[i], "we've sent you a DM") && sent.log[i] != first)
-            second = sent.log[i];
+    for (int i = 0; i < fake.n; i++)
+        if (strstr(fake.log[i], "we've sent you a DM") && fake.log[i] != first)
+            second = fake.log[i];
     CHECK(second != NULL && strcmp(first, second) != 0);
     CHECK_STR(run(&f, AGENT, "dm 1"), "Usage: /tw dm <ticket> <text>");
     fx_close(&f);

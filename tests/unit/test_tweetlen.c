@@ -1,4 +1,4 @@
-/* test_tweetlen.c — desk/tweetlen against twitter-text's own conformance
+/* test_tweetlen.c — source/tweetlen against twitter-text's own conformance
  * cases (tests/fixtures/twitter-text/weighted-cases.json, made by
  * tools/gen-tweetlen-cases.py) and against the v3 rules case by case. */
 #include "unit.h"
@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "desk/tweetlen.h"
+#include "source/tweetlen.h"
 
 /* Checks one text; reports at the caller's line. */
 static void check_len(int line, const char *what, const char *text, size_t len,

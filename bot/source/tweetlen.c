@@ -2,7 +2,7 @@
  * from twitter-text's rules and checked against its conformance suite.
  * Pure text in, numbers out: it must never know about HTTP, the X API
  * client, tickets or who is replying. */
-#include "desk/tweetlen.h"
+#include "source/tweetlen.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -11,7 +11,7 @@
 
 #include <utf8proc.h>
 
-#include "desk/tweetlen_tlds.h"
+#include "source/tweetlen_tlds.h"
 
 /* twitter-text config/v3.json.  Weights are kept in 1/SCALE units so one
  * code point is 100 or 200 and the sum divides exactly. */
@@ -474,11 +474,12 @@ static size_t match_path(const uint32_t *cp, size_t n, size_t p)
             q++;
             if (is_path_end(cp[q - 1]))
                 end = q;
-        } else if (q < n && cp[q] == '(' && (g = match_parens(cp, n, q))) {
-            q = end = g;
-        } else {
-            return end;
+            continue;
         }
+        g = q < n && cp[q] == '(' ? match_parens(cp, n, q) : 0;
+        if (!g)
+            return end;
+        q = end = g;
     }
 }
 
@@ -553,7 +554,8 @@ static size_t match_domain(struct scan *s, size_t u)
             for (start = dot; cp[start - 1] != '.'; start--)
                 has_us |= cp[start - 1] == '_';
         }
-        if (!has_us && (e = match_tld(cp, n, dot + 1)) != 0)
+        e = has_us ? 0 : match_tld(cp, n, dot + 1);
+        if (e != 0)
             return e;
         if (dot == first_dot)
             break;
@@ -633,7 +635,8 @@ static size_t next_ascii_domain(const uint32_t *cp, size_t a, size_t limit,
             last_dot = q;
         }
         for (dot = last_dot;; ) {
-            if ((e = match_tld(cp, limit, dot + 1)) != 0) {
+            e = match_tld(cp, limit, dot + 1);
+            if (e != 0) {
                 *start = a;
                 return e;
             }
@@ -718,7 +721,10 @@ static int push_bare_urls(const struct scan *s, const struct url_match *m,
 {
     size_t a = m->dom_start, start = 0, end, last = NONE;
 
-    while ((end = next_ascii_domain(s->cp, a, m->dom_end, &start)) != 0) {
+    for (;;) {
+        end = next_ascii_domain(s->cp, a, m->dom_end, &start);
+        if (end == 0)
+            break;
         if (push_url(l, start, end) < 0)
             return -1;
         last = l->len - 1;
@@ -772,7 +778,8 @@ static int find_urls(struct scan *s, struct url_list *l)
                 return -1;
             continue;
         }
-        if ((end = tco_end(s, &m)) != 0 && push_url(l, m.start, end) < 0)
+        end = tco_end(s, &m);
+        if (end != 0 && push_url(l, m.start, end) < 0)
             return -1;
     }
     return 0;
@@ -871,10 +878,12 @@ int tweetlen_check(const char *text, size_t len, struct tweetlen *out)
          * twitter-text, which only looks for URLs where it stands. */
         while (k < urls.len && urls.v[k].start < i)
             k++;
-        if (k < urls.len && urls.v[k].start == i) {
+        int at_url = k < urls.len && urls.v[k].start == i;
+        el = at_url ? 0 : emoji_len(cp, n, i);
+        if (at_url) {
             weight += URL_WEIGHT;
             i = urls.v[k++].end;
-        } else if ((el = emoji_len(cp, n, i)) != 0) {
+        } else if (el != 0) {
             weight += DEFAULT_WEIGHT;
             i += el;
         } else {

@@ -2,7 +2,7 @@
  * Source: twitter-text conformance/tlds.yml (Apache-2.0, copyright
  * Twitter, Inc.): the TLDs after which a dotted name counts as a URL.
  * Lowercase, sorted by UTF-8 bytes (strcmp order) for bsearch.
- * Only bot/desk/tweetlen.c includes this. */
+ * Only bot/source/tweetlen.c includes this. */
 #ifndef VIGIL_TWEETLEN_TLDS_H
 #define VIGIL_TWEETLEN_TLDS_H
 
