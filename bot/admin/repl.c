@@ -1,5 +1,5 @@
 /* repl.c — `vigil repl`, the admin console of a running bot.  Speaks the
- * admin socket's line protocol (admin.c); readline's callback interface
+ * admin socket's line protocol (admin_proto.h); readline's callback interface
  * over poll(), so :tail can stream while Ctrl-C stays ours.  Knows the
  * protocol and readline; nothing of tickets, Slack or X. */
 #include "admin/repl.h"
@@ -19,6 +19,7 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "admin/admin_proto.h"
 #include "core/config.h"
 #include "core/text.h"
 
