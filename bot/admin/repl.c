@@ -173,7 +173,7 @@ static json_t *call(json_t *req)
 }
 
 /* Runs one line; prints the result.  Returns 0, or 1 when it failed. */
-static int run(const char *line)
+static int exec_remote(const char *line)
 {
     json_t *ans;
     int ok;
@@ -357,7 +357,7 @@ static void on_line(char *line)
             rl_callback_handler_install(colour ? "\001\033[1m\002vigil>\001\033[0m\002 " : "vigil> ",
                                         on_line);
     } else {
-        run(line);
+        exec_remote(line);
     }
     free(line);
 }
@@ -456,7 +456,7 @@ int repl_main(const char *config_path, char **cmds, int ncmds)
 
     if (ncmds > 0) {
         for (int i = 0; i < ncmds && !quit; i++)
-            failed |= !strcmp(cmds[i], ":tail") ? (tail(), 0) : run(cmds[i]);
+            failed |= !strcmp(cmds[i], ":tail") ? (tail(), 0) : exec_remote(cmds[i]);
     } else if (isatty(STDIN_FILENO)) {
         interactive();
     } else {
@@ -466,7 +466,7 @@ int repl_main(const char *config_path, char **cmds, int ncmds)
         while (!quit && (n = getline(&line, &cap, stdin)) >= 0) {
             while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
                 line[--n] = '\0';
-            failed |= !strcmp(line, ":tail") ? (tail(), 0) : run(line);
+            failed |= !strcmp(line, ":tail") ? (tail(), 0) : exec_remote(line);
         }
         free(line);
     }
