@@ -449,11 +449,12 @@ static int parse_ws_url(const char *url, struct conn *c)
     memcpy(c->host, host, hlen);
     c->host[hlen] = '\0';
     if (strchr(c->host, ':')) {
-        char *colon = strrchr(c->host, ':');
-        c->port = atoi(colon + 1);
-        *colon = '\0';
-        if (c->port <= 0 || c->port > 65535)
+        char *colon = strrchr(c->host, ':'), *end = NULL;
+        long port = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || *end || port <= 0 || port > 65535)
             return -1;
+        c->port = (int)port;
+        *colon = '\0';
     }
     snprintf(c->path, sizeof c->path, "%s", slash ? slash : "/");
     return 0;
@@ -549,10 +550,11 @@ static void on_connections_open(struct slack *s, void *arg, const struct slack_a
     }
     if (!r->ok || !r->url) {
         s->opening = 0;
-        if (r->error && (!strcmp(r->error, "invalid_auth") || !strcmp(r->error, "not_authed") ||
-                         !strcmp(r->error, "not_allowed_token_type"))) {
-            s->fatal(s->fatal_arg, "Slack rejected the app token (apps.connections.open: "
-                                   "invalid_auth): check slack.app_token (xapp-…, connections:write)");
+        if (slack_error_is_bad_token(r->error)) {
+            char why[200];
+            snprintf(why, sizeof why, "Slack rejected the app token (apps.connections.open: "
+                     "%s): check slack.app_token (xapp-…, connections:write)", r->error);
+            s->fatal(s->fatal_arg, why);
             return;
         }
         if (retry_after > 0)
@@ -672,9 +674,7 @@ static void on_auth(struct slack *s, void *arg, const struct slack_api *r,
         s->bot_id = r->bot_id ? strdup(r->bot_id) : NULL;
         log_info("slack: authenticated", "bot_user=%s", r->user_id ? r->user_id : "?");
         open_connection(s);
-    } else if (r->error && (!strcmp(r->error, "invalid_auth") || !strcmp(r->error, "not_authed") ||
-                            !strcmp(r->error, "account_inactive") ||
-                            !strcmp(r->error, "token_revoked"))) {
+    } else if (slack_error_is_bad_token(r->error)) {
         char why[200];
         snprintf(why, sizeof why, "Slack rejected the bot token (auth.test: %s): check "
                  "slack.bot_token (xoxb-…)", r->error);
@@ -736,9 +736,19 @@ static const char *slack_state(struct chat *c)
 }
 
 static const struct chat_ops slack_ops = {
-    "slack", slack_start, slack_stop, slack_destroy, slack_post_ticket, slack_update_ticket,
-    slack_post_thread, slack_post_channel, slack_state, slack_find_ticket_op,
-    slack_post_digest, .update_line = slack_update_line, .post_line = slack_post_line,
+    .name = "slack",
+    .start = slack_start,
+    .stop = slack_stop,
+    .destroy = slack_destroy,
+    .post_ticket = slack_post_ticket,
+    .update_ticket = slack_update_ticket,
+    .post_thread = slack_post_thread,
+    .post_channel = slack_post_channel,
+    .state = slack_state,
+    .find_ticket = slack_find_ticket_op,
+    .post_digest = slack_post_digest,
+    .update_line = slack_update_line,
+    .post_line = slack_post_line,
     .find_line = slack_find_line_op,
 };
 

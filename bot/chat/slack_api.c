@@ -31,7 +31,13 @@ static void on_http(void *arg, const struct http_response *h)
 
     memset(&r, 0, sizeof r);
     if (h->status == 429) {
-        retry_after = http_header(h, "retry-after", ra, sizeof ra) == 0 ? atof(ra) : 30;
+        char *end = NULL;
+        retry_after = 30;   /* Slack always sends it; without a number, a safe wait */
+        if (http_header(h, "retry-after", ra, sizeof ra) == 0) {
+            double v = strtod(ra, &end);
+            if (end != ra && v >= 0 && v < 86400)
+                retry_after = v;
+        }
         r.error = strdup("ratelimited");
     } else if (h->status == 0) {
         r.error = strdup(h->error ? h->error : "network error");
@@ -214,8 +220,7 @@ static void on_sent(struct slack *s, void *arg, const struct slack_api *r,
     struct send_result res;
     char why[160];
     (void)h;
-    if (r->error && (!strcmp(r->error, "invalid_auth") || !strcmp(r->error, "not_authed") ||
-                     !strcmp(r->error, "account_inactive") || !strcmp(r->error, "token_revoked")))
+    if (slack_error_is_bad_token(r->error))
         log_error("Slack rejected the bot token; check slack.bot_token", "error=%s", r->error);
     if (!r->ok && slack_error_is_blocking(r->error) && sc->channel[0]) {
         /* The outbox tells people which channel; its name is asked for once

@@ -223,6 +223,18 @@ int slack_error_is_gone(const char *error)
     return listed(error, gone);
 }
 
+int slack_error_is_bad_token(const char *error)
+{
+    /* Slack's token errors, common to every Web API method:
+     * not_allowed_token_type is a bot token where an app token belongs
+     * (apps.connections.open) or the reverse. */
+    static const char *const bad[] = {
+        "invalid_auth", "not_authed", "account_inactive", "token_revoked",
+        "not_allowed_token_type", NULL,
+    };
+    return listed(error, bad);
+}
+
 /* The ts of the first message whose metadata is `event_type` with
  * event_payload.`key` == id. */
 static int find_meta(const char *json, size_t len, const char *event_type, const char *key,

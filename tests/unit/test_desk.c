@@ -141,7 +141,12 @@ static void f_line(struct chat *c, const char *ch, const char *ref, const char *
 }
 
 static const struct chat_ops fake_chat_ops = {
-    "fake", NULL, NULL, NULL, f_post_ticket, f_update, f_thread, f_channel, NULL, f_find, NULL,
+    .name = "fake",
+    .post_ticket = f_post_ticket,
+    .update_ticket = f_update,
+    .post_thread = f_thread,
+    .post_channel = f_channel,
+    .find_ticket = f_find,
     .update_line = f_line,
 };
 static const struct source_ops fake_source_ops = {

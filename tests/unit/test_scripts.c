@@ -100,7 +100,11 @@ static void f_dm(struct source *s, const char *to, const char *text, int attempt
 }
 
 static const struct chat_ops fake_chat_ops = {
-    "fake", NULL, NULL, NULL, f_post_ticket, f_update, f_thread, f_channel, NULL, NULL, NULL, .update_line = NULL,
+    .name = "fake",
+    .post_ticket = f_post_ticket,
+    .update_ticket = f_update,
+    .post_thread = f_thread,
+    .post_channel = f_channel,
 };
 static const struct source_ops fake_source_ops = {
     "fake", NULL, NULL, NULL, f_reply, f_dm, NULL, NULL,
