@@ -6,13 +6,13 @@
 #include "admin/admin_internal.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "source/mention.h"
@@ -21,46 +21,15 @@
 
 /* --- text helpers ------------------------------------------------------- */
 
-struct sbuf {
-    char *s;
-    size_t len, cap;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
+/* The answer built in `b`, without its trailing newlines.  Returns new
+ * (caller frees); `b` is left empty. */
+static char *take_text(struct buf *b)
 {
-    va_list ap;
-    int n;
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *ns;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        ns = realloc(b->s, cap);
-        if (!ns)
-            return;
-        b->s = ns;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-static char *sb_take(struct sbuf *b)
-{
-    if (!b->s)
-        return strdup("");
-    while (b->len && b->s[b->len - 1] == '\n')
-        b->s[--b->len] = '\0';
-    return b->s;
+    char *s = buf_take(b);
+    size_t n = s ? strlen(s) : 0;
+    while (n && s[n - 1] == '\n')
+        s[--n] = '\0';
+    return s;
 }
 
 static void ago(int64_t secs, char *out, size_t len)
@@ -113,7 +82,7 @@ static long rss_kb(void)
 
 static char *cmd_status(struct admin *a)
 {
-    struct sbuf b = { 0 };
+    struct buf b = { 0 };
     struct source_usage u;
     char up[32], *depths = store_job_depths(a->store), *list = script_list(a->scripts);
     char blocked[1024];
@@ -124,15 +93,15 @@ static char *cmd_status(struct admin *a)
             broken++;
     }
     ago((int64_t)(time(NULL) - a->started), up, sizeof up);
-    sb_printf(&b, "uptime      %s\n", up);
-    sb_printf(&b, "chat        %s\n", desk_chat_state(a->desk));
+    buf_printf(&b, "uptime      %s\n", up);
+    buf_printf(&b, "chat        %s\n", desk_chat_state(a->desk));
     desk_blocked(a->desk, blocked, sizeof blocked);
     for (char *line = blocked, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
         nl = strchr(line, '\n');
-        sb_printf(&b, "            blocked: %.*s\n", nl ? (int)(nl - line) : (int)strlen(line),
+        buf_printf(&b, "            blocked: %.*s\n", nl ? (int)(nl - line) : (int)strlen(line),
                   line);
     }
-    sb_printf(&b, "source      %s\n", desk_source_state(a->desk));
+    buf_printf(&b, "source      %s\n", desk_source_state(a->desk));
     if (desk_source_usage(a->desk, &u) == 0) {
         char items[400] = "nothing billed yet";
         size_t n = 0;
@@ -140,40 +109,40 @@ static char *cmd_status(struct admin *a)
             if (u.v[i].count)
                 n += (size_t)snprintf(items + n, sizeof items - n, "%s%s: %lld", n ? ", " : "",
                                       u.v[i].label, (long long)u.v[i].count);
-        sb_printf(&b, "cost today  about $%.3f at x.prices (UTC day): %s\n", u.total, items);
+        buf_printf(&b, "cost today  about $%.3f at x.prices (UTC day): %s\n", u.total, items);
     }
-    sb_printf(&b, "outbox      %s (failed: %lld)", depths && *depths ? depths : "empty",
+    buf_printf(&b, "outbox      %s (failed: %lld)", depths && *depths ? depths : "empty",
               (long long)store_job_count(a->store, "failed"));
     {
         int64_t waiting = desk_outbox_waiting(a->desk);
         if (waiting > 0)
-            sb_printf(&b, ", oldest waiting %llds", (long long)waiting);
-        sb_printf(&b, "\n");
+            buf_printf(&b, ", oldest waiting %llds", (long long)waiting);
+        buf_printf(&b, "\n");
     }
-    sb_printf(&b, "tickets     %lld (%lld mentions)\n", (long long)store_ticket_count(a->store),
+    buf_printf(&b, "tickets     %lld (%lld mentions)\n", (long long)store_ticket_count(a->store),
               (long long)store_mention_count(a->store));
-    sb_printf(&b, "scripts     %d loaded, %d with errors%s\n", scripts, broken,
+    buf_printf(&b, "scripts     %d loaded, %d with errors%s\n", scripts, broken,
               broken ? " (:scripts shows them)" : "");
-    sb_printf(&b, "store       %s, %lld KiB\n", a->cfg->store_path,
+    buf_printf(&b, "store       %s, %lld KiB\n", a->cfg->store_path,
               (long long)store_size_bytes(a->store) / 1024);
     {
         char why[160];
         int64_t since = store_failing_since(a->store, why, sizeof why);
         if (since)
-            sb_printf(&b, "store       FAILING for %llds: %s\n",
+            buf_printf(&b, "store       FAILING for %llds: %s\n",
                       (long long)(time(NULL) - since), why);
     }
-    sb_printf(&b, "memory      %ld KiB resident, Lua %zu KiB\n", rss_kb(),
+    buf_printf(&b, "memory      %ld KiB resident, Lua %zu KiB\n", rss_kb(),
               script_memory(a->scripts) / 1024);
     free(depths);
     free(list);
-    return sb_take(&b);
+    return take_text(&b);
 }
 
 static char *cmd_tickets(struct admin *a, const char *user, const char *filter, int *ok)
 {
     const char *where = *filter ? filter : "open", *arg = NULL;
-    struct sbuf b = { 0 };
+    struct buf b = { 0 };
     size_t n;
     int64_t *ids, now = desk_now(a->desk);
 
@@ -190,7 +159,7 @@ static char *cmd_tickets(struct admin *a, const char *user, const char *filter, 
         free(ids);
         return strdup("No tickets.");
     }
-    sb_printf(&b, "%-6s %-9s %-20s %-16s %-5s %s\n", "#", "STATUS", "CUSTOMER", "ASSIGNEE", "AGE",
+    buf_printf(&b, "%-6s %-9s %-20s %-16s %-5s %s\n", "#", "STATUS", "CUSTOMER", "ASSIGNEE", "AGE",
               "TEXT");
     for (size_t i = 0; i < n; i++) {
         struct ticket t;
@@ -200,17 +169,17 @@ static char *cmd_tickets(struct admin *a, const char *user, const char *filter, 
         snprintf(handle, sizeof handle, "@%s", t.customer_handle);
         text_excerpt(t.text, text, sizeof text);
         ago(now - t.opened_at, age, sizeof age);
-        sb_printf(&b, "#%-5lld %-9s %-20.20s %-16.16s %-5s %s\n", (long long)t.id, status_of(&t),
+        buf_printf(&b, "#%-5lld %-9s %-20.20s %-16.16s %-5s %s\n", (long long)t.id, status_of(&t),
                   handle, t.assignee ? desk_staff_name(a->desk, t.assignee) : "-", age, text);
         store_ticket_clear(&t);
     }
     free(ids);
-    return sb_take(&b);
+    return take_text(&b);
 }
 
 static char *cmd_show(struct admin *a, const char *ref, int *ok)
 {
-    struct sbuf b = { 0 };
+    struct buf b = { 0 };
     char url[160];
     struct ticket t;
     struct event *ev;
@@ -221,17 +190,17 @@ static char *cmd_show(struct admin *a, const char *ref, int *ok)
         *ok = 0;
         return strdup(id <= 0 ? "usage: :show <ticket>" : "There is no such ticket.");
     }
-    sb_printf(&b, "#%lld %s  @%s%s%s%s\n", id, status_of(&t), t.customer_handle,
+    buf_printf(&b, "#%lld %s  @%s%s%s%s\n", id, status_of(&t), t.customer_handle,
               t.customer_name ? " (" : "", t.customer_name ? t.customer_name : "",
               t.customer_name ? ")" : "");
-    sb_printf(&b, "%s\n", t.text);
+    buf_printf(&b, "%s\n", t.text);
     xlink_status_url(t.customer_handle, t.tweet_id, url, sizeof url);
-    sb_printf(&b, "%s\n", url);
-    sb_printf(&b, "assignee %s · priority %s · tags %s · chat %s%s\n",
+    buf_printf(&b, "%s\n", url);
+    buf_printf(&b, "assignee %s · priority %s · tags %s · chat %s%s\n",
               t.assignee ? desk_staff_name(a->desk, t.assignee) : "-", t.priority,
               *t.tags ? t.tags : "-", t.chat_ref ? t.chat_ref : "(not posted yet)",
               t.injected ? " · injected" : "");
-    sb_printf(&b, "audit trail:\n");
+    buf_printf(&b, "audit trail:\n");
     ev = store_events_of(a->store, id, &n);
     for (size_t i = 0; i < n; i++) {
         char when[32], detail[200];
@@ -240,11 +209,11 @@ static char *cmd_show(struct admin *a, const char *ref, int *ok)
         localtime_r(&tt, &tm);
         strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
         text_excerpt(ev[i].detail ? ev[i].detail : "", detail, sizeof detail);
-        sb_printf(&b, "  %s  %-14.14s %-14s %s\n", when, ev[i].actor, ev[i].action, detail);
+        buf_printf(&b, "  %s  %-14.14s %-14s %s\n", when, ev[i].actor, ev[i].action, detail);
     }
     store_events_free(ev, n);
     store_ticket_clear(&t);
-    return sb_take(&b);
+    return take_text(&b);
 }
 
 static char *cmd_inject(struct admin *a, const char *args, int *ok)

@@ -147,7 +147,7 @@ static json_t *call(json_t *req)
         struct pollfd p[2] = { { sock, POLLIN, 0 }, { sigpipe_fd[0], POLLIN, 0 } };
         int eof = 0;
         json_t *msg;
-        while ((msg = next_message(&eof))) {
+        for (msg = next_message(&eof); msg; msg = next_message(&eof)) {
             json_t *mid = json_object_get(msg, "id");
             if (json_object_get(msg, "event")) {
                 if (tailing)
@@ -215,7 +215,7 @@ static void tail(void)
         struct pollfd p[2] = { { sock, POLLIN, 0 }, { sigpipe_fd[0], POLLIN, 0 } };
         int eof = 0;
         json_t *msg;
-        while ((msg = next_message(&eof))) {
+        for (msg = next_message(&eof); msg; msg = next_message(&eof)) {
             if (json_object_get(msg, "event"))
                 print_event(msg);
             json_decref(msg);
@@ -411,7 +411,7 @@ static void interactive(void)
         if (p[1].revents & (POLLIN | POLLHUP)) {
             int eof = 0;
             json_t *msg;
-            while ((msg = next_message(&eof)))
+            for (msg = next_message(&eof); msg; msg = next_message(&eof))
                 json_decref(msg);   /* late answers of interrupted commands */
             if (eof) {
                 rl_callback_handler_remove();
@@ -463,7 +463,10 @@ int repl_main(const char *config_path, char **cmds, int ncmds)
         char *line = NULL;
         size_t cap = 0;
         ssize_t n;
-        while (!quit && (n = getline(&line, &cap, stdin)) >= 0) {
+        while (!quit) {
+            n = getline(&line, &cap, stdin);
+            if (n < 0)
+                break;
             while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
                 line[--n] = '\0';
             failed |= !strcmp(line, ":tail") ? (tail(), 0) : exec_remote(line);
