@@ -21,7 +21,6 @@
 #include "admin/admin_internal.h"
 #include "core/log.h"
 
-#define MAX_LINE (1u << 20)
 /* Answers queued for one client: past HOLD we stop reading its requests
  * until it drains to half of that; past DROP (only :tail events can still
  * add) it is dropped.  A client that asks and never reads once grew the bot
@@ -172,10 +171,10 @@ int admin_parse_request(const char *line, size_t len, struct admin_req *r, char 
     op = json_string_value(json_object_get(req, "op"));
     l = json_string_value(json_object_get(req, "line"));
     kind = json_string_value(json_object_get(req, "kind"));
-    if (!op || (strcmp(op, "exec") && strcmp(op, "complete") && strcmp(op, "tail") &&
-                strcmp(op, "ping"))) {
+    if (!op || (strcmp(op, ADMIN_OP_EXEC) && strcmp(op, ADMIN_OP_COMPLETE) &&
+                strcmp(op, ADMIN_OP_TAIL) && strcmp(op, ADMIN_OP_PING))) {
         snprintf(err, errlen, "%s \"op\" (exec, complete, tail, ping)", op ? "unknown" : "missing");
-    } else if (!strcmp(op, "exec") && !l) {
+    } else if (!strcmp(op, ADMIN_OP_EXEC) && !l) {
         snprintf(err, errlen, "exec needs \"line\"");
     } else {
         snprintf(r->op, sizeof r->op, "%s", op);
@@ -203,14 +202,14 @@ static void handle_line(struct client *c, const char *line, size_t len)
         return;
     }
     id = json_loads(r.id, JSON_DECODE_ANY, NULL);
-    if (!strcmp(r.op, "exec")) {
+    if (!strcmp(r.op, ADMIN_OP_EXEC)) {
         int ok;
         char *text = admin_exec(a, a->cfg->admin_user, r.line, &ok);
         send_json(c, json_pack("{s:O?,s:b,s:s}", "id", id, "ok", ok, "text", text));
         free(text);
-    } else if (!strcmp(r.op, "complete")) {
+    } else if (!strcmp(r.op, ADMIN_OP_COMPLETE)) {
         send_json(c, json_pack("{s:O?,s:b,s:o}", "id", id, "ok", 1, "items", admin_complete(a, r.kind)));
-    } else if (!strcmp(r.op, "tail")) {
+    } else if (!strcmp(r.op, ADMIN_OP_TAIL)) {
         c->tail = r.on;
         send_json(c, json_pack("{s:O?,s:b}", "id", id, "ok", 1));
     } else {
@@ -248,7 +247,7 @@ static void process_input(struct client *c)
         }
         if (c->len == 0)
             c->line_since = uv_now(c->a->loop);
-        if (c->len + 1 >= MAX_LINE) {
+        if (c->len + 1 >= ADMIN_MAX_LINE) {
             reply_error(c, NULL, "line longer than 1 MiB; closing");
             log_warn("admin: client sent an oversized line; closed", "");
             drop_client(c);

@@ -11,6 +11,14 @@
 
 #include <stddef.h>
 
+/* The requests ("op") a server answers, spelt once for both ends. */
+#define ADMIN_OP_EXEC "exec"
+#define ADMIN_OP_COMPLETE "complete"
+#define ADMIN_OP_TAIL "tail"
+#define ADMIN_OP_PING "ping"
+/* A request line longer than this closes the connection. */
+#define ADMIN_MAX_LINE (1u << 20)
+
 /* One request line of the admin socket protocol, parsed (pure; fuzzed). */
 struct admin_req {
     char op[16];        /* exec, complete, tail, ping */

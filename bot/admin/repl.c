@@ -185,7 +185,7 @@ static int exec_remote(const char *line)
         quit = 1;
         return 0;
     }
-    ans = call(json_pack("{s:s,s:s}", "op", "exec", "line", line));
+    ans = call(json_pack("{s:s,s:s}", "op", ADMIN_OP_EXEC, "line", line));
     if (!ans) {
         if (sock >= 0 && !waiting_id)
             fprintf(stderr, "vigil repl: the bot went away\n"), quit = 1;
@@ -204,7 +204,7 @@ static int exec_remote(const char *line)
 /* :tail: stream events until Ctrl-C (or EOF of the bot). */
 static void tail(void)
 {
-    json_t *ans = call(json_pack("{s:s,s:b}", "op", "tail", "on", 1));
+    json_t *ans = call(json_pack("{s:s,s:b}", "op", ADMIN_OP_TAIL, "on", 1));
     if (!ans)
         return;
     json_decref(ans);
@@ -233,7 +233,7 @@ static void tail(void)
         }
     }
     tailing = 0;
-    ans = call(json_pack("{s:s,s:b}", "op", "tail", "on", 0));
+    ans = call(json_pack("{s:s,s:b}", "op", ADMIN_OP_TAIL, "on", 0));
     json_decref(ans);
 }
 
@@ -262,7 +262,7 @@ static void set_items(json_t *arr, const char *prefix)
 
 static void fetch(const char *kind, const char *prefix)
 {
-    json_t *ans = call(json_pack("{s:s,s:s}", "op", "complete", "kind", kind));
+    json_t *ans = call(json_pack("{s:s,s:s}", "op", ADMIN_OP_COMPLETE, "kind", kind));
     set_items(json_object_get(ans, "items"), prefix);
     json_decref(ans);
 }
@@ -308,7 +308,7 @@ static char **complete(const char *text, int start, int end)
             json_array_append_new(arr, json_string(repl_cmds[i]));
         json_array_append_new(arr, json_string(umbrella));
         if (text[0] == '/') {   /* /verb as its own command */
-            json_t *ans = call(json_pack("{s:s,s:s}", "op", "complete", "kind", "verbs"));
+            json_t *ans = call(json_pack("{s:s,s:s}", "op", ADMIN_OP_COMPLETE, "kind", "verbs"));
             size_t i;
             json_t *v;
             json_array_foreach(json_object_get(ans, "items"), i, v) {
