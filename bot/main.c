@@ -1,6 +1,8 @@
 /* main.c — vigil's entry point: parses the command line, loads the config,
- * wires store, desk, chat and source onto one libuv loop, and shuts them
- * down in order on SIGINT/SIGTERM.  The only file that knows every layer. */
+ * wires store, desk, scripts, admin socket, chat and source onto one libuv
+ * loop, and shuts them down in one order (stop_intake, then
+ * finish_shutdown) on SIGINT/SIGTERM, a fatal adapter error or a start-up
+ * that failed part way.  The only file that knows every layer. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

@@ -1,5 +1,6 @@
 /* slackparse.c — Slack frames and Web API answers to structs, tickets to
- * Block Kit.  The only place that knows Slack's JSON shapes; see
+ * Block Kit.  The only place that parses Slack's JSON or builds its
+ * messages (slack.c and slack_api.c only name a method's arguments); see
  * ../shared/reference/slack.md.  Pure: no I/O, no globals. */
 #include "chat/slackparse.h"
 

@@ -1,4 +1,4 @@
-/* log.c — logfmt logging to stderr with secret redaction.
+/* log.c — logfmt logging with secret redaction; a line is cut at 16 KiB.
  * Knows nothing of tickets, chat or sources: it formats and redacts text. */
 #include "core/log.h"
 
