@@ -1,6 +1,8 @@
 /* main.c — vigil's entry point: parses the command line, loads the config,
- * wires store, desk, chat and source onto one libuv loop, and shuts them
- * down in order on SIGINT/SIGTERM.  The only file that knows every layer. */
+ * wires store, desk, scripts, admin socket, chat and source onto one libuv
+ * loop, and shuts them down in one order (stop_intake, then
+ * finish_shutdown) on SIGINT/SIGTERM, a fatal adapter error or a start-up
+ * that failed part way.  The only file that knows every layer. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -224,20 +226,30 @@ static void on_grace(uv_timer_t *t)
     finish_shutdown(a);
 }
 
+/* First half of shutdown, the one order for a stop and for a start-up that
+ * failed part way: stop taking new work (what is queued stays queued in the
+ * store).  Whatever was not created yet is skipped. */
+static void stop_intake(struct app *a)
+{
+    a->stopping = 1;
+    if (a->source)
+        a->source->ops->stop(a->source);
+    if (a->chat && a->chat->ops)
+        a->chat->ops->stop(a->chat);
+    if (a->scripts)
+        script_unwatch(a->scripts);
+    log_set_sink(NULL, NULL);
+    admin_close(a->admin);
+    if (a->desk)
+        desk_stop(a->desk);
+}
+
 static void app_stop(struct app *a, const char *why)
 {
     if (a->stopping)
         return;
-    a->stopping = 1;
     log_info("shutting down", "reason=%s", why);
-    /* Stop taking new work; what is queued stays queued in the store. */
-    if (a->source)
-        a->source->ops->stop(a->source);
-    a->chat->ops->stop(a->chat);
-    script_unwatch(a->scripts);
-    log_set_sink(NULL, NULL);
-    admin_close(a->admin);
-    desk_stop(a->desk);
+    stop_intake(a);
     uv_timer_start(&a->grace, on_grace, 0, 50);
 }
 
@@ -288,7 +300,7 @@ static int ensure_parent_dir(const char *path)
     return 0;
 }
 
-static int run(struct config *cfg)
+static int run_bot(struct config *cfg)
 {
     struct app a;
     char *cursor = NULL;
@@ -377,16 +389,8 @@ static int run(struct config *cfg)
 out:
     free(cursor);
     if (!a.stopping) {
-        /* start-up failed: close what was opened, in the same order */
-        a.stopping = 1;
-        if (a.scripts)
-            script_unwatch(a.scripts);
-        log_set_sink(NULL, NULL);
-        admin_close(a.admin);
-        if (a.desk)
-            desk_stop(a.desk);
-        if (a.chat && a.chat->ops)
-            a.chat->ops->stop(a.chat);
+        /* start-up failed: close what was opened, as a stop does */
+        stop_intake(&a);
         finish_shutdown(&a);
         uv_run(&a.loop, UV_RUN_DEFAULT);
     }
@@ -479,7 +483,7 @@ int main(int argc, char **argv)
         config_free(cfg);
         return 0;
     }
-    rc = run(cfg);
+    rc = run_bot(cfg);
     config_free(cfg);
     log_clear_secrets();
     return rc;

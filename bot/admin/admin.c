@@ -1,17 +1,14 @@
-/* admin.c — admin commands and the admin socket.  The commands are the
- * same for the console of `make run` and for `vigil repl`; the socket
- * speaks one JSON object per line:
- *   {"id":1,"op":"exec","line":":status"} -> {"id":1,"ok":true,"text":"..."}
- *   {"id":2,"op":"complete","kind":"verbs"} -> {"id":2,"ok":true,"items":[...]}
- *   {"id":3,"op":"tail","on":true} -> ok, then {"event":"tail","kind":...,"text":...}
- *   {"id":4,"op":"ping"} -> {"id":4,"ok":true}
- * Peers must run as our uid (or root), checked with SO_PEERCRED. */
+/* admin.c — the admin socket server: a private unix socket (mode 0600, a
+ * directory nobody else can write, peers of our uid or root, checked with
+ * SO_PEERCRED) speaking the line protocol of admin_proto.h, with bounded
+ * per-client queues and an idle sweep.  The commands it runs live in
+ * admin_cmd.c.  Knows the desk, the script runtime and the store; never a
+ * wire format. */
 #include "admin/admin.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin/admin_internal.h"
 #include "core/log.h"
-#include "core/text.h"
-#include "source/mention.h"
-#include "source/source.h"
-#include "source/xlink.h"
 
-#define MAX_LINE (1u << 20)
 /* Answers queued for one client: past HOLD we stop reading its requests
  * until it drains to half of that; past DROP (only :tail events can still
  * add) it is dropped.  A client that asks and never reads once grew the bot
@@ -48,21 +41,6 @@ struct client {
     int tail, closing, held, warned;
 };
 
-struct admin {
-    uv_loop_t *loop;
-    struct desk *desk;
-    struct script_rt *scripts;
-    struct store *store;
-    const struct config *cfg;
-    uv_pipe_t server;
-    int listening;
-    struct client *clients;
-    size_t nclients;
-    uv_timer_t sweep;       /* drops clients idle on half a line */
-    int sweeping;
-    time_t started;
-};
-
 struct admin *admin_new(uv_loop_t *loop, struct desk *desk, struct script_rt *scripts)
 {
     struct admin *a = calloc(1, sizeof *a);
@@ -75,358 +53,6 @@ struct admin *admin_new(uv_loop_t *loop, struct desk *desk, struct script_rt *sc
     a->cfg = desk_config(desk);
     a->started = time(NULL);
     return a;
-}
-
-/* --- text helpers ------------------------------------------------------- */
-
-struct sbuf {
-    char *s;
-    size_t len, cap;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *ns;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        ns = realloc(b->s, cap);
-        if (!ns)
-            return;
-        b->s = ns;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-static char *sb_take(struct sbuf *b)
-{
-    if (!b->s)
-        return strdup("");
-    while (b->len && b->s[b->len - 1] == '\n')
-        b->s[--b->len] = '\0';
-    return b->s;
-}
-
-static void ago(int64_t secs, char *out, size_t len)
-{
-    if (secs < 60)
-        snprintf(out, len, "%llds", (long long)secs);
-    else if (secs < 3600)
-        snprintf(out, len, "%lldm", (long long)secs / 60);
-    else if (secs < 86400)
-        snprintf(out, len, "%lldh", (long long)secs / 3600);
-    else
-        snprintf(out, len, "%lldd", (long long)secs / 86400);
-}
-
-static const char *status_of(const struct ticket *t)
-{
-    return desk_ticket_status(t);
-}
-
-/* --- commands ---------------------------------------------------------- */
-
-static char *cmd_help(void)
-{
-    return strdup(
-        "/tw <verb> ...      run a command as the local admin (/tw help lists them)\n"
-        ":status             uptime, chat and source state, outbox, scripts, store, memory\n"
-        ":tickets [filter]   open (default), mine, unassigned, escalated, closed, all\n"
-        ":show <ticket>      a ticket and its whole audit trail\n"
-        ":inject @handle text  a test mention through the real ingest path\n"
-        ":reload [name]      reload one script, or all\n"
-        ":scripts            every script and whether it loaded\n"
-        ":lua <code>         Lua in the bot's runtime (admin, same budgets)\n"
-        ":tail               live mentions, commands, outbox results, errors (Ctrl-C stops)\n"
-        ":log <level>        debug, info, warn or error\n"
-        ":quit               leave (Ctrl-D too)");
-}
-
-static long rss_kb(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, resident = 0;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-            resident = 0;
-        fclose(f);
-    }
-    return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-static char *cmd_status(struct admin *a)
-{
-    struct sbuf b = { 0 };
-    struct source_usage u;
-    char up[32], *depths = store_job_depths(a->store), *list = script_list(a->scripts);
-    char blocked[1024];
-    int scripts = 0, broken = 0;
-    for (char *p = list; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
-        scripts++;
-        if (strstr(p, "error:") && (!strchr(p, '\n') || strstr(p, "error:") < strchr(p, '\n')))
-            broken++;
-    }
-    ago((int64_t)(time(NULL) - a->started), up, sizeof up);
-    sb_printf(&b, "uptime      %s\n", up);
-    sb_printf(&b, "chat        %s\n", desk_chat_state(a->desk));
-    desk_blocked(a->desk, blocked, sizeof blocked);
-    for (char *line = blocked, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
-        nl = strchr(line, '\n');
-        sb_printf(&b, "            blocked: %.*s\n", nl ? (int)(nl - line) : (int)strlen(line),
-                  line);
-    }
-    sb_printf(&b, "source      %s\n", desk_source_state(a->desk));
-    if (desk_source_usage(a->desk, &u) == 0) {
-        char items[400] = "nothing billed yet";
-        size_t n = 0;
-        for (size_t i = 0; i < u.n && n < sizeof items; i++)
-            if (u.v[i].count)
-                n += (size_t)snprintf(items + n, sizeof items - n, "%s%s: %lld", n ? ", " : "",
-                                      u.v[i].label, (long long)u.v[i].count);
-        sb_printf(&b, "cost today  about $%.3f at x.prices (UTC day): %s\n", u.total, items);
-    }
-    sb_printf(&b, "outbox      %s (failed: %lld)", depths && *depths ? depths : "empty",
-              (long long)store_job_count(a->store, "failed"));
-    {
-        int64_t waiting = desk_outbox_waiting(a->desk);
-        if (waiting > 0)
-            sb_printf(&b, ", oldest waiting %llds", (long long)waiting);
-        sb_printf(&b, "\n");
-    }
-    sb_printf(&b, "tickets     %lld (%lld mentions)\n", (long long)store_ticket_count(a->store),
-              (long long)store_mention_count(a->store));
-    sb_printf(&b, "scripts     %d loaded, %d with errors%s\n", scripts, broken,
-              broken ? " (:scripts shows them)" : "");
-    sb_printf(&b, "store       %s, %lld KiB\n", a->cfg->store_path,
-              (long long)store_size_bytes(a->store) / 1024);
-    {
-        char why[160];
-        int64_t since = store_failing_since(a->store, why, sizeof why);
-        if (since)
-            sb_printf(&b, "store       FAILING for %llds: %s\n",
-                      (long long)(time(NULL) - since), why);
-    }
-    sb_printf(&b, "memory      %ld KiB resident, Lua %zu KiB\n", rss_kb(),
-              script_memory(a->scripts) / 1024);
-    free(depths);
-    free(list);
-    return sb_take(&b);
-}
-
-static char *cmd_tickets(struct admin *a, const char *user, const char *filter, int *ok)
-{
-    struct sbuf b = { 0 };
-    size_t n;
-    int64_t *ids, now = desk_now(a->desk);
-
-    if (desk_ticket_list(a->desk, *filter ? filter : "open", user, 200, &ids, &n) != DESK_OK) {
-        char msg[160];
-        *ok = 0;
-        snprintf(msg, sizeof msg, ":tickets takes %s", desk_ticket_filter_names());
-        return strdup(msg);
-    }
-    if (!n) {
-        free(ids);
-        return strdup("No tickets.");
-    }
-    sb_printf(&b, "%-6s %-9s %-20s %-16s %-5s %s\n", "#", "STATUS", "CUSTOMER", "ASSIGNEE", "AGE",
-              "TEXT");
-    for (size_t i = 0; i < n; i++) {
-        struct ticket t;
-        char handle[40], text[80], age[16];
-        if (store_ticket_get(a->store, ids[i], &t))
-            continue;
-        snprintf(handle, sizeof handle, "@%s", t.customer_handle);
-        text_excerpt(t.text, text, sizeof text);
-        ago(now - t.opened_at, age, sizeof age);
-        sb_printf(&b, "#%-5lld %-9s %-20.20s %-16.16s %-5s %s\n", (long long)t.id, status_of(&t),
-                  handle, t.assignee ? desk_staff_name(a->desk, t.assignee) : "-", age, text);
-        store_ticket_clear(&t);
-    }
-    free(ids);
-    return sb_take(&b);
-}
-
-static char *cmd_show(struct admin *a, const char *ref, int *ok)
-{
-    struct sbuf b = { 0 };
-    char url[160];
-    struct ticket t;
-    struct event *ev;
-    size_t n;
-    long long id = strtoll(*ref == '#' ? ref + 1 : ref, NULL, 10);
-
-    if (id <= 0 || store_ticket_get(a->store, id, &t)) {
-        *ok = 0;
-        return strdup(id <= 0 ? "usage: :show <ticket>" : "There is no such ticket.");
-    }
-    sb_printf(&b, "#%lld %s  @%s%s%s%s\n", id, status_of(&t), t.customer_handle,
-              t.customer_name ? " (" : "", t.customer_name ? t.customer_name : "",
-              t.customer_name ? ")" : "");
-    sb_printf(&b, "%s\n", t.text);
-    desk_permalink(a->desk, t.customer_handle, t.tweet_id, url, sizeof url);
-    sb_printf(&b, "%s\n", url);
-    sb_printf(&b, "assignee %s · priority %s · tags %s · chat %s%s\n",
-              t.assignee ? desk_staff_name(a->desk, t.assignee) : "-", t.priority,
-              *t.tags ? t.tags : "-", t.chat_ref ? t.chat_ref : "(not posted yet)",
-              t.injected ? " · injected" : "");
-    sb_printf(&b, "audit trail:\n");
-    ev = store_events_of(a->store, id, &n);
-    for (size_t i = 0; i < n; i++) {
-        char when[32], detail[200];
-        time_t tt = (time_t)ev[i].at;
-        struct tm tm;
-        localtime_r(&tt, &tm);
-        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-        text_excerpt(ev[i].detail ? ev[i].detail : "", detail, sizeof detail);
-        sb_printf(&b, "  %s  %-14.14s %-14s %s\n", when, ev[i].actor, ev[i].action, detail);
-    }
-    store_events_free(ev, n);
-    store_ticket_clear(&t);
-    return sb_take(&b);
-}
-
-static char *cmd_inject(struct admin *a, const char *args, int *ok)
-{
-    char handle[64], author[80], conv[24], text_out[200];
-    const char *text;
-    struct mention m = { 0 };
-    struct mention_page p = { 0 };
-    size_t hl;
-    int64_t id, tid;
-
-    while (isspace((unsigned char)*args))
-        args++;
-    if (*args == '@')
-        args++;
-    hl = strcspn(args, " \t");
-    text = args + hl;
-    while (isspace((unsigned char)*text))
-        text++;
-    if (!hl || hl >= sizeof handle || !*text) {
-        *ok = 0;
-        return strdup("usage: :inject @handle text of the tweet");
-    }
-    memcpy(handle, args, hl);
-    handle[hl] = '\0';
-    /* above every stored id, so it sorts as the newest tweet */
-    id = store_mention_max_id(a->store);
-    id = (id > 0 ? id : 1900000000000000000LL) + 1;
-    snprintf(author, sizeof author, "injected:%s", handle);
-    snprintf(conv, sizeof conv, "%lld", (long long)id);
-    m.id = m.original_id = id;
-    m.text = (char *)text;
-    m.author_id = author;
-    m.author_handle = handle;
-    m.author_name = handle;
-    m.conversation_id = conv;
-    m.created_at = desk_now(a->desk);
-    m.injected = 1;
-    p.v = &m;
-    p.n = 1;
-    if (desk_ingest(a->desk, "inject", &p, NULL, NULL) != DESK_OK) {
-        *ok = 0;
-        return strdup("The injected mention was not stored (see log).");
-    }
-    tid = store_ticket_find_open(a->store, author, conv);
-    text_excerpt(text, text_out, sizeof text_out);
-    log_info("mention injected", "handle=%s ticket=%lld", handle, (long long)tid);
-    {
-        char *out = NULL;
-        if (asprintf(&out, "Injected @%s: ticket #%lld (\"%s\")", handle, (long long)tid,
-                     text_out) < 0)
-            out = NULL;
-        return out ? out : strdup("Injected.");
-    }
-}
-
-char *admin_exec(struct admin *a, const char *user, const char *line, int *ok)
-{
-    char verb[32];
-    const char *rest;
-    size_t n;
-
-    *ok = 1;
-    while (isspace((unsigned char)*line))
-        line++;
-    if (*line == '/') {
-        struct chat_command cmd = { .user_id = user, .channel = "admin", .text = line };
-        char *answer = script_run_command(a->scripts, &cmd);
-        admin_event(a, "command", line);
-        return answer;
-    }
-    if (*line != ':') {
-        *ok = 0;
-        return strdup("Commands start with / (like /tw help) or : (like :help).");
-    }
-    n = strcspn(line, " \t");
-    if (n >= sizeof verb) {
-        *ok = 0;
-        return strdup("Unknown command. Type :help.");
-    }
-    memcpy(verb, line, n);
-    verb[n] = '\0';
-    rest = line + n;
-    while (isspace((unsigned char)*rest))
-        rest++;
-    if (!strcmp(verb, ":help"))
-        return cmd_help();
-    if (!strcmp(verb, ":status"))
-        return cmd_status(a);
-    if (!strcmp(verb, ":tickets"))
-        return cmd_tickets(a, user, rest, ok);
-    if (!strcmp(verb, ":show"))
-        return cmd_show(a, rest, ok);
-    if (!strcmp(verb, ":inject"))
-        return cmd_inject(a, rest, ok);
-    if (!strcmp(verb, ":reload")) {
-        int failed = script_reload(a->scripts, *rest ? rest : NULL);
-        *ok = failed == 0;
-        return strdup(failed == 0 ? "Reloaded." : failed < 0 ? "No such script."
-                                   : "Some scripts did not load; :scripts says why.");
-    }
-    if (!strcmp(verb, ":scripts"))
-        return script_list(a->scripts);
-    if (!strcmp(verb, ":lua")) {
-        const struct staff *s = config_staff(a->cfg, user);
-        if (!s || s->role != ROLE_ADMIN) {
-            *ok = 0;
-            desk_audit(a->desk, 0, user, "denied", ":lua");
-            return strdup(":lua is for admins.");
-        }
-        if (!*rest) {
-            *ok = 0;
-            return strdup("usage: :lua <code>");
-        }
-        return script_eval(a->scripts, user, rest, ok);
-    }
-    if (!strcmp(verb, ":log")) {
-        int level = log_parse_level(rest);
-        if (level < 0) {
-            *ok = 0;
-            return strdup("usage: :log debug|info|warn|error");
-        }
-        log_set_level((enum log_level)level);
-        return strdup("Log level set.");
-    }
-    if (!strcmp(verb, ":tail"))
-        return strdup("The console shows everything as it happens already.");
-    *ok = 0;
-    return strdup("Unknown command. Type :help.");
 }
 
 /* --- the socket ---------------------------------------------------------- */
@@ -517,41 +143,6 @@ static void reply_error(struct client *c, json_t *id, const char *msg)
     send_json(c, json_pack("{s:O?,s:b,s:s}", "id", id, "ok", 0, "error", msg));
 }
 
-static json_t *complete(struct admin *a, const char *kind)
-{
-    json_t *items = json_array();
-    if (!strcmp(kind, "verbs")) {
-        char **v = script_verbs(a->scripts);
-        for (char **p = v; p && *p; p++)
-            json_array_append_new(items, json_string(*p));
-        script_strv_free(v);
-    } else if (!strcmp(kind, "tickets")) {
-        size_t n;
-        int64_t *ids = store_ticket_list(a->store, "open", NULL, 500, &n);
-        for (size_t i = 0; i < n; i++) {
-            char s[24];
-            snprintf(s, sizeof s, "%lld", (long long)ids[i]);
-            json_array_append_new(items, json_string(s));
-        }
-        free(ids);
-    } else if (!strcmp(kind, "staff")) {
-        for (size_t i = 0; i < a->cfg->nstaff; i++) {
-            char first[128];
-            size_t fl = strcspn(a->cfg->staff[i].name, " ");
-            snprintf(first, sizeof first, "%.*s", (int)fl, a->cfg->staff[i].name);
-            for (char *p = first; *p; p++)
-                *p = (char)tolower((unsigned char)*p);
-            json_array_append_new(items, json_string(first));
-        }
-    } else if (!strcmp(kind, "canned")) {
-        char **v = store_canned_names(a->store);
-        for (char **p = v; p && *p; p++)
-            json_array_append_new(items, json_string(*p));
-        store_strv_free(v);
-    }
-    return items;
-}
-
 void admin_req_clear(struct admin_req *r)
 {
     free(r->line);
@@ -580,10 +171,10 @@ int admin_parse_request(const char *line, size_t len, struct admin_req *r, char 
     op = json_string_value(json_object_get(req, "op"));
     l = json_string_value(json_object_get(req, "line"));
     kind = json_string_value(json_object_get(req, "kind"));
-    if (!op || (strcmp(op, "exec") && strcmp(op, "complete") && strcmp(op, "tail") &&
-                strcmp(op, "ping"))) {
+    if (!op || (strcmp(op, ADMIN_OP_EXEC) && strcmp(op, ADMIN_OP_COMPLETE) &&
+                strcmp(op, ADMIN_OP_TAIL) && strcmp(op, ADMIN_OP_PING))) {
         snprintf(err, errlen, "%s \"op\" (exec, complete, tail, ping)", op ? "unknown" : "missing");
-    } else if (!strcmp(op, "exec") && !l) {
+    } else if (!strcmp(op, ADMIN_OP_EXEC) && !l) {
         snprintf(err, errlen, "exec needs \"line\"");
     } else {
         snprintf(r->op, sizeof r->op, "%s", op);
@@ -611,14 +202,14 @@ static void handle_line(struct client *c, const char *line, size_t len)
         return;
     }
     id = json_loads(r.id, JSON_DECODE_ANY, NULL);
-    if (!strcmp(r.op, "exec")) {
+    if (!strcmp(r.op, ADMIN_OP_EXEC)) {
         int ok;
         char *text = admin_exec(a, a->cfg->admin_user, r.line, &ok);
         send_json(c, json_pack("{s:O?,s:b,s:s}", "id", id, "ok", ok, "text", text));
         free(text);
-    } else if (!strcmp(r.op, "complete")) {
-        send_json(c, json_pack("{s:O?,s:b,s:o}", "id", id, "ok", 1, "items", complete(a, r.kind)));
-    } else if (!strcmp(r.op, "tail")) {
+    } else if (!strcmp(r.op, ADMIN_OP_COMPLETE)) {
+        send_json(c, json_pack("{s:O?,s:b,s:o}", "id", id, "ok", 1, "items", admin_complete(a, r.kind)));
+    } else if (!strcmp(r.op, ADMIN_OP_TAIL)) {
         c->tail = r.on;
         send_json(c, json_pack("{s:O?,s:b}", "id", id, "ok", 1));
     } else {
@@ -656,7 +247,7 @@ static void process_input(struct client *c)
         }
         if (c->len == 0)
             c->line_since = uv_now(c->a->loop);
-        if (c->len + 1 >= MAX_LINE) {
+        if (c->len + 1 >= ADMIN_MAX_LINE) {
             reply_error(c, NULL, "line longer than 1 MiB; closing");
             log_warn("admin: client sent an oversized line; closed", "");
             drop_client(c);

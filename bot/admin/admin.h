@@ -8,6 +8,7 @@
 
 #include <uv.h>
 
+#include "admin/admin_proto.h"
 #include "desk/desk.h"
 #include "script/script.h"
 
@@ -25,20 +26,6 @@ void admin_free(struct admin *a);
 /* Runs one command line as `user`.  Returns new text (never NULL); `*ok`
  * is 0 when the command failed. */
 char *admin_exec(struct admin *a, const char *user, const char *line, int *ok);
-
-/* One request line of the admin socket protocol, parsed (pure; fuzzed). */
-struct admin_req {
-    char op[16];        /* exec, complete, tail, ping */
-    char *line;         /* exec: new string, or NULL */
-    char kind[16];      /* complete */
-    int on;             /* tail */
-    char *id;           /* the request's id as JSON text (new), "null" when absent */
-};
-/* Returns 0 and fills `r` (free with admin_req_clear), or -1 with the
- * reason in `err` (r->id is still filled when the line was an object). */
-int admin_parse_request(const char *line, size_t len, struct admin_req *r, char *err,
-                        size_t errlen);
-void admin_req_clear(struct admin_req *r);
 
 /* Something happened (a mention, a command, an outbox result, a script
  * error): pushed to every client that asked for :tail. */

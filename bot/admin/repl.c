@@ -1,5 +1,5 @@
 /* repl.c — `vigil repl`, the admin console of a running bot.  Speaks the
- * admin socket's line protocol (admin.c); readline's callback interface
+ * admin socket's line protocol (admin_proto.h); readline's callback interface
  * over poll(), so :tail can stream while Ctrl-C stays ours.  Knows the
  * protocol and readline; nothing of tickets, Slack or X. */
 #include "admin/repl.h"
@@ -19,6 +19,7 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "admin/admin_proto.h"
 #include "core/config.h"
 #include "core/text.h"
 
@@ -146,7 +147,7 @@ static json_t *call(json_t *req)
         struct pollfd p[2] = { { sock, POLLIN, 0 }, { sigpipe_fd[0], POLLIN, 0 } };
         int eof = 0;
         json_t *msg;
-        while ((msg = next_message(&eof))) {
+        for (msg = next_message(&eof); msg; msg = next_message(&eof)) {
             json_t *mid = json_object_get(msg, "id");
             if (json_object_get(msg, "event")) {
                 if (tailing)
@@ -172,7 +173,7 @@ static json_t *call(json_t *req)
 }
 
 /* Runs one line; prints the result.  Returns 0, or 1 when it failed. */
-static int run(const char *line)
+static int exec_remote(const char *line)
 {
     json_t *ans;
     int ok;
@@ -184,7 +185,7 @@ static int run(const char *line)
         quit = 1;
         return 0;
     }
-    ans = call(json_pack("{s:s,s:s}", "op", "exec", "line", line));
+    ans = call(json_pack("{s:s,s:s}", "op", ADMIN_OP_EXEC, "line", line));
     if (!ans) {
         if (sock >= 0 && !waiting_id)
             fprintf(stderr, "vigil repl: the bot went away\n"), quit = 1;
@@ -203,7 +204,7 @@ static int run(const char *line)
 /* :tail: stream events until Ctrl-C (or EOF of the bot). */
 static void tail(void)
 {
-    json_t *ans = call(json_pack("{s:s,s:b}", "op", "tail", "on", 1));
+    json_t *ans = call(json_pack("{s:s,s:b}", "op", ADMIN_OP_TAIL, "on", 1));
     if (!ans)
         return;
     json_decref(ans);
@@ -214,7 +215,7 @@ static void tail(void)
         struct pollfd p[2] = { { sock, POLLIN, 0 }, { sigpipe_fd[0], POLLIN, 0 } };
         int eof = 0;
         json_t *msg;
-        while ((msg = next_message(&eof))) {
+        for (msg = next_message(&eof); msg; msg = next_message(&eof)) {
             if (json_object_get(msg, "event"))
                 print_event(msg);
             json_decref(msg);
@@ -232,7 +233,7 @@ static void tail(void)
         }
     }
     tailing = 0;
-    ans = call(json_pack("{s:s,s:b}", "op", "tail", "on", 0));
+    ans = call(json_pack("{s:s,s:b}", "op", ADMIN_OP_TAIL, "on", 0));
     json_decref(ans);
 }
 
@@ -261,7 +262,7 @@ static void set_items(json_t *arr, const char *prefix)
 
 static void fetch(const char *kind, const char *prefix)
 {
-    json_t *ans = call(json_pack("{s:s,s:s}", "op", "complete", "kind", kind));
+    json_t *ans = call(json_pack("{s:s,s:s}", "op", ADMIN_OP_COMPLETE, "kind", kind));
     set_items(json_object_get(ans, "items"), prefix);
     json_decref(ans);
 }
@@ -307,7 +308,7 @@ static char **complete(const char *text, int start, int end)
             json_array_append_new(arr, json_string(repl_cmds[i]));
         json_array_append_new(arr, json_string(umbrella));
         if (text[0] == '/') {   /* /verb as its own command */
-            json_t *ans = call(json_pack("{s:s,s:s}", "op", "complete", "kind", "verbs"));
+            json_t *ans = call(json_pack("{s:s,s:s}", "op", ADMIN_OP_COMPLETE, "kind", "verbs"));
             size_t i;
             json_t *v;
             json_array_foreach(json_object_get(ans, "items"), i, v) {
@@ -356,7 +357,7 @@ static void on_line(char *line)
             rl_callback_handler_install(colour ? "\001\033[1m\002vigil>\001\033[0m\002 " : "vigil> ",
                                         on_line);
     } else {
-        run(line);
+        exec_remote(line);
     }
     free(line);
 }
@@ -410,7 +411,7 @@ static void interactive(void)
         if (p[1].revents & (POLLIN | POLLHUP)) {
             int eof = 0;
             json_t *msg;
-            while ((msg = next_message(&eof)))
+            for (msg = next_message(&eof); msg; msg = next_message(&eof))
                 json_decref(msg);   /* late answers of interrupted commands */
             if (eof) {
                 rl_callback_handler_remove();
@@ -455,17 +456,20 @@ int repl_main(const char *config_path, char **cmds, int ncmds)
 
     if (ncmds > 0) {
         for (int i = 0; i < ncmds && !quit; i++)
-            failed |= !strcmp(cmds[i], ":tail") ? (tail(), 0) : run(cmds[i]);
+            failed |= !strcmp(cmds[i], ":tail") ? (tail(), 0) : exec_remote(cmds[i]);
     } else if (isatty(STDIN_FILENO)) {
         interactive();
     } else {
         char *line = NULL;
         size_t cap = 0;
         ssize_t n;
-        while (!quit && (n = getline(&line, &cap, stdin)) >= 0) {
+        while (!quit) {
+            n = getline(&line, &cap, stdin);
+            if (n < 0)
+                break;
             while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
                 line[--n] = '\0';
-            failed |= !strcmp(line, ":tail") ? (tail(), 0) : run(line);
+            failed |= !strcmp(line, ":tail") ? (tail(), 0) : exec_remote(line);
         }
         free(line);
     }

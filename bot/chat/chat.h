@@ -1,6 +1,7 @@
 /* chat.h — the chat interface the desk talks to: how a ticket, a thread
  * line or a channel message gets shown to the team, and how typed commands
- * come back.  Implementations: chat/console.c (offline), chat/slack.c. */
+ * come back.  Implementations: chat/console.c (offline) and Slack
+ * (chat/slack.c, the socket, with chat/slack_api.c, the Web API). */
 #ifndef VIGIL_CHAT_H
 #define VIGIL_CHAT_H
 

@@ -436,8 +436,15 @@ static void console_destroy(struct chat *chat)
 }
 
 static const struct chat_ops console_ops = {
-    "console", console_start, console_stop, console_destroy, console_post_ticket,
-    console_update_ticket, console_post_thread, console_post_channel, console_state, NULL, NULL,
+    .name = "console",
+    .start = console_start,
+    .stop = console_stop,
+    .destroy = console_destroy,
+    .post_ticket = console_post_ticket,
+    .update_ticket = console_update_ticket,
+    .post_thread = console_post_thread,
+    .post_channel = console_post_channel,
+    .state = console_state,
     .update_line = console_update_line,
 };
 

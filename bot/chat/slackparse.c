@@ -1,5 +1,6 @@
 /* slackparse.c — Slack frames and Web API answers to structs, tickets to
- * Block Kit.  The only place that knows Slack's JSON shapes; see
+ * Block Kit.  The only place that parses Slack's JSON or builds its
+ * messages (slack.c and slack_api.c only name a method's arguments); see
  * ../shared/reference/slack.md.  Pure: no I/O, no globals. */
 #include "chat/slackparse.h"
 
@@ -221,6 +222,18 @@ int slack_error_is_gone(const char *error)
         "message_not_found", "cant_update_message", "thread_not_found", NULL,
     };
     return listed(error, gone);
+}
+
+int slack_error_is_bad_token(const char *error)
+{
+    /* Slack's token errors, common to every Web API method:
+     * not_allowed_token_type is a bot token where an app token belongs
+     * (apps.connections.open) or the reverse. */
+    static const char *const bad[] = {
+        "invalid_auth", "not_authed", "account_inactive", "token_revoked",
+        "not_allowed_token_type", NULL,
+    };
+    return listed(error, bad);
 }
 
 /* The ts of the first message whose metadata is `event_type` with

@@ -50,6 +50,9 @@ int slack_error_is_transient(const char *error);
 int slack_error_is_blocking(const char *error);
 /* Does it mean the message the call was about is gone (deleted)? */
 int slack_error_is_gone(const char *error);
+/* Does it mean Slack refused the token itself (invalid, revoked, of a
+ * deactivated account, or the wrong kind of token for the method)? */
+int slack_error_is_bad_token(const char *error);
 
 /* conversations.history with metadata: the ts of the message posted for
  * ticket `id` (vigil_ticket metadata), copied to `ts`; 0 if found. */

@@ -1,8 +1,9 @@
-/* log.c — logfmt logging to stderr with secret redaction.
+/* log.c — logfmt logging with secret redaction; a line is cut at 16 KiB.
  * Knows nothing of tickets, chat or sources: it formats and redacts text. */
 #include "core/log.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,8 @@
 #include <sys/time.h>
 #include <time.h>
 #include <wchar.h>
+
+#include "core/buf.h"
 
 #define MAX_SECRETS 64
 #define LINE_MAX_BYTES 16384
@@ -105,19 +108,13 @@ char *log_redact(const char *s)
     return out;
 }
 
-struct buf {
-    char data[LINE_MAX_BYTES];
-    size_t len;
-};
-
-static void buf_put(struct buf *b, const char *s, size_t n)
+/* Appends what fits of `s`: a line longer than the cap is cut, not lost. */
+static void put_bytes(struct buf *b, const char *s, size_t n)
 {
-    size_t room = sizeof b->data - 1 - b->len;
+    size_t room = b->max - b->len;
     if (n > room)
         n = room;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
+    buf_add(b, s, n);
 }
 
 static int needs_quotes(const char *s)
@@ -139,7 +136,7 @@ static void put_value(struct buf *b, const char *s)
 {
     char *clean;
     if (!s) {
-        buf_put(b, "null", 4);
+        put_bytes(b, "null", 4);
         return;
     }
     clean = nsecrets ? log_redact(s) : NULL;
@@ -150,27 +147,27 @@ static void put_value(struct buf *b, const char *s)
 static void put_escaped(struct buf *b, const char *s)
 {
     if (!needs_quotes(s)) {
-        buf_put(b, s, strlen(s));
+        put_bytes(b, s, strlen(s));
         return;
     }
-    buf_put(b, "\"", 1);
+    put_bytes(b, "\"", 1);
     for (; *s; s++) {
         char esc[8];
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\') {
             esc[0] = '\\';
             esc[1] = (char)c;
-            buf_put(b, esc, 2);
+            put_bytes(b, esc, 2);
         } else if (c == '\n') {
-            buf_put(b, "\\n", 2);
+            put_bytes(b, "\\n", 2);
         } else if (c < 0x20 || c == 0x7f) {
             snprintf(esc, sizeof esc, "\\x%02x", c);
-            buf_put(b, esc, strlen(esc));
+            put_bytes(b, esc, strlen(esc));
         } else {
-            buf_put(b, (const char *)&c, 1);
+            put_bytes(b, (const char *)&c, 1);
         }
     }
-    buf_put(b, "\"", 1);
+    put_bytes(b, "\"", 1);
 }
 
 /* One conversion of a printf format, as C11 7.21.6.1 defines it. */
@@ -205,10 +202,11 @@ static size_t conv_parse(const char *p, struct conv *cv)
             cv->nstars++;
             q++;
         } else {
-            char *end;
-            long v = strtol(q, &end, 10);
-            cv->precision = v > 4096 ? 4096 : (int)v;   /* no line holds more */
-            q = end;
+            /* digits only: strtol alone would also skip spaces and a sign */
+            size_t nd = strspn(q, "0123456789");
+            long v = nd ? strtol(q, NULL, 10) : 0;
+            cv->precision = v > INT_MAX ? INT_MAX : (int)v;
+            q += nd;
         }
     }
     n = strspn(q, "hljztL");
@@ -271,7 +269,7 @@ static void put_number(struct buf *b, const struct conv *cv, const int *st, va_l
         if (unsig) CONV_PRINT(tmp, cv, st, unsigned);
         else CONV_PRINT(tmp, cv, st, int);
     }
-    buf_put(b, tmp, strlen(tmp));
+    put_bytes(b, tmp, strlen(tmp));
 }
 
 /* printf over `fmt`: every conversion of C's printf is formatted by the C
@@ -288,20 +286,20 @@ static void format_tail(struct buf *b, const char *fmt, va_list *ap)
         size_t n;
 
         if (!p) {
-            buf_put(b, fmt, strlen(fmt));
+            put_bytes(b, fmt, strlen(fmt));
             return;
         }
-        buf_put(b, fmt, (size_t)(p - fmt));
+        put_bytes(b, fmt, (size_t)(p - fmt));
         n = conv_parse(p + 1, &cv);
         if (n == 0) {
-            buf_put(b, "!BADFORMAT", 10);
+            put_bytes(b, "!BADFORMAT", 10);
             return;
         }
         fmt = p + 1 + n;
         for (int i = 0; i < cv.nstars; i++)
             st[i] = va_arg(*ap, int);
         if (cv.type == '%') {
-            buf_put(b, "%", 1);
+            put_bytes(b, "%", 1);
         } else if (cv.type == 's' && cv.length[0] == '\0') {
             const char *v = va_arg(*ap, const char *);
             /* a precision bounds the bytes read (the string may be unterminated) */
@@ -312,7 +310,7 @@ static void format_tail(struct buf *b, const char *fmt, va_list *ap)
             free(cut);
         } else if (cv.type == 's') {
             (void)va_arg(*ap, void *);      /* %ls: wide strings have no place here */
-            buf_put(b, "!BADFORMAT", 10);
+            put_bytes(b, "!BADFORMAT", 10);
             return;
         } else {
             put_number(b, &cv, st, ap);
@@ -322,10 +320,11 @@ static void format_tail(struct buf *b, const char *fmt, va_list *ap)
 
 void log_msg(enum log_level level, const char *msg, const char *fmt, ...)
 {
-    static struct buf b;
+    static struct buf b = { .max = LINE_MAX_BYTES - 1 };   /* kept between lines */
     struct timeval tv;
     struct tm tm;
     char ts[40];
+    const char *line;
     char *clean;
     va_list ap;
 
@@ -335,27 +334,27 @@ void log_msg(enum log_level level, const char *msg, const char *fmt, ...)
     gmtime_r(&tv.tv_sec, &tm);
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
 
-    b.len = 0;
-    b.data[0] = '\0';
-    buf_put(&b, "ts=", 3);
-    buf_put(&b, ts, strlen(ts));
+    buf_reset(&b);
+    put_bytes(&b, "ts=", 3);
+    put_bytes(&b, ts, strlen(ts));
     snprintf(ts, sizeof ts, ".%03ldZ level=", (long)(tv.tv_usec / 1000));
-    buf_put(&b, ts, strlen(ts));
-    buf_put(&b, level_names[level], strlen(level_names[level]));
-    buf_put(&b, " msg=", 5);
+    put_bytes(&b, ts, strlen(ts));
+    put_bytes(&b, level_names[level], strlen(level_names[level]));
+    put_bytes(&b, " msg=", 5);
     put_value(&b, msg);
     if (fmt && *fmt) {
-        buf_put(&b, " ", 1);
+        put_bytes(&b, " ", 1);
         va_start(ap, fmt);
         format_tail(&b, fmt, &ap);
         va_end(ap);
     }
-    clean = nsecrets ? log_redact(b.data) : NULL;
+    line = buf_str(&b);
+    clean = nsecrets ? log_redact(line) : NULL;
     if (writer)
-        writer(writer_arg, clean ? clean : b.data);
+        writer(writer_arg, clean ? clean : line);
     else
-        fprintf(stderr, "%s\n", clean ? clean : b.data);
+        fprintf(stderr, "%s\n", clean ? clean : line);
     if (sink)
-        sink(sink_arg, level, clean ? clean : b.data);
+        sink(sink_arg, level, clean ? clean : line);
     free(clean);
 }

@@ -1,4 +1,5 @@
-/* log.h — logfmt lines to stderr: `ts=… level=… msg=… key=value`.
+/* log.h — logfmt lines, `ts=… level=… msg=… key=value`, to stderr (or the
+ * writer the console installs) and to one optional sink (the admin :tail).
  * Owns the redaction list: every registered secret is replaced by
  * [redacted] in every line, whatever path the text took to get there. */
 #ifndef VIGIL_LOG_H

@@ -109,6 +109,16 @@ TEST(slack_api_answers_ok_error_and_garbage)
     CHECK_INT(slack_error_is_transient("ratelimited"), 1);
 }
 
+TEST(slack_token_errors_are_told_apart_from_the_rest)
+{
+    CHECK_INT(slack_error_is_bad_token("invalid_auth"), 1);
+    CHECK_INT(slack_error_is_bad_token("token_revoked"), 1);
+    CHECK_INT(slack_error_is_bad_token("not_allowed_token_type"), 1);
+    CHECK_INT(slack_error_is_bad_token("channel_not_found"), 0);
+    CHECK_INT(slack_error_is_bad_token("ratelimited"), 0);
+    CHECK_INT(slack_error_is_bad_token(NULL), 0);
+}
+
 TEST(slack_finds_a_posted_ticket_by_its_metadata)
 {
     const char *h = "{\"ok\":true,\"messages\":[{\"ts\":\"2.0\",\"text\":\"x\"},"

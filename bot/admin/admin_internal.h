@@ -1,0 +1,33 @@
+/* admin_internal.h — what the admin commands (admin_cmd.c) and the admin
+ * socket server (admin.c) share.  Private to bot/admin/admin*.c. */
+#ifndef VIGIL_ADMIN_INTERNAL_H
+#define VIGIL_ADMIN_INTERNAL_H
+
+#include <jansson.h>
+#include <time.h>
+#include <uv.h>
+
+#include "admin/admin.h"
+
+struct client;
+
+struct admin {
+    uv_loop_t *loop;
+    struct desk *desk;
+    struct script_rt *scripts;
+    struct store *store;
+    const struct config *cfg;
+    uv_pipe_t server;
+    int listening;
+    struct client *clients;
+    size_t nclients;
+    uv_timer_t sweep;       /* drops clients idle on half a line */
+    int sweeping;
+    time_t started;
+};
+
+/* The items the REPL completes for `kind` (verbs, tickets, staff, canned;
+ * anything else: none).  Returns a new JSON array. */
+json_t *admin_complete(struct admin *a, const char *kind);
+
+#endif
