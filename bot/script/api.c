@@ -602,7 +602,8 @@ static int c_require_role(lua_State *L)
     luaL_argcheck(L, want >= 0, 2, "role is agent, lead or admin");
     if (have >= want)
         return 0;
-    snprintf(detail, sizeof detail, "%s (needs %s)", rt->cmd ? rt->cmd->text : "?", need);
+    snprintf(detail, sizeof detail, "%s (needs %s)", rt->cmd && rt->cmd->raw ? rt->cmd->raw : "?",
+             need);
     desk_audit(rt->desk, 0, actor(rt), "denied", detail);
     snprintf(msg, sizeof msg, "That needs the %s role; you are %s.", need,
              s ? config_role_name(s->role) : "not on staff");
@@ -1013,31 +1014,20 @@ static void new_class(lua_State *L, const char *name, const luaL_Reg *methods)
     lua_pop(L, 1);
 }
 
-void api_push_ctx(lua_State *L, const struct chat_command *cmd, const char *verb,
-                  const char *args)
+void api_push_ctx(lua_State *L, const struct chat_command *cmd)
 {
-    const char *p = args;
-    int n = 0;
     lua_createtable(L, 0, 8);
     api_push_user(L, cmd->user_id);
     luaL_setmetatable(L, "vigil.me");
     lua_setfield(L, -2, "user");
-    set_str(L, "verb", verb);
-    lua_pushstring(L, args);
+    set_str(L, "verb", cmd->verb);
+    lua_pushstring(L, cmd->args ? cmd->args : "");
     lua_setfield(L, -2, "text");
     set_str(L, "channel", cmd->channel);
-    lua_newtable(L);                               /* args: the words */
-    while (*p) {
-        const char *start;
-        while (*p && isspace((unsigned char)*p))
-            p++;
-        start = p;
-        while (*p && !isspace((unsigned char)*p))
-            p++;
-        if (p > start) {
-            lua_pushlstring(L, start, (size_t)(p - start));
-            lua_rawseti(L, -2, ++n);
-        }
+    lua_createtable(L, (int)cmd->argc, 0);         /* args: the words, split by the chat */
+    for (size_t i = 0; i < cmd->argc; i++) {
+        lua_pushstring(L, cmd->argv[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_setfield(L, -2, "args");
     {

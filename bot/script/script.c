@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chat/command.h"
 #include "core/log.h"
 
 #define HOOK_STEP 1000          /* instructions between budget checks */
@@ -950,42 +951,6 @@ void script_set_notice(struct script_rt *rt, void (*fn)(void *arg, const char *t
 
 size_t script_memory(struct script_rt *rt) { return rt->mem; }
 
-char *script_parse_command(const char *text, const char *umbrella, const char **args)
-{
-    const char *p = text, *start;
-    size_t ulen = strlen(umbrella);
-
-    while (*p && isspace((unsigned char)*p))
-        p++;
-    if (!*p)
-        return NULL;
-    if (strncmp(p, umbrella, ulen) == 0 && (!p[ulen] || isspace((unsigned char)p[ulen]))) {
-        p += ulen;
-        while (*p && isspace((unsigned char)*p))
-            p++;
-        if (!*p) {
-            *args = p;
-            return strdup("help");
-        }
-    } else if (*p == '/') {
-        p++;
-    }
-    start = p;
-    while (*p && !isspace((unsigned char)*p))
-        p++;
-    if (p == start)
-        return NULL;
-    {
-        char *verb = strndup(start, (size_t)(p - start));
-        for (char *c = verb; c && *c; c++)
-            *c = (char)tolower((unsigned char)*c);
-        while (*p && isspace((unsigned char)*p))
-            p++;
-        *args = p;
-        return verb;
-    }
-}
-
 static char *answerf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static char *answerf(const char *fmt, ...)
@@ -1014,16 +979,10 @@ static const char *roles_text(unsigned mask)
     return "the admin role";
 }
 
-struct ctx_args {
-    const struct chat_command *cmd;
-    const char *verb, *args;
-};
-
 /* ctx and args for a command (protected_push). */
 static int push_ctx_args(lua_State *L, void *arg)
 {
-    struct ctx_args *a = arg;
-    api_push_ctx(L, a->cmd, a->verb, a->args);
+    api_push_ctx(L, arg);
     lua_pushliteral(L, "args");
     lua_rawget(L, -2);
     return 2;
@@ -1032,18 +991,16 @@ static int push_ctx_args(lua_State *L, void *arg)
 char *script_run_command(struct script_rt *rt, const struct chat_command *cmd)
 {
     lua_State *L = rt->L;
-    const char *args = "";
-    char *verb = script_parse_command(cmd->text, rt->cfg->command, &args);
+    const char *verb = cmd->verb, *args = cmd->args ? cmd->args : "";
+    size_t bytes = cmd->raw ? strlen(cmd->raw) : strlen(args);
     char err[1024], scope[600], *answer = NULL;
-    struct ctx_args ca;
     struct entry *e = NULL;
     int role;
 
-    if (strlen(cmd->text) > MAX_COMMAND_BYTES) {
-        log_warn("command refused: too long", "user=%s bytes=%zu", cmd->user_id, strlen(cmd->text));
-        free(verb);
+    if (bytes > MAX_COMMAND_BYTES) {
+        log_warn("command refused: too long", "user=%s bytes=%zu", cmd->user_id, bytes);
         return answerf("That command is too long (%zu bytes; the limit is %u).",
-                       strlen(cmd->text), MAX_COMMAND_BYTES);
+                       bytes, MAX_COMMAND_BYTES);
     }
     if (!verb)
         return answerf("Type %s help for the list of commands.", rt->cfg->command);
@@ -1084,10 +1041,7 @@ char *script_run_command(struct script_rt *rt, const struct chat_command *cmd)
     lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref);      /* the command table */
     rawfield(L, -1, "run");
     lua_remove(L, -2);                              /* keep run only */
-    ca.cmd = cmd;
-    ca.verb = verb;
-    ca.args = args;
-    if (protected_push(L, push_ctx_args, &ca) < 0) {
+    if (protected_push(L, push_ctx_args, (void *)cmd) < 0) {
         lua_pop(L, 1);                              /* pop run */
         answer = strdup("Stopped: the command could not start (see log).");
     } else if (script_call(rt, 2, 1, "the command", err, sizeof err) != LUA_OK) {
@@ -1104,7 +1058,6 @@ char *script_run_command(struct script_rt *rt, const struct chat_command *cmd)
     rt->cmd = NULL;
     log_info("command run", "user=%s verb=%s", cmd->user_id, verb);
 out:
-    free(verb);
     return answer ? answer : strdup("out of memory");
 }
 
@@ -1512,9 +1465,8 @@ static int eval_pretty(lua_State *L)
 /* :lua's environment, with ctx (protected_push). */
 static int push_eval_env(lua_State *L, void *arg)
 {
-    struct ctx_args *a = arg;
     push_env(L);
-    api_push_ctx(L, a->cmd, a->verb, a->args);
+    api_push_ctx(L, arg);
     lua_setfield(L, -2, "ctx");
     return 1;
 }
@@ -1522,8 +1474,7 @@ static int push_eval_env(lua_State *L, void *arg)
 char *script_eval(struct script_rt *rt, const char *user, const char *code, int *ok)
 {
     lua_State *L = rt->L;
-    struct chat_command cmd = { .user_id = user, .channel = "admin", .text = code };
-    struct ctx_args ca;
+    struct chat_command cmd = { .user_id = user, .channel = "admin" };
     char err[1024], *ret = NULL, *out = NULL;
     int top = lua_gettop(L), status, n;
 
@@ -1542,16 +1493,19 @@ char *script_eval(struct script_rt *rt, const char *user, const char *code, int 
         lua_settop(L, top);
         return out;
     }
+    /* ctx.verb is "lua", ctx.text the code */
+    if (chat_command_set(&cmd, "lua", code, code) < 0) {
+        lua_settop(L, top);
+        return strdup("out of memory");
+    }
     rt->actor = user;
     rt->scope = ":lua";
     rt->cmd = &cmd;
-    ca.cmd = &cmd;
-    ca.verb = "lua";
-    ca.args = code;
-    if (protected_push(L, push_eval_env, &ca) < 0) {
+    if (protected_push(L, push_eval_env, &cmd) < 0) {
         lua_settop(L, top);
         rt->actor = rt->scope = NULL;
         rt->cmd = NULL;
+        chat_command_clear(&cmd);
         return strdup("Stopped: :lua could not start (see log).");
     }
     lua_setupvalue(L, -2, 1);
@@ -1573,6 +1527,7 @@ char *script_eval(struct script_rt *rt, const char *user, const char *code, int 
     }
     rt->actor = rt->scope = NULL;
     rt->cmd = NULL;
+    chat_command_clear(&cmd);
     lua_settop(L, top);
     if (status != LUA_OK)
         return strdup(err);

@@ -71,9 +71,8 @@ void api_push_ticket(lua_State *L, int64_t id);
 /* The same ticket, filled from the store only when a field is first read
  * (on_mention's: see api.c). */
 void api_push_lazy_ticket(lua_State *L, int64_t id);
-/* Pushes a new ctx table for `cmd` run as `staff` (may be NULL). */
-void api_push_ctx(lua_State *L, const struct chat_command *cmd, const char *verb,
-                  const char *args);
+/* Pushes a new ctx table for `cmd` (verb, text, args, channel, user). */
+void api_push_ctx(lua_State *L, const struct chat_command *cmd);
 /* Pushes a user table { id, name, initials, role } for a chat user id. */
 void api_push_user(lua_State *L, const char *id);
 /* Raises a user-facing error: the message is shown as it is. */
