@@ -349,6 +349,44 @@ static void signature(struct script_rt *rt, char *out, size_t len)
     out[n] = '\0';
 }
 
+/* Runs the before_reply hooks of every hook file, in file order, for t:reply:
+ * leaves the (maybe rewritten) text on the stack, or raises a user error
+ * with the hook's reason. */
+static void run_before_reply(lua_State *L, int ticket_idx, int text_idx)
+{
+    struct script_rt *rt = script_rt_of(L);
+    ticket_idx = lua_absindex(L, ticket_idx);
+    lua_pushvalue(L, text_idx);                       /* the text so far */
+    for (size_t i = 0; i < rt->nentries; i++) {
+        struct entry *e = &rt->entries[i];
+        if (!e->is_hook || e->ref == LUA_NOREF)
+            continue;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref);
+        script_rawfield(L, -1, "before_reply");
+        lua_remove(L, -2);
+        if (!lua_isfunction(L, -1)) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_pushvalue(L, ticket_idx);
+        lua_pushvalue(L, -3);                         /* text */
+        lua_newtable(L);                              /* ctx: who is replying */
+        api_push_user(L, rt->actor ? rt->actor : "");
+        lua_setfield(L, -2, "user");
+        lua_call(L, 3, 2);                            /* errors propagate to the command */
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            lua_pop(L, 1);
+            lua_remove(L, -2);                        /* replace the text */
+        } else if (lua_type(L, -2) == LUA_TBOOLEAN && !lua_toboolean(L, -2)) {
+            const char *why = lua_isstring(L, -1) ? lua_tostring(L, -1)
+                                                  : "a before_reply hook refused this reply";
+            api_fail(L, why);
+        } else {
+            lua_pop(L, 2);
+        }
+    }
+}
+
 /* The public text of a reply in argument 2: before_reply hooks, signature,
  * X's length rule.  Pushes it and returns it, or raises a user error. */
 static const char *public_text(lua_State *L)
@@ -360,7 +398,7 @@ static const char *public_text(lua_State *L)
 
     luaL_checkstring(L, 2);
     lua_settop(L, 2);
-    api_before_reply(L, 1, 2);                       /* pushes the final text */
+    run_before_reply(L, 1, 2);                       /* pushes the final text */
     signature(rt, sig, sizeof sig);
     lua_pushstring(L, sig);
     lua_concat(L, 2);                                /* text .. signature */
