@@ -1,6 +1,7 @@
 /* api.c — what scripts can touch: ctx, ticket, kv and canned objects and
- * the `vigil` table.  Every action goes through the desk as the user who
- * ran the command (the actor is kept in C, never in a table a script could
+ * the `vigil` table, and the before_reply hooks every t:reply goes
+ * through.  Every action goes through the desk as the user who ran the
+ * command (the actor is kept in C, never in a table a script could
  * rewrite).  Misuse raises; refusals are user errors shown as they are. */
 #include "script/script_internal.h"
 
@@ -261,7 +262,7 @@ static int64_t ticket_id(lua_State *L, int idx)
 
 /* Refreshes the snapshot at idx after an operation; returns it.  A lazy
  * ticket not yet filled needs nothing: it reads the store when first used. */
-static int finish(lua_State *L, int idx, int rc, const char *err)
+static int refresh_after_op(lua_State *L, int idx, int rc, const char *err)
 {
     if (rc == DESK_INVALID || rc == DESK_NOTFOUND)
         return api_fail(L, err);
@@ -297,7 +298,7 @@ static int t_assign(lua_State *L)
     int64_t id = ticket_id(L, 1);
     const char *who = user_arg(L, 2);
     struct script_rt *rt = rt_live(L);
-    return finish(L, 1, desk_assign(rt->desk, actor(rt), id, who, err, sizeof err), err);
+    return refresh_after_op(L, 1, desk_assign(rt->desk, actor(rt), id, who, err, sizeof err), err);
 }
 
 #define SIMPLE_OP(fname, call)                                              \
@@ -306,7 +307,7 @@ static int t_assign(lua_State *L)
         struct script_rt *rt = rt_live(L);                                  \
         char err[512] = "";                                                 \
         int64_t id = ticket_id(L, 1);                                       \
-        return finish(L, 1, call, err);                                     \
+        return refresh_after_op(L, 1, call, err);                                     \
     }
 
 SIMPLE_OP(t_unassign, desk_unassign(rt->desk, actor(rt), id, err, sizeof err))
@@ -443,7 +444,7 @@ static int t_resend(lua_State *L)
     }
     rc = desk_resend(rt->desk, actor(rt), id, text, err, sizeof err);
     if (rc != DESK_OK)
-        return finish(L, 1, rc, err);
+        return refresh_after_op(L, 1, rc, err);
     lua_pushstring(L, err);                          /* "reply" | "dm" */
     if (text)
         lua_pushstring(L, text);
@@ -465,7 +466,7 @@ static int t_reply(lua_State *L)
     text = public_text(L);
     rc = desk_reply(rt->desk, actor(rt), id, text, err, sizeof err);
     if (rc != DESK_OK)
-        return finish(L, 1, rc, err);
+        return refresh_after_op(L, 1, rc, err);
     if (!is_lazy(L, 1)) {
         lua_pushvalue(L, 1);
         fill_from_store(L, id);
@@ -493,7 +494,7 @@ static int t_events(lua_State *L)
 
 static int t_refresh(lua_State *L)
 {
-    return finish(L, 1, DESK_OK, "");
+    return refresh_after_op(L, 1, DESK_OK, "");
 }
 
 /* --- ctx ----------------------------------------------------------------- */

@@ -203,7 +203,7 @@ static int push_mention(lua_State *L, void *arg)
 
 static int hook_on_mention(void *arg, int64_t ticket_id, const struct mention *m, int is_new)
 {
-    struct mention_args a = { ticket_id, m, is_new };
+    struct mention_args a = { .ticket = ticket_id, .m = m, .is_new = is_new };
     run_hooks(arg, "on_mention", push_mention, &a);
     return 0;
 }

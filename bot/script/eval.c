@@ -9,39 +9,16 @@
 #include <string.h>
 
 #include "chat/command.h"
+#include "core/buf.h"
 
 /* --- :lua ---------------------------------------------------------------- */
 
-struct pbuf {
-    char *s;
-    size_t len, cap;
-};
-
-static void padd(struct pbuf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *ns;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        if (cap > (1u << 20))
-            return;   /* a huge value is cut, not printed whole */
-        ns = realloc(b->s, cap);
-        if (!ns)
-            return;
-        b->s = ns;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void padds(struct pbuf *b, const char *s) { padd(b, s, strlen(s)); }
+/* What :lua prints is cut at 1 MiB: a huge value is cut, not printed whole. */
+#define PRINT_MAX ((1u << 20) - 1)
 
 /* Appends a readable form of the value at idx: strings quoted, tables
  * expanded a few levels deep.  Leaves the stack as it found it. */
-static void pretty(lua_State *L, int idx, struct pbuf *b, int depth)
+static void pretty(lua_State *L, int idx, struct buf *b, int depth)
 {
     size_t n;
     const char *s;
@@ -49,64 +26,64 @@ static void pretty(lua_State *L, int idx, struct pbuf *b, int depth)
     luaL_checkstack(L, 4, "pretty");
     if (lua_type(L, idx) == LUA_TSTRING) {
         s = lua_tolstring(L, idx, &n);
-        padds(b, "\"");
+        buf_addstr(b, "\"");
         for (size_t i = 0; i < n; i++) {
             char e[8];
             if (s[i] == '"' || s[i] == '\\') {
                 e[0] = '\\';
                 e[1] = s[i];
-                padd(b, e, 2);
+                buf_add(b, e, 2);
             } else if (s[i] == '\n') {
-                padds(b, "\\n");
+                buf_addstr(b, "\\n");
             } else if ((unsigned char)s[i] < 0x20) {
                 snprintf(e, sizeof e, "\\%d", (unsigned char)s[i]);
-                padds(b, e);
+                buf_addstr(b, e);
             } else {
-                padd(b, s + i, 1);
+                buf_add(b, s + i, 1);
             }
         }
-        padds(b, "\"");
+        buf_addstr(b, "\"");
     } else if (lua_type(L, idx) == LUA_TTABLE && depth < 4) {
         int first = 1;
-        padds(b, "{ ");
+        buf_addstr(b, "{ ");
         lua_pushnil(L);
         while (lua_next(L, idx)) {
             if (!first)
-                padds(b, ", ");
+                buf_addstr(b, ", ");
             first = 0;
             if (lua_type(L, -2) == LUA_TSTRING) {
-                padds(b, lua_tostring(L, -2));
+                buf_addstr(b, lua_tostring(L, -2));
             } else {
-                padds(b, "[");
+                buf_addstr(b, "[");
                 s = luaL_tolstring(L, -2, &n);
-                padd(b, s, n);
+                buf_add(b, s, n);
                 lua_pop(L, 1);
-                padds(b, "]");
+                buf_addstr(b, "]");
             }
-            padds(b, " = ");
+            buf_addstr(b, " = ");
             pretty(L, -1, b, depth + 1);
             lua_pop(L, 1);   /* pop value, keep key */
         }
-        padds(b, first ? "}" : " }");
+        buf_addstr(b, first ? "}" : " }");
     } else {
         s = luaL_tolstring(L, idx, &n);
-        padd(b, s, n);
+        buf_add(b, s, n);
         lua_pop(L, 1);
     }
 }
 
-/* Upvalue 1: the caller's pbuf (script_eval frees it: a budget kill
+/* Upvalue 1: the caller's buf (script_eval frees it: a budget kill
  * leaves this function by longjmp). */
 static int eval_pretty(lua_State *L)
 {
     int n = lua_gettop(L);
-    struct pbuf *b = lua_touserdata(L, lua_upvalueindex(1));
+    struct buf *b = lua_touserdata(L, lua_upvalueindex(1));
     for (int i = 1; i <= n; i++) {
         if (i > 1)
-            padds(b, "\t");
+            buf_addstr(b, "\t");
         pretty(L, i, b, 0);
     }
-    lua_pushstring(L, b->s ? b->s : "");
+    lua_pushstring(L, buf_str(b));
     return 1;
 }
 
@@ -164,14 +141,15 @@ char *script_eval(struct script_rt *rt, const char *user, const char *code, int 
     } else if (status == LUA_OK) {
         /* the printer runs __tostring and __name: script code, so it runs
          * as an invocation of its own, under the same budgets */
-        struct pbuf b = { 0 };
+        struct buf b;
+        buf_init(&b, PRINT_MAX);
         lua_pushlightuserdata(L, &b);
         lua_pushcclosure(L, eval_pretty, 1);
         lua_insert(L, top + 1);
         status = script_call(rt, n, 1, ":lua's printer", err, sizeof err);
         if (status == LUA_OK && lua_type(L, -1) == LUA_TSTRING)
             out = strdup(lua_tostring(L, -1));
-        free(b.s);
+        buf_free(&b);
     }
     rt->actor = rt->scope = NULL;
     rt->cmd = NULL;

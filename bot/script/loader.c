@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 
 #define MEM_CHECK (1u << 20)    /* heap growth in one call that triggers accounting */
@@ -352,32 +353,14 @@ int script_reload(struct script_rt *rt, const char *name)
 
 char *script_list(struct script_rt *rt)
 {
-    size_t cap = 256, len = 0;
-    char *out = malloc(cap);
-    if (!out)
-        return NULL;
-    out[0] = '\0';
+    struct buf out = { 0 };
     for (size_t i = 0; i < rt->nentries; i++) {
         struct entry *e = &rt->entries[i];
-        char line[1400];
-        int n = snprintf(line, sizeof line, "%-24s %s%s%s\n", e->file,
-                         e->error ? (e->ref != LUA_NOREF ? "old version running; " : "") : "ok",
-                         e->error ? "error: " : "", e->error ? e->error : "");
-        if (n < 0)
-            continue;
-        if (len + (size_t)n + 1 > cap) {
-            char *no;
-            while (len + (size_t)n + 1 > cap)
-                cap *= 2;
-            no = realloc(out, cap);
-            if (!no)
-                break;
-            out = no;
-        }
-        memcpy(out + len, line, (size_t)n + 1);
-        len += (size_t)n;
+        buf_printf(&out, "%-24s %s%s%s\n", e->file,
+                   e->error ? (e->ref != LUA_NOREF ? "old version running; " : "") : "ok",
+                   e->error ? "error: " : "", e->error ? e->error : "");
     }
-    return out;
+    return buf_take(&out);
 }
 
 char **script_verbs(struct script_rt *rt)

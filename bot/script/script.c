@@ -241,7 +241,7 @@ static int protected_push_fn(lua_State *L)
 
 int script_protected_push(lua_State *L, int (*fn)(lua_State *L, void *arg), void *arg)
 {
-    struct push_req r = { fn, arg };
+    struct push_req r = { .fn = fn, .arg = arg };
     int top = lua_gettop(L);
     lua_pushcfunction(L, protected_push_fn);
     lua_pushlightuserdata(L, &r);

@@ -1,8 +1,9 @@
 /* script.h — the Lua command runtime: one sandboxed Lua state holding every
  * script of scripts/ (commands), scripts/hooks/ (hooks) and lua/ (their
- * library), each in its own environment, run under an instruction and a
- * memory budget, reloaded from disk as files are saved.  Knows the desk and
- * the store (kv, canned); never a wire format. */
+ * library), each in its own environment, run under an instruction, a time
+ * and a memory budget, reloaded from disk as files are saved.  Takes
+ * commands as struct chat_command (chat/chat.h: already split, no chat
+ * markup).  Knows the desk and the store (kv, canned); never a wire format. */
 #ifndef VIGIL_SCRIPT_H
 #define VIGIL_SCRIPT_H
 

@@ -580,6 +580,26 @@ TEST(lua_eval_printer_runs_under_the_budget)
     alarm(0);
 }
 
+/* A value too big to show is cut at 1 MiB, not printed whole. */
+TEST(lua_eval_prints_a_huge_value_cut_at_one_mib)
+{
+    struct sb s;
+    char *out;
+    int ok;
+    alarm(30);
+    sb_open(&s, "eval2");
+    out = script_eval(s.rt, "U3", "string.rep('x', 3 * 1024 * 1024)", &ok);
+    CHECK(ok);
+    CHECK_INT(strlen(out), (1u << 20) - 1);
+    CHECK(strncmp(out, "\"xxx", 4) == 0);
+    free(out);
+    out = script_eval(s.rt, "U3", "string.rep('y', 10)", &ok);
+    CHECK_STR(out, "\"yyyyyyyyyy\"");
+    free(out);
+    sb_close(&s);
+    alarm(0);
+}
+
 /* --- reload while running, and only inside scripts.dir (item 7) ------------- */
 
 TEST(reload_removing_the_running_script_and_paths_outside_scripts_dir)
