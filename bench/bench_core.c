@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "chat/chat.h"
+#include "chat/command.h"
 #include "chat/slackparse.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -110,10 +111,12 @@ static void rig_close(struct rig *r)
 static int cmd_dispatch(char **argv)
 {
     struct rig r;
-    struct chat_command cmd = { .user_id = "U1", .channel = "C_MENTIONS", .text = "whoami" };
+    struct chat_command cmd = { .user_id = "U1", .channel = "C_MENTIONS" };
     long n = atol(argv[3]);
     double t0, t1;
 
+    if (chat_command_parse(&cmd, "whoami", "/tw", 0) < 0)
+        die("out of memory", "");
     rig_open(&r, argv[2], argv[0], argv[1]);
     script_set_budget_hook(r.rt, atoi(argv[4]));
     for (long i = 0; i < n / 10 + 1; i++)   /* warm caches and the allocator */
@@ -125,6 +128,7 @@ static int cmd_dispatch(char **argv)
     printf("{\"commands\": %ld, \"seconds\": %.6f, \"us_per_command\": %.3f, "
            "\"hook\": %d, \"lua_kb\": %zu}\n", n, t1 - t0, (t1 - t0) * 1e6 / (double)n,
            atoi(argv[4]), script_memory(r.rt) / 1024);
+    chat_command_clear(&cmd);
     rig_close(&r);
     return 0;
 }
@@ -159,9 +163,12 @@ static int cmd_slash(char **argv)
         if (slack_typed_text(f.text, &typed))
             die("out of memory", "");
         snprintf(line, sizeof line, "%s %s", f.command, typed.text);
-        struct chat_command cmd = { .user_id = f.user_id, .channel = f.channel_id, .text = line,
+        struct chat_command cmd = { .user_id = f.user_id, .channel = f.channel_id,
                                     .people = typed.people, .npeople = typed.npeople };
+        if (chat_command_parse(&cmd, line, "/tw", 0) < 0)
+            die("out of memory", "");
         answer = script_run_command(r.rt, &cmd);
+        chat_command_clear(&cmd);
         free(slack_ack_frame(f.envelope_id, slack_answer_payload(answer)));
         free(answer);
         slack_typed_clear(&typed);

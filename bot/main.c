@@ -81,9 +81,9 @@ static char *on_command(void *arg, const struct chat_command *cmd)
 {
     struct app *a = arg;
     int ok;
-    if (cmd->text[0] == ':' && strcmp(a->cfg->chat, "console") == 0)
-        return admin_exec(a->admin, cmd->user_id, cmd->text, &ok);
-    admin_event(a->admin, "command", cmd->text);
+    if (cmd->raw[0] == ':' && strcmp(a->cfg->chat, "console") == 0)
+        return admin_exec(a->admin, cmd->user_id, cmd->raw, &ok);
+    admin_event(a->admin, "command", cmd->raw);
     return script_run_command(a->scripts, cmd);
 }
 
@@ -331,7 +331,7 @@ static int run_bot(struct config *cfg)
         goto out;
 
     if (strcmp(cfg->chat, "console") == 0)
-        a.chat = console_new(&a.loop, cfg->admin_user, on_quit, &a);
+        a.chat = console_new(&a.loop, cfg->admin_user, cfg->command, on_quit, &a);
     else
         a.chat = slack_new(&a.loop, a.ws, a.http, cfg, on_fatal, &a);
     if (strcmp(cfg->source, "replay") == 0)

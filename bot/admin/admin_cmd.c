@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chat/command.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/text.h"
@@ -275,8 +276,12 @@ char *admin_exec(struct admin *a, const char *user, const char *line, int *ok)
     while (isspace((unsigned char)*line))
         line++;
     if (*line == '/') {
-        struct chat_command cmd = { .user_id = user, .channel = "admin", .text = line };
-        char *answer = script_run_command(a->scripts, &cmd);
+        struct chat_command cmd = { .user_id = user, .channel = "admin" };
+        char *answer;
+        if (chat_command_parse(&cmd, line, a->cfg->command, CHAT_PARSE_PEOPLE) < 0)
+            return strdup("out of memory");
+        answer = script_run_command(a->scripts, &cmd);
+        chat_command_clear(&cmd);
         admin_event(a, "command", line);
         return answer;
     }

@@ -1,7 +1,8 @@
 /* chat.h — the chat interface the desk talks to: how a ticket, a thread
- * line or a channel message gets shown to the team, and how typed commands
- * come back.  Implementations: chat/console.c (offline) and Slack
- * (chat/slack.c, the socket, with chat/slack_api.c, the Web API). */
+ * line or a channel message gets shown to the team, and how commands come
+ * back (struct chat_command, with no chat markup left).  Implementations:
+ * chat/console.c (offline) and Slack (chat/slack.c, the socket, with
+ * chat/slack_api.c, the Web API). */
 #ifndef VIGIL_CHAT_H
 #define VIGIL_CHAT_H
 
@@ -29,21 +30,30 @@ struct ticket_view {
 };
 
 /* A teammate a command names, as the chat identified them (Slack's
- * <@U123|alice>); the command's text says "@alice".  Borrowed. */
+ * <@U123|alice>); the command's text says "@alice".  `id` is the chat's
+ * user id, which is the staff id (config's staff[].id).  Borrowed. */
 struct chat_person {
     const char *id;
     const char *name;
 };
 
-/* A command typed by a user: "/tw reply 3 thanks" or "/reply 3 thanks",
- * as the user typed it (no chat markup left).  Borrowed for the duration
- * of the call. */
+/* A command, as the chat adapter hands it over: already split, with no
+ * chat markup left ("/tw assign 12 <@U2|bob>" arrives as verb "assign",
+ * argv {"12", "@bob"}, and people saying @bob is U2).  Typed lines go
+ * through chat_command_parse (chat/command.h); buttons fill verb and args
+ * directly.  Borrowed for the duration of the call. */
 struct chat_command {
-    const char *user_id;
+    const char *user_id;              /* who: the chat's user id (= staff id) */
     const char *channel;
-    const char *text;
-    const struct chat_person *people;   /* who "@name" in text means; may be NULL */
+    const char *verb;                 /* "assign", lower case; NULL: not a command */
+    const char *args;                 /* the text after the verb, as typed: "12 @bob" */
+    const char *const *argv;          /* args in words: {"12", "@bob"} */
+    size_t argc;
+    const char *raw;                  /* the whole line, for logs and the audit trail */
+    int64_t ticket;                   /* the ticket whose button was pressed; 0: typed */
+    const struct chat_person *people; /* who each "@name" in args is; may be NULL */
     size_t npeople;
+    void *owned;                      /* chat/command.c's memory; chat_command_clear */
 };
 
 /* Returns the immediate answer for the user (new string, the adapter frees

@@ -15,6 +15,7 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "chat/command.h"
 #include "core/log.h"
 #include "core/text.h"
 
@@ -24,6 +25,7 @@ struct console {
     uv_poll_t poll;           /* stdin on a tty: readline */
     uv_pipe_t pipe;           /* stdin from a pipe: plain lines */
     char *admin_user;
+    char *umbrella;           /* "/tw": lines are parsed as Slack's would be */
     void (*quit)(void *arg);
     void *quit_arg;
     long long next_ref;
@@ -286,8 +288,13 @@ static void run_line(struct console *c, const char *line)
     }
     cmd.user_id = c->admin_user;
     cmd.channel = "console";
-    cmd.text = line;
+    /* "<@U2|bob>" typed here names a teammate as it would in Slack */
+    if (chat_command_parse(&cmd, line, c->umbrella, CHAT_PARSE_PEOPLE) < 0) {
+        console_print(&c->base, "vigil is out of memory; try again.");
+        return;
+    }
     answer = c->base.on_command(c->base.on_command_arg, &cmd);
+    chat_command_clear(&cmd);
     if (answer)
         console_print(&c->base, answer);
     free(answer);
@@ -432,6 +439,7 @@ static void console_destroy(struct chat *chat)
         active = NULL;
     free(c->partial);
     free(c->admin_user);
+    free(c->umbrella);
     free(c);
 }
 
@@ -448,7 +456,7 @@ static const struct chat_ops console_ops = {
     .update_line = console_update_line,
 };
 
-struct chat *console_new(uv_loop_t *loop, const char *admin_user,
+struct chat *console_new(uv_loop_t *loop, const char *admin_user, const char *umbrella,
                          void (*quit)(void *arg), void *quit_arg)
 {
     struct console *c = calloc(1, sizeof *c);
@@ -458,6 +466,7 @@ struct chat *console_new(uv_loop_t *loop, const char *admin_user,
     c->base.ops = &console_ops;
     c->loop = loop;
     c->admin_user = strdup(admin_user);
+    c->umbrella = strdup(umbrella);
     c->quit = quit;
     c->quit_arg = quit_arg;
     c->colour = isatty(STDOUT_FILENO) && !(no_colour && *no_colour);

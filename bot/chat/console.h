@@ -8,9 +8,9 @@
 
 #include "chat/chat.h"
 
-/* `admin_user` is copied.  `quit` is called when the user types :quit or
+/* `admin_user` and `umbrella` (the slash command, "/tw") are copied.  `quit` is called when the user types :quit or
  * Ctrl-D at the prompt.  Returns new, destroyed with ops->destroy. */
-struct chat *console_new(uv_loop_t *loop, const char *admin_user,
+struct chat *console_new(uv_loop_t *loop, const char *admin_user, const char *umbrella,
                          void (*quit)(void *arg), void *quit_arg);
 /* Prints a line above the prompt (notices from the bot). */
 void console_print(struct chat *c, const char *text);

@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "chat/command.h"
 #include "chat/slack_internal.h"
 #include "core/backoff.h"
 #include "core/log.h"
@@ -112,16 +113,11 @@ static void ack(struct conn *c, const char *envelope_id, json_t *payload)
     free(text);
 }
 
-/* `typed`: the people a slash command named; NULL for a button. */
-static char *run_command(struct slack *s, const char *user, const char *channel,
-                         const char *line, const struct slack_typed *typed)
+static char *run_command(struct slack *s, const struct chat_command *cmd)
 {
-    struct chat_command cmd = { .user_id = user, .channel = channel, .text = line,
-                                .people = typed ? typed->people : NULL,
-                                .npeople = typed ? typed->npeople : 0 };
     if (!s->base.on_command)
         return strdup("No commands are loaded.");
-    return s->base.on_command(s->base.on_command_arg, &cmd);
+    return s->base.on_command(s->base.on_command_arg, cmd);
 }
 
 static void on_ephemeral(struct slack *s, void *arg, const struct slack_api *r,
@@ -226,6 +222,7 @@ static void handle_frame(struct conn *c, const char *data, size_t len)
         char line[4200];
         char *answer;
         struct slack_typed typed;
+        struct chat_command cmd = { 0 };
         if (seen(s, f.envelope_id)) {
             log_info("slack: redelivered command not run again", "envelope=%s", f.envelope_id);
             ack(c, f.envelope_id, NULL);
@@ -243,27 +240,37 @@ static void handle_frame(struct conn *c, const char *data, size_t len)
             slack_typed_clear(&typed);
             break;
         }
-        answer = run_command(s, f.user_id, f.channel_id, line, &typed);
+        /* the people Slack named: "@alice" in the text is typed.people's U1 */
+        cmd.user_id = f.user_id;
+        cmd.channel = f.channel_id;
+        cmd.people = typed.people;
+        cmd.npeople = typed.npeople;
+        if (chat_command_parse(&cmd, line, s->cfg->command, 0) < 0)
+            answer = strdup("vigil is out of memory; try again.");
+        else
+            answer = run_command(s, &cmd);
         ack(c, f.envelope_id, slack_answer_payload(answer));
         free(answer);
+        chat_command_clear(&cmd);
         slack_typed_clear(&typed);
         break;
     }
     case SLACK_ACTION: {
-        char *line, *answer;
+        char *answer;
+        struct chat_command cmd = { .user_id = f.user_id, .channel = f.channel_id };
         ack(c, f.envelope_id, NULL);   /* buttons: ack first, answer privately after */
         if (seen(s, f.envelope_id))
             break;
-        line = slack_action_command(s->cfg->command, f.action_id, f.action_value);
-        if (!line) {
+        /* a button is its verb and ticket: no command line to re-parse */
+        if (slack_action_command(s->cfg->command, f.action_id, f.action_value, &cmd) < 0) {
             log_warn("slack: unknown button", "action=%s", f.action_id);
             break;
         }
-        if (too_late(s, &f, line)) {
-            free(line);
+        if (too_late(s, &f, cmd.raw)) {
+            chat_command_clear(&cmd);
             break;
         }
-        answer = run_command(s, f.user_id, f.channel_id, line, NULL);
+        answer = run_command(s, &cmd);
         if (f.channel_id && answer) {
             json_t *p = slack_answer_payload(answer);
             json_object_del(p, "response_type");
@@ -271,7 +278,7 @@ static void handle_frame(struct conn *c, const char *data, size_t len)
             json_object_set_new(p, "user", json_string(f.user_id));
             slack_api_call(s, "chat.postEphemeral", p, 0, on_ephemeral, NULL);
         }
-        free(line);
+        chat_command_clear(&cmd);
         free(answer);
         break;
     }

@@ -4,6 +4,7 @@
  * ../shared/reference/slack.md.  Pure: no I/O, no globals. */
 #include "chat/slackparse.h"
 
+#include "chat/command.h"
 #include "core/text.h"
 
 #include <ctype.h>
@@ -679,22 +680,29 @@ json_t *slack_line_message(const char *text, const char *resend)
     return msg;
 }
 
-char *slack_action_command(const char *umbrella, const char *action_id, const char *value)
+int slack_action_command(const char *umbrella, const char *action_id, const char *value,
+                         struct chat_command *cmd)
 {
-    static const char *const map[][2] = {
-        { "assign_me", "assign %s me" }, { "escalate", "escalate %s" },
-        { "close", "close %s" }, { "reopen", "reopen %s" }, { "resend", "resend %s" },
+    static const struct { const char *action, *verb, *args; } map[] = {
+        { .action = "assign_me", .verb = "assign", .args = "%s me" },
+        { .action = "escalate", .verb = "escalate", .args = "%s" },
+        { .action = "close", .verb = "close", .args = "%s" },
+        { .action = "reopen", .verb = "reopen", .args = "%s" },
+        { .action = "resend", .verb = "resend", .args = "%s" },
     };
-    char line[160], cmd[64];
+    char args[64], raw[160];
     if (!value || strspn(value, "0123456789") != strlen(value) || !*value || strlen(value) > 18)
-        return NULL;
+        return -1;
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (action_id && strcmp(action_id, map[i][0]) == 0) {
-            snprintf(cmd, sizeof cmd, map[i][1], value);
-            snprintf(line, sizeof line, "%s %s", umbrella, cmd);
-            return strdup(line);
+        if (action_id && strcmp(action_id, map[i].action) == 0) {
+            snprintf(args, sizeof args, map[i].args, value);
+            snprintf(raw, sizeof raw, "%s %s %s", umbrella, map[i].verb, args);
+            if (chat_command_set(cmd, map[i].verb, args, raw) < 0)
+                return -1;
+            cmd->ticket = strtoll(value, NULL, 10);
+            return 0;
         }
-    return NULL;
+    return -1;
 }
 
 /* An answer for Slack: escaped (it may quote tweets), and in a code block

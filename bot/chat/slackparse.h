@@ -104,8 +104,13 @@ json_t *slack_answer_payload(const char *answer);
 /* The Socket Mode ack of `envelope_id`, with `payload` (taken; may be
  * NULL).  New string, caller frees; NULL when out of memory. */
 char *slack_ack_frame(const char *envelope_id, json_t *payload);
-/* The command a button stands for: "/tw assign 42 me" etc.  Returns new
- * string or NULL for an unknown action. */
-char *slack_action_command(const char *umbrella, const char *action_id, const char *value);
+/* The command a button stands for, straight to verb and arguments: action
+ * "assign_me" on ticket "42" is verb "assign", args "42 me", ticket 42,
+ * raw "/tw assign 42 me" (for logs and the audit trail).  Fills `cmd`
+ * (chat_command_clear frees; user_id, channel and people untouched);
+ * returns 0, or -1 for an unknown action, a value that is no ticket
+ * number, or out of memory. */
+int slack_action_command(const char *umbrella, const char *action_id, const char *value,
+                         struct chat_command *cmd);
 
 #endif

@@ -1,6 +1,7 @@
 /* api.c — what scripts can touch: ctx, ticket, kv and canned objects and
- * the `vigil` table.  Every action goes through the desk as the user who
- * ran the command (the actor is kept in C, never in a table a script could
+ * the `vigil` table, and the before_reply hooks every t:reply goes
+ * through.  Every action goes through the desk as the user who ran the
+ * command (the actor is kept in C, never in a table a script could
  * rewrite).  Misuse raises; refusals are user errors shown as they are. */
 #include "script/script_internal.h"
 
@@ -259,7 +260,7 @@ static int64_t ticket_id(lua_State *L, int idx)
 
 /* Refreshes the snapshot at idx after an operation; returns it.  A lazy
  * ticket not yet filled needs nothing: it reads the store when first used. */
-static int finish(lua_State *L, int idx, int rc, const char *err)
+static int refresh_after_op(lua_State *L, int idx, int rc, const char *err)
 {
     if (rc == DESK_INVALID || rc == DESK_NOTFOUND)
         return api_fail(L, err);
@@ -295,7 +296,7 @@ static int t_assign(lua_State *L)
     int64_t id = ticket_id(L, 1);
     const char *who = user_arg(L, 2);
     struct script_rt *rt = rt_live(L);
-    return finish(L, 1, desk_assign(rt->desk, actor(rt), id, who, err, sizeof err), err);
+    return refresh_after_op(L, 1, desk_assign(rt->desk, actor(rt), id, who, err, sizeof err), err);
 }
 
 #define SIMPLE_OP(fname, call)                                              \
@@ -304,7 +305,7 @@ static int t_assign(lua_State *L)
         struct script_rt *rt = rt_live(L);                                  \
         char err[512] = "";                                                 \
         int64_t id = ticket_id(L, 1);                                       \
-        return finish(L, 1, call, err);                                     \
+        return refresh_after_op(L, 1, call, err);                                     \
     }
 
 SIMPLE_OP(t_unassign, desk_unassign(rt->desk, actor(rt), id, err, sizeof err))
@@ -347,6 +348,44 @@ static void signature(struct script_rt *rt, char *out, size_t len)
     out[n] = '\0';
 }
 
+/* Runs the before_reply hooks of every hook file, in file order, for t:reply:
+ * leaves the (maybe rewritten) text on the stack, or raises a user error
+ * with the hook's reason. */
+static void run_before_reply(lua_State *L, int ticket_idx, int text_idx)
+{
+    struct script_rt *rt = script_rt_of(L);
+    ticket_idx = lua_absindex(L, ticket_idx);
+    lua_pushvalue(L, text_idx);                       /* the text so far */
+    for (size_t i = 0; i < rt->nentries; i++) {
+        struct entry *e = &rt->entries[i];
+        if (!e->is_hook || e->ref == LUA_NOREF)
+            continue;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref);
+        script_rawfield(L, -1, "before_reply");
+        lua_remove(L, -2);
+        if (!lua_isfunction(L, -1)) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_pushvalue(L, ticket_idx);
+        lua_pushvalue(L, -3);                         /* text */
+        lua_newtable(L);                              /* ctx: who is replying */
+        api_push_user(L, rt->actor ? rt->actor : "");
+        lua_setfield(L, -2, "user");
+        lua_call(L, 3, 2);                            /* errors propagate to the command */
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            lua_pop(L, 1);
+            lua_remove(L, -2);                        /* replace the text */
+        } else if (lua_type(L, -2) == LUA_TBOOLEAN && !lua_toboolean(L, -2)) {
+            const char *why = lua_isstring(L, -1) ? lua_tostring(L, -1)
+                                                  : "a before_reply hook refused this reply";
+            api_fail(L, why);
+        } else {
+            lua_pop(L, 2);
+        }
+    }
+}
+
 /* The public text of a reply in argument 2: before_reply hooks, signature,
  * X's length rule.  Pushes it and returns it, or raises a user error. */
 static const char *public_text(lua_State *L)
@@ -358,7 +397,7 @@ static const char *public_text(lua_State *L)
 
     luaL_checkstring(L, 2);
     lua_settop(L, 2);
-    api_before_reply(L, 1, 2);                       /* pushes the final text */
+    run_before_reply(L, 1, 2);                       /* pushes the final text */
     signature(rt, sig, sizeof sig);
     lua_pushstring(L, sig);
     lua_concat(L, 2);                                /* text .. signature */
@@ -403,7 +442,7 @@ static int t_resend(lua_State *L)
     }
     rc = desk_resend(rt->desk, actor(rt), id, text, err, sizeof err);
     if (rc != DESK_OK)
-        return finish(L, 1, rc, err);
+        return refresh_after_op(L, 1, rc, err);
     lua_pushstring(L, err);                          /* "reply" | "dm" */
     if (text)
         lua_pushstring(L, text);
@@ -425,7 +464,7 @@ static int t_reply(lua_State *L)
     text = public_text(L);
     rc = desk_reply(rt->desk, actor(rt), id, text, err, sizeof err);
     if (rc != DESK_OK)
-        return finish(L, 1, rc, err);
+        return refresh_after_op(L, 1, rc, err);
     if (!is_lazy(L, 1)) {
         lua_pushvalue(L, 1);
         fill_from_store(L, id);
@@ -453,7 +492,7 @@ static int t_events(lua_State *L)
 
 static int t_refresh(lua_State *L)
 {
-    return finish(L, 1, DESK_OK, "");
+    return refresh_after_op(L, 1, DESK_OK, "");
 }
 
 /* --- ctx ----------------------------------------------------------------- */
@@ -592,7 +631,8 @@ static int c_require_role(lua_State *L)
     luaL_argcheck(L, want >= 0, 2, "role is agent, lead or admin");
     if (have >= want)
         return 0;
-    snprintf(detail, sizeof detail, "%s (needs %s)", rt->cmd ? rt->cmd->text : "?", need);
+    snprintf(detail, sizeof detail, "%s (needs %s)", rt->cmd && rt->cmd->raw ? rt->cmd->raw : "?",
+             need);
     desk_audit(rt->desk, 0, actor(rt), "denied", detail);
     snprintf(msg, sizeof msg, "That needs the %s role; you are %s.", need,
              s ? config_role_name(s->role) : "not on staff");
@@ -1016,31 +1056,20 @@ static void new_class(lua_State *L, const char *name, const luaL_Reg *methods)
     lua_pop(L, 1);
 }
 
-void api_push_ctx(lua_State *L, const struct chat_command *cmd, const char *verb,
-                  const char *args)
+void api_push_ctx(lua_State *L, const struct chat_command *cmd)
 {
-    const char *p = args;
-    int n = 0;
     lua_createtable(L, 0, 8);
     api_push_user(L, cmd->user_id);
     luaL_setmetatable(L, "vigil.me");
     lua_setfield(L, -2, "user");
-    set_str(L, "verb", verb);
-    lua_pushstring(L, args);
+    set_str(L, "verb", cmd->verb);
+    lua_pushstring(L, cmd->args ? cmd->args : "");
     lua_setfield(L, -2, "text");
     set_str(L, "channel", cmd->channel);
-    lua_newtable(L);                               /* args: the words */
-    while (*p) {
-        const char *start;
-        while (*p && isspace((unsigned char)*p))
-            p++;
-        start = p;
-        while (*p && !isspace((unsigned char)*p))
-            p++;
-        if (p > start) {
-            lua_pushlstring(L, start, (size_t)(p - start));
-            lua_rawseti(L, -2, ++n);
-        }
+    lua_createtable(L, (int)cmd->argc, 0);         /* args: the words, split by the chat */
+    for (size_t i = 0; i < cmd->argc; i++) {
+        lua_pushstring(L, cmd->argv[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_setfield(L, -2, "args");
     {

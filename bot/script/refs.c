@@ -1,4 +1,5 @@
-/* refs.c — ticket and user references as typed in chat; see refs.h. */
+/* refs.c — ticket and user references as typed in chat; see refs.h.  No
+ * chat markup reaches here: the adapter wrote <@U1|alice> as @alice. */
 #include "script/refs.h"
 
 #include <ctype.h>
@@ -43,12 +44,6 @@ enum refs_kind refs_user(const char *s, char *out, size_t outlen)
         n--;
     if (n == 2 && strncmp(s, "me", 2) == 0)
         return REFS_ME;
-    if (strncmp(s, "<@", 2) == 0) {
-        size_t id = strcspn(s + 2, "|>");
-        if (2 + id >= n || s[n - 1] != '>')
-            return REFS_BAD;
-        return copy(s + 2, id, out, outlen, REFS_ID);
-    }
     if (*s == '@')
         return copy(s + 1, n - 1, out, outlen, REFS_NAME);
     if (memchr(s, ' ', n))

@@ -1,5 +1,7 @@
 /* refs.h — what people type to name a ticket or a teammate, parsed as pure
- * functions ("#42", "<@U123|alice>", "@alice", "me").  Fuzzed. */
+ * functions ("#42", "@alice", "me", "U123").  Fuzzed.  Chat markup such as
+ * Slack's <@U123|alice> never gets here: the chat adapter hands over
+ * "@alice" and who that is (struct chat_command's people). */
 #ifndef VIGIL_REFS_H
 #define VIGIL_REFS_H
 
@@ -10,9 +12,9 @@ long long refs_ticket(const char *s);
 
 enum refs_kind { REFS_BAD, REFS_ME, REFS_ID, REFS_NAME };
 
-/* "me" -> REFS_ME; "<@U123>", "<@U123|name>", "U123" -> REFS_ID (the id in
- * `out`); "@alice" -> REFS_NAME ("alice" in `out`); REFS_BAD when empty,
- * malformed or longer than `outlen`. */
+/* "me" -> REFS_ME; "U123" -> REFS_ID (the id in `out`); "@alice" ->
+ * REFS_NAME ("alice" in `out`); REFS_BAD when empty, two words or longer
+ * than `outlen`. */
 enum refs_kind refs_user(const char *s, char *out, size_t outlen);
 
 #endif

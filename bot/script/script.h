@@ -1,8 +1,9 @@
 /* script.h — the Lua command runtime: one sandboxed Lua state holding every
  * script of scripts/ (commands), scripts/hooks/ (hooks) and lua/ (their
- * library), each in its own environment, run under an instruction and a
- * memory budget, reloaded from disk as files are saved.  Knows the desk and
- * the store (kv, canned); never a wire format. */
+ * library), each in its own environment, run under an instruction, a time
+ * and a memory budget, reloaded from disk as files are saved.  Takes
+ * commands as struct chat_command (chat/chat.h: already split, no chat
+ * markup).  Knows the desk and the store (kv, canned); never a wire format. */
 #ifndef VIGIL_SCRIPT_H
 #define VIGIL_SCRIPT_H
 
@@ -24,9 +25,9 @@ int script_load_all(struct script_rt *rt);
 /* Watches scripts/, scripts/hooks/ and lua/ with inotify; saves reload. */
 int script_watch(struct script_rt *rt);
 void script_unwatch(struct script_rt *rt);
-/* Runs a command typed in chat ("/tw reply 3 hi", "/reply 3 hi", or
- * "reply 3 hi" when `umbrella` already stripped).  Returns the answer for
- * the user: new string, caller frees.  Never NULL. */
+/* Runs a command as the chat adapter handed it over (verb, argv, people:
+ * no chat markup).  Returns the answer for the user: new string, caller
+ * frees.  Never NULL. */
 char *script_run_command(struct script_rt *rt, const struct chat_command *cmd);
 /* The hooks table for desk_set_hooks(). */
 const struct desk_hooks *script_desk_hooks(struct script_rt *rt);
@@ -53,11 +54,5 @@ char *script_eval(struct script_rt *rt, const char *user, const char *code, int 
 void script_set_budget_hook(struct script_rt *rt, int on);
 /* Lua memory in use, bytes. */
 size_t script_memory(struct script_rt *rt);
-
-/* Splits a command line: the verb (new string) and a pointer into `text`
- * at its arguments.  "/tw reply 3 hi" with umbrella "/tw" -> "reply",
- * "3 hi"; "/reply 3 hi" -> "reply"; "/tw" alone -> "help".  Pure.  Returns
- * NULL when the line is not a command (empty, or no verb). */
-char *script_parse_command(const char *text, const char *umbrella, const char **args);
 
 #endif

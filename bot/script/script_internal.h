@@ -1,5 +1,7 @@
-/* script_internal.h — state shared by script.c (runtime) and api.c (the
- * ctx/ticket/kv bindings); nothing outside bot/script/ includes it. */
+/* script_internal.h — what the files of bot/script/ share: the runtime's
+ * state, and the calls one file makes into another (script.c runtime and
+ * budget, sandbox.c, loader.c, dispatch.c, eval.c, api.c the bindings,
+ * bounded.c); nothing outside bot/script/ includes it. */
 #ifndef VIGIL_SCRIPT_INTERNAL_H
 #define VIGIL_SCRIPT_INTERNAL_H
 
@@ -19,7 +21,7 @@ struct entry {
     int ref;             /* registry ref of the loaded table; LUA_NOREF if never loaded */
     unsigned roles;      /* ROLE_BIT mask of who may run it */
     char *error;         /* last load error, NULL when the loaded version is current */
-    size_t kept;         /* memory it keeps between calls (script.c, account_memory) */
+    size_t kept;         /* memory it keeps between calls (loader_account_memory) */
     int stopped;         /* unloaded for keeping too much; a save loads it again */
 };
 
@@ -71,18 +73,14 @@ void api_push_ticket(lua_State *L, int64_t id);
 /* The same ticket, filled from the store only when a field is first read
  * (on_mention's: see api.c). */
 void api_push_lazy_ticket(lua_State *L, int64_t id);
-/* Pushes a new ctx table for `cmd` run as `staff` (may be NULL). */
-void api_push_ctx(lua_State *L, const struct chat_command *cmd, const char *verb,
-                  const char *args);
+/* Pushes a new ctx table for `cmd` (verb, text, args, channel, user). */
+void api_push_ctx(lua_State *L, const struct chat_command *cmd);
 /* Pushes a user table { id, name, initials, role } for a chat user id. */
 void api_push_user(lua_State *L, const char *id);
 /* Raises a user-facing error: the message is shown as it is. */
 int api_fail(lua_State *L, const char *msg);
 /* Returns the user-facing message if the error at `idx` is one, else NULL. */
 const char *api_user_error(lua_State *L, int idx);
-/* Runs before_reply hooks: returns the (maybe rewritten) text on the stack,
- * or raises a user error with the hook's reason. */
-void api_before_reply(lua_State *L, int ticket_idx, int text_idx);
 
 /* script.c: charges `n` instructions of work done in C (a pattern match,
  * a copy) to the running invocation and stops it, as the count hook does,
@@ -100,5 +98,31 @@ void bounded_open(lua_State *L);
  * user-facing text.  Returns the Lua status. */
 int script_call(struct script_rt *rt, int nargs, int nres, const char *what,
                 char *errmsg, size_t errlen);
+
+/* script.c: pushes t[k] of the table at `idx` without metamethods;
+ * returns its type. */
+int script_rawfield(lua_State *L, int idx, const char *k);
+/* script.c: runs fn(L, arg) in protected mode; returns how many values it
+ * pushed, or -1 (nothing pushed, the error logged). */
+int script_protected_push(lua_State *L, int (*fn)(lua_State *L, void *arg), void *arg);
+
+/* sandbox.c: builds the template every script environment is copied from
+ * (once, in script_new). */
+void sandbox_open(lua_State *L);
+/* sandbox.c: pushes a new environment for one script (a copy of the
+ * template, with its own require cache). */
+void sandbox_push_env(lua_State *L);
+/* sandbox.c: reads a script or module file of at most 1 MiB.  Returns new
+ * (caller frees) and its length in `*len`, or NULL with `err` filled. */
+char *sandbox_read_file(const char *path, size_t *len, char *err, size_t errlen);
+/* sandbox.c: hooks{...}, the check a hook file's table goes through. */
+int sandbox_check_hooks(lua_State *L);
+
+/* loader.c: after an invocation that started with `before` bytes in use,
+ * charges what it kept to the running script, stopping a script that
+ * keeps too much. */
+void loader_account_memory(struct script_rt *rt, size_t before);
+/* loader.c: forgets entry `e` (its loaded table, its file). */
+void loader_remove_entry(struct script_rt *rt, struct entry *e);
 
 #endif

@@ -270,6 +270,16 @@ def test_repl_scripts_with_e_and_stdin_and_exit_status(tmp):
     assert r.returncode == 1 and "no bot is running" in r.stderr and "make run" in r.stderr
 
 
+def test_a_teammate_typed_the_slack_way_at_the_repl_is_the_teammate_slack_would_mean(tmp):
+    staff = {"U2": {"name": "Bob Okafor", "initials": "BO", "role": "agent"}}
+    bot, cfg, dbp, sock = start(tmp, staff=staff)
+    r = repl(cfg, "-e", "/tw assign 1 <@U2|bobby>", "-e", "/tw assign 2 <@U2>")
+    assert r.returncode == 0, r
+    assert "#1 is now Bob Okafor's." in r.stdout and "#2 is now Bob Okafor's." in r.stdout, r
+    assert query(dbp, "SELECT assignee FROM tickets WHERE id IN (1, 2)") == [("U2",), ("U2",)]
+    assert bot.stop()[0] == 0
+
+
 def test_repl_never_prints_terminal_control_sequences_from_outside_text(tmp):
     bot, cfg, dbp, sock = start(tmp)
     evil = "hi \x1b[2J\x1b]52;c;ZXZpbA==\x07 \u2067rtl\u2069 \u202eover \x9b31m"

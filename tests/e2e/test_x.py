@@ -477,3 +477,34 @@ def test_stats_and_status_show_what_x_bills_today(tmp):
         assert bot.stop()[0] == 0
     finally:
         fx.stop()
+
+
+def test_a_reply_reset_after_x_took_it_is_not_resent_by_curl_nor_refused_as_a_reused_nonce(tmp):
+    # X took the reply, then the connection died before any answer.  On a
+    # kept-alive connection curl silently resends such a request, with the
+    # same signed header: X refuses the reused nonce (401), and the reply X
+    # holds would be reported as a credentials failure.  A signed write goes
+    # on a connection of its own; vigil's own retry signs anew and finds it.
+    fx = fake()
+    try:
+        ids = add_customers(fx, 1)
+        bot, dbp = start(tmp, fx, stdin=subprocess.PIPE, poll_interval=1)
+        wait_for(lambda: len(tickets(dbp)) == 1, 20, "1 ticket", bot)
+        for _ in range(2):   # give the mentions polls a kept-alive connection to hand over
+            n = len(fx.requests)
+            wait_for(lambda: len(fx.requests) > n, 10, "another poll", bot)
+        fx.inject("tweets", "reset", after=True)
+        bot.proc.stdin.write(b"/tw reply 1 On it, sorry for the wait\n")
+        bot.proc.stdin.flush()
+        wait_for(lambda: query(dbp, "SELECT state FROM outbox WHERE kind='x.reply'")
+                 in ([("done",)], [("failed",)]), 30, "the reply's outcome", bot)
+        assert query(dbp, "SELECT state, last_error FROM outbox WHERE kind='x.reply'")[0][0] \
+            == "done", query(dbp, "SELECT state, last_error FROM outbox WHERE kind='x.reply'")
+        assert [t["in_reply_to_tweet_id"] for t in fx.tweets] == ids
+        posts = [r for r in fx.requests if r["method"] == "POST" and r["path"] == "/2/tweets"]
+        print("POSTS", [(r["status"], r["injected"]) for r in posts])
+        assert all(r["status"] != 401 for r in posts), [(r["status"]) for r in posts]
+        assert fx.errors == [], fx.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat/command.h"
 #include "chat/slackparse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -17,8 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = malloc(size + 1);
 
     if (slack_parse_frame((const char *)data, size, &f, err, sizeof err) == 0) {
-        char *cmd = slack_action_command("/tw", f.action_id, f.action_value);
-        free(cmd);
+        struct chat_command cmd = { 0 };
+        if (slack_action_command("/tw", f.action_id, f.action_value, &cmd) == 0)
+            chat_command_clear(&cmd);
         if (f.text && slack_typed_text(f.text, &typed) == 0)
             slack_typed_clear(&typed);
         slack_frame_clear(&f);

@@ -6,15 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat/command.h"
 #include "chat/slackparse.h"
 #include "source/tweetlen.h"
 #include "script/refs.h"
-#include "script/script.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *s = malloc(size + 1), *verb, *esc;
-    const char *args;
+    char *s = malloc(size + 1), *esc;
+    struct chat_command cmd = { 0 };
     struct tweetlen tl;
     struct ticket_view v = { 0 };
     json_t *m;
@@ -23,8 +23,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(s, data, size);
     s[size] = '\0';
-    verb = script_parse_command(s, "/tw", &args);
-    free(verb);
+    /* the typed-line parser, with and without teammates written <@U1|name> */
+    for (unsigned flags = 0; flags <= CHAT_PARSE_PEOPLE; flags++)
+        if (chat_command_parse(&cmd, s, "/tw", flags) == 0) {
+            /* each word is non-empty and the people it found name someone */
+            for (size_t i = 0; i < cmd.argc; i++)
+                if (!cmd.argv[i] || !*cmd.argv[i])
+                    abort();
+            for (size_t i = 0; i < cmd.npeople; i++)
+                if (!*cmd.people[i].id || !*cmd.people[i].name)
+                    abort();
+            if (cmd.argv[cmd.argc] || strcmp(cmd.raw, s) != 0)
+                abort();
+            chat_command_clear(&cmd);
+        }
     {
         char who[64];
         refs_ticket(s);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "chat/command.h"
 #include "core/config.h"
 #include "desk/desk.h"
 #include "script/script.h"
@@ -122,8 +123,11 @@ static void cmd_file(struct sb *s, const char *verb, const char *body)
 static const char *run_as(struct sb *s, const char *user, const char *line)
 {
     static char out[65536];
-    struct chat_command cmd = { .user_id = user, .channel = "C1", .text = line };
-    char *a = script_run_command(s->rt, &cmd);
+    struct chat_command cmd = { .user_id = user, .channel = "C1" };
+    char *a;
+    CHECK(chat_command_parse(&cmd, line, "/tw", CHAT_PARSE_PEOPLE) == 0);
+    a = script_run_command(s->rt, &cmd);
+    chat_command_clear(&cmd);
     snprintf(out, sizeof out, "%s", a);
     free(a);
     return out;
@@ -576,6 +580,26 @@ TEST(lua_eval_printer_runs_under_the_budget)
     alarm(0);
 }
 
+/* A value too big to show is cut at 1 MiB, not printed whole. */
+TEST(lua_eval_prints_a_huge_value_cut_at_one_mib)
+{
+    struct sb s;
+    char *out;
+    int ok;
+    alarm(30);
+    sb_open(&s, "eval2");
+    out = script_eval(s.rt, "U3", "string.rep('x', 3 * 1024 * 1024)", &ok);
+    CHECK(ok);
+    CHECK_INT(strlen(out), (1u << 20) - 1);
+    CHECK(strncmp(out, "\"xxx", 4) == 0);
+    free(out);
+    out = script_eval(s.rt, "U3", "string.rep('y', 10)", &ok);
+    CHECK_STR(out, "\"yyyyyyyyyy\"");
+    free(out);
+    sb_close(&s);
+    alarm(0);
+}
+
 /* --- reload while running, and only inside scripts.dir (item 7) ------------- */
 
 TEST(reload_removing_the_running_script_and_paths_outside_scripts_dir)
@@ -777,31 +801,6 @@ TEST(on_mention_ticket_is_filled_on_first_read_and_behaves_like_any_ticket)
                                      sizeof actor), 2);
     CHECK_STR(notes, "read|true|new|first;iter|true|ann|nil");
     sb_close(&s);
-}
-
-TEST(parse_command_accepts_umbrella_and_direct_forms)
-{
-    const char *args = NULL;
-    char *v;
-    v = script_parse_command("/tw reply 3 hi there", "/tw", &args);
-    CHECK_STR(v, "reply");
-    CHECK_STR(args, "3 hi there");
-    free(v);
-    v = script_parse_command("  /reply 3 hi", "/tw", &args);
-    CHECK_STR(v, "reply");
-    CHECK_STR(args, "3 hi");
-    free(v);
-    v = script_parse_command("/tw", "/tw", &args);
-    CHECK_STR(v, "help");
-    free(v);
-    v = script_parse_command("ASSIGN 4 me", "/tw", &args);
-    CHECK_STR(v, "assign");
-    free(v);
-    v = script_parse_command("/twx 1", "/tw", &args);
-    CHECK_STR(v, "twx");
-    free(v);
-    CHECK(script_parse_command("   ", "/tw", &args) == NULL);
-    CHECK(script_parse_command("/", "/tw", &args) == NULL);
 }
 
 TEST(oversized_command_is_refused_with_a_clear_answer)

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "chat/chat.h"
+#include "chat/command.h"
 #include "core/config.h"
 #include "desk/desk.h"
 #include "script/script.h"
@@ -160,10 +161,12 @@ static void fx_close(struct fx *f)
 static const char *run(struct fx *f, const char *user, const char *line)
 {
     char text[2048];
-    struct chat_command cmd = { .user_id = user, .channel = "#support", .text = text };
+    struct chat_command cmd = { .user_id = user, .channel = "#support" };
     char *answer;
     snprintf(text, sizeof text, "/tw %s", line);
+    CHECK(chat_command_parse(&cmd, text, "/tw", CHAT_PARSE_PEOPLE) == 0);
     answer = script_run_command(f->rt, &cmd);
+    chat_command_clear(&cmd);
     snprintf(f->answer, sizeof f->answer, "%s", answer ? answer : "(null)");
     free(answer);
     return f->answer;
@@ -500,16 +503,18 @@ TEST(assign_at_a_slack_name_goes_to_the_person_slack_meant)
     char answer[600];
     const struct chat_person bobby = { "U2", "bobby" }, zed = { NOBODY, "zed" };
     struct chat_command cmd = { .user_id = LEAD, .channel = "#support",
-                                .text = "/tw assign 1 @bobby", .people = &bobby, .npeople = 1 };
+                                .people = &bobby, .npeople = 1 };
     char *a;
     fx_open(&f, "scripts-assign3.db");
+    CHECK(chat_command_parse(&cmd, "/tw assign 1 @bobby", "/tw", 0) == 0);
     a = script_run_command(f.rt, &cmd);
     snprintf(answer, sizeof answer, "%s", a ? a : "(null)");
     free(a);
     CHECK_STR(answer, "#1 is now Bob Okafor's.");
-    cmd.text = "/tw assign 1 @zed";
+    CHECK(chat_command_parse(&cmd, "/tw assign 1 @zed", "/tw", 0) == 0);
     cmd.people = &zed;
     a = script_run_command(f.rt, &cmd);
+    chat_command_clear(&cmd);
     CHECK_STR(a, "@zed is not on the support staff.");
     free(a);
     CHECK_STR(run(&f, LEAD, "assign 1 @bobby"), "@bobby is not on the support staff.");

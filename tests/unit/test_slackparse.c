@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 
+#include "chat/command.h"
 #include "chat/slackparse.h"
 
 static int parse(const char *json, struct slack_frame_info *f)
@@ -162,9 +163,12 @@ TEST(slack_line_message_adds_a_resend_button_only_when_asked)
         json_object_get(m, "blocks"), 1), "elements"), 0), "value")), "42");
     json_decref(m);
     {
-        char *cmd = slack_action_command("/tw", "resend", "42");
-        CHECK_STR(cmd, "/tw resend 42");
-        free(cmd);
+        struct chat_command cmd = { 0 };
+        CHECK_INT(slack_action_command("/tw", "resend", "42", &cmd), 0);
+        CHECK_STR(cmd.raw, "/tw resend 42");
+        CHECK_STR(cmd.verb, "resend");
+        CHECK_STR(cmd.args, "42");
+        chat_command_clear(&cmd);
     }
 }
 
@@ -397,13 +401,21 @@ TEST(slack_ticket_message_stays_within_block_kit_limits)
 
 TEST(slack_buttons_map_to_commands)
 {
-    char *c = slack_action_command("/tw", "assign_me", "42");
-    CHECK_STR(c, "/tw assign 42 me");
-    free(c);
-    c = slack_action_command("/tw", "escalate", "7");
-    CHECK_STR(c, "/tw escalate 7");
-    free(c);
-    CHECK(slack_action_command("/tw", "assign_me", "42; rm -rf") == NULL);
-    CHECK(slack_action_command("/tw", "nuke", "42") == NULL);
-    CHECK(slack_action_command("/tw", "close", "") == NULL);
+    struct chat_command c = { 0 };
+    CHECK_INT(slack_action_command("/tw", "assign_me", "42", &c), 0);
+    CHECK_STR(c.raw, "/tw assign 42 me");
+    CHECK_STR(c.verb, "assign");
+    CHECK_INT(c.argc, 2);
+    CHECK_STR(c.argv[0], "42");
+    CHECK_STR(c.argv[1], "me");
+    CHECK_INT(c.ticket, 42);
+    CHECK_INT(slack_action_command("/tw", "escalate", "7", &c), 0);
+    CHECK_STR(c.raw, "/tw escalate 7");
+    CHECK_STR(c.verb, "escalate");
+    CHECK_INT(c.ticket, 7);
+    chat_command_clear(&c);
+    CHECK(slack_action_command("/tw", "assign_me", "42; rm -rf", &c) < 0);
+    CHECK(slack_action_command("/tw", "nuke", "42", &c) < 0);
+    CHECK(slack_action_command("/tw", "close", "", &c) < 0);
+    CHECK(c.verb == NULL);
 }
