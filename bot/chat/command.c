@@ -56,7 +56,8 @@ static long split_words(struct owned *o)
 {
     size_t n = 0, i = 0;
     char *p;
-    if (!(o->words = strdup(o->args)))
+    o->words = strdup(o->args);
+    if (!o->words)
         return -1;
     for (p = o->words; *p; ) {
         while (*p && isspace((unsigned char)*p))
@@ -66,7 +67,8 @@ static long split_words(struct owned *o)
         while (*p && !isspace((unsigned char)*p))
             p++;
     }
-    if (!(o->argv = calloc(n + 1, sizeof *o->argv)))
+    o->argv = calloc(n + 1, sizeof *o->argv);
+    if (!o->argv)
         return -1;
     for (p = o->words; *p; ) {
         while (*p && isspace((unsigned char)*p))
@@ -84,13 +86,19 @@ static int fill(struct chat_command *cmd, struct owned *o, const char *verb, siz
                 const char *args, const char *raw)
 {
     long argc;
-    if (verb && !(o->verb = strndup(verb, vlen)))
-        goto fail;
+    if (verb) {
+        o->verb = strndup(verb, vlen);
+        if (!o->verb)
+            goto fail;
+    }
     for (char *c = o->verb; c && *c; c++)
         *c = (char)tolower((unsigned char)*c);
-    if (!(o->args = strdup(args)) || !(o->raw = strdup(raw)))
+    o->args = strdup(args);
+    o->raw = strdup(raw);
+    if (!o->args || !o->raw)
         goto fail;
-    if ((argc = split_words(o)) < 0)
+    argc = split_words(o);
+    if (argc < 0)
         goto fail;
     cmd->verb = o->verb;
     cmd->args = o->args;
@@ -161,18 +169,26 @@ static int decode_people(struct owned *o, const char *line)
     const char *p, *id, *name;
     size_t idlen, namelen;
 
-    for (p = line; *p; p++)
-        if ((len = mention_at(p, &id, &idlen, &name, &namelen))) {
+    for (p = line; *p; p++) {
+        len = mention_at(p, &id, &idlen, &name, &namelen);
+        if (len) {
             n++;
             room += idlen + namelen + 2;
             p += len - 1;
         }
-    if (!(o->line = malloc(strlen(line) + 1)))
+    }
+    o->line = malloc(strlen(line) + 1);
+    if (!o->line)
         return -1;
-    if (n && (!(o->people = calloc(n, sizeof *o->people)) || !(o->names = malloc(room))))
-        return -1;
+    if (n) {
+        o->people = calloc(n, sizeof *o->people);
+        o->names = malloc(room);
+        if (!o->people || !o->names)
+            return -1;
+    }
     for (p = line; *p; ) {
-        if (!(len = mention_at(p, &id, &idlen, &name, &namelen))) {
+        len = mention_at(p, &id, &idlen, &name, &namelen);
+        if (!len) {
             o->line[w++] = *p++;
             continue;
         }

@@ -272,8 +272,8 @@ static const char *do_match(struct pm *m, const char *s, const char *p)
         ep = class_end(m, p);
         ok = single_match(m, s, p, ep);
         if (ep < m->pat_end && *ep == '?') {
-            const char *r;
-            if (ok && (r = do_match(m, s + 1, ep + 1)) != NULL) {
+            const char *r = ok ? do_match(m, s + 1, ep + 1) : NULL;
+            if (r != NULL) {
                 s = r;
                 goto out;
             }
@@ -390,7 +390,8 @@ static int find_aux(lua_State *L, int find)
         }
         pm_init(&m, L, s, ls, p, lp);
         do {
-            if ((e = pm_run(&m, s1, p)) != NULL) {
+            e = pm_run(&m, s1, p);
+            if (e != NULL) {
                 if (find) {
                     lua_pushinteger(L, (s1 - s) + 1);
                     lua_pushinteger(L, e - s);
@@ -454,7 +455,7 @@ static void add_s(struct pm *m, luaL_Buffer *b, const char *s, const char *e)
     lua_State *L = m->L;
     size_t l;
     const char *news = lua_tolstring(L, 3, &l), *p;
-    while ((p = memchr(news, '%', l)) != NULL) {
+    for (p = memchr(news, '%', l); p != NULL; p = memchr(news, '%', l)) {
         luaL_addlstring(b, news, (size_t)(p - news));
         p++;
         if (*p == '%') {

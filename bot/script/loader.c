@@ -160,7 +160,10 @@ void loader_account_memory(struct script_rt *rt, size_t before)
     size_t total = 0;
     long long kept;
 
-    if (rt->mem < before + MEM_CHECK || !rt->scope || !(e = find_entry(rt, rt->scope)))
+    if (rt->mem < before + MEM_CHECK || !rt->scope)
+        return;
+    e = find_entry(rt, rt->scope);
+    if (!e)
         return;
     lua_gc(rt->L, LUA_GCCOLLECT);
     kept = (long long)e->kept + (long long)rt->mem - (long long)before;
@@ -238,7 +241,9 @@ static int load_file(struct script_rt *rt, const char *file)
             goto fail;
     }
     e = find_entry(rt, file);
-    if (!e && !(e = add_entry(rt, file, is_hook)))
+    if (!e)
+        e = add_entry(rt, file, is_hook);
+    if (!e)
         goto fail;
     /* The swap: later invocations get the new table; one already running
      * holds the old one on its stack and finishes with it. */
@@ -286,7 +291,7 @@ static char **list_dir(struct script_rt *rt, const char *sub, size_t *n)
     d = opendir(path);
     if (!d)
         return NULL;
-    while ((de = readdir(d))) {
+    for (de = readdir(d); de; de = readdir(d)) {
         char name[600], **nv;
         if (!valid_file_name(de->d_name))
             continue;
@@ -396,7 +401,7 @@ static void on_inotify(uv_poll_t *h, int status, int events)
 
     if (status < 0)
         return;
-    while ((n = read(rt->ifd, buf, sizeof buf)) > 0) {
+    for (n = read(rt->ifd, buf, sizeof buf); n > 0; n = read(rt->ifd, buf, sizeof buf)) {
         for (char *p = buf; p < buf + n;) {
             struct inotify_event *ev = (struct inotify_event *)p;
             p += sizeof *ev + ev->len;
@@ -434,7 +439,7 @@ static void watch_tree(struct script_rt *rt, const char *dir, uint32_t mask)
     d = opendir(dir);
     if (!d)
         return;
-    while ((de = readdir(d))) {
+    for (de = readdir(d); de; de = readdir(d)) {
         char sub[1024];
         struct stat st;
         if (de->d_name[0] == '.')
