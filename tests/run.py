@@ -98,14 +98,18 @@ def run_e2e(build, filters):
             try:
                 try:
                     fn(tmp)
-                finally:
+                except Exception:
                     harness.reap()
-                    violations = strict.take_violations()
+                    for fake_name, errs in strict.take_violations():   # often the cause
+                        print(f"   {fake_name} recorded: {errs[:5]}")
+                    raise
+                harness.reap()
+                violations = strict.take_violations()
                 # A request the real service would refuse fails the test even
                 # when the test did not look (the fake answered it anyway).
                 if violations:
                     raise AssertionError("the fakes recorded violations: " + "; ".join(
-                        f"{name}: {errs[:5]}" for name, errs in violations))
+                        f"{fake_name}: {errs[:5]}" for fake_name, errs in violations))
             except Exception as e:  # noqa: BLE001 - every failure is reported
                 failed += 1
                 print(f"FAIL {full} ({time.monotonic() - t0:.1f}s): {e}")
