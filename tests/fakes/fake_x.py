@@ -1411,27 +1411,34 @@ class FakeX:
             self._error(req, "400: " + e["message"])
         return Response(400, invalid_request(errors))
 
-    # -- GET /2/users/:id/mentions -----------------------------------------
-
-    def _get_mentions(self, req, user_id):
-        # names, patterns, ranges and field values were checked against the spec
-        errors, q = [], req.query
-        max_results = int(q.get("max_results") or 10)
-        times = {name: parse_rfc3339(q[name]) for name in ("start_time", "end_time")
-                 if q.get(name)}
+    def _window_and_cursor(self, q):
+        """What the spec cannot say about a timeline query: ids and times are
+        not mixed, and a pagination token is one this fake handed out.
+        Returns ([400 errors], the token's cursor or None)."""
+        errors, cursor = [], None
         ids_used = [n for n in ("since_id", "until_id") if q.get(n)]
         times_used = [n for n in ("start_time", "end_time") if q.get(n)]
         if ids_used and times_used:
             errors.append({"parameters": {n: [q[n]] for n in ids_used + times_used},
                            "message": "Invalid use of 'since_id' or 'until_id' in conjunction"
                                       " with 'start_time' or 'end_time'."})
-        cursor = None
         if q.get("pagination_token"):
             cursor = self._tokens.get(q["pagination_token"])
             if cursor is None:
                 errors.append(param_error("pagination_token", [q["pagination_token"]],
                                           "The `pagination_token` query parameter value"
                                           f" [{q['pagination_token']}] is not valid"))
+        return errors, cursor
+
+    # -- GET /2/users/:id/mentions -----------------------------------------
+
+    def _get_mentions(self, req, user_id):
+        # names, patterns, ranges and field values were checked against the spec
+        q = req.query
+        max_results = int(q.get("max_results") or 10)
+        times = {name: parse_rfc3339(q[name]) for name in ("start_time", "end_time")
+                 if q.get(name)}
+        errors, cursor = self._window_and_cursor(q)
         if errors:
             return self._bad(req, errors)
         if user_id not in self._users:
@@ -1507,19 +1514,7 @@ class FakeX:
         paged like mentions; deleted posts are gone."""
         q = req.query
         max_results = int(q.get("max_results") or 10)
-        ids_used = [n for n in ("since_id", "until_id") if q.get(n)]
-        times_used = [n for n in ("start_time", "end_time") if q.get(n)]
-        errors, cursor = [], None
-        if ids_used and times_used:
-            errors.append({"parameters": {n: [q[n]] for n in ids_used + times_used},
-                           "message": "Invalid use of 'since_id' or 'until_id' in conjunction"
-                                      " with 'start_time' or 'end_time'."})
-        if q.get("pagination_token"):
-            cursor = self._tokens.get(q["pagination_token"])
-            if cursor is None:
-                errors.append(param_error("pagination_token", [q["pagination_token"]],
-                                          "The `pagination_token` query parameter value"
-                                          f" [{q['pagination_token']}] is not valid"))
+        errors, cursor = self._window_and_cursor(q)
         if errors:
             return self._bad(req, errors)
         if user_id not in self._users:
@@ -1529,7 +1524,7 @@ class FakeX:
             self._error(req, "pagination_token from a different query: token was for"
                              f" {cursor['query']}, request is {query_key}")
         exclude = set(self._fields(req, "exclude"))
-        times = {n: parse_rfc3339(q[n]) for n in times_used}
+        times = {n: parse_rfc3339(q[n]) for n in ("start_time", "end_time") if q.get(n)}
         live = [i for i in self._by_author[user_id] if not self._tweets[str(i)]["deleted"]]
         ids = []
         for i in live[-self.TIMELINE_REACH:]:
