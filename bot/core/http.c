@@ -352,6 +352,17 @@ int http_send(struct http *h, const struct http_request *req, http_done_fn done,
     } else if (strcmp(req->method, "GET") == 0) {
         curl_easy_setopt(x->easy, CURLOPT_HTTPGET, 1L);
     }
+    /* A request that changes something goes on a connection of its own.
+     * On a reused keep-alive connection that dies before a byte of answer,
+     * curl resends the very same request by itself, assuming the server had
+     * dropped an idle connection: but the server may have acted on it (X
+     * posted the reply), and the copy carries the same signed header (X
+     * refuses the reused OAuth nonce with 401).  Only vigil's own retry,
+     * signed anew and checked against what X holds, may send it again. */
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(x->easy, CURLOPT_FORBID_REUSE, 1L);
+    }
     curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
     curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, req->timeout_ms ? req->timeout_ms : 30000L);
     curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);

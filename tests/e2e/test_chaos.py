@@ -201,6 +201,7 @@ def test_x_failing_while_replies_flow_sends_each_reply_once_and_slack_tells_the_
             lambda: fx.inject("tweets", "503", after=True),                  # posted, answer lost
             lambda: fx.inject("tweets", "500", after=True),
             lambda: fx.inject("tweets", "reset", after=True),                # posted, then RST
+            lambda: fx.inject("tweets", "close", after=True),                # posted, then FIN
             lambda: fx.inject("tweets", "stall", seconds=rnd.uniform(0.5, 2)),
             lambda: fx.inject("timeline", "503", times=rnd.randint(1, 2)),   # proof unreadable
         ]

@@ -479,11 +479,13 @@ def test_stats_and_status_show_what_x_bills_today(tmp):
         fx.stop()
 
 
-def test_a_reply_reset_after_x_took_it_counts_once_and_is_never_refused_as_unauthorized(tmp):
-    # X took the reply, then the connection was reset before any answer (on
-    # a kept-alive connection the polls used).  vigil's retry signs anew (a
-    # fresh nonce: never a 401), X refuses the copy as a duplicate, and the
-    # account's own posts prove the first went out: sent, once.
+def test_a_reply_whose_connection_closed_after_x_took_it_is_never_resent_by_curl(tmp):
+    # X took the reply, then closed the kept-alive connection before a byte
+    # of answer.  curl takes that for a stale connection and resends the
+    # very same request by itself: X refuses the reused OAuth nonce (401) and
+    # the reply it holds was reported as a credentials failure.  A write
+    # goes on a connection of its own; vigil's retry signs anew, X refuses
+    # the copy as a duplicate, and its own posts prove the first went out.
     fx = fake()
     try:
         ids = add_customers(fx, 1)
@@ -492,7 +494,7 @@ def test_a_reply_reset_after_x_took_it_counts_once_and_is_never_refused_as_unaut
         for _ in range(2):   # give the mentions polls a kept-alive connection to hand over
             n = len(fx.requests)
             wait_for(lambda: len(fx.requests) > n, 10, "another poll", bot)
-        fx.inject("tweets", "reset", after=True)
+        fx.inject("tweets", "close", after=True)
         bot.proc.stdin.write(b"/tw reply 1 On it, sorry for the wait\n")
         bot.proc.stdin.flush()
         wait_for(lambda: query(dbp, "SELECT state FROM outbox WHERE kind='x.reply'")

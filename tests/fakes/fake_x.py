@@ -57,7 +57,9 @@ Behaviour knobs (set any time):
               "truncated" (close=False: Content-Length of the cut body; True: full
                            Content-Length, half the bytes, then the connection closes),
               "html" (502 text/html), "stall" (seconds=N, then answers normally),
-              "reset" (TCP RST, no response), "empty_page_after_token"
+              "reset" (TCP RST, no response), "close" (FIN, no response: on a
+              kept-alive connection curl takes that for a stale connection and
+              resends the very same request), "empty_page_after_token"
         paged=True: only a request with a pagination_token (a later page of a walk)
         takes it -- "a 429 in the middle of pagination".
         after=True on an error kind: the request takes effect (tweet posted, token
@@ -695,7 +697,7 @@ def accepts_gzip(header):
 
 class Injection:
     KINDS = {"429", "usage_capped", "500", "503", "401", "403_auth", "truncated", "html",
-             "stall", "reset", "empty_page_after_token"}
+             "stall", "reset", "close", "empty_page_after_token"}
 
     def __init__(self, kind, times, kw):
         self.kind, self.times, self.kw = kind, times, kw
@@ -1257,9 +1259,9 @@ class FakeX:
                 resp.headers += [("x-rate-limit-limit", "0"), ("x-rate-limit-remaining", "0"),
                                  ("x-rate-limit-reset", str(reset_at))]
             return resp
-        if kind == "reset":
+        if kind in ("reset", "close"):
             resp = Response(0)
-            resp.action = "reset"
+            resp.action = kind
             return resp
         if kind == "html":
             return Response(502, raw=BAD_GATEWAY_HTML, ctype="text/html; charset=utf-8")
@@ -1897,6 +1899,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
             self.connection.close()
+            return
+        if resp.action == "close":   # FIN without a byte of answer
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
             return
         body = resp.raw if resp.raw is not None else x_json(resp.body, fake.ascii_json)
         headers = [("content-type", resp.ctype), ("cache-control", "no-cache, no-store, max-age=0"),

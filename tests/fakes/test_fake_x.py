@@ -426,7 +426,15 @@ def test_inject_stall_and_reset():
             pass
         api.reconnect()
         assert api.call("GET", MENTIONS)[0] == 200
-        assert [r["injected"] for r in fx.requests] == ["stall", "reset", None]
+        fx.inject("mentions", "close")
+        try:
+            api.call("GET", MENTIONS)
+            raise AssertionError("close not noticed")
+        except (ConnectionResetError, http.client.RemoteDisconnected):
+            pass   # a FIN before any byte of answer
+        api.reconnect()
+        assert api.call("GET", MENTIONS)[0] == 200
+        assert [r["injected"] for r in fx.requests] == ["stall", "reset", None, "close", None]
 
 
 def test_inject_empty_page_after_token():
