@@ -20,12 +20,15 @@
 #include <readline/readline.h>
 
 #include "admin/admin_proto.h"
+#include "core/buf.h"
 #include "core/config.h"
 #include "core/text.h"
 
 static int sock = -1, sigpipe_fd[2] = { -1, -1 }, colour, quit, failed, tailing;
-static char rbuf[1 << 16];
-static size_t rlen;
+/* What the bot sent and no line ended yet.  Its cap is the most the bot
+ * keeps queued for a client (admin.c drops one past it). */
+#define REPL_MAX_PENDING (8u << 20)
+static struct buf rbuf = { .max = REPL_MAX_PENDING };
 static long long next_id, waiting_id;
 static char history_path[1024], umbrella[32] = "/tw";
 
@@ -87,25 +90,30 @@ static int send_req(json_t *req)
 static json_t *next_message(int *eof)
 {
     for (;;) {
-        char *nl = memchr(rbuf, '\n', rlen);
+        char chunk[1 << 16];
+        char *nl = rbuf.len ? memchr(rbuf.data, '\n', rbuf.len) : NULL;
         ssize_t n;
         if (nl) {
-            json_t *msg = json_loadb(rbuf, (size_t)(nl - rbuf), 0, NULL);
-            size_t used = (size_t)(nl - rbuf) + 1;
-            memmove(rbuf, rbuf + used, rlen - used);
-            rlen -= used;
+            size_t used = (size_t)(nl - rbuf.data) + 1;
+            json_t *msg = json_loadb(rbuf.data, used - 1, 0, NULL);
+            buf_consume(&rbuf, used);
             return msg ? msg : json_object();
         }
-        if (rlen == sizeof rbuf)
-            rlen = 0;   /* an absurd line: drop it */
-        n = read(sock, rbuf + rlen, sizeof rbuf - rlen);
+        n = read(sock, chunk, sizeof chunk);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return NULL;
         if (n <= 0) {
             *eof = 1;
             return NULL;
         }
-        rlen += (size_t)n;
+        if (buf_add(&rbuf, chunk, (size_t)n)) {
+            /* longer than the bot ever queues: the stream is lost, as at EOF */
+            fprintf(stderr, "vigil repl: a line over %u MiB from the bot\n",
+                    REPL_MAX_PENDING >> 20);
+            buf_reset(&rbuf);
+            *eof = 1;
+            return NULL;
+        }
     }
 }
 

@@ -86,6 +86,16 @@ char *buf_take(struct buf *b)
     return s;
 }
 
+void buf_consume(struct buf *b, size_t n)
+{
+    if (n >= b->len) {
+        buf_reset(b);
+        return;
+    }
+    memmove(b->data, b->data + n, b->len - n + 1);   /* with the NUL */
+    b->len -= n;
+}
+
 void buf_reset(struct buf *b)
 {
     b->len = 0;

@@ -30,6 +30,9 @@ const char *buf_str(const struct buf *b);
  * of memory) and leaves `b` empty and usable. */
 char *buf_take(struct buf *b);
 
+/* Drops the first `n` bytes (all when n >= len), keeping the rest. */
+void buf_consume(struct buf *b, size_t n);
+
 /* Empties `b`, keeping its memory and cap; clears `failed`. */
 void buf_reset(struct buf *b);
 

@@ -395,3 +395,13 @@ def test_repl_in_a_terminal_completes_remembers_and_runs_commands(tmp):
         t.kill()
     assert query(dbp, "SELECT assignee FROM tickets WHERE id=9") == [("local-admin",)]
     assert bot.stop()[0] == 0
+
+
+def test_repl_prints_an_answer_longer_than_64_kib(tmp):
+    # the REPL once read into a fixed 64 KiB buffer and silently dropped a
+    # longer line: it then waited for that answer forever
+    bot, cfg, dbp, sock = start(tmp)
+    r = repl(cfg, "-e", ':lua string.rep("ab", 60000)')
+    assert r.returncode == 0, (r.returncode, r.stderr[-500:])
+    assert r.stdout.count("ab") == 60000, len(r.stdout)
+    assert bot.stop()[0] == 0

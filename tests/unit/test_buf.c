@@ -59,3 +59,16 @@ TEST(buf_add_takes_bytes_with_nul)
     CHECK(memcmp(b.data, "a\0b", 4) == 0);
     buf_free(&b);
 }
+
+TEST(buf_consume_drops_a_prefix_and_keeps_the_rest)
+{
+    struct buf b = { 0 };
+    buf_addstr(&b, "line one\nline two");
+    buf_consume(&b, 9);
+    CHECK_STR(buf_str(&b), "line two");
+    CHECK_INT(b.len, 8);
+    buf_consume(&b, 100);
+    CHECK_STR(buf_str(&b), "");
+    CHECK_INT(b.len, 0);
+    buf_free(&b);
+}
