@@ -1,6 +1,7 @@
 """Helpers for end-to-end tests: start the real vigil binary with a config
 written for the test, wait on what it stores, stop or kill it."""
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -183,3 +184,11 @@ def outbox_drained(dbpath):
 def run_cli(*args, env=None, timeout=20):
     return subprocess.run([vigil_path(), *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, env=dict(os.environ, **(env or {})))
+
+
+def seeded():
+    """A random.Random for a property or chaos test: its seed is printed, and
+    VIGIL_SEED=N repeats the run."""
+    seed = int(os.environ.get("VIGIL_SEED", random.randrange(1 << 30)))
+    print(f"     seed={seed} (VIGIL_SEED={seed} repeats it)")
+    return random.Random(seed)

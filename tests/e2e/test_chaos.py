@@ -6,14 +6,13 @@ once, and the audit log has what it must.  A second test makes X fail while
 replies flow (issue 15): what Slack and the desk say is what X holds."""
 import json
 import os
-import random
 import re
 import signal
 import sys
 import threading
 import time
 
-from harness import ROOT, Bot, Raw, query, wait_for, write_config
+from harness import ROOT, Bot, Raw, query, seeded, wait_for, write_config
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
 from fake_slack import FakeSlack  # noqa: E402
@@ -27,10 +26,8 @@ ENV = {"SLACK_APP_TOKEN": "xapp-1-chaos", "SLACK_BOT_TOKEN": "xoxb-chaos",
        "X_TK": "tk-chaos", "X_TS": "ts-chaos-secret"}
 
 
-def test_sigkill_storm_loses_nothing_and_doubles_nothing(tmp):
-    seed = int(os.environ.get("VIGIL_SEED", random.randrange(1 << 30)))
-    rnd = random.Random(seed)
-    print(f"     seed={seed} (VIGIL_SEED={seed} repeats it)")
+def chaos_fakes():
+    """The fake Slack and X both chaos tests drive (not started)."""
     fs = FakeSlack(app_token=ENV["SLACK_APP_TOKEN"], bot_token=ENV["SLACK_BOT_TOKEN"],
                    channels=("C_MENTIONS", "C_ESCALATE"),
                    users={"U1": {"name": "alice", "real_name": "Alice Jensen"}})
@@ -38,6 +35,12 @@ def test_sigkill_storm_loses_nothing_and_doubles_nothing(tmp):
                bearer=ENV["X_BEARER"],
                oauth1=dict(consumer_key="ck-chaos", consumer_secret="cs-chaos-secret",
                            token="tk-chaos", token_secret="ts-chaos-secret"))
+    return fs, fx
+
+
+def test_sigkill_storm_loses_nothing_and_doubles_nothing(tmp):
+    rnd = seeded()
+    fs, fx = chaos_fakes()
     # generous X limits: this test is about crashes, not about pacing
     fx.rate_limits = {"mentions": (100000, 900), "tweets": (100000, 900)}
     fx.daily_limits = {"tweets": 100000, "dm": 100000}
@@ -152,16 +155,8 @@ def test_x_failing_while_replies_flow_sends_each_reply_once_and_slack_tells_the_
     text as another customer's duplicate; every receipt in Slack matches what
     X holds (sent <=> X has it); no ticket is answered without a reply X
     confirmed."""
-    seed = int(os.environ.get("VIGIL_SEED", random.randrange(1 << 30)))
-    rnd = random.Random(seed)
-    print(f"     seed={seed} (VIGIL_SEED={seed} repeats it)")
-    fs = FakeSlack(app_token=ENV["SLACK_APP_TOKEN"], bot_token=ENV["SLACK_BOT_TOKEN"],
-                   channels=("C_MENTIONS", "C_ESCALATE"),
-                   users={"U1": {"name": "alice", "real_name": "Alice Jensen"}})
-    fx = FakeX(brand_id="1500000000000000001", brand_username="AcmeSupport",
-               bearer=ENV["X_BEARER"],
-               oauth1=dict(consumer_key="ck-chaos", consumer_secret="cs-chaos-secret",
-                           token="tk-chaos", token_secret="ts-chaos-secret"))
+    rnd = seeded()
+    fs, fx = chaos_fakes()
     fx.rate_limits = {"mentions": (100000, 900), "tweets": (100000, 900),
                       "timeline": (100000, 900)}
     fs.start()

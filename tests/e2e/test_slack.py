@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from harness import ROOT, SAMPLE, Bot, Raw, outbox_drained, query, replay_done, wait_for, \
+from harness import ROOT, SAMPLE, Bot, Raw, outbox_drained, query, replay_done, seeded, wait_for, \
     write_config
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
@@ -648,16 +648,29 @@ def test_a_10_mb_frame_is_refused_and_the_bot_reconnects_without_growing(tmp):
         fs.stop()
 
 
+def slack_and_x_config(tmp, fs, fx, post_rate, outbox):
+    """A config with vigil between the fake Slack `fs` and the fake X `fx`
+    (tokens from the environment: TOKENS and X_BEARER, X_CK.. X_TS)."""
+    return write_config(
+        tmp, chat="slack", source="x", staff=STAFF,
+        channels={"mentions": "C_MENTIONS", "escalations": "C_ESCALATE"},
+        slack={"app_token": Raw('env("SLACK_APP_TOKEN")'),
+               "bot_token": Raw('env("SLACK_BOT_TOKEN")'), "api_url": fs.api_url,
+               "post_rate": post_rate, "digest_threshold": 0},
+        x={"api_url": fx.api_url, "handle": "AcmeSupport", "bearer_token": Raw('env("X_BEARER")'),
+           "oauth1": {"consumer_key": Raw('env("X_CK")'), "consumer_secret": Raw('env("X_CS")'),
+                      "token": Raw('env("X_TK")'), "token_secret": Raw('env("X_TS")')},
+           "poll_interval": 0.2, "max_results": 100, "backfill": 50},
+        outbox=outbox)
+
+
 def test_what_an_agent_types_is_what_the_customer_reads(tmp):
     """A property: generated agent texts (punctuation, & < >, <3, emoji,
     links, @staff, #channel, quotes, text that looks like an entity) go
     through Slack's escaping (the fake's, as for /tw on real Slack), then
     `/tw reply N <text>`; X receives each exactly as typed, signed."""
-    import random
     from fake_x import FakeX
-    seed = int(os.environ.get("VIGIL_SEED", random.randrange(1 << 30)))
-    rnd = random.Random(seed)
-    print(f"     seed={seed} (VIGIL_SEED={seed} repeats it)")
+    rnd = seeded()
     env = dict(TOKENS, X_BEARER="AAAA-esc-bearer", X_CK="ck-esc", X_CS="cs-esc-secret",
                X_TK="tk-esc", X_TS="ts-esc-secret")
     # Bob's Slack name is not his staff name: "@bokafor" finds him by the id Slack sent
@@ -688,18 +701,7 @@ def test_what_an_agent_types_is_what_the_customer_reads(tmp):
         for i in range(len(typed)):
             fx.add_mention(text=f"@AcmeSupport where is order {i}?",
                            author=(str(8000 + i), f"buyer{i}", f"Buyer {i}"))
-        cfg = write_config(
-            tmp, chat="slack", source="x", staff=STAFF,
-            channels={"mentions": "C_MENTIONS", "escalations": "C_ESCALATE"},
-            slack={"app_token": Raw('env("SLACK_APP_TOKEN")'),
-                   "bot_token": Raw('env("SLACK_BOT_TOKEN")'), "api_url": fs.api_url,
-                   "post_rate": 500, "digest_threshold": 0},
-            x={"api_url": fx.api_url, "handle": "AcmeSupport",
-               "bearer_token": Raw('env("X_BEARER")'),
-               "oauth1": {"consumer_key": Raw('env("X_CK")'), "consumer_secret": Raw('env("X_CS")'),
-                          "token": Raw('env("X_TK")'), "token_secret": Raw('env("X_TS")')},
-               "poll_interval": 0.2, "max_results": 100, "backfill": 50},
-            outbox={"x_rate": 500})
+        cfg = slack_and_x_config(tmp, fs, fx, post_rate=500, outbox={"x_rate": 500})
         bot = Bot(tmp, cfg, env=env)
         bot.wait_started()
         dbp = os.path.join(tmp, "vigil.db")
@@ -752,17 +754,8 @@ def start_with_x(tmp, customers=3, outbox=None):
     for i in range(customers):
         fx.add_mention(text=f"@AcmeSupport where is order {i}?",
                        author=(str(8000 + i), f"buyer{i}", f"Buyer {i}"))
-    cfg = write_config(
-        tmp, chat="slack", source="x", staff=STAFF,
-        channels={"mentions": "C_MENTIONS", "escalations": "C_ESCALATE"},
-        slack={"app_token": Raw('env("SLACK_APP_TOKEN")'),
-               "bot_token": Raw('env("SLACK_BOT_TOKEN")'), "api_url": fs.api_url,
-               "post_rate": 50, "digest_threshold": 0},
-        x={"api_url": fx.api_url, "handle": "AcmeSupport", "bearer_token": Raw('env("X_BEARER")'),
-           "oauth1": {"consumer_key": Raw('env("X_CK")'), "consumer_secret": Raw('env("X_CS")'),
-                      "token": Raw('env("X_TK")'), "token_secret": Raw('env("X_TS")')},
-           "poll_interval": 0.2, "max_results": 100, "backfill": 50},
-        outbox=dict({"x_rate": 50, "max_backoff": 0.2}, **(outbox or {})))
+    cfg = slack_and_x_config(tmp, fs, fx, post_rate=50,
+                             outbox=dict({"x_rate": 50, "max_backoff": 0.2}, **(outbox or {})))
     bot = Bot(tmp, cfg, env=env)
     bot.wait_started()
     dbp = os.path.join(tmp, "vigil.db")
