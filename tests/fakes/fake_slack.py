@@ -127,8 +127,10 @@ def slack_spec():
             doc = json.load(f)
         methods = {}
         for route, ops in doc["paths"].items():
-            for op in ops.values():
-                m = methods.setdefault(route.lstrip("/"), {"consumes": set(), "args": set()})
+            for verb, op in ops.items():
+                m = methods.setdefault(route.lstrip("/"),
+                                       {"consumes": set(), "args": set(), "verbs": {"POST"}})
+                m["verbs"].add(verb.upper())   # every method takes POST; reads GET too
                 m["consumes"].update(op.get("consumes", ()))
                 # token is declared too (header or query): _check_auth rules on it
                 m["args"].update(p["name"] for p in op.get("parameters", ())
@@ -138,7 +140,8 @@ def slack_spec():
                           "set VIGIL_SPECS to the directory holding it") from e
     for name, rules in NEWER_METHODS.items():
         assert name not in methods, f"{name} is in the spec now: drop it from NEWER_METHODS"
-        methods[name] = {"consumes": set(rules["consumes"]), "args": set(rules["args"])}
+        methods[name] = {"consumes": set(rules["consumes"]), "args": set(rules["args"]),
+                         "verbs": {"POST"}}
     for name, extra in NEWER_ARGS.items():
         assert not extra & methods[name]["args"], f"{name}: {extra} in the spec now"
         methods[name]["args"] |= extra
@@ -592,6 +595,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         path = urllib.parse.urlsplit(self.path).path
         fake = self.server.fake
+        if verb == "GET":   # a read method's arguments come in the query string
+            body = urllib.parse.urlsplit(self.path).query.encode()
+            headers["content-type"] = FORM
         if path.startswith("/response/"):
             status, obj, extra = fake._response_url(path[len("/response/"):], headers, body)
         else:
@@ -1463,8 +1469,9 @@ class FakeSlack:
 
     def _api_inner(self, name, verb, headers, raw, call):
         handler = getattr(self, "_m_" + name.replace(".", "_"), None)
-        if verb != "POST":
-            self._violation(f"{verb} /api/{name}: Web API calls must be POST")
+        if name in self.spec and verb not in self.spec[name]["verbs"]:
+            self._violation(f"{verb} /api/{name}: Slack's spec takes this method as "
+                            f"{' or '.join(sorted(self.spec[name]['verbs']))}")
             return 405, _fail("invalid_request"), [("Allow", "POST")]
         if name not in self.spec:
             self._violation(f"call to unknown method {name!r} (not in Slack's Web API spec)")

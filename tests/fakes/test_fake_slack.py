@@ -373,9 +373,15 @@ def test_api_auth_strictness(fs):
     expect_error(fs, "bot token")
     assert api(fs, "auth.test", token="xoxb-wrong")[2]["error"] == "invalid_auth"
     assert fs.errors == []   # a wrong token is a config problem, not a protocol violation
-    status, _, resp = api(fs, "auth.test", verb="GET")
+    # the spec takes read methods as GET (arguments in the query) too, writes only as POST
+    status, _, resp = api(fs, "chat.postMessage", verb="GET")
     assert (status, resp["error"]) == (405, "invalid_request")
-    expect_error(fs, "must be POST")
+    expect_error(fs, "takes this method as POST")
+    assert api(fs, "auth.test", verb="GET")[2]["ok"] is True
+    status, _, resp = api(fs, "users.info?" + urllib.parse.urlencode({"user": "U1"}), verb="GET",
+                          ctype=None)
+    assert status == 200 and resp["user"]["id"] == "U1", resp
+    assert fs.errors == [], fs.errors
     assert api(fs, "chat.nope", {})[2]["error"] == "unknown_method"
     expect_error(fs, "unknown method")
     resp = api(fs, "auth.test")[2]
