@@ -3,11 +3,12 @@ database, locked while X is walked -- and a walk longer than the page cap:
 the bot stops loudly, never re-walks X for a store failure, and never moves
 its cursor past a mention it did not store."""
 import os
+import shutil
 import sqlite3
 import subprocess
 import time
 
-from harness import ROOT, SAMPLE, Bot, outbox_drained, query, replay_done, vigil_path, wait_for, write_config
+from harness import SAMPLE, Bot, outbox_drained, query, replay_done, vigil_path, wait_for, write_config
 from test_x import add_customers, fake, start, tickets
 
 
@@ -122,9 +123,14 @@ def test_a_store_the_bot_cannot_write_is_refused_at_start_naming_the_path(tmp):
     os.chmod(tmp, 0o755)
     cfg = write_config(tmp, admin={"socket": os.path.join(run_dir, "vigil.sock")})
     os.chmod(cfg, 0o644)
-    r = subprocess.run([vigil_path(), "run", "-c", cfg], capture_output=True, text=True,
-                       timeout=20, stdin=subprocess.DEVNULL, cwd=ROOT,
+    # a copy of the binary nobody can run (the clone may sit in a private
+    # directory); the store is refused before anything else of the tree is read
+    exe = os.path.join(tmp, "vigil")
+    shutil.copy(vigil_path(), exe)
+    os.chmod(exe, 0o755)
+    r = subprocess.run([exe, "run", "-c", cfg], capture_output=True, text=True,
+                       timeout=20, stdin=subprocess.DEVNULL, cwd=tmp,
                        preexec_fn=lambda: os.setuid(65534))
     assert r.returncode == 1, (r.returncode, r.stderr[-2000:])
-    assert dbp in r.stderr, r.stderr[-2000:]
+    assert dbp in r.stderr and "needs a writable SQLite database" in r.stderr, r.stderr[-2000:]
     assert "vigil started" not in r.stderr
