@@ -115,6 +115,12 @@ static const char *const migrations[] = {
      * for), so a team sees what vigil costs them */
     "CREATE TABLE usage (day TEXT NOT NULL, scope TEXT NOT NULL, item TEXT NOT NULL,"
     "  n INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (day, scope, item));",
+    /* 5: presence: who said /tw away (a row while away; /tw back deletes
+     * it), so availability survives restarts; "who is on" in workload and
+     * auto-assignment ask per open ticket by assignee */
+    "CREATE TABLE presence (staff_id TEXT PRIMARY KEY, reason TEXT, until INTEGER,"
+    "  since INTEGER NOT NULL, set_by TEXT NOT NULL);"
+    "CREATE INDEX tickets_assignee_open ON tickets(assignee, opened_at) WHERE state = 'open';",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1189,4 +1195,128 @@ void store_strv_free(char **v)
     for (char **p = v; *p; p++)
         free(*p);
     free(v);
+}
+
+/* --- ticket queries (scripts' vigil.tickets / vigil.count) -------------- */
+
+/* One statement per order and for the count: every filter is a bound
+ * parameter that is NULL (or -1) when unused, so the statement cache keeps
+ * three prepared statements whatever scripts ask. */
+#define QUERY_WHERE                                                              \
+    " FROM tickets WHERE (?1 IS NULL OR state = ?1)"                             \
+    " AND (?2 IS NULL OR assignee = ?2) AND (?3 = 0 OR assignee IS NULL)"        \
+    " AND (?4 < 0 OR escalated = ?4)"                                            \
+    " AND (?5 < 0 OR (first_response_at IS NULL) = ?5)"                          \
+    " AND (?6 IS NULL OR instr(',' || tags || ',', ',' || ?6 || ',') > 0)"       \
+    " AND (?7 IS NULL OR customer_id = ?7)"                                      \
+    " AND (?8 = 0 OR opened_at >= ?8) AND (?9 = 0 OR opened_at < ?9)"           \
+    " AND (?10 IS NULL OR priority = ?10)"
+
+static void bind_query(sqlite3_stmt *st, const struct ticket_query *q)
+{
+    bind_text(st, 1, q->state);
+    bind_text(st, 2, q->assignee);
+    sqlite3_bind_int(st, 3, q->unassigned);
+    sqlite3_bind_int(st, 4, q->escalated);
+    sqlite3_bind_int(st, 5, q->waiting);
+    bind_text(st, 6, q->tag);
+    bind_text(st, 7, q->customer);
+    sqlite3_bind_int64(st, 8, q->since);
+    sqlite3_bind_int64(st, 9, q->until);
+    bind_text(st, 10, q->priority);
+}
+
+int64_t *store_ticket_query(struct store *s, const struct ticket_query *q, size_t limit,
+                            size_t *n)
+{
+    static const char newest[] = "SELECT id" QUERY_WHERE " ORDER BY id DESC LIMIT ?11";
+    static const char oldest[] = "SELECT id" QUERY_WHERE " ORDER BY id ASC LIMIT ?11";
+    sqlite3_stmt *st = stmt(s, q->oldest_first ? oldest : newest);
+
+    *n = 0;
+    if (!st)
+        return NULL;
+    bind_query(st, q);
+    sqlite3_bind_int64(st, 11, (int64_t)limit);
+    return collect_ids(st, n);
+}
+
+int64_t store_ticket_query_count(struct store *s, const struct ticket_query *q)
+{
+    static const char sql[] = "SELECT count(*)" QUERY_WHERE;
+    sqlite3_stmt *st = stmt(s, sql);
+    int64_t n = -1;
+
+    if (!st)
+        return -1;
+    bind_query(st, q);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return n;
+}
+
+/* --- presence ------------------------------------------------------------ */
+
+int store_presence_set(struct store *s, const struct presence *p)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO presence (staff_id, reason, until, since, set_by)"
+                               " VALUES (?,?,?,?,?) ON CONFLICT(staff_id) DO UPDATE SET"
+                               " reason=excluded.reason, until=excluded.until,"
+                               " since=excluded.since, set_by=excluded.set_by");
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, p->staff_id);
+    bind_text(st, 2, p->reason);
+    if (p->until)
+        sqlite3_bind_int64(st, 3, p->until);
+    else
+        sqlite3_bind_null(st, 3);
+    sqlite3_bind_int64(st, 4, p->since);
+    bind_text(st, 5, p->set_by);
+    return step_done(s, st);
+}
+
+int store_presence_del(struct store *s, const char *staff_id)
+{
+    sqlite3_stmt *st = stmt(s, "DELETE FROM presence WHERE staff_id = ?");
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, staff_id);
+    return step_done(s, st) ? STORE_ERR : sqlite3_changes(s->db) ? STORE_OK : STORE_NOTFOUND;
+}
+
+int store_presence_get(struct store *s, const char *staff_id, struct presence *p)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT staff_id, reason, until, since, set_by FROM presence"
+                               " WHERE staff_id = ?");
+    int rc;
+
+    memset(p, 0, sizeof *p);
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, staff_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        p->staff_id = col_dup(st, 0);
+        p->reason = col_dup(st, 1);
+        p->until = sqlite3_column_int64(st, 2);
+        p->since = sqlite3_column_int64(st, 3);
+        p->set_by = col_dup(st, 4);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return STORE_OK;
+    if (rc == SQLITE_DONE)
+        return STORE_NOTFOUND;
+    failed(s, rc, sqlite3_errmsg(s->db));
+    return STORE_ERR;
+}
+
+void store_presence_clear(struct presence *p)
+{
+    free(p->staff_id);
+    free(p->reason);
+    free(p->set_by);
+    memset(p, 0, sizeof *p);
 }
