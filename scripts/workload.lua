@@ -10,7 +10,7 @@ local function oldest(filter, now)
   return ("#%d (%s)"):format(t.id, text.duration(now - t.opened_at))
 end
 
-local function status(p, now)
+local function status(p, open)
   if p.away then
     local s = "away"
     if p.back_at then s = s .. " until " .. os.date("%a %H:%M", p.back_at) end
@@ -18,6 +18,10 @@ local function status(p, now)
     return s
   end
   if not p.on_shift then return "off shift (" .. (p.shift or "?") .. ")" end
+  local aa = vigil.config.autoassign
+  if aa.mode ~= "off" and open >= aa.cap then
+    return ("available, at the auto-assign cap (%d)"):format(aa.cap)
+  end
   return "available"
 end
 
@@ -36,7 +40,7 @@ return command {
       -- admins appear only when they hold tickets (the console's local-admin)
       if roles[p.id] ~= "admin" or open > 0 then
         rows[#rows + 1] = { p.name, tostring(open), oldest({ assignee = p.id }, now),
-                            status(p, now) }
+                            status(p, open) }
       end
     end
     local unassigned = vigil.count { state = "open", assignee = false }
