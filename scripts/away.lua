@@ -51,9 +51,11 @@ return command {
     local reason = table.concat(words, " ")
     vigil.set_away(who, { reason = reason ~= "" and reason or nil, back_at = untl })
     local whom = who.id == ctx.user.id and "You are" or (who.name .. " is")
-    return ("%s away%s%s. New tickets are not auto-assigned meanwhile; %s back%s ends it.")
+    local aa = vigil.config.autoassign.mode ~= "off"
+    return ("%s away%s%s.%s %s back%s ends it.")
       :format(whom, reason ~= "" and (" (" .. reason .. ")") or "",
               untl and (" until %s (%s)"):format(os.date("%a %H:%M", untl), text.due(untl, now)) or "",
+              aa and " New tickets are not auto-assigned meanwhile;" or "",
               text.cmd(), who.id == ctx.user.id and "" or (" @" .. who.name))
   end,
 }

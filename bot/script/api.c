@@ -793,6 +793,7 @@ static int kv_set(lua_State *L)
     json_t *j;
     char *text;
     int rc;
+    luaL_argcheck(L, strlen(key) <= 256, 2, "kv keys are at most 256 bytes");
     if (lua_isnoneornil(L, 3))
         return store_kv_del(rt_of(L)->store, scope, key) ? luaL_error(L, "kv: store failed") : 0;
     j = to_json(L, 3, 0);

@@ -43,8 +43,9 @@ end
 
 return hooks {
   on_mention = function(ticket, mention)
+    if not mention.is_new then return end       -- cheap first: this runs per mention
     local cfg = vigil.config.autoassign
-    if not mention.is_new or cfg.mode == "off" then return end
+    if cfg.mode == "off" then return end
     if ticket.assignee then return end          -- an earlier hook routed it
     local list = candidates(cfg.cap)
     if #list == 0 then

@@ -469,6 +469,8 @@ TEST(kv_is_each_script_files_own_in_commands_and_hooks_and_survives_restarts)
     write_file(path, "return command { run = function(ctx)\n"
                      "  local ok, e = pcall(kv.set, kv, 'big', ('x'):rep(2 * 1024 * 1024))\n"
                      "  kv:delete('nothing')\n"
+                     "  local okk, ek = pcall(kv.set, kv, ('k'):rep(300), 1)\n"
+                     "  e = tostring(e) .. ' / ' .. tostring(ek)\n"
                      "  return tostring(kv:get('n')) .. ' ' .. tostring(kv:get('seen')) .. ' ' .. tostring(e)\n"
                      "end }\n");
     fx_open(&f, "kv.db", dir, NULL);
@@ -478,6 +480,7 @@ TEST(kv_is_each_script_files_own_in_commands_and_hooks_and_survives_restarts)
     CHECK_STR(run(&f, AGENT, "count"), "n=2 ctx=2 seen=nil");
     CHECK_HAS(run(&f, AGENT, "peek"), "nil nil");
     CHECK_HAS(f.answer, "larger than 1 MiB");
+    CHECK_HAS(f.answer, "kv keys are at most 256 bytes");
     fx_stop(&f);
     fx_start(&f);
     CHECK_STR(run(&f, AGENT, "count"), "n=3 ctx=3 seen=nil");
