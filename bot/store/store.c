@@ -1199,60 +1199,90 @@ void store_strv_free(char **v)
 
 /* --- ticket queries (scripts' vigil.tickets / vigil.count) -------------- */
 
-/* One statement per order and for the count: every filter is a bound
- * parameter that is NULL (or -1) when unused, so the statement cache keeps
- * three prepared statements whatever scripts ask. */
-#define QUERY_WHERE                                                              \
-    " FROM tickets WHERE (?1 IS NULL OR state = ?1)"                             \
-    " AND (?2 IS NULL OR assignee = ?2) AND (?3 = 0 OR assignee IS NULL)"        \
-    " AND (?4 < 0 OR escalated = ?4)"                                            \
-    " AND (?5 < 0 OR (first_response_at IS NULL) = ?5)"                          \
-    " AND (?6 IS NULL OR instr(',' || tags || ',', ',' || ?6 || ',') > 0)"       \
-    " AND (?7 IS NULL OR customer_id = ?7)"                                      \
-    " AND (?8 = 0 OR opened_at >= ?8) AND (?9 = 0 OR opened_at < ?9)"           \
-    " AND (?10 IS NULL OR priority = ?10)"
-
-static void bind_query(sqlite3_stmt *st, const struct ticket_query *q)
+/* The statement holds only the filters asked for, state as a literal: a
+ * partial index (tickets_assignee_open) serves a query only when its WHERE
+ * visibly implies the index's, and "(?1 IS NULL OR state = ?1)" never
+ * does.  With one statement for every filter, counting an agent's open
+ * tickets scanned the whole table: 50 ms a count at 100,000 tickets (0.3 ms
+ * through the index), so /tw workload for ten agents (20 queries) went past
+ * the script's 250 ms budget.  Prepared per call (tens of microseconds) and
+ * finalized: the statement cache is keyed by literals. */
+static sqlite3_stmt *query_stmt(struct store *s, const struct ticket_query *q,
+                                const char *select, const char *tail)
 {
-    bind_text(st, 1, q->state);
+    char sql[1024];
+    size_t off = 0;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+#define ADD(cond, text) do { if ((cond) && off < sizeof sql)                       \
+        off += (size_t)snprintf(sql + off, sizeof sql - off, " AND %s", (text)); } while (0)
+    off = (size_t)snprintf(sql, sizeof sql, "%s FROM tickets WHERE 1", select);
+    ADD(q->state && strcmp(q->state, "open") == 0, "state = 'open'");
+    ADD(q->state && strcmp(q->state, "closed") == 0, "state = 'closed'");
+    ADD(q->assignee, "assignee = ?2");
+    ADD(q->unassigned, "assignee IS NULL");
+    ADD(q->escalated >= 0, "escalated = ?4");
+    ADD(q->waiting == 1, "first_response_at IS NULL");
+    ADD(q->waiting == 0, "first_response_at IS NOT NULL");
+    ADD(q->tag, "instr(',' || tags || ',', ',' || ?6 || ',') > 0");
+    ADD(q->customer, "customer_id = ?7");
+    ADD(q->since, "opened_at >= ?8");
+    ADD(q->until, "opened_at < ?9");
+    ADD(q->priority, "priority = ?10");
+#undef ADD
+    if (off < sizeof sql)
+        off += (size_t)snprintf(sql + off, sizeof sql - off, "%s", tail);
+    if (off >= sizeof sql)
+        return NULL;   /* cannot happen: every part above is fixed text */
+    rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        failed(s, rc, sqlite3_errmsg(s->db));
+        log_error("sqlite prepare failed", "error=%s", sqlite3_errmsg(s->db));
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    /* parameters the text does not hold answer SQLITE_RANGE: ignored */
     bind_text(st, 2, q->assignee);
-    sqlite3_bind_int(st, 3, q->unassigned);
     sqlite3_bind_int(st, 4, q->escalated);
-    sqlite3_bind_int(st, 5, q->waiting);
     bind_text(st, 6, q->tag);
     bind_text(st, 7, q->customer);
     sqlite3_bind_int64(st, 8, q->since);
     sqlite3_bind_int64(st, 9, q->until);
     bind_text(st, 10, q->priority);
+    return st;
 }
 
 int64_t *store_ticket_query(struct store *s, const struct ticket_query *q, size_t limit,
                             size_t *n)
 {
-    static const char newest[] = "SELECT id" QUERY_WHERE " ORDER BY id DESC LIMIT ?11";
-    static const char oldest[] = "SELECT id" QUERY_WHERE " ORDER BY id ASC LIMIT ?11";
-    sqlite3_stmt *st = stmt(s, q->oldest_first ? oldest : newest);
+    sqlite3_stmt *st = query_stmt(s, q, "SELECT id", q->oldest_first
+                                  ? " ORDER BY id ASC LIMIT ?11" : " ORDER BY id DESC LIMIT ?11");
+    int64_t *ids;
 
     *n = 0;
     if (!st)
         return NULL;
-    bind_query(st, q);
     sqlite3_bind_int64(st, 11, (int64_t)limit);
-    return collect_ids(st, n);
+    ids = collect_ids(st, n);
+    sqlite3_finalize(st);
+    return ids;
 }
 
 int64_t store_ticket_query_count(struct store *s, const struct ticket_query *q)
 {
-    static const char sql[] = "SELECT count(*)" QUERY_WHERE;
-    sqlite3_stmt *st = stmt(s, sql);
+    sqlite3_stmt *st = query_stmt(s, q, "SELECT count(*)", "");
     int64_t n = -1;
+    int rc;
 
     if (!st)
         return -1;
-    bind_query(st, q);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
         n = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    else
+        failed(s, rc, sqlite3_errmsg(s->db));
+    sqlite3_finalize(st);
     return n;
 }
 

@@ -182,7 +182,7 @@ int64_t store_usage_add(struct store *s, const char *day, const char *scope, con
 /* What scripts filter tickets by (vigil.tickets, vigil.count).  NULL / -1 /
  * 0 fields do not filter. */
 struct ticket_query {
-    const char *state;         /* "open" | "closed" */
+    const char *state;         /* "open" | "closed"; anything else: either */
     const char *assignee;      /* a staff id */
     int unassigned;            /* 1: only tickets nobody holds */
     int escalated;             /* -1 any, 0 not escalated, 1 escalated */
