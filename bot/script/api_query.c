@@ -106,9 +106,10 @@ static int q_tickets(lua_State *L)
     size_t n;
 
     read_query(L, &q, &limit);
+    /* the ids go into Lua's memory (made first: it may raise) before a
+     * ticket read or the budget can raise */
+    held = lua_newuserdatauv(L, (size_t)limit * sizeof *held, 0);
     ids = store_ticket_query(rt->store, &q, (size_t)limit, &n);
-    /* into Lua's memory first: a ticket read or the budget may raise */
-    held = lua_newuserdatauv(L, n ? n * sizeof *held : 1, 0);
     if (n)
         memcpy(held, ids, n * sizeof *held);
     free(ids);
