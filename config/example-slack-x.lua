@@ -42,8 +42,13 @@ channels = {
 staff = {
   ["U024BE7LH"] = { name = "Alice Jensen", initials = "AJ", role = "admin" },
   ["U0G9QF9C6"] = { name = "Bob Okafor",   initials = "BO", role = "lead" },
-  ["U0H2KD8P1"] = { name = "Chen Wei",     initials = "CW", role = "agent" },
+  ["U0H2KD8P1"] = { name = "Chen Wei",     initials = "CW", role = "agent",
+                    shift = "mon-fri 08:00-16:00" },   -- local time; none: always on
 }
+
+-- New tickets go to an available agent or lead (not away, on shift, under
+-- `cap` open tickets): "round_robin", "least_loaded", or "off" (default).
+autoassign = { mode = "off", cap = 8 }
 
 sla = { first_response = 3600, warn_before = 900 }
 reply = { signature = " ^{initials}" }

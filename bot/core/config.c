@@ -80,6 +80,8 @@ static const struct key schema[] = {
     NUM("x.prices.post_read", x.prices.post_read), NUM("x.prices.user_read", x.prices.user_read),
     NUM("x.prices.reply", x.prices.reply), NUM("x.prices.post", x.prices.post),
     NUM("x.prices.dm", x.prices.dm), NUM("x.prices.dm_event_read", x.prices.dm_event_read),
+    /* auto-assignment */
+    S("autoassign"), STR("autoassign.mode", autoassign_mode), INT("autoassign.cap", autoassign_cap),
 };
 #define NKEYS (sizeof schema / sizeof schema[0])
 
@@ -312,8 +314,9 @@ static int load_staff(struct loader *ld, int line)
         lua_pushnil(L);
         while (lua_next(L, -2)) {
             const char *f = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
-            if (strcmp(f, "name") && strcmp(f, "initials") && strcmp(f, "role")) {
-                fail(ld, line, "unknown key 'staff[\"%s\"].%s' (known: name, initials, role)", id, f);
+            if (strcmp(f, "name") && strcmp(f, "initials") && strcmp(f, "role") &&
+                strcmp(f, "shift")) {
+                fail(ld, line, "unknown key 'staff[\"%s\"].%s' (known: name, initials, role, shift)", id, f);
                 lua_pop(L, 4);
                 return -1;
             }
@@ -323,10 +326,20 @@ static int load_staff(struct loader *ld, int line)
         ld->c->nstaff++;
         if (staff_field(ld, id, "name", line, &s->name) ||
             staff_field(ld, id, "initials", line, &s->initials) ||
-            staff_field(ld, id, "role", line, &role)) {
+            staff_field(ld, id, "role", line, &role) ||
+            staff_field(ld, id, "shift", line, &s->shift_text)) {
             free(role);
             lua_pop(L, 2);
             return -1;
+        }
+        if (s->shift_text) {   /* presence: working hours */
+            char why[200];
+            if (shift_parse(s->shift_text, &s->shift, why, sizeof why)) {
+                fail(ld, line, "key 'staff[\"%s\"].shift': %s", id, why);
+                free(role);
+                lua_pop(L, 2);
+                return -1;
+            }
         }
         if (!s->name)
             s->name = strdup(id);
@@ -481,6 +494,8 @@ static void set_defaults(struct config *c)
     c->script_instructions = 10e6;
     c->script_memory_mb = 64;
     c->script_time_budget = 0.25;
+    c->autoassign_mode = strdup("off");   /* auto-assignment: off unless asked for */
+    c->autoassign_cap = 8;
 }
 
 static int check_choice(struct loader *ld, const char *key, const char *v,
@@ -575,6 +590,19 @@ static int validate(struct loader *ld)
              "scripts.instructions must be >= 1000 and scripts.memory_mb >= 1");
         return -1;
     }
+    /* auto-assignment */
+    if (strcmp(c->autoassign_mode, "off") && strcmp(c->autoassign_mode, "round_robin") &&
+        strcmp(c->autoassign_mode, "least_loaded")) {
+        fail(ld, key_line(ld->L, "autoassign"), "key 'autoassign.mode' must be \"off\", "
+             "\"round_robin\" or \"least_loaded\", got \"%s\"", c->autoassign_mode);
+        return -1;
+    }
+    if (c->autoassign_cap < 1 || c->autoassign_cap > 10000) {
+        fail(ld, key_line(ld->L, "autoassign"),
+             "key 'autoassign.cap' is the open tickets an agent may hold, 1 to 10000, got %d",
+             c->autoassign_cap);
+        return -1;
+    }
     return 0;
 }
 
@@ -591,6 +619,7 @@ static int add_local_admin(struct config *c)
         return -1;
     c->staff = s;
     s = &c->staff[c->nstaff++];
+    memset(s, 0, sizeof *s);   /* no shift: always on */
     s->id = strdup("local-admin");
     s->name = strdup("Local Admin");
     s->initials = strdup("LA");
@@ -754,6 +783,7 @@ void config_free(struct config *c)
         free(c->staff[i].id);
         free(c->staff[i].name);
         free(c->staff[i].initials);
+        free(c->staff[i].shift_text);
     }
     free(c->staff);
     free(c->path);

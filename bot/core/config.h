@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "core/shift.h"
+
 enum staff_role { ROLE_NONE, ROLE_AGENT, ROLE_LEAD, ROLE_ADMIN };
 
 struct staff {
@@ -14,6 +16,9 @@ struct staff {
     char *name;
     char *initials;
     enum staff_role role;
+    /* presence and auto-assignment: working hours (staff[id].shift) */
+    char *shift_text;  /* as written; NULL: always on shift */
+    struct shift shift;
 };
 
 struct config {
@@ -69,6 +74,10 @@ struct config {
     double script_instructions;      /* VM instructions per invocation */
     double script_memory_mb;
     double script_time_budget;       /* wall seconds per invocation (0.25) */
+
+    /* auto-assignment (scripts/hooks/autoassign.lua reads them) */
+    char *autoassign_mode;           /* "off" | "round_robin" | "least_loaded" */
+    int autoassign_cap;              /* open tickets an agent may hold before being skipped */
 };
 
 /* Loads and validates `path`.  Returns new, caller frees with config_free();

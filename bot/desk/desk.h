@@ -160,6 +160,26 @@ int64_t desk_outbox_waiting(struct desk *d);
 /* Display name of a staff id (or the id itself when unknown).  Borrowed. */
 const char *desk_staff_name(struct desk *d, const char *id);
 
+/* --- presence (desk/presence.c) ----------------------------------------- */
+struct desk_presence {
+    int away;             /* said /tw away, and its `until` has not passed */
+    int on_shift;         /* inside staff[].shift now (always, without one) */
+    int available;        /* on shift and not away */
+    int64_t until, since; /* of the absence; until 0: until /tw back */
+    char reason[256];
+};
+/* Fills `out` for staff member `staff_id` at the desk's now; DESK_NOTFOUND
+ * when not on staff, DESK_ERR when the store failed. */
+int desk_presence(struct desk *d, const char *staff_id, struct desk_presence *out);
+/* Marks `staff_id` away (reason may be NULL; until 0: until back), audited
+ * as "away" by `actor`, in one transaction.  DESK_INVALID with `err` for
+ * someone not on staff or an `until` in the past. */
+int desk_set_away(struct desk *d, const char *actor, const char *staff_id, const char *reason,
+                  int64_t until, char *err, size_t errlen);
+/* Ends the absence (audited "back"); DESK_INVALID when they were not away. */
+int desk_set_back(struct desk *d, const char *actor, const char *staff_id, char *err,
+                  size_t errlen);
+
 /* --- SLA and outbox (desk/sla.c, desk/outbox.c) ------------------------ */
 /* Checks every open ticket without a first response; emits warnings and
  * breaches that are due at `now`.  Idempotent. */

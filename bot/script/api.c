@@ -793,6 +793,7 @@ static int kv_set(lua_State *L)
     json_t *j;
     char *text;
     int rc;
+    luaL_argcheck(L, strlen(key) <= 256, 2, "kv keys are at most 256 bytes");
     if (lua_isnoneornil(L, 3))
         return store_kv_del(rt_of(L)->store, scope, key) ? luaL_error(L, "kv: store failed") : 0;
     j = to_json(L, 3, 0);
@@ -1031,6 +1032,11 @@ static void push_config(lua_State *L, const struct config *c)
     lua_pushnumber(L, c->sla_warn_before);
     lua_setfield(L, -2, "warn_before");
     lua_setfield(L, -2, "sla");
+    lua_createtable(L, 0, 2);                      /* auto-assignment */
+    set_str(L, "mode", c->autoassign_mode);
+    lua_pushinteger(L, c->autoassign_cap);
+    lua_setfield(L, -2, "cap");
+    lua_setfield(L, -2, "autoassign");
 }
 
 static int v_config_index(lua_State *L)
@@ -1056,6 +1062,13 @@ static void new_class(lua_State *L, const char *name, const luaL_Reg *methods)
     lua_pop(L, 1);
 }
 
+void api_push_kv(lua_State *L, const char *scope)
+{
+    size_t len = strlen(scope) + 1;
+    memcpy(lua_newuserdatauv(L, len, 0), scope, len);
+    luaL_setmetatable(L, "vigil.kv");
+}
+
 void api_push_ctx(lua_State *L, const struct chat_command *cmd)
 {
     lua_createtable(L, 0, 8);
@@ -1072,13 +1085,8 @@ void api_push_ctx(lua_State *L, const struct chat_command *cmd)
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_setfield(L, -2, "args");
-    {
-        const char *scope = rt_of(L)->scope ? rt_of(L)->scope : "?";
-        size_t len = strlen(scope) + 1;
-        memcpy(lua_newuserdatauv(L, len, 0), scope, len);
-        luaL_setmetatable(L, "vigil.kv");
-        lua_setfield(L, -2, "kv");
-    }
+    api_push_kv(L, rt_of(L)->scope ? rt_of(L)->scope : "?");
+    lua_setfield(L, -2, "kv");
     lua_newtable(L);
     luaL_setmetatable(L, "vigil.canned");
     lua_setfield(L, -2, "canned");
@@ -1101,7 +1109,8 @@ void api_open(lua_State *L)
         { NULL, NULL },
     };
     static const luaL_Reg kv_m[] = {
-        { "get", kv_get }, { "set", kv_set }, { "del", kv_del }, { NULL, NULL },
+        { "get", kv_get }, { "set", kv_set }, { "del", kv_del }, { "delete", kv_del },
+        { NULL, NULL },
     };
     static const luaL_Reg canned_m[] = {
         { "get", canned_get }, { "set", canned_set }, { "names", canned_names },
@@ -1139,6 +1148,7 @@ void api_open(lua_State *L)
     new_class(L, "vigil.kv", kv_m);
     new_class(L, "vigil.canned", canned_m);
     luaL_newlib(L, vigil_f);
+    api_query_open(L);                             /* vigil.tickets, count, presence, ... */
     lua_newtable(L);                               /* metatable: vigil.config */
     lua_pushcfunction(L, v_config_index);
     lua_setfield(L, -2, "__index");

@@ -21,10 +21,12 @@
 
 #define MEM_CHECK (1u << 20)    /* heap growth in one call that triggers accounting */
 
+/* A script's environment, with its own kv (scoped to the file `arg`). */
 static int push_env_fn(lua_State *L, void *arg)
 {
-    (void)arg;
     sandbox_push_env(L);
+    api_push_kv(L, arg);
+    lua_setfield(L, -2, "kv");
     return 1;
 }
 
@@ -204,7 +206,7 @@ static int load_file(struct script_rt *rt, const char *file)
         goto fail;
     }
     free(src);
-    if (script_protected_push(L, push_env_fn, NULL) < 0) {
+    if (script_protected_push(L, push_env_fn, (void *)file) < 0) {
         snprintf(err, sizeof err, "out of memory");
         goto fail;
     }

@@ -75,6 +75,12 @@ void api_push_ticket(lua_State *L, int64_t id);
 void api_push_lazy_ticket(lua_State *L, int64_t id);
 /* Pushes a new ctx table for `cmd` (verb, text, args, channel, user). */
 void api_push_ctx(lua_State *L, const struct chat_command *cmd);
+/* Pushes the kv object of script file `scope` (ctx.kv, and a script's
+ * global kv): it reads and writes that file's keys only. */
+void api_push_kv(lua_State *L, const char *scope);
+/* api_query.c: vigil.tickets, count, presence, available, set_away,
+ * set_back, set into the table at the stack top. */
+void api_query_open(lua_State *L);
 /* Pushes a user table { id, name, initials, role } for a chat user id. */
 void api_push_user(lua_State *L, const char *id);
 /* Raises a user-facing error: the message is shown as it is. */

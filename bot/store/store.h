@@ -178,6 +178,43 @@ int store_kv_del(struct store *s, const char *scope, const char *key);
 int64_t store_usage_add(struct store *s, const char *day, const char *scope, const char *item,
                         int64_t add);
 
+/* --- ticket queries ----------------------------------------------------- */
+/* What scripts filter tickets by (vigil.tickets, vigil.count).  NULL / -1 /
+ * 0 fields do not filter. */
+struct ticket_query {
+    const char *state;         /* "open" | "closed"; anything else: either */
+    const char *assignee;      /* a staff id */
+    int unassigned;            /* 1: only tickets nobody holds */
+    int escalated;             /* -1 any, 0 not escalated, 1 escalated */
+    int waiting;               /* -1 any, 1 no first response yet, 0 answered */
+    const char *tag;
+    const char *customer;      /* customer_id */
+    const char *priority;
+    int64_t since, until;      /* opened_at in [since, until) (scripts: since, before) */
+    int oldest_first;          /* order by number ascending (default newest first) */
+};
+/* Ticket ids matching `q`, at most `limit`: new array of `*n` ids (free()),
+ * NULL when none or on error. */
+int64_t *store_ticket_query(struct store *s, const struct ticket_query *q, size_t limit,
+                            size_t *n);
+/* How many tickets match `q`; -1 on error. */
+int64_t store_ticket_query_count(struct store *s, const struct ticket_query *q);
+
+/* --- presence (/tw away, /tw back) -------------------------------------- */
+/* A staff member who said they are away: `until` 0 means until /tw back. */
+struct presence {
+    char *staff_id, *reason, *set_by;
+    int64_t until, since;
+};
+/* Stores (or replaces) `p`; borrowed. */
+int store_presence_set(struct store *s, const struct presence *p);
+/* Forgets staff_id's absence; STORE_NOTFOUND when none was stored. */
+int store_presence_del(struct store *s, const char *staff_id);
+/* Fills `p` (owned by it; free with store_presence_clear); STORE_NOTFOUND
+ * when the staff member is not away. */
+int store_presence_get(struct store *s, const char *staff_id, struct presence *p);
+void store_presence_clear(struct presence *p);
+
 char *store_canned_get(struct store *s, const char *name);
 int store_canned_set(struct store *s, const char *name, const char *body,
                      const char *by, int64_t now);
