@@ -407,6 +407,22 @@ TEST(order_numbers_dates_times_and_links_are_not_mistaken_for_personal_details)
     fx_close(&f);
 }
 
+TEST(public_reply_with_a_street_address_or_iban_is_refused_naming_what_was_found)
+{
+    struct fx f;
+    fx_open(&f, "scripts-privacy3.db");
+    CHECK_STR(run(&f, AGENT, "reply 1 We'll send the new one to 12 Baker Street"),
+              "Not sent: this public reply contains a street address: '12 Baker Street'. "
+              "Personal details go in a DM: /tw dm 1 <text>");
+    CHECK_HAS(run(&f, AGENT, "reply 1 Wir schicken es an Hauptstraße 5"),
+              "a street address: 'Hauptstraße 5'");
+    CHECK_HAS(run(&f, AGENT, "reply 1 Refund goes to DE89 3704 0044 0532 0130 00"),
+              "an IBAN (DE89…3000)");
+    CHECK_HAS(run(&f, AGENT, "reply 1 Your refund is on its way, 3-5 days"), "queued");
+    CHECK_INT(count_events(&f, 1, "reply"), 1);
+    fx_close(&f);
+}
+
 /* --- dm ------------------------------------------------------------------------ */
 
 TEST(dm_sends_the_message_and_the_public_note_only_once_x_confirmed_it)
