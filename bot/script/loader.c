@@ -234,6 +234,12 @@ static int load_file(struct script_rt *rt, const char *file)
             goto fail;
         }
         lua_pop(L, 1);
+        {
+            const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+            char verb[600];
+            snprintf(verb, sizeof verb, "%.*s", (int)(strlen(base) - 4), base);
+            args_set_usage(L, -1, verb);   /* from args, when it has no usage */
+        }
         script_rawfield(L, -1, "roles");
         roles = parse_roles(L, lua_gettop(L), err, sizeof err);
         lua_pop(L, 1);

@@ -334,7 +334,8 @@ TEST(reply_without_text_or_to_an_unknown_ticket_explains)
     fx_open(&f, "scripts-reply2.db");
     CHECK_STR(run(&f, AGENT, "reply 1"), "Usage: /tw reply <ticket> <text>");
     CHECK_STR(run(&f, AGENT, "reply"), "Usage: /tw reply <ticket> <text>");
-    CHECK_STR(run(&f, AGENT, "reply 42 hello"), "There is no ticket #42.");
+    CHECK_STR(run(&f, AGENT, "reply 42 hello"),
+              "Usage: /tw reply <ticket> <text> — there is no ticket #42.");
     CHECK_HAS(run(&f, AGENT, "reply abc hello"), "\"abc\" is not a ticket number");
     CHECK_INT(count_events(&f, 1, "reply"), 0);
     fx_close(&f);
@@ -423,6 +424,21 @@ TEST(public_reply_with_a_street_address_or_iban_is_refused_naming_what_was_found
     fx_close(&f);
 }
 
+TEST(commands_with_declared_args_give_one_answer_to_bad_input)
+{
+    struct fx f;
+    fx_open(&f, "scripts-args1.db");
+    CHECK_STR(run(&f, AGENT, "close 1 2"), "Usage: /tw close <ticket> — too many words: \"2\"");
+    CHECK_STR(run(&f, AGENT, "tag 99 billing"),
+              "Usage: /tw tag <ticket> <tag> — there is no ticket #99.");
+    CHECK_STR(run(&f, AGENT, "unassign"), "Usage: /tw unassign <ticket>");
+    CHECK_STR(run(&f, AGENT, "help reopen"), "/tw reopen <ticket>\nReopen a closed ticket.");
+    CHECK_STR(run(&f, LEAD, "escalate 1 angry customer, wants a call"),
+              "#1 escalated to #support-escalations: angry customer, wants a call.");
+    CHECK_STR(run(&f, AGENT, "resend 1"), "#1 has no failed reply or DM to send again.");
+    fx_close(&f);
+}
+
 /* --- dm ------------------------------------------------------------------------ */
 
 TEST(dm_sends_the_message_and_the_public_note_only_once_x_confirmed_it)
@@ -505,7 +521,8 @@ TEST(assign_defaults_to_me_and_names_the_previous_owner)
     CHECK_STR(run(&f, AGENT, "assign 1 me"), "#1 is already assigned to Bob Okafor.");
     CHECK_STR(run(&f, AGENT, "assign 1 @alice"), "#1 is now Alice Jensen's (was Bob Okafor's).");
     CHECK_STR(run(&f, LEAD, "assign 1 <@U2|bob>"), "#1 is now Bob Okafor's (was Alice Jensen's).");
-    CHECK_STR(run(&f, AGENT, "assign 1 @zed"), "@zed is not on the support staff.");
+    CHECK_STR(run(&f, AGENT, "assign 1 @zed"),
+              "Usage: /tw assign <ticket> [@user|me] — @zed is not on the support staff.");
     CHECK_STR(run(&f, AGENT, "assign"), "Usage: /tw assign <ticket> [@user|me]");
     CHECK_INT(count_events(&f, 1, "assigned"), 3);
     fx_close(&f);
@@ -531,9 +548,10 @@ TEST(assign_at_a_slack_name_goes_to_the_person_slack_meant)
     cmd.people = &zed;
     a = script_run_command(f.rt, &cmd);
     chat_command_clear(&cmd);
-    CHECK_STR(a, "@zed is not on the support staff.");
+    CHECK_STR(a, "Usage: /tw assign <ticket> [@user|me] — @zed is not on the support staff.");
     free(a);
-    CHECK_STR(run(&f, LEAD, "assign 1 @bobby"), "@bobby is not on the support staff.");
+    CHECK_STR(run(&f, LEAD, "assign 1 @bobby"),
+              "Usage: /tw assign <ticket> [@user|me] — @bobby is not on the support staff.");
     fx_close(&f);
 }
 
