@@ -1,7 +1,8 @@
 -- vigil.privacy: finds personal details in a text before it goes public —
 -- email addresses, phone and card numbers (Luhn), IBANs (mod-97), street
 -- addresses (house number + street word, in the languages of our customers:
--- English, German, French, Spanish, Portuguese, Dutch, Italian), and the
+-- English, German, French, Spanish, Portuguese, Dutch, Italian, Danish;
+-- Japanese block numbers and postcodes), and the
 -- team's own patterns (order or account numbers, anything else).
 -- Pure functions: `privacy.find(text, rules)` returns what it found, or nil.
 -- hooks/privacy.lua holds the team's rules and refuses the reply.
@@ -196,15 +197,17 @@ local NUMBER_WORDS = {
 -- Street word at the end of a compound: "Hauptstraße 5", "Kerkstraat 12".
 -- The first ones also stand alone ("Berliner Straße 12"); the others need a
 -- name before them ("Rosenweg 4", never "Weg 4").
-local STREET_SUFFIXES_ALONE = { "straße", "strasse", "str.", "straat" }
+local STREET_SUFFIXES_ALONE = { "straße", "strasse", "str.", "straat", "boulevard", "allé" }
 local STREET_SUFFIXES = {
   "weg", "allee", "platz", "gasse", "ring", "damm", "ufer", "chaussee", "pfad", "steig",
   "gracht", "plein", "laan", "kade", "singel", "dijk", "steeg",
+  "gade", "vej", "vejen", "plads", "stræde", "torv",                     -- Danish
 }
 -- Compounds that end like a street and are none.
 local NOT_STREETS = {
   onderweg = true, halfweg = true, unterweg = true, zeitplatz = true, speicherplatz = true,
-  arbeitsplatz = true, parkplatz = true, sitzplatz = true,
+  arbeitsplatz = true, parkplatz = true, sitzplatz = true, halvvejen = true,
+  midtvejs = true,
 }
 
 -- After a "house number", these say it was a count: "Kerkstraat 3 dagen"
@@ -221,7 +224,8 @@ local UNITS = {
   eur = true, euro = true, euros = true, usd = true, gb = true, mb = true, tb = true,
   items = true, times = true, veces = true, vezes = true, mal = true, keer = true,
   fois = true, volte = true, pcs = true, ["stück"] = true, fa = true, ago = true,
-  uhr = true, am = true, pm = true,
+  uhr = true, am = true, pm = true, dage = true, timer = true, uger = true,
+  ["måneder"] = true, minutter = true, kr = true, stk = true, gange = true,
 }
 
 local function capitalized(w)
@@ -327,11 +331,41 @@ local function street_suffix(v, i)
     street = street or ends_with(w.lw, suf)
   end
   for _, suf in ipairs(STREET_SUFFIXES) do
-    street = street or (ends_with(w.lw, suf) and #w.lw >= #suf + 3 and w.lw:match("^%a+$"))
+    street = street or (ends_with(w.lw, suf) and #w.lw >= #suf + 3 and not w.lw:find("[%d%p]"))
   end
   if not street then return nil end
   local j = number_after(v, i + 1)
   if j then return i, j end
+end
+
+-- Japanese: a block number after a ward, city, town or village
+-- ("渋谷区神南1-2-3"), chōme ("梅田3丁目"), banchi ("5番地", "1番1号") or a
+-- postcode ("〒150-0041").  Counts ("2-3日", "1番目") are none of these.
+local JP_PLACES = { "区", "市", "町", "村", "郡" }
+local JP_MARKS = { "%d+丁目", "%d+番地", "%d+番%d+号", "〒 ?%d%d%d%-%d%d%d%d" }
+
+local function japanese(s)
+  local from, to
+  for _, mark in ipairs(JP_MARKS) do
+    local a, b = s:find(mark)
+    if a and (not from or a < from) then from, to = a, b end
+  end
+  for _, place in ipairs(JP_PLACES) do
+    local a, b = s:find(place .. "[^%s%d%p]-%d%d?%d?%-%d%d?%d?%-%d%d?%d?%f[%D]")
+    if a and (not from or a < from) then from, to = a, b end
+  end
+  if not from then return nil end
+  -- the place names before it, for the agent to read: up to 6 kanji or
+  -- katakana (a particle, を or の, or punctuation ends them)
+  for _ = 1, 6 do
+    local a, b, c = s:byte(from - 3, from - 1)
+    if from <= 3 or not ((a >= 0xE4 and a <= 0xE9) or
+                         (a == 0xE3 and ((b == 0x82 and c >= 0xA0) or b == 0x83))) then
+      break
+    end
+    from = from - 3
+  end
+  return s:sub(from, to)
 end
 
 local function address(s)
@@ -451,9 +485,12 @@ function privacy.find(text, rules)
   if found then return "iban", ("an IBAN (%s)"):format(found) end
   kind, found = team_patterns(s, rules)
   if kind then return kind, found end
-  -- the digits of an IBAN-shaped code that is none are not a phone number
+  found = japanese(s)
+  if found then return "address", ("a street address: '%s'"):format(found) end
+  -- the digits of an IBAN-shaped code that is none are not a phone number;
+  -- Japanese has no spaces between words: a CJK character separates them
   local digits
-  kind, digits = phone_or_card((s:gsub(IBAN_SHAPE, "IBAN")))
+  kind, digits = phone_or_card((s:gsub(IBAN_SHAPE, "IBAN"):gsub("[\227-\233][\128-\191][\128-\191]", " ")))
   if kind == "card" then
     return "card", ("what looks like a card number (ending %s)"):format(digits:sub(-4))
   elseif kind == "phone" then

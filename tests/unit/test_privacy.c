@@ -1,6 +1,7 @@
 /* test_privacy.c — lua/vigil/privacy.lua, the privacy guard's detector, on
  * a corpus of short support replies written for it (tests/fixtures/privacy/
- * replies.jsonl: seven languages, each with the verdict a person would give,
+ * replies.jsonl: nine languages, those of the sample data (English, Danish,
+ * Japanese) and of the teams we serve, each with the verdict a person would give,
  * many near misses) and the team rules of rules.lua.  Prints precision and
  * recall of "refuse"; fails below PRECISION_MIN / RECALL_MIN, or when a
  * refusal names the wrong kind.  The refusal's wording, through the real
@@ -129,6 +130,11 @@ TEST(privacy_names_the_street_address_it_found)
     CHECK_STR(what, "an IBAN (DE89…3000)");
     find(L, "Order #482130 shipped", kind, sizeof kind, what, sizeof what);
     CHECK_STR(what, "an order number: '#482130'");
+    find(L, "交換品を東京都渋谷区神南1-2-3にお送りします", kind, sizeof kind, what, sizeof what);
+    CHECK_STR(what, "a street address: '東京都渋谷区神南1-2-3'");
+    find(L, "Vi sender til Vesterbrogade 12, 1620 København", kind, sizeof kind, what,
+         sizeof what);
+    CHECK_STR(what, "a street address: 'Vesterbrogade 12'");
     find(L, "DE89 3704 0044 0532 0130 01 is no IBAN", kind, sizeof kind, what, sizeof what);
     CHECK_STR(kind, "ok");                          /* checksum off by one: passes */
     lua_close(L);

@@ -419,6 +419,10 @@ TEST(public_reply_with_a_street_address_or_iban_is_refused_naming_what_was_found
               "a street address: 'Hauptstraße 5'");
     CHECK_HAS(run(&f, AGENT, "reply 1 Refund goes to DE89 3704 0044 0532 0130 00"),
               "an IBAN (DE89…3000)");
+    CHECK_HAS(run(&f, AGENT, "reply 1 交換品を東京都渋谷区神南1-2-3にお送りします"),
+              "a street address: '東京都渋谷区神南1-2-3'");
+    CHECK_HAS(run(&f, AGENT, "reply 1 090-1234-5678にお電話します"),
+              "what looks like a phone number (ending 5678)");
     CHECK_HAS(run(&f, AGENT, "reply 1 Your refund is on its way, 3-5 days"), "queued");
     CHECK_INT(count_events(&f, 1, "reply"), 1);
     fx_close(&f);
