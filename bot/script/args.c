@@ -147,17 +147,17 @@ int args_check_command(lua_State *L)
     return 0;
 }
 
-void args_set_usage(lua_State *L, int idx, const char *verb)
+int args_set_usage(lua_State *L)
 {
     luaL_Buffer b;
     lua_Integer n;
     int spec, has_usage;
-    idx = lua_absindex(L, idx);
+    const char *verb = luaL_checkstring(L, 2);
+    const int idx = 1;
+    luaL_checktype(L, 1, LUA_TTABLE);
     has_usage = script_rawfield(L, idx, "usage") != LUA_TNIL;
-    if (script_rawfield(L, idx, "args") != LUA_TTABLE || has_usage) {
-        lua_pop(L, 2);
-        return;
-    }
+    if (script_rawfield(L, idx, "args") != LUA_TTABLE || has_usage)
+        return 0;
     spec = lua_gettop(L);
     n = (lua_Integer)lua_rawlen(L, spec);
     luaL_buffinit(L, &b);
@@ -176,7 +176,7 @@ void args_set_usage(lua_State *L, int idx, const char *verb)
     }
     luaL_pushresult(&b);
     lua_setfield(L, idx, "usage");
-    lua_pop(L, 2);   /* usage (nil), args */
+    return 0;
 }
 
 /* --- resolving, on first read ------------------------------------------- */

@@ -121,9 +121,10 @@ int sandbox_check_hooks(lua_State *L);
 /* args.c: command{...}'s check (as a lua_CFunction, the table at 1): its
  * keys and its args spec.  Raises with the reason; returns 0. */
 int args_check_command(lua_State *L);
-/* args.c: gives the command table at idx the usage its args spec implies,
+/* args.c: args_set_usage(table, verb), a lua_CFunction (call it
+ * protected): gives the command table the usage its args spec implies,
  * "assign <ticket> [@user|me]", when it has none. */
-void args_set_usage(lua_State *L, int idx, const char *verb);
+int args_set_usage(lua_State *L);
 /* args.c: when the command table at cmd_idx declares args, makes the args
  * table at args_idx resolve the declared names on first read, answering
  * bad input with "Usage: <umbrella> <usage> — why".  May raise (memory). */
