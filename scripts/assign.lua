@@ -2,12 +2,11 @@
 local text = require "vigil.text"
 
 return command {
-  usage = "assign <ticket> [@user|me]",
+  args  = { "ticket", "user?" },
   help  = "Assign a ticket to a teammate (default: yourself).",
   run = function(ctx, args)
-    if not args[1] then ctx:fail(text.usage("assign <ticket> [@user|me]")) end
-    local t = ctx:ticket(args[1])
-    local who = ctx:user(args[2] or "me")
+    local t = args.ticket
+    local who = args.user or ctx:user("me")
     local was = t.assignee and (" (was %s's)"):format(t.assignee.name) or ""
     t:assign(who)
     if who.id == ctx.user.id then return ("#%d is yours now%s."):format(t.id, was) end

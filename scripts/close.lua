@@ -2,12 +2,11 @@
 local text = require "vigil.text"
 
 return command {
-  usage = "close <ticket>",
+  args  = { "ticket" },
   help  = "Close a ticket.\n" ..
           "If the customer writes again in the same conversation, that opens a new ticket.",
   run = function(ctx, args)
-    if not args[1] then ctx:fail(text.usage("close <ticket>")) end
-    local t = ctx:ticket(args[1])
+    local t = args.ticket
     local answered = t.first_response_at ~= nil
     t:close()
     if not answered then

@@ -5,6 +5,7 @@ local USAGE = "dm <ticket> <text>"
 
 return command {
   usage = USAGE,
+  args  = { "ticket", "text…" },
   help  = "Send the customer a direct message (for anything personal).\n" ..
           "Once X confirms the DM, the canned answer dm_notice is replied publicly so\n" ..
           "they know to look; if the DM fails, the thread offers dm_ask instead.\n" ..
@@ -17,10 +18,9 @@ return command {
       return args[2] == "on" and "DMs now also reply publicly (canned dm_notice), once X confirms them."
                               or "DMs no longer reply publicly."
     end
-    if not args[2] then ctx:fail(text.usage(USAGE)) end
-    local t = ctx:ticket(args[1])
+    local t = args.ticket
     local notice = ctx.kv:get("public_notice") ~= false
-    t:dm(ctx:rest(1), notice)
+    t:dm(args.text, notice)
     local out = ("DM to %s queued."):format(text.handle(t.customer))
     if notice then
       out = out .. " Once X confirms it, the public note (canned dm_notice) follows."

@@ -2,14 +2,13 @@
 local text = require "vigil.text"
 
 return command {
-  usage = "escalate <ticket> [reason]",
+  args  = { "ticket", "reason?…" },
   help  = "Escalate a ticket to the second tier.\n" ..
           "It is marked escalated and posted to the escalations channel with your reason.",
   roles = "lead",
   run = function(ctx, args)
-    if not args[1] then ctx:fail(text.usage("escalate <ticket> [reason]")) end
-    local t = ctx:ticket(args[1])
-    local reason = args[2] and ctx:rest(1) or nil
+    local t = args.ticket
+    local reason = args.reason
     t:escalate(reason)
     local where = vigil.config.channels and vigil.config.channels.escalations
     return ("#%d escalated%s%s."):format(t.id, where and " to " .. where or "",

@@ -8,11 +8,10 @@ local function reply_text(detail)
 end
 
 return command {
-  usage = "history <ticket>",
+  args  = { "ticket" },
   help  = "The customer's other tickets and the replies they got.",
   run = function(ctx, args)
-    if not args[1] then ctx:fail(text.usage("history <ticket>")) end
-    local t = ctx:ticket(args[1])
+    local t = args.ticket
     local who = text.handle(t.customer)
     local past = ctx:history(t)
     if #past == 0 then return ("%s has no other tickets."):format(who) end

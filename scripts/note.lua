@@ -1,14 +1,12 @@
 -- note <ticket> <text>: an internal note in the ticket's thread.
 local text = require "vigil.text"
-local USAGE = "note <ticket> <text>"
 
 return command {
-  usage = USAGE,
+  args  = { "ticket", "text…" },
   help  = "Add an internal note to the ticket's thread (never leaves the chat).",
   run = function(ctx, args)
-    if not args[2] then ctx:fail(text.usage(USAGE)) end
-    local t = ctx:ticket(args[1])
-    t:note(ctx:rest(1))
+    local t = args.ticket
+    t:note(args.text)
     return ("Note added to #%d."):format(t.id)
   end,
 }

@@ -4,14 +4,14 @@ local USAGE = "reply <ticket> <text>"
 
 return command {
   usage = USAGE,
+  args  = { "ticket", "text…" },
   help  = "Reply publicly on X, signed with your initials.\n" ..
           "At most 280 characters with the signature. A reply reopens a closed ticket.\n" ..
           "Personal details (email, phone, order address) go in a DM: dm <ticket> <text>.",
   run = function(ctx, args)
-    if not args[2] then ctx:fail(text.usage(USAGE)) end
-    local t = ctx:ticket(args[1])
+    local t = args.ticket
     local was_closed = t.state == "closed"
-    local sent = t:reply(ctx:rest(1))
+    local sent = t:reply(args.text)
     local out = ("Reply to %s queued: %s"):format(text.handle(t.customer), sent)
     if was_closed then out = out .. ("\n#%d was closed; it is open again."):format(t.id) end
     return out

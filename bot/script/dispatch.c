@@ -41,12 +41,22 @@ static const char *roles_text(unsigned mask)
     return "the admin role";
 }
 
-/* ctx and args for a command (protected_push). */
+struct ctx_args {
+    const struct chat_command *cmd;
+    int ref;                       /* the command table: its declared args */
+};
+
+/* ctx and args for a command (protected_push); declared args resolve on
+ * first read (args.c). */
 static int push_ctx_args(lua_State *L, void *arg)
 {
-    api_push_ctx(L, arg);
+    const struct ctx_args *a = arg;
+    api_push_ctx(L, a->cmd);
     lua_pushliteral(L, "args");
     lua_rawget(L, -2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, a->ref);
+    args_attach(L, -1, -3, -2, script_rt_of(L)->cfg->command);
+    lua_pop(L, 1);                                  /* the command table */
     return 2;
 }
 
@@ -103,7 +113,7 @@ char *script_run_command(struct script_rt *rt, const struct chat_command *cmd)
     lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref);      /* the command table */
     script_rawfield(L, -1, "run");
     lua_remove(L, -2);                              /* keep run only */
-    if (script_protected_push(L, push_ctx_args, (void *)cmd) < 0) {
+    if (script_protected_push(L, push_ctx_args, &(struct ctx_args){ cmd, e->ref }) < 0) {
         lua_pop(L, 1);                              /* pop run */
         answer = strdup("Stopped: the command could not start (see log).");
     } else if (script_call(rt, 2, 1, "the command", err, sizeof err) != LUA_OK) {

@@ -236,6 +236,16 @@ static int load_file(struct script_rt *rt, const char *file)
             goto fail;
         }
         lua_pop(L, 1);
+        {
+            const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+            lua_pushcfunction(L, args_set_usage);   /* from args, when it has no usage */
+            lua_pushvalue(L, -2);
+            lua_pushlstring(L, base, strlen(base) - 4);
+            if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+                snprintf(err, sizeof err, "%s: %s", path, lua_tostring(L, -1));
+                goto fail;
+            }
+        }
         script_rawfield(L, -1, "roles");
         roles = parse_roles(L, lua_gettop(L), err, sizeof err);
         lua_pop(L, 1);

@@ -187,6 +187,7 @@ static int l_command(lua_State *L)
             return luaL_error(L, "command{}: '%s' must be a string", *f);
         lua_pop(L, 1);
     }
+    args_check_command(L);        /* unknown keys, the args spec */
     lua_settop(L, 1);
     return 1;
 }

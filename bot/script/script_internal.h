@@ -124,6 +124,18 @@ char *sandbox_read_file(const char *path, size_t *len, char *err, size_t errlen)
 /* sandbox.c: hooks{...}, the check a hook file's table goes through. */
 int sandbox_check_hooks(lua_State *L);
 
+/* args.c: command{...}'s check (as a lua_CFunction, the table at 1): its
+ * keys and its args spec.  Raises with the reason; returns 0. */
+int args_check_command(lua_State *L);
+/* args.c: args_set_usage(table, verb), a lua_CFunction (call it
+ * protected): gives the command table the usage its args spec implies,
+ * "assign <ticket> [@user|me]", when it has none. */
+int args_set_usage(lua_State *L);
+/* args.c: when the command table at cmd_idx declares args, makes the args
+ * table at args_idx resolve the declared names on first read, answering
+ * bad input with "Usage: <umbrella> <usage> — why".  May raise (memory). */
+void args_attach(lua_State *L, int cmd_idx, int ctx_idx, int args_idx, const char *umbrella);
+
 /* loader.c: after an invocation that started with `before` bytes in use,
  * charges what it kept to the running script, stopping a script that
  * keeps too much. */

@@ -817,3 +817,61 @@ TEST(oversized_command_is_refused_with_a_clear_answer)
     free(line);
     sb_close(&s);
 }
+
+/* --- declarative arguments (args.c) ---------------------------------------- */
+
+TEST(declared_args_answer_bad_input_with_the_usage_and_why)
+{
+    struct sb s;
+    sb_open(&s, "args1");
+    write_file(&s, "scripts/give.lua",
+               "return command { args = { 'ticket', 'user?', 'note?…' },\n"
+               "  run = function(ctx, args) return tostring(args.ticket.id) end }\n");
+    write_file(&s, "scripts/say.lua",
+               "return command { args = { 'word' }, run = function(ctx, args)\n"
+               "  return args.word end }\n");
+    /* a word of its own first ("dm notice on"): nothing resolves until read */
+    write_file(&s, "scripts/lazy.lua",
+               "return command { args = { 'ticket', 'text…' }, run = function(ctx, args)\n"
+               "  if args[1] == 'list' then return 'the list' end\n"
+               "  return args.text end }\n");
+    write_file(&s, "scripts/usage.lua",
+               "return command { run = function(ctx, args)\n"
+               "  for _, c in ipairs(vigil.commands()) do\n"
+               "    if c.name == args[1] then return c.usage end end end }\n");
+    CHECK_INT(script_load_all(s.rt), 0);
+    CHECK_STR(run(&s, "/tw give"), "Usage: /tw give <ticket> [@user|me] [note]");
+    CHECK_STR(run(&s, "/tw give 99"),
+              "Usage: /tw give <ticket> [@user|me] [note] — there is no ticket #99.");
+    CHECK_STR(run(&s, "/tw give abc"), "Usage: /tw give <ticket> [@user|me] [note] — "
+                                       "\"abc\" is not a ticket number (try 42 or #42).");
+    CHECK_STR(run(&s, "/tw say hello"), "hello");
+    CHECK_STR(run(&s, "/tw say hello there"), "Usage: /tw say <word> — too many words: \"there\"");
+    CHECK_STR(run(&s, "/tw lazy list"), "the list");
+    CHECK_STR(run(&s, "/tw lazy 7 hello"),
+              "Usage: /tw lazy <ticket> <text> — there is no ticket #7.");
+    CHECK_STR(run(&s, "/tw usage give"), "give <ticket> [@user|me] [note]");
+    sb_close(&s);
+}
+
+TEST(a_command_table_with_an_unknown_key_or_a_bad_args_list_does_not_load)
+{
+    struct sb s;
+    static const struct { const char *table, *why; } bad[] = {
+        { "rolse = 'lead'", "unknown key 'rolse' (known: args, form, help, roles, run, usage)" },
+        { "args = { 'ticket', 'text…', 'more' }", "\"text…\" takes the rest of the line" },
+        { "args = { 'user?', 'ticket' }", "\"ticket\" is required but comes after an optional" },
+        { "args = { 'Ticket!' }", "args[1] is not an argument" },
+        { "args = { 'ticket', 'ticket' }", "args names \"ticket\" twice" },
+        { "args = 'ticket'", "'args' must be a list" },
+    };
+    sb_open(&s, "args2");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_file(&s, "scripts/bad.lua",
+                   "return command { %s, run = function() return 'ran' end }\n", bad[i].table);
+        CHECK_INT(script_reload(s.rt, "bad"), 1);
+        CHECK_HAS(s.notice, bad[i].why);
+        CHECK_HAS(run(&s, "/tw bad"), "Unknown command");
+    }
+    sb_close(&s);
+}

@@ -369,7 +369,8 @@ TEST(reply_without_text_or_to_an_unknown_ticket_explains)
     fx_open(&f, "scripts-reply2.db");
     CHECK_STR(run(&f, AGENT, "reply 1"), "Usage: /tw reply <ticket> <text>");
     CHECK_STR(run(&f, AGENT, "reply"), "Usage: /tw reply <ticket> <text>");
-    CHECK_STR(run(&f, AGENT, "reply 42 hello"), "There is no ticket #42.");
+    CHECK_STR(run(&f, AGENT, "reply 42 hello"),
+              "Usage: /tw reply <ticket> <text> — there is no ticket #42.");
     CHECK_HAS(run(&f, AGENT, "reply abc hello"), "\"abc\" is not a ticket number");
     CHECK_INT(count_events(&f, 1, "reply"), 0);
     fx_close(&f);
@@ -439,6 +440,41 @@ TEST(order_numbers_dates_times_and_links_are_not_mistaken_for_personal_details)
     CHECK_HAS(run(&f, AGENT, "reply 1 Refund of 49.99 on 11/20/2026, sizes 38, 39, 40"),
               "queued");
     CHECK_INT(count_events(&f, 1, "reply"), 4);
+    fx_close(&f);
+}
+
+TEST(public_reply_with_a_street_address_or_iban_is_refused_naming_what_was_found)
+{
+    struct fx f;
+    fx_open(&f, "scripts-privacy3.db");
+    CHECK_STR(run(&f, AGENT, "reply 1 We'll send the new one to 12 Baker Street"),
+              "Not sent: this public reply contains a street address: '12 Baker Street'. "
+              "Personal details go in a DM: /tw dm 1 <text>");
+    CHECK_HAS(run(&f, AGENT, "reply 1 Wir schicken es an Hauptstraße 5"),
+              "a street address: 'Hauptstraße 5'");
+    CHECK_HAS(run(&f, AGENT, "reply 1 Refund goes to DE89 3704 0044 0532 0130 00"),
+              "an IBAN (DE89…3000)");
+    CHECK_HAS(run(&f, AGENT, "reply 1 交換品を東京都渋谷区神南1-2-3にお送りします"),
+              "a street address: '東京都渋谷区神南1-2-3'");
+    CHECK_HAS(run(&f, AGENT, "reply 1 090-1234-5678にお電話します"),
+              "what looks like a phone number (ending 5678)");
+    CHECK_HAS(run(&f, AGENT, "reply 1 Your refund is on its way, 3-5 days"), "queued");
+    CHECK_INT(count_events(&f, 1, "reply"), 1);
+    fx_close(&f);
+}
+
+TEST(commands_with_declared_args_give_one_answer_to_bad_input)
+{
+    struct fx f;
+    fx_open(&f, "scripts-args1.db");
+    CHECK_STR(run(&f, AGENT, "close 1 2"), "Usage: /tw close <ticket> — too many words: \"2\"");
+    CHECK_STR(run(&f, AGENT, "tag 99 billing"),
+              "Usage: /tw tag <ticket> <tag> — there is no ticket #99.");
+    CHECK_STR(run(&f, AGENT, "unassign"), "Usage: /tw unassign <ticket>");
+    CHECK_STR(run(&f, AGENT, "help reopen"), "/tw reopen <ticket>\nReopen a closed ticket.");
+    CHECK_STR(run(&f, LEAD, "escalate 1 angry customer, wants a call"),
+              "#1 escalated to #support-escalations: angry customer, wants a call.");
+    CHECK_STR(run(&f, AGENT, "resend 1"), "#1 has no failed reply or DM to send again.");
     fx_close(&f);
 }
 
@@ -524,7 +560,8 @@ TEST(assign_defaults_to_me_and_names_the_previous_owner)
     CHECK_STR(run(&f, AGENT, "assign 1 me"), "#1 is already assigned to Bob Okafor.");
     CHECK_STR(run(&f, AGENT, "assign 1 @alice"), "#1 is now Alice Jensen's (was Bob Okafor's).");
     CHECK_STR(run(&f, LEAD, "assign 1 <@U2|bob>"), "#1 is now Bob Okafor's (was Alice Jensen's).");
-    CHECK_STR(run(&f, AGENT, "assign 1 @zed"), "@zed is not on the support staff.");
+    CHECK_STR(run(&f, AGENT, "assign 1 @zed"),
+              "Usage: /tw assign <ticket> [@user|me] — @zed is not on the support staff.");
     CHECK_STR(run(&f, AGENT, "assign"), "Usage: /tw assign <ticket> [@user|me]");
     CHECK_INT(count_events(&f, 1, "assigned"), 3);
     fx_close(&f);
@@ -550,9 +587,10 @@ TEST(assign_at_a_slack_name_goes_to_the_person_slack_meant)
     cmd.people = &zed;
     a = script_run_command(f.rt, &cmd);
     chat_command_clear(&cmd);
-    CHECK_STR(a, "@zed is not on the support staff.");
+    CHECK_STR(a, "Usage: /tw assign <ticket> [@user|me] — @zed is not on the support staff.");
     free(a);
-    CHECK_STR(run(&f, LEAD, "assign 1 @bobby"), "@bobby is not on the support staff.");
+    CHECK_STR(run(&f, LEAD, "assign 1 @bobby"),
+              "Usage: /tw assign <ticket> [@user|me] — @bobby is not on the support staff.");
     fx_close(&f);
 }
 

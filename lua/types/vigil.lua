@@ -1,0 +1,311 @@
+---@meta
+-- lua/types/vigil.lua: LuaLS annotations of what vigil gives scripts, so an
+-- editor completes `ctx:`, `t:` and `vigil.` and checks their arguments.
+-- For editors only: nothing requires it (were it run, it would only define
+-- locals and set vigil, command and hooks to themselves).  Point LuaLS at
+-- it with `"workspace.library": ["lua/types"]` (.luarc.json).
+-- tests/unit/test_lua_stubs.c checks that every function bot/script/
+-- registers is here, and nothing else, so it cannot drift.
+
+---@class vigil.User
+---@field id string          chat id ("U123")
+---@field name string        staff name, or the id for non-staff
+---@field initials string    what replies are signed with ("" for non-staff)
+---@field role "agent"|"lead"|"admin"|"none"
+
+---@class vigil.Customer
+---@field id string          X user id
+---@field handle string      without the @
+---@field name? string       display name
+
+---@class vigil.Event
+---@field at integer         Unix seconds
+---@field actor string       staff id, "hook:<file>" or "system"
+---@field action string      "reply", "assign", "note", ...
+---@field detail? string
+
+---@class vigil.Ticket
+---@field id integer
+---@field state "open"|"closed"
+---@field status string      what the chat shows: "Open", "Assigned", "Escalated", "Closed"...
+---@field customer vigil.Customer
+---@field text string        the tweet that opened it
+---@field tweet_id string
+---@field url string         the tweet on x.com
+---@field assignee? vigil.User
+---@field escalated boolean
+---@field escalation_reason? string
+---@field priority? string
+---@field tags string[]
+---@field opened_at integer
+---@field first_response_at? integer
+---@field sla_due_at? integer
+---@field closed_at? integer
+---@field mentions integer   mentions in the ticket's conversation
+local Ticket = {}
+
+---Gives the ticket to a teammate (audited; the chat message updates).
+---@param who vigil.User|string a user table or a staff id
+---@return vigil.Ticket
+function Ticket:assign(who) end
+
+---@return vigil.Ticket
+function Ticket:unassign() end
+
+---A public reply on X, signed with the user's initials; before_reply hooks run first.
+---@param text string
+---@return string sent the text as it will be posted
+function Ticket:reply(text) end
+
+---A direct message to the customer; with notice, the public dm_notice follows once X confirms it.
+---@param text string
+---@param notice? boolean
+---@return vigil.Ticket
+function Ticket:dm(text, notice) end
+
+---An internal note in the ticket's thread.
+---@param text string
+---@return vigil.Ticket
+function Ticket:note(text) end
+
+---@param reason? string
+---@return vigil.Ticket
+function Ticket:escalate(reason) end
+
+---@return vigil.Ticket
+function Ticket:close() end
+
+---@return vigil.Ticket
+function Ticket:reopen() end
+
+---@param tag string letters, digits, - and _
+---@return vigil.Ticket
+function Ticket:tag(tag) end
+
+---@param priority string
+---@return vigil.Ticket
+function Ticket:priority(priority) end
+
+---The ticket's audit events, oldest first.
+---@return vigil.Event[]
+function Ticket:events() end
+
+---Reads the ticket again from the store.
+---@return vigil.Ticket
+function Ticket:refresh() end
+
+---Queues the last failed reply or DM again, or `text` instead.
+---@param text? string
+---@return "reply"|"dm" kind
+---@return string? new the new text, when one was given
+function Ticket:resend(text) end
+
+---This script's own persistent store (survives reloads and restarts).
+---@class vigil.Kv
+local Kv = {}
+
+---@param key string
+---@return any value string, number, boolean or a table of those; nil when unset
+function Kv:get(key) end
+
+---@param key string
+---@param value any nil deletes
+function Kv:set(key, value) end
+
+---@param key string
+function Kv:del(key) end
+
+---Saved answers, shared by every script.
+---@class vigil.Canned
+local Canned = {}
+
+---@param name string
+---@return string? body
+function Canned:get(name) end
+
+---@param name string letters, digits, - and _
+---@param body string
+function Canned:set(name, body) end
+
+---@return string[]
+function Canned:names() end
+
+---@class vigil.Stats
+---@field open integer
+---@field unassigned integer
+---@field escalated integer
+---@field opened integer
+---@field answered integer
+---@field answered_in_target integer
+---@field median_first_response? number seconds
+
+---A command's arguments: the words typed after the verb (args[1], args[2]...)
+---and, with `args = {...}` declared in command{}, the resolved names.
+---@class vigil.Args: string[]
+---@field ticket? vigil.Ticket  with "ticket" declared
+---@field user? vigil.User      with "user" declared
+---@field text? string          with "text…" declared
+---@field [string] any          any other declared name: its word or text
+
+---What a command runs with: who, where, and what to act on.
+---@class vigil.Ctx
+---@field user vigil.User|fun(self: vigil.Ctx, ref?: string): vigil.User  who ran it; ctx:user(ref) finds a teammate
+---@field verb string
+---@field text string        the raw text after the verb
+---@field channel? string
+---@field args vigil.Args
+---@field kv vigil.Kv
+---@field canned vigil.Canned
+local Ctx = {}
+
+---The ticket `42` or `#42`; fails with a clear message when there is none.
+---@param ref string|integer
+---@return vigil.Ticket
+function Ctx:ticket(ref) end
+
+---A staff member from "me", "@name", or "U123"; fails for anyone not on staff.
+---@param ref? string
+---@return vigil.User
+function Ctx:user(ref) end
+
+---@param filter? "open"|"mine"|"unassigned"|"escalated"|"closed"|"all"
+---@param limit? integer 1-500, default 20
+---@return vigil.Ticket[]
+function Ctx:tickets(filter, limit) end
+
+---The customer's other tickets, newest first.
+---@param ticket vigil.Ticket
+---@return vigil.Ticket[]
+function Ctx:history(ticket) end
+
+---Posts publicly in the channel the command came from.
+---@param text string
+function Ctx:say(text) end
+
+---Stops the command; msg is shown to the user as it is.
+---@param msg? string
+function Ctx:fail(msg) end
+
+---Fails with a "needs role" answer (audited) unless the user has at least `role`.
+---@param role "agent"|"lead"|"admin"
+function Ctx:require_role(role) end
+
+---The raw text after the n-th word (spacing kept).
+---@param n? integer default 1
+---@return string
+function Ctx:rest(n) end
+
+---@param since integer Unix seconds
+---@return vigil.Stats
+function Ctx:stats(since) end
+
+---@class vigil.CommandInfo
+---@field name string
+---@field usage? string
+---@field help? string
+---@field roles string|string[]
+
+---@class vigil.ScriptInfo
+---@field file string
+---@field ok boolean     the file on disk is what runs
+---@field loaded boolean some version runs
+---@field error? string  why the last save did not load
+
+---@class vigil.Status
+---@field chat string
+---@field source string
+---@field outbox_waiting number seconds the oldest outbox job has waited
+
+---@class vigil.UsageItem
+---@field item string
+---@field label string
+---@field count integer
+---@field price number
+---@field cost number
+
+---@class vigil.Config
+---@field command string
+---@field channels { mentions?: string, escalations?: string, on_duty?: string }
+---@field sla { first_response: number, warn_before: number }
+
+---The `vigil` table every script sees.
+---@class vigil.Api
+---@field config vigil.Config read-only copy, built on each read
+local api = {}
+
+---@param level "debug"|"info"|"warn"|"error"
+---@param msg string
+function api.log(level, msg) end
+
+---@param text string
+---@return integer weighted
+---@return boolean valid
+function api.tweet_length(text) end
+
+---@return vigil.User[]
+function api.staff() end
+
+---The desk's clock, Unix seconds (tests move it).
+---@return integer
+function api.now() end
+
+---@return vigil.Status
+function api.status() end
+
+---Today's billed calls on X; nil when the source costs nothing.
+---@return { total: number, [integer]: vigil.UsageItem }?
+function api.usage() end
+
+---@return vigil.CommandInfo[]
+function api.commands() end
+
+---@return vigil.ScriptInfo[]
+function api.scripts() end
+
+---Reloads one script, or all of them.
+---@param name? string
+---@return boolean ok
+---@return integer failed
+function api.reload(name) end
+
+---@return string[]
+function api.ticket_filters() end
+
+---A command argument: a name ("ticket", "user", any word) with "?" when it
+---may be left out and "…" when it takes the rest of the line.
+---@alias vigil.ArgSpec string
+
+---@class vigil.CommandTable
+---@field run fun(ctx: vigil.Ctx, args: vigil.Args): string|number|nil
+---@field usage? string
+---@field help? string
+---@field roles? "none"|"agent"|"lead"|"admin"|("agent"|"lead"|"admin")[]
+---@field args? vigil.ArgSpec[]
+---@field form? table
+
+---@class vigil.Mention
+---@field id string
+---@field text string
+---@field author_id string
+---@field handle string
+---@field name string
+---@field is_new boolean
+
+---@class vigil.HookTable
+---@field on_mention? fun(ticket: vigil.Ticket, mention: vigil.Mention)
+---@field before_reply? fun(ticket: vigil.Ticket, text: string, ctx: { user: vigil.User }): (string|false|nil), string?
+---@field on_sla_warning? fun(ticket: vigil.Ticket)
+---@field on_sla_breach? fun(ticket: vigil.Ticket): boolean?
+
+---@type vigil.Api
+vigil = vigil
+
+---Declares a command (the table a file of scripts/ returns).
+---@type fun(t: vigil.CommandTable): vigil.CommandTable
+command = command
+
+---Declares hooks (the table a file of scripts/hooks/ returns).
+---@type fun(t: vigil.HookTable): vigil.HookTable
+hooks = hooks
+
+return { Ticket = Ticket, Ctx = Ctx, Kv = Kv, Canned = Canned, api = api }
