@@ -27,6 +27,7 @@ stds.vigil = {
     vigil = { fields = {
       "log", "tweet_length", "staff", "now", "status", "usage", "commands", "scripts",
       "reload", "ticket_filters",
+      "tickets", "count", "presence", "available", "set_away", "set_back",   -- api_query.c
       config = { read_only = true, other_fields = true },
     } },
   },

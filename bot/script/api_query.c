@@ -270,10 +270,10 @@ static int q_set_back(lua_State *L)
 
 void api_query_open(lua_State *L)
 {
-    static const luaL_Reg f[] = {
+    static const luaL_Reg query_f[] = {
         { "tickets", q_tickets }, { "count", q_count }, { "presence", q_presence },
         { "available", q_available }, { "set_away", q_set_away }, { "set_back", q_set_back },
         { NULL, NULL },
     };
-    luaL_setfuncs(L, f, 0);   /* into the vigil table at the top */
+    luaL_setfuncs(L, query_f, 0);   /* into the vigil table at the top */
 }

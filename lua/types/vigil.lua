@@ -115,6 +115,10 @@ function Kv:set(key, value) end
 ---@param key string
 function Kv:del(key) end
 
+---The same as `del`.
+---@param key string
+function Kv:delete(key) end
+
 ---Saved answers, shared by every script.
 ---@class vigil.Canned
 local Canned = {}
@@ -270,6 +274,55 @@ function api.reload(name) end
 
 ---@return string[]
 function api.ticket_filters() end
+
+---Ticket query filter (SCRIPTING.md, "Queries, presence and kv"); an unknown
+---key is an error.
+---@class vigil.TicketQuery
+---@field state? "open"|"closed"|"all"
+---@field assignee? string|false  staff id, or false for unassigned
+---@field escalated? boolean
+---@field waiting? boolean  no first response yet
+---@field tag? string
+---@field priority? string
+---@field customer? string
+---@field since? integer
+---@field before? integer
+---@field order? string
+---@field limit? integer  vigil.tickets only: 1 to 500, default 50
+
+---@param filter? vigil.TicketQuery
+---@return vigil.Ticket[]
+function api.tickets(filter) end
+
+---@param filter? vigil.TicketQuery
+---@return integer
+function api.count(filter) end
+
+---@class vigil.Presence
+---@field id string
+---@field name string
+---@field away boolean
+---@field reason? string
+---@field back_at? integer
+
+---One staff member's presence, or everyone's.
+---@param user? string
+---@return vigil.Presence|vigil.Presence[]
+function api.presence(user) end
+
+---Not away and within their shift.
+---@param user string
+---@return boolean
+function api.available(user) end
+
+---Audited.
+---@param user string
+---@param opts? { reason?: string, back_at?: integer }
+function api.set_away(user, opts) end
+
+---Audited.
+---@param user string
+function api.set_back(user) end
 
 ---A command argument: a name ("ticket", "user", any word) with "?" when it
 ---may be left out and "…" when it takes the rest of the line.
