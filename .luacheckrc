@@ -8,7 +8,7 @@ stds.vigil = {
     "assert", "error", "ipairs", "next", "pairs", "pcall", "rawequal", "rawget", "rawlen",
     "rawset", "select", "setmetatable", "getmetatable", "tonumber", "tostring", "type",
     "xpcall", "_VERSION", "print", "collectgarbage", "load", "require", "_G",
-    "command", "hooks",
+    "command", "hooks", "kv",
     string = { fields = {
       "byte", "char", "find", "format", "gmatch", "gsub", "len", "lower", "match", "pack",
       "packsize", "rep", "reverse", "sub", "unpack", "upper",          -- no string.dump
