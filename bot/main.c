@@ -26,6 +26,7 @@
 #include "source/replay.h"
 #include "source/x.h"
 #include "store/store.h"
+#include "test/testkit.h"
 
 #define VIGIL_VERSION "0.1.0"
 #define SHUTDOWN_GRACE_MS 1500
@@ -55,6 +56,7 @@ static void usage(FILE *f)
         "  run            run the bot (default config: config/vigil.lua)\n"
         "  check-config   validate the config and exit (0 ok, 2 invalid)\n"
         "  repl           attach to the running bot (-e CMD runs CMD and exits)\n"
+        "  test [PATH...]  run Lua script tests offline (default scripts/tests/*_test.lua)\n"
         "  version        print the version\n"
         "\n"
         "options:\n"
@@ -418,6 +420,8 @@ int main(int argc, char **argv)
     char err[1024];
     int rc;
 
+    if (argc > 1 && !strcmp(argv[1], "test"))
+        return testkit_main(argc - 2, argv + 2);
     /* A SIGTERM during start-up must still mean a clean stop, not death by
      * default action: hold it until the loop's handlers are in place. */
     block_stop_signals(SIG_BLOCK);
