@@ -26,6 +26,7 @@
 #include "source/replay.h"
 #include "source/x.h"
 #include "store/store.h"
+#include "test/newcmd.h"
 #include "test/testkit.h"
 
 #define VIGIL_VERSION "0.1.0"
@@ -57,6 +58,7 @@ static void usage(FILE *f)
         "  check-config   validate the config and exit (0 ok, 2 invalid)\n"
         "  repl           attach to the running bot (-e CMD runs CMD and exits)\n"
         "  test [PATH...]  run Lua script tests offline (default scripts/tests/*_test.lua)\n"
+        "  new-command NAME  write scripts/NAME.lua and a passing scripts/tests/NAME_test.lua\n"
         "  version        print the version\n"
         "\n"
         "options:\n"
@@ -422,6 +424,8 @@ int main(int argc, char **argv)
 
     if (argc > 1 && !strcmp(argv[1], "test"))
         return testkit_main(argc - 2, argv + 2);
+    if (argc > 1 && !strcmp(argv[1], "new-command"))
+        return newcmd_main(argc - 2, argv + 2);
     /* A SIGTERM during start-up must still mean a clean stop, not death by
      * default action: hold it until the loop's handlers are in place. */
     block_stop_signals(SIG_BLOCK);
