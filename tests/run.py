@@ -44,20 +44,39 @@ def run_scripts(build, filters):
     files = sorted(f for f in os.listdir(os.path.join(ROOT, "scripts", "tests"))
                    if f.endswith("_test.lua") and (not filters or any(x in f for x in filters)))
     print(f"== script tests ({exe} test)", flush=True)
-    if not files:
-        return 0, 0
-    p = subprocess.run([exe, "test"] + [os.path.join("scripts", "tests", f) for f in files],
-                       cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                       errors="replace")
-    sys.stdout.write(p.stdout)
-    m = re.search(r"^(\d+) passed, (\d+) failed$", p.stdout, re.M)
-    if not m:
-        print(f"FAIL vigil test: no summary line (exit {p.returncode})")
-        return 0, 1
-    passed, failed = int(m.group(1)), int(m.group(2))
-    if p.returncode != 0 and failed == 0:
-        print(f"FAIL vigil test: exit {p.returncode} (crash or sanitizer report above)")
-        failed = 1
+    passed = failed = 0
+    if files:
+        p = subprocess.run([exe, "test"] + [os.path.join("scripts", "tests", f) for f in files],
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, errors="replace")
+        sys.stdout.write(p.stdout)
+        m = re.search(r"^(\d+) passed, (\d+) failed$", p.stdout, re.M)
+        if not m:
+            print(f"FAIL vigil test: no summary line (exit {p.returncode})")
+            failed = 1
+        else:
+            passed, failed = int(m.group(1)), int(m.group(2))
+            if p.returncode != 0 and failed == 0:
+                print(f"FAIL vigil test: exit {p.returncode} (crash or sanitizer report above)")
+                failed = 1
+    if not filters or any(x in "replay_golden" for x in filters):
+        # The demo's sample day through the shipped scripts, against its
+        # golden transcript (tests/fixtures/replay/make_journal.py says how
+        # to regenerate both after a deliberate change of wording).
+        fx = os.path.join("tests", "fixtures", "replay")
+        p = subprocess.run([exe, "replay", os.path.join(fx, "sample-day.jsonl"), "--scripts",
+                            "scripts", "-c", "config/vigil.lua", "--expect",
+                            os.path.join(fx, "sample-day.golden")], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           errors="replace")
+        if p.returncode == 0:
+            print("ok   replay_golden: the sample day through scripts/ matches its transcript")
+            passed += 1
+        else:
+            sys.stdout.write(p.stdout[-6000:])
+            print(f"FAIL replay_golden (exit {p.returncode}); regenerate deliberately: "
+                  f"{os.path.join(fx, 'make_journal.py')}")
+            failed += 1
     return passed, failed
 
 

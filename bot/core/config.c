@@ -80,6 +80,8 @@ static const struct key schema[] = {
     NUM("x.prices.post_read", x.prices.post_read), NUM("x.prices.user_read", x.prices.user_read),
     NUM("x.prices.reply", x.prices.reply), NUM("x.prices.post", x.prices.post),
     NUM("x.prices.dm", x.prices.dm), NUM("x.prices.dm_event_read", x.prices.dm_event_read),
+    /* record and replay (issue 21): journal what comes in */
+    S("record"), STR("record.dir", record_dir),
 };
 #define NKEYS (sizeof schema / sizeof schema[0])
 

@@ -69,6 +69,10 @@ struct config {
     double script_instructions;      /* VM instructions per invocation */
     double script_memory_mb;
     double script_time_budget;       /* wall seconds per invocation (0.25) */
+
+    /* record and replay (issue 21): where what comes in is journaled, one
+     * JSON-lines file per UTC day; NULL: nothing is recorded */
+    char *record_dir;
 };
 
 /* Loads and validates `path`.  Returns new, caller frees with config_free();

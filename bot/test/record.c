@@ -123,12 +123,17 @@ static void r_update_line(struct chat *c, const char *channel, const char *ref,
 {
     struct recorder *r = of_chat(c);
     for (size_t i = r->n; i-- > 0;)
-        if (r->v[i].ref && strcmp(r->v[i].ref, ref) == 0) {
+        if (r->v[i].ref && strcmp(r->v[i].kind, "edit") && strcmp(r->v[i].ref, ref) == 0) {
             char *t = strdup(text);
+            struct record_entry *e;
+            int64_t ticket = r->v[i].ticket;
             if (t) {
                 free(r->v[i].text);
                 r->v[i].text = t;
             }
+            e = add(r, "edit", ticket, channel, NULL, text);   /* moves r->v */
+            if (e)
+                e->ref = strdup(ref);
             break;
         }
     ok(done, arg, ref);
@@ -215,4 +220,10 @@ void record_free(struct recorder *r)
     }
     free(r->v);
     free(r);
+}
+
+void record_stamp(struct recorder *r, int64_t now)
+{
+    for (; r->stamped < r->n; r->stamped++)
+        r->v[r->stamped].at = now;
 }

@@ -28,6 +28,7 @@
 #include "desk/desk.h"
 #include "script/script.h"
 #include "store/store.h"
+#include "test/offline.h"
 #include "test/record.h"
 
 #include "testkit_lua.h"   /* testkit_lua[]: bot/test/testkit.lua as a C string */
@@ -40,14 +41,8 @@
 #define BOT_MT "vigil.testbot"
 
 struct tbot {
-    uv_loop_t loop;
-    struct config *cfg;
-    struct store *store;
-    struct desk *desk;
-    struct script_rt *rt;
-    struct recorder *rec;
+    struct offline o;
     int64_t next_tweet;
-    int open;
 };
 
 /* Warnings and errors the current bot logged (script errors among them):
@@ -77,32 +72,8 @@ static void quiet_writer(void *arg, const char *line)
 static struct tbot *check_bot(lua_State *L)
 {
     struct tbot **b = luaL_checkudata(L, 1, BOT_MT);
-    luaL_argcheck(L, *b && (*b)->open, 1, "this test bot was closed");
+    luaL_argcheck(L, *b && (*b)->o.open, 1, "this test bot was closed");
     return *b;
-}
-
-/* Runs the loop until the outbox has nothing left to do at this instant. */
-static void drain(struct tbot *b)
-{
-    for (int i = 0; i < 64; i++) {
-        desk_outbox_kick(b->desk);
-        uv_run(&b->loop, UV_RUN_NOWAIT);
-    }
-}
-
-static void bot_close(struct tbot *b)
-{
-    if (!b || !b->open)
-        return;
-    b->open = 0;
-    desk_stop(b->desk);
-    uv_run(&b->loop, UV_RUN_DEFAULT);
-    script_free(b->rt);
-    desk_free(b->desk);
-    uv_loop_close(&b->loop);
-    store_close(b->store);
-    record_free(b->rec);
-    config_free(b->cfg);
 }
 
 /* Writes `text` to a private temporary file and loads it as the config.
@@ -145,6 +116,7 @@ static int k_bot(lua_State *L)
     const char *text = luaL_checkstring(L, 1);
     struct tbot **ud = lua_newuserdatauv(L, sizeof *ud, 0);
     struct tbot *b;
+    struct config *cfg;
     char err[1024];
     int failures;
 
@@ -155,31 +127,13 @@ static int k_bot(lua_State *L)
         return luaL_error(L, "out of memory");
     *ud = b;
     b->next_tweet = TEST_FIRST_TWEET;
-    b->cfg = config_from_text(text, err, sizeof err);
-    if (!b->cfg)
+    cfg = config_from_text(text, err, sizeof err);
+    if (!cfg)
         return luaL_error(L, "test.bot: invalid config: %s", err);
-    b->store = store_open(":memory:");
-    b->rec = record_new();
-    if (!b->store || !b->rec || uv_loop_init(&b->loop)) {
-        store_close(b->store);
-        record_free(b->rec);
-        config_free(b->cfg);
-        b->store = NULL;
-        return luaL_error(L, "test.bot: cannot open an in-memory store");
-    }
-    b->desk = desk_new(&b->loop, b->store, b->cfg);
-    desk_set_adapters(b->desk, &b->rec->chat, &b->rec->source);
-    desk_set_clock(b->desk, TEST_EPOCH);
-    b->rt = script_new(&b->loop, b->desk);
-    b->open = 1;
-    if (!b->rt)
-        return luaL_error(L, "test.bot: the script runtime did not start");
     loglen = 0;
     logbuf[0] = '\0';
-    failures = script_load_all(b->rt);
-    desk_set_hooks(b->desk, script_desk_hooks(b->rt));
-    desk_start(b->desk);
-    drain(b);
+    if (offline_open(&b->o, cfg, TEST_EPOCH, &failures, err, sizeof err))
+        return luaL_error(L, "test.bot: %s", err);
     lua_pushinteger(L, failures);
     lua_pushstring(L, logbuf);
     return 3;
@@ -189,7 +143,7 @@ static int b_gc(lua_State *L)
 {
     struct tbot **ud = luaL_checkudata(L, 1, BOT_MT);
     if (*ud) {
-        bot_close(*ud);
+        offline_close(&(*ud)->o);
         free(*ud);
         *ud = NULL;
     }
@@ -200,7 +154,7 @@ static int b_close(lua_State *L)
 {
     struct tbot **ud = luaL_checkudata(L, 1, BOT_MT);
     if (*ud)
-        bot_close(*ud);
+        offline_close(&(*ud)->o);
     return 0;
 }
 
@@ -255,15 +209,14 @@ static int b_mention(lua_State *L)
         m.conversation_id = strdup(id);
     m.in_reply_to_user_id = opt_dup(L, 2, "reply_to_user");
     m.lang = opt_dup(L, 2, "lang");
-    m.created_at = desk_now(b->desk);
+    m.created_at = desk_now(b->o.desk);
     page.v = &m;
     page.n = 1;
-    rc = desk_ingest(b->desk, "test", &page, NULL, &st);
+    rc = offline_ingest(&b->o, &page, &st);
     mention_clear(&m);
-    if (rc != DESK_OK)
+    if (rc)
         return luaL_error(L, "mention: ingest failed (see bot:log())");
-    drain(b);
-    ticket = store_mention_ticket_by_original(b->store, strtoll(id, NULL, 10), &has);
+    ticket = store_mention_ticket_by_original(b->o.store, strtoll(id, NULL, 10), &has);
     lua_pushinteger(L, ticket > 0 ? ticket : 0);
     lua_createtable(L, 0, 4);
     lua_pushinteger(L, st.opened);
@@ -280,9 +233,8 @@ static int b_mention(lua_State *L)
 /* Runs `cmd` as `user`, pushes the answer. */
 static int run_command(lua_State *L, struct tbot *b, struct chat_command *cmd)
 {
-    char *answer = script_run_command(b->rt, cmd);
+    char *answer = offline_command(&b->o, cmd);
     chat_command_clear(cmd);
-    drain(b);
     lua_pushstring(L, answer ? answer : "");
     free(answer);
     return 1;
@@ -294,8 +246,8 @@ static int b_say(lua_State *L)
     struct tbot *b = check_bot(L);
     struct chat_command cmd = { 0 };
     cmd.user_id = luaL_checkstring(L, 2);
-    cmd.channel = b->cfg->channel_mentions;
-    if (chat_command_parse(&cmd, luaL_checkstring(L, 3), b->cfg->command, CHAT_PARSE_PEOPLE))
+    cmd.channel = b->o.cfg->channel_mentions;
+    if (chat_command_parse(&cmd, luaL_checkstring(L, 3), b->o.cfg->command, CHAT_PARSE_PEOPLE))
         return luaL_error(L, "out of memory");
     if (!cmd.verb) {
         chat_command_clear(&cmd);
@@ -313,35 +265,27 @@ static int b_press(lua_State *L)
     char value[32];
     snprintf(value, sizeof value, "%lld", (long long)luaL_checkinteger(L, 4));
     cmd.user_id = luaL_checkstring(L, 2);
-    cmd.channel = b->cfg->channel_mentions;
-    if (slack_action_command(b->cfg->command, action, value, &cmd))
+    cmd.channel = b->o.cfg->channel_mentions;
+    if (slack_action_command(b->o.cfg->command, action, value, &cmd))
         return luaL_error(L, "press: no button \"%s\" (assign_me, escalate, close, reopen, "
                           "resend)", action);
     return run_command(L, b, &cmd);
 }
 
-/* bot:advance(seconds): moves the clock, a minute at a time so that each
- * SLA warning and breach happens when it is due, running what falls due. */
+/* bot:advance(seconds): moves the clock (whole seconds), running what
+ * falls due when it is due (offline_advance_to). */
 static int b_advance(lua_State *L)
 {
     struct tbot *b = check_bot(L);
     lua_Number left = luaL_checknumber(L, 2);
     luaL_argcheck(L, left >= 0, 2, "time only moves forward");
-    while (left > 0) {
-        int64_t step = left > 60 ? 60 : (int64_t)left;
-        if (step < 1)
-            step = 1;
-        desk_set_clock(b->desk, desk_now(b->desk) + step);
-        left -= (lua_Number)step;
-        desk_sla_check(b->desk);
-        drain(b);
-    }
+    offline_advance_to(&b->o, desk_now(b->o.desk) + (int64_t)(left + 0.999));
     return 0;
 }
 
 static int b_now(lua_State *L)
 {
-    lua_pushinteger(L, desk_now(check_bot(L)->desk));
+    lua_pushinteger(L, desk_now(check_bot(L)->o.desk));
     return 1;
 }
 
@@ -370,7 +314,7 @@ static int b_ticket(lua_State *L)
 {
     struct tbot *b = check_bot(L);
     struct ticket t;
-    if (store_ticket_get(b->store, luaL_checkinteger(L, 2), &t) != STORE_OK) {
+    if (store_ticket_get(b->o.store, luaL_checkinteger(L, 2), &t) != STORE_OK) {
         lua_pushnil(L);
         return 1;
     }
@@ -386,7 +330,7 @@ static int b_ticket(lua_State *L)
     set_str(L, "last_tweet", t.last_tweet_id);
     set_str(L, "assignee", t.assignee);
     if (t.assignee)
-        set_str(L, "assignee_name", desk_staff_name(b->desk, t.assignee));
+        set_str(L, "assignee_name", desk_staff_name(b->o.desk, t.assignee));
     set_bool(L, "escalated", t.escalated);
     set_str(L, "escalation_reason", t.escalation_reason);
     set_str(L, "priority", t.priority);
@@ -408,7 +352,7 @@ static int b_ticket(lua_State *L)
     set_int(L, "sla_due_at", t.sla_due_at);
     set_bool(L, "sla_warned", t.sla_warned);
     set_bool(L, "sla_breached", t.sla_breached);
-    set_int(L, "mentions", store_ticket_mentions(b->store, t.id));
+    set_int(L, "mentions", store_ticket_mentions(b->o.store, t.id));
     store_ticket_clear(&t);
     return 1;
 }
@@ -418,7 +362,7 @@ static int b_events(lua_State *L)
 {
     struct tbot *b = check_bot(L);
     size_t n = 0;
-    struct event *ev = store_events_of(b->store, luaL_checkinteger(L, 2), &n);
+    struct event *ev = store_events_of(b->o.store, luaL_checkinteger(L, 2), &n);
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
         lua_createtable(L, 0, 4);
@@ -437,13 +381,13 @@ static int b_events(lua_State *L)
 static int b_sent(lua_State *L)
 {
     struct tbot *b = check_bot(L);
-    lua_createtable(L, (int)b->rec->n, 0);
-    for (size_t i = 0; i < b->rec->n; i++) {
-        const struct record_entry *e = &b->rec->v[i];
+    lua_createtable(L, (int)b->o.rec->n, 0);
+    for (size_t i = 0; i < b->o.rec->n; i++) {
+        const struct record_entry *e = &b->o.rec->v[i];
         int64_t ticket = e->ticket;
         int has;
         if (!ticket && strcmp(e->kind, "reply") == 0 && e->to)
-            ticket = store_mention_ticket_by_original(b->store, strtoll(e->to, NULL, 10), &has);
+            ticket = store_mention_ticket_by_original(b->o.store, strtoll(e->to, NULL, 10), &has);
         lua_createtable(L, 0, 6);
         set_str(L, "kind", e->kind);
         if (ticket > 0)
@@ -464,8 +408,8 @@ static int b_fail_next(lua_State *L)
     struct tbot *b = check_bot(L);
     const char *kind = luaL_checkstring(L, 2);
     luaL_argcheck(L, !strcmp(kind, "reply") || !strcmp(kind, "dm"), 2, "\"reply\" or \"dm\"");
-    b->rec->fail_kind = strcmp(kind, "reply") == 0 ? "reply" : "dm";
-    snprintf(b->rec->fail_error, sizeof b->rec->fail_error, "%s",
+    b->o.rec->fail_kind = strcmp(kind, "reply") == 0 ? "reply" : "dm";
+    snprintf(b->o.rec->fail_error, sizeof b->o.rec->fail_error, "%s",
              luaL_optstring(L, 3, "You attempted to reply to a Tweet that is deleted"));
     return 0;
 }
