@@ -104,8 +104,8 @@ void journal_page(struct journal *j, int64_t at, const char *source,
                   const struct mention_page *page)
 {
     json_t *o, *list;
-    if (!j)
-        return;
+    if (!j || !page->n)
+        return;   /* an empty poll changes nothing a replay could show */
     list = json_array();
     for (size_t i = 0; list && i < page->n; i++) {
         const struct mention *m = &page->v[i];
