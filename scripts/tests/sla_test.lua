@@ -1,5 +1,5 @@
 -- hooks/sla.lua: a ticket that misses its first-response target escalates.
-test("a ticket nobody answered within the hour is escalated once", function()
+test("a ticket nobody answered within the hour is escalated once, by the hook", function()
   local bot = test.bot{}
   local id = bot:mention{ from = "@ann", text = "@AcmeSupport hello?" }
   bot:advance(59 * 60)
@@ -9,7 +9,8 @@ test("a ticket nobody answered within the hour is escalated once", function()
   expect(bot:ticket(id).escalated):equals(true)
   expect(bot:ticket(id).escalation_reason):equals("first-response target missed")
   bot:advance(3600)
-  expect(bot:audit(id, "escalated")):has_length(1)
+  expect(bot:audit(id, "escalated")):equals({ "hook:sla.lua escalated first-response target missed" })
+  expect(bot:channel("#support-escalations")):has_length(1)
 end)
 
 test("an answered ticket is never escalated", function()
@@ -19,4 +20,5 @@ test("an answered ticket is never escalated", function()
   bot:say("U02BOB", "/tw reply 1 hi Ann")
   bot:advance(7200)
   expect(bot:ticket(id).escalated):equals(false)
+  expect(bot:audit(id, "escalated")):equals({})
 end)
