@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <glob.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -401,6 +402,39 @@ static int b_sent(lua_State *L)
     return 1;
 }
 
+/* bot:queued("reply" | "dm") -> { {ticket, to, text}, ... }: the public
+ * replies or DMs still waiting in the outbox (a hold before replies go
+ * out, X's spacing, a retry), oldest first. */
+static int b_queued(lua_State *L)
+{
+    struct tbot *b = check_bot(L);
+    const char *what = luaL_checkstring(L, 2);
+    int dm = strcmp(what, "dm") == 0;
+    size_t n = 0;
+    int64_t *ids;
+
+    luaL_argcheck(L, dm || !strcmp(what, "reply"), 2, "\"reply\" or \"dm\"");
+    ids = store_job_queued_of_kind(b->o.store, dm ? "x:dm" : "x:tweets", dm ? "x.dm" : "x.reply",
+                                   1000, &n);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        struct job j;
+        json_t *p;
+        if (store_job_get(b->o.store, ids[i], &j) != STORE_OK)
+            continue;
+        p = json_loads(j.payload ? j.payload : "{}", 0, NULL);
+        lua_createtable(L, 0, 3);
+        set_int(L, "ticket", j.ticket_id);
+        set_str(L, "to", json_string_value(json_object_get(p, dm ? "to" : "in_reply_to")));
+        set_str(L, "text", json_string_value(json_object_get(p, "text")));
+        lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+        json_decref(p);
+        store_job_clear(&j);
+    }
+    free(ids);
+    return 1;
+}
+
 /* bot:fail_next("reply" | "dm", error): X refuses the next such send for
  * good, with `error` (default: a deleted tweet). */
 static int b_fail_next(lua_State *L)
@@ -452,7 +486,7 @@ int testkit_main(int argc, char **argv)
         { "_mention", b_mention }, { "say", b_say }, { "press", b_press },
         { "advance", b_advance }, { "now", b_now }, { "ticket", b_ticket },
         { "events", b_events }, { "_sent", b_sent }, { "log", b_log }, { "close", b_close },
-        { "fail_next", b_fail_next },
+        { "fail_next", b_fail_next }, { "queued", b_queued },
         { NULL, NULL },
     };
     const char *scripts = NULL, *lib = "lua";

@@ -9,6 +9,7 @@ test("a lead saves an answer; anyone sends it with its placeholders filled", fun
     "Saved canned answer \"thanks\". Use it with: /tw canned <ticket> thanks")
   expect(bot:say(AGENT, "/tw canned show thanks")):equals("Thanks {handle}, we're on it!")
   expect(bot:say(AGENT, "/tw canned 1 thanks")):equals("Reply to @ann queued: Thanks @ann, we're on it! ^BO")
+  bot:advance(10)   -- sends to X may wait a moment (reply.hold, X's spacing)
   expect(bot:replies(id)[1].text):equals("Thanks @ann, we're on it! ^BO")
 end)
 
@@ -17,6 +18,7 @@ test("an unknown canned answer names the list", function()
   bot:mention{ from = "@ann", text = "@AcmeSupport hi" }
   expect(bot:say(AGENT, "/tw canned 1 nope")):equals(
     "There is no canned answer \"nope\". /tw canned list shows them.")
+  bot:advance(10)   -- sends to X may wait a moment (reply.hold, X's spacing)
   expect(bot:replies()):equals({})
 end)
 

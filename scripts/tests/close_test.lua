@@ -12,6 +12,7 @@ test("closing an answered ticket just closes it", function()
   local bot = test.bot{}
   local id = bot:mention{ from = "@ann", text = "@AcmeSupport hello" }
   bot:say(AGENT, "/tw reply 1 hi Ann")
+  bot:advance(10)   -- sends to X may wait a moment (reply.hold, X's spacing)
   expect(bot:say(AGENT, "/tw close 1")):equals("#1 closed.")
   expect(bot:ticket(id).closed_at):equals(bot:now())
 end)

@@ -5,6 +5,7 @@ test("history shows the customer's other tickets with the replies they got", fun
   local bot = test.bot{}
   bot:mention{ from = "@ann", text = "@AcmeSupport my order is late" }
   bot:say(AGENT, "/tw reply 1 on it")
+  bot:advance(10)   -- sends to X may wait a moment (reply.hold, X's spacing)
   bot:say(AGENT, "/tw close 1")
   bot:advance(600)
   local id = bot:mention{ from = "@ann", text = "@AcmeSupport again" }
