@@ -106,7 +106,7 @@ test-valgrind: deps
 
 # libFuzzer targets (clang) for every parser of outside data; `make fuzz`
 # runs each for FUZZ_SECONDS, `make fuzz-regress` replays found crashes.
-FUZZ_TARGETS := slack xpage text config admin
+FUZZ_TARGETS := slack xpage text config admin journal
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link
 
