@@ -74,10 +74,10 @@ local function diff(expected, actual)
   while i <= n or j <= m do
     if i <= n and j <= m and a[i] == b[j] then
       out[#out + 1] = "  " .. a[i]; i, j = i + 1, j + 1
-    elseif j <= m and (i > n or L[i][j + 1] >= L[i + 1][j]) then
-      out[#out + 1] = "+ " .. b[j]; j = j + 1
-    else
+    elseif i <= n and (j > m or L[i + 1][j] >= L[i][j + 1]) then
       out[#out + 1] = "- " .. a[i]; i = i + 1
+    else
+      out[#out + 1] = "+ " .. b[j]; j = j + 1
     end
   end
   return table.concat(out, "\n")
@@ -328,9 +328,17 @@ test = setmetatable({ bot = new_bot, show = function(v) return show(v, "") end }
   end,
 })
 
+-- An error in a test: the message and the test file's part of the stack
+-- (the kit's own frames say nothing to the test's author).
 local function handler(e)
   if getmetatable(e) == Failure then return e end
-  return debug.traceback(tostring(e), 2)
+  local out = {}
+  for l in debug.traceback(tostring(e), 2):gmatch("[^\n]+") do
+    if not l:find("testkit.lua", 1, true) and not l:find("[C]: in function 'xpcall'", 1, true) then
+      out[#out + 1] = l
+    end
+  end
+  return table.concat(out, "\n")
 end
 
 -- Runs every test of one file; prints each; returns passed, failed.
