@@ -177,21 +177,23 @@ static int b_mention(lua_State *L)
     struct mention m;
     struct mention_page page = { 0 };
     struct ingest_stats st = { 0 };
-    char id[32], *from;
+    char id[32];
+    const char *from;
     int64_t ticket;
     int has = 0, rc;
 
     luaL_checktype(L, 2, LUA_TTABLE);
     memset(&m, 0, sizeof m);
-    from = opt_dup(L, 2, "from");
+    /* checked before anything is allocated: a raised error frees nothing */
+    lua_getfield(L, 2, "from");
+    from = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
     luaL_argcheck(L, from && from[strspn(from, "@")], 2, "mention needs from = \"@handle\"");
+    luaL_argcheck(L, lua_getfield(L, 2, "text") == LUA_TSTRING, 2,
+                  "mention needs text = \"...\"");
+    lua_pop(L, 1);   /* text */
     m.author_handle = strdup(from + strspn(from, "@"));
-    free(from);
+    lua_pop(L, 1);   /* from */
     m.text = opt_dup(L, 2, "text");
-    if (!m.text) {
-        mention_clear(&m);
-        return luaL_argerror(L, 2, "mention needs text = \"...\"");
-    }
     lua_getfield(L, 2, "id");
     m.id = lua_isinteger(L, -1) ? lua_tointeger(L, -1)
          : lua_isstring(L, -1) ? strtoll(lua_tostring(L, -1), NULL, 10) : b->next_tweet++;
