@@ -44,6 +44,15 @@ $(BUILD)/obj/unit/%.o: tests/unit/%.c $(BUILD)/obj/unit/%.d
 	@echo "  CC   $<"
 	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(CPPFLAGS_ALL) $(DEPFLAGS) -Itests/unit -c $< -o $@
 
+# vigil test's Lua half (bot/test/testkit.lua) is compiled in as a C string.
+$(BUILD)/gen/testkit_lua.h: bot/test/testkit.lua
+	@mkdir -p $(dir $@)
+	@echo "  GEN  $@"
+	@{ echo 'static const char testkit_lua[] ='; \
+	   sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$$/\\n"/' $<; echo ';'; } > $@
+$(BUILD)/obj/test/testkit.o: $(BUILD)/gen/testkit_lua.h
+$(BUILD)/obj/test/testkit.o: CPPFLAGS_ALL += -I$(BUILD)/gen
+
 # A missing .d is no error: its object is simply out of date.
 $(DEPS): ;
 -include $(DEPS)
@@ -103,7 +112,7 @@ test-valgrind: deps
 
 # libFuzzer targets (clang) for every parser of outside data; `make fuzz`
 # runs each for FUZZ_SECONDS, `make fuzz-regress` replays found crashes.
-FUZZ_TARGETS := slack xpage text config admin
+FUZZ_TARGETS := slack xpage text config admin journal
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link
 

@@ -23,9 +23,13 @@
 #include "core/ws.h"
 #include "desk/desk.h"
 #include "script/script.h"
+#include "source/journal.h"
 #include "source/replay.h"
 #include "source/x.h"
 #include "store/store.h"
+#include "test/newcmd.h"
+#include "test/replayrun.h"
+#include "test/testkit.h"
 
 #define VIGIL_VERSION "0.1.0"
 #define SHUTDOWN_GRACE_MS 1500
@@ -41,6 +45,7 @@ struct app {
     struct source *source;
     struct http *http;
     struct lws_context *ws;
+    struct journal *journal;     /* record.dir: what comes in; NULL: none */
     uv_signal_t sigint, sigterm;
     uv_timer_t grace, storecheck;
     int stopping, exit_code, store_told;
@@ -55,6 +60,9 @@ static void usage(FILE *f)
         "  run            run the bot (default config: config/vigil.lua)\n"
         "  check-config   validate the config and exit (0 ok, 2 invalid)\n"
         "  repl           attach to the running bot (-e CMD runs CMD and exits)\n"
+        "  test [PATH...]  run Lua script tests offline (default scripts/tests/*_test.lua)\n"
+        "  new-command NAME  write scripts/NAME.lua and a passing scripts/tests/NAME_test.lua\n"
+        "  replay JOURNAL  run a recorded journal offline through scripts (--expect GOLDEN)\n"
         "  version        print the version\n"
         "\n"
         "options:\n"
@@ -72,7 +80,10 @@ static int on_deliver(void *arg, const char *source, const struct mention_page *
     struct app *a = arg;
     if (a->stopping)
         return -1;   /* not stored: the source offers it again after restart */
-    return desk_ingest(a->desk, source, page, cursor, NULL) == DESK_OK ? 0 : -1;
+    if (desk_ingest(a->desk, source, page, cursor, NULL) != DESK_OK)
+        return -1;
+    journal_page(a->journal, desk_now(a->desk), source, page);   /* stored: once */
+    return 0;
 }
 
 /* Commands from chat, and lines typed at the console: the console also
@@ -84,6 +95,7 @@ static char *on_command(void *arg, const struct chat_command *cmd)
     if (cmd->raw[0] == ':' && strcmp(a->cfg->chat, "console") == 0)
         return admin_exec(a->admin, cmd->user_id, cmd->raw, &ok);
     admin_event(a->admin, "command", cmd->raw);
+    journal_command(a->journal, desk_now(a->desk), cmd);
     return script_run_command(a->scripts, cmd);
 }
 
@@ -329,6 +341,11 @@ static int run_bot(struct config *cfg)
     a.desk = desk_new(&a.loop, a.store, cfg);
     if (!a.ws || !a.http || !a.desk)
         goto out;
+    if (cfg->record_dir) {
+        a.journal = journal_open(cfg->record_dir);
+        if (!a.journal)
+            goto out;
+    }
 
     if (strcmp(cfg->chat, "console") == 0)
         a.chat = console_new(&a.loop, cfg->admin_user, cfg->command, on_quit, &a);
@@ -402,6 +419,7 @@ out:
     admin_free(a.admin);
     script_free(a.scripts);
     desk_free(a.desk);
+    journal_close(a.journal);
     store_close(a.store);
     if (rc == 0)
         log_info("vigil stopped", "");
@@ -418,6 +436,12 @@ int main(int argc, char **argv)
     char err[1024];
     int rc;
 
+    if (argc > 1 && !strcmp(argv[1], "test"))
+        return testkit_main(argc - 2, argv + 2);
+    if (argc > 1 && !strcmp(argv[1], "new-command"))
+        return newcmd_main(argc - 2, argv + 2);
+    if (argc > 1 && !strcmp(argv[1], "replay"))
+        return replayrun_main(argc - 2, argv + 2);
     /* A SIGTERM during start-up must still mean a clean stop, not death by
      * default action: hold it until the loop's handlers are in place. */
     block_stop_signals(SIG_BLOCK);

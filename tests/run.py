@@ -37,6 +37,49 @@ def run_unit(build, filters):
     return passed, failed
 
 
+def run_scripts(build, filters):
+    """The shipped scripts' own Lua tests (scripts/tests/*_test.lua), run by
+    `vigil test`; a FILTER keeps the test files whose name contains it."""
+    exe = os.path.join(build, "vigil")
+    files = sorted(f for f in os.listdir(os.path.join(ROOT, "scripts", "tests"))
+                   if f.endswith("_test.lua") and (not filters or any(x in f for x in filters)))
+    print(f"== script tests ({exe} test)", flush=True)
+    passed = failed = 0
+    if files:
+        p = subprocess.run([exe, "test"] + [os.path.join("scripts", "tests", f) for f in files],
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, errors="replace")
+        sys.stdout.write(p.stdout)
+        m = re.search(r"^(\d+) passed, (\d+) failed$", p.stdout, re.M)
+        if not m:
+            print(f"FAIL vigil test: no summary line (exit {p.returncode})")
+            failed = 1
+        else:
+            passed, failed = int(m.group(1)), int(m.group(2))
+            if p.returncode != 0 and failed == 0:
+                print(f"FAIL vigil test: exit {p.returncode} (crash or sanitizer report above)")
+                failed = 1
+    if not filters or any(x in "replay_golden" for x in filters):
+        # The demo's sample day through the shipped scripts, against its
+        # golden transcript (tests/fixtures/replay/make_journal.py says how
+        # to regenerate both after a deliberate change of wording).
+        fx = os.path.join("tests", "fixtures", "replay")
+        p = subprocess.run([exe, "replay", os.path.join(fx, "sample-day.jsonl"), "--scripts",
+                            "scripts", "-c", "config/vigil.lua", "--expect",
+                            os.path.join(fx, "sample-day.golden")], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           errors="replace")
+        if p.returncode == 0:
+            print("ok   replay_golden: the sample day through scripts/ matches its transcript")
+            passed += 1
+        else:
+            sys.stdout.write(p.stdout[-6000:])
+            print(f"FAIL replay_golden (exit {p.returncode}); regenerate deliberately: "
+                  f"{os.path.join(fx, 'make_journal.py')}")
+            failed += 1
+    return passed, failed
+
+
 def run_fakes(filters):
     """The fakes' own self-tests: a fake that lies makes every e2e test lie."""
     print("== fake self-tests", flush=True)
@@ -131,12 +174,15 @@ def run_e2e(build, filters):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
-    ap.add_argument("--only", choices=["unit", "fakes", "e2e"])
+    ap.add_argument("--only", choices=["unit", "scripts", "fakes", "e2e"])
     ap.add_argument("filters", nargs="*")
     a = ap.parse_args()
     passed = failed = 0
     if a.only in (None, "unit"):
         p, f = run_unit(a.build, a.filters)
+        passed, failed = passed + p, failed + f
+    if a.only in (None, "scripts"):
+        p, f = run_scripts(a.build, a.filters if a.only else [])
         passed, failed = passed + p, failed + f
     if a.only in (None, "fakes") and a.build == "build":   # plain Python: once is enough
         p, f = run_fakes(a.filters if a.only else [])

@@ -82,6 +82,8 @@ static const struct key schema[] = {
     NUM("x.prices.dm", x.prices.dm), NUM("x.prices.dm_event_read", x.prices.dm_event_read),
     /* auto-assignment */
     S("autoassign"), STR("autoassign.mode", autoassign_mode), INT("autoassign.cap", autoassign_cap),
+    /* record and replay (issue 21): journal what comes in */
+    S("record"), STR("record.dir", record_dir),
 };
 #define NKEYS (sizeof schema / sizeof schema[0])
 

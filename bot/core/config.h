@@ -78,6 +78,10 @@ struct config {
     /* auto-assignment (scripts/hooks/autoassign.lua reads them) */
     char *autoassign_mode;           /* "off" | "round_robin" | "least_loaded" */
     int autoassign_cap;              /* open tickets an agent may hold before being skipped */
+
+    /* record and replay (issue 21): where what comes in is journaled, one
+     * JSON-lines file per UTC day; NULL: nothing is recorded */
+    char *record_dir;
 };
 
 /* Loads and validates `path`.  Returns new, caller frees with config_free();

@@ -2,7 +2,10 @@
  * pages (one page per line, exactly as the API returns it).  The cursor is
  * the number of lines already stored, so a restart resumes where it left
  * off.  Tweets are re-timed to the moment they are delivered: replay
- * stands in for live traffic, and the SLA clock should tick from "now". */
+ * stands in for live traffic, and the SLA clock should tick from "now".
+ * The file is read a line at a time as pages are due (45 MB of pages once
+ * became 50 MB of heap when it was read whole); only its page count is
+ * taken up front, for :status. */
 #include "source/replay.h"
 
 #include <errno.h>
@@ -15,15 +18,15 @@
 #include "source/xlink.h"
 #include "source/xparse.h"
 
-#define MAX_FILE (64u << 20)
-
 struct replay {
     struct source base;
     uv_loop_t *loop;
     uv_timer_t timer;
     char *path;
-    char **lines;          /* the file's lines, blank ones dropped */
-    size_t nlines, next;   /* next = lines already delivered */
+    FILE *f;               /* positioned after the `next` pages delivered */
+    char *line;            /* getline's buffer: the page being delivered */
+    size_t cap;
+    size_t nlines, next;   /* pages (non-blank lines) in the file; delivered */
     double interval;
     long long sent;        /* replies and DMs "sent" */
     char state[128];
@@ -32,39 +35,32 @@ struct replay {
 
 #define to_replay(s) ((struct replay *)(s))
 
-static int read_lines(struct replay *r)
+/* Reads the next non-blank line into r->line.  Returns its length
+ * (newline cut), or -1 at the end of the file. */
+static ssize_t next_line(struct replay *r)
 {
-    FILE *f = fopen(r->path, "r");
-    char *line = NULL;
-    size_t cap = 0, total = 0;
-    ssize_t n;
+    for (;;) {
+        ssize_t n = getline(&r->line, &r->cap, r->f);
+        if (n < 0)
+            return -1;
+        while (n > 0 && (r->line[n - 1] == '\n' || r->line[n - 1] == '\r'))
+            r->line[--n] = '\0';
+        if (n > 0)
+            return n;
+    }
+}
 
-    if (!f) {
+/* Opens the file and counts its pages; leaves it at the first. */
+static int open_file(struct replay *r)
+{
+    r->f = fopen(r->path, "r");
+    if (!r->f) {
         log_error("cannot open replay file", "path=%s error=%s", r->path, strerror(errno));
         return -1;
     }
-    for (;;) {
-        char **nl;
-        n = getline(&line, &cap, f);
-        if (n < 0)
-            break;
-        total += (size_t)n;
-        if (total > MAX_FILE) {
-            log_error("replay file is too large", "path=%s limit_mb=%u", r->path, MAX_FILE >> 20);
-            break;
-        }
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        if (n == 0)
-            continue;
-        nl = realloc(r->lines, (r->nlines + 1) * sizeof *nl);
-        if (!nl)
-            break;
-        r->lines = nl;
-        r->lines[r->nlines++] = strdup(line);
-    }
-    free(line);
-    fclose(f);
+    while (next_line(r) >= 0)
+        r->nlines++;
+    rewind(r->f);
     return 0;
 }
 
@@ -79,8 +75,10 @@ static void deliver_next(struct replay *r)
     char err[256], cursor[512];
     int64_t now = (int64_t)time(NULL);
     size_t lineno = r->next + 1;
+    long at = ftell(r->f);
+    ssize_t len = r->next < r->nlines ? next_line(r) : -1;
 
-    if (r->next >= r->nlines) {
+    if (len < 0) {
         if (r->running) {
             log_info("replay finished", "path=%s pages=%zu", r->path, r->nlines);
             snprintf(r->state, sizeof r->state, "replay finished (%zu pages)", r->nlines);
@@ -89,8 +87,7 @@ static void deliver_next(struct replay *r)
         return;
     }
     cursor_string(r, r->next + 1, cursor, sizeof cursor);
-    if (xparse_mentions_page(r->lines[r->next], strlen(r->lines[r->next]), &page, err,
-                             sizeof err)) {
+    if (xparse_mentions_page(r->line, (size_t)len, &page, err, sizeof err)) {
         /* A broken line can never parse: say so and move past it. */
         log_error("replay line is not a mentions page; skipped", "path=%s line=%zu error=%s",
                   r->path, lineno, err);
@@ -105,8 +102,9 @@ static void deliver_next(struct replay *r)
         r->next++;
         snprintf(r->state, sizeof r->state, "replaying %s: page %zu of %zu", r->path,
                  r->next, r->nlines);
+    } else if (at >= 0) {
+        fseek(r->f, at, SEEK_SET);   /* on failure the same page is offered again next tick */
     }
-    /* On failure the same page is offered again next tick. */
     mention_page_free(&page);
 }
 
@@ -140,6 +138,9 @@ static int replay_start(struct source *s, const char *cursor)
     uint64_t ms = (uint64_t)(r->interval * 1000);
 
     r->next = parse_cursor(r, cursor);
+    rewind(r->f);
+    for (size_t i = 0; i < r->next; i++)   /* past the pages already stored */
+        next_line(r);
     r->running = 1;
     snprintf(r->state, sizeof r->state, "replaying %s: page %zu of %zu", r->path, r->next,
              r->nlines);
@@ -159,9 +160,9 @@ static void replay_stop(struct source *s)
 static void free_replay(uv_handle_t *h)
 {
     struct replay *r = h->data;
-    for (size_t i = 0; i < r->nlines; i++)
-        free(r->lines[i]);
-    free(r->lines);
+    if (r->f)
+        fclose(r->f);
+    free(r->line);
     free(r->path);
     free(r);
 }
@@ -234,7 +235,8 @@ struct source *replay_new(uv_loop_t *loop, const char *path, double interval)
     r->loop = loop;
     r->path = strdup(path);
     r->interval = interval;
-    if (read_lines(r)) {
+    if (!r->path || open_file(r)) {
+        free(r->line);
         free(r->path);
         free(r);
         return NULL;

@@ -1,0 +1,29 @@
+-- canned <ticket> <name> | list | show <name> | add <name> <text>
+local LEAD, AGENT = "U01ALICE", "U02BOB"
+
+test("a lead saves an answer; anyone sends it with its placeholders filled", function()
+  local bot = test.bot{}
+  local id = bot:mention{ from = "@ann", text = "@AcmeSupport where is my refund" }
+  expect(bot:say(AGENT, "/tw canned list")):contains("No canned answers yet.")
+  expect(bot:say(LEAD, "/tw canned add thanks Thanks {handle}, we're on it!")):equals(
+    "Saved canned answer \"thanks\". Use it with: /tw canned <ticket> thanks")
+  expect(bot:say(AGENT, "/tw canned show thanks")):equals("Thanks {handle}, we're on it!")
+  expect(bot:say(AGENT, "/tw canned 1 thanks")):equals("Reply to @ann queued: Thanks @ann, we're on it! ^BO")
+  bot:advance(10)   -- sends to X may wait a moment (reply.hold, X's spacing)
+  expect(bot:replies(id)[1].text):equals("Thanks @ann, we're on it! ^BO")
+end)
+
+test("an unknown canned answer names the list", function()
+  local bot = test.bot{}
+  bot:mention{ from = "@ann", text = "@AcmeSupport hi" }
+  expect(bot:say(AGENT, "/tw canned 1 nope")):equals(
+    "There is no canned answer \"nope\". /tw canned list shows them.")
+  bot:advance(10)   -- sends to X may wait a moment (reply.hold, X's spacing)
+  expect(bot:replies()):equals({})
+end)
+
+test("agents cannot add canned answers", function()
+  local bot = test.bot{}
+  expect(bot:say(AGENT, "/tw canned add x hello")):contains("lead")
+  expect(bot:say(AGENT, "/tw canned list")):contains("No canned answers yet.")
+end)
