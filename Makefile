@@ -2,7 +2,7 @@
 # fresh Debian 12 machine (they depend on `make deps`).
 SHELL := /bin/bash
 
-PKGS    := libwebsockets libuv libcurl jansson lua5.4 sqlite3 readline libutf8proc
+PKGS    := libwebsockets libuv libcurl jansson lua5.4 sqlite3 readline libutf8proc libsystemd
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

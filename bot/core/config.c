@@ -193,6 +193,45 @@ static char **str_slot(struct config *c, const struct key *k)
     return (char **)((char *)c + k->off);
 }
 
+/* --- service: paths, reload, shapes (issue 20) -------------------------- */
+
+/* The keys that name files.  A relative one written in a config resolves
+ * against the config file's directory, so `vigil -c /etc/vigil/vigil.lua`
+ * means the same files from any working directory. */
+static const char *const path_keys[] = {
+    "store.path", "scripts.dir", "scripts.lib", "admin.socket", "replay.file", NULL,
+};
+
+/* Returns new: `value`, joined to the directory of `config_path` when `key`
+ * names a file and `value` is relative. */
+static char *resolve_path(const char *config_path, const char *key, const char *value)
+{
+    const char *slash = strrchr(config_path, '/');
+    char *out;
+    int is_path = 0;
+
+    for (int i = 0; path_keys[i]; i++)
+        is_path |= strcmp(path_keys[i], key) == 0;
+    if (!is_path || value[0] == '/' || !value[0] || !slash)
+        return strdup(value);
+    if (asprintf(&out, "%.*s/%s", (int)(slash - config_path), config_path, value) < 0)
+        return NULL;
+    return out;
+}
+
+/* Returns new: "$NAME/file" for the first directory in $NAME (systemd
+ * passes a colon-separated list), else `fallback`. */
+static char *systemd_dir_path(const char *name, const char *file, const char *fallback)
+{
+    const char *v = getenv(name);
+    char *out;
+    if (!v || v[0] != '/')
+        return strdup(fallback);
+    if (asprintf(&out, "%.*s/%s", (int)strcspn(v, ":"), v, file) < 0)
+        return NULL;
+    return out;
+}
+
 static int set_string(struct loader *ld, const struct key *k, int line)
 {
     char **slot = str_slot(ld->c, k);
@@ -202,7 +241,7 @@ static int set_string(struct loader *ld, const struct key *k, int line)
         return -1;
     }
     free(*slot);
-    *slot = strdup(lua_tostring(ld->L, -1));
+    *slot = resolve_path(ld->c->path, k->path, lua_tostring(ld->L, -1));
     if (k->secret) {
         log_add_secret(*slot);
         lua_getfield(ld->L, LUA_REGISTRYINDEX, "vigil.config.envvals");
@@ -396,10 +435,18 @@ static int walk(struct loader *ld, const char *prefix, int line)
 
 /* --- the sandbox ------------------------------------------------------- */
 
+/* config_load_public: env() reads nothing (issue 20, the REPL). */
+static int public_only;
+
 static int l_env(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
-    const char *v = getenv(name);
+    const char *v;
+    if (public_only) {
+        lua_pushfstring(L, "(env %s, not read)", name);
+        return 1;
+    }
+    v = getenv(name);
     if (!v || !*v)
         return luaL_error(L, "environment variable %s is not set", name);
     log_add_secret(v);   /* env() is how secrets reach vigil */
@@ -441,11 +488,11 @@ static void set_defaults(struct config *c)
     c->chat = strdup("console");
     c->source = strdup("replay");
     c->command = strdup("/tw");
-    c->store_path = strdup("var/vigil.db");
+    c->store_path = systemd_dir_path("STATE_DIRECTORY", "vigil.db", "var/vigil.db");
     c->store_alert_after = 30;
     c->scripts_dir = strdup("scripts");
     c->scripts_lib = strdup("lua");
-    c->admin_socket = strdup("var/vigil.sock");
+    c->admin_socket = systemd_dir_path("RUNTIME_DIRECTORY", "vigil.sock", "var/vigil.sock");
     c->admin_user = strdup("local-admin");
     c->admin_idle_timeout = 30;
     c->channel_mentions = strdup("#support");
@@ -758,4 +805,84 @@ void config_free(struct config *c)
     free(c->staff);
     free(c->path);
     free(c);
+}
+
+/* --- SIGHUP reload (issue 20) ------------------------------------------ */
+
+/* Keys that take effect without a restart: every module reads them
+ * through its `struct config *` each time it needs them.  Prefixes end in
+ * '.'.  Anything else (tokens, URLs, store and socket paths, chat and
+ * source, script budgets) is read once at start and needs a restart. */
+static const char *const reloadable[] = {
+    "log_level", "channels.", "sla.first_response", "sla.warn_before", "reply.",
+    "outbox.", "slack.post_rate", "slack.digest_threshold", "x.poll_interval",
+    "x.prices.", "store.alert_after", NULL,
+};
+
+static int is_reloadable(const char *path)
+{
+    for (int i = 0; reloadable[i]; i++) {
+        size_t n = strlen(reloadable[i]);
+        if (reloadable[i][n - 1] == '.' ? strncmp(path, reloadable[i], n) == 0
+                                        : strcmp(path, reloadable[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int same_value(const struct config *a, const struct config *b, const struct key *k)
+{
+    const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+    if (k->type == K_STR) {
+        const char *sa = *(char *const *)pa, *sb = *(char *const *)pb;
+        return (!sa && !sb) || (sa && sb && strcmp(sa, sb) == 0);
+    }
+    if (k->type == K_INT)
+        return *(const int *)pa == *(const int *)pb;
+    return *(const double *)pa == *(const double *)pb;
+}
+
+size_t config_reload_into(struct config *live, struct config *fresh, char *restart,
+                          size_t len)
+{
+    size_t changed = 0, used = 0;
+    struct staff *st;
+    size_t n;
+
+    restart[0] = '\0';
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct key *k = &schema[i];
+        char tmp[sizeof(double)];
+        size_t size = k->type == K_STR ? sizeof(char *) : k->type == K_INT ? sizeof(int)
+                                                                          : sizeof(double);
+        if (k->type == K_SECTION || k->type == K_STAFF || same_value(live, fresh, k))
+            continue;
+        if (!is_reloadable(k->path)) {
+            int w = snprintf(restart + used, len - used, "%s%s", used ? ", " : "", k->path);
+            if (w > 0 && (size_t)w < len - used)
+                used += (size_t)w;
+            continue;
+        }
+        /* swap: the old value goes to `fresh`, which the caller frees */
+        memcpy(tmp, (char *)live + k->off, size);
+        memcpy((char *)live + k->off, (char *)fresh + k->off, size);
+        memcpy((char *)fresh + k->off, tmp, size);
+        changed++;
+    }
+    st = live->staff;
+    n = live->nstaff;
+    live->staff = fresh->staff;
+    live->nstaff = fresh->nstaff;
+    fresh->staff = st;
+    fresh->nstaff = n;
+    return changed;
+}
+
+struct config *config_load_public(const char *path, char *err, size_t errlen)
+{
+    struct config *c;
+    public_only = 1;
+    c = config_load(path, err, errlen);
+    public_only = 0;
+    return c;
 }

@@ -29,6 +29,10 @@ void script_unwatch(struct script_rt *rt);
  * no chat markup).  Returns the answer for the user: new string, caller
  * frees.  Never NULL. */
 char *script_run_command(struct script_rt *rt, const struct chat_command *cmd);
+/* 1 when the last script_run_command was refused (unknown verb, denied,
+ * too long) or its script raised (ctx:fail, an error); 0 when it returned.
+ * `vigil repl -e` exits 1 on it. */
+int script_last_failed(struct script_rt *rt);
 /* The hooks table for desk_set_hooks(). */
 const struct desk_hooks *script_desk_hooks(struct script_rt *rt);
 /* Called with a message for the admins (a script failed to load). */

@@ -78,7 +78,11 @@ TEST(config_shipped_vigil_lua_loads)
     }
     CHECK_STR(c->chat, "console");
     CHECK_STR(c->source, "replay");
-    CHECK_STR(c->replay_file, "config/sample-mentions.jsonl");
+    /* relative paths resolve against the config file's directory */
+    snprintf(shipped, sizeof shipped, "%s/config/sample-mentions.jsonl", unit_root());
+    CHECK_STR(c->replay_file, shipped);
+    snprintf(shipped, sizeof shipped, "%s/config/../var/vigil.db", unit_root());
+    CHECK_STR(c->store_path, shipped);
     CHECK_STR(c->x.handle, "AcmeSupport");
     CHECK_STR(c->channel_on_duty, "@support-oncall");
     CHECK_INT(c->nstaff, 4);                    /* three + local-admin */

@@ -1,0 +1,212 @@
+"""End-to-end: vigil as a Debian service (issue 20): one instance per store,
+SIGHUP reloads the config, systemd's notify protocol (READY, STATUS,
+WATCHDOG) on a NOTIFY_SOCKET of the test's own, journald priorities,
+install tree, unit file, man page, doctor, check-config shapes, REPL."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from harness import ROOT, SAMPLE, Bot, Raw, query, replay_done, run_cli, vigil_path, wait_for, \
+    write_config
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
+from fake_slack import FakeSlack  # noqa: E402
+from fake_x import FakeX  # noqa: E402
+
+TOKENS = {"SLACK_APP_TOKEN": "xapp-1-test", "SLACK_BOT_TOKEN": "xoxb-test"}
+STAFF = {"U1": {"name": "Alice Jensen", "initials": "AJ", "role": "lead"}}
+BRAND = "1500000000000000001"
+CHANNELS = {"mentions": "C_MENTIONS", "escalations": "C_ESCALATE", "on_duty": "@oncall"}
+
+
+def fake_slack():
+    fs = FakeSlack(app_token=TOKENS["SLACK_APP_TOKEN"], bot_token=TOKENS["SLACK_BOT_TOKEN"],
+                   channels=("C_MENTIONS", "C_ESCALATE"),
+                   users={"U1": {"name": "alice", "real_name": "Alice Jensen"}})
+    fs.start()
+    return fs
+
+
+def slack_keys(fs, **more):
+    return dict({"app_token": Raw('env("SLACK_APP_TOKEN")'),
+                 "bot_token": Raw('env("SLACK_BOT_TOKEN")'),
+                 "api_url": fs.api_url, "post_rate": 50, "ping_interval": 1,
+                 "idle_timeout": 3}, **more)
+
+
+class NotifySocket:
+    """A datagram socket playing systemd's side of sd_notify."""
+
+    def __init__(self, tmp):
+        self.path = os.path.join(tmp, "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.1)
+        self.got = []   # (monotonic time, line)
+
+    def drain(self):
+        while True:
+            try:
+                data = self.sock.recv(4096)
+            except (socket.timeout, BlockingIOError):
+                return
+            for line in data.decode().split("\n"):
+                if line:
+                    self.got.append((time.monotonic(), line))
+
+    def lines(self, prefix):
+        self.drain()
+        return [line for _, line in self.got if line.startswith(prefix)]
+
+    def since(self, t, prefix):
+        self.drain()
+        return [line for at, line in self.got if at >= t and line.startswith(prefix)]
+
+    def close(self):
+        self.sock.close()
+
+
+# --- one instance per store ------------------------------------------------
+
+def test_a_second_vigil_on_the_same_store_exits_1_naming_the_first_and_touches_nothing(tmp):
+    cfg = write_config(tmp)
+    first = Bot(tmp, cfg, name="first")
+    first.wait_started()
+    fs, fx = fake_slack(), FakeX(brand_id=BRAND, brand_username="AcmeSupport", bearer="AAAA-b")
+    fx.start()
+    try:
+        other = os.path.join(tmp, "other")
+        os.mkdir(other)
+        cfg2 = write_config(other, chat="slack", source="x", staff=STAFF, channels=CHANNELS,
+                            store={"path": os.path.join(tmp, "vigil.db")},
+                            slack=slack_keys(fs),
+                            x={"api_url": fx.api_url, "handle": "AcmeSupport",
+                               "bearer_token": Raw('env("X_BEARER")')})
+        t0 = time.monotonic()
+        r = subprocess.run([vigil_path(), "run", "-c", cfg2], capture_output=True, text=True,
+                           timeout=20, env=dict(os.environ, X_BEARER="AAAA-b", **TOKENS))
+        assert r.returncode == 1, r.stderr
+        assert time.monotonic() - t0 < 5
+        assert f"pid {first.proc.pid}" in r.stderr, r.stderr
+        assert fx.requests == [], "the second vigil reached X"
+        assert fs.calls == [] and fs.connections() == [], "the second vigil reached Slack"
+        assert first.alive()
+        assert first.stop()[0] == 0
+        # once the first is gone, the store is free again
+        second = Bot(tmp, cfg, name="again")
+        second.wait_started()
+        assert second.stop()[0] == 0
+    finally:
+        fs.stop()
+        fx.stop()
+
+
+def test_the_store_and_its_directory_are_private(tmp):
+    d = os.path.join(tmp, "state")
+    cfg = write_config(tmp, store={"path": os.path.join(d, "vigil.db")})
+    bot = Bot(tmp, cfg)
+    bot.wait_started()
+    assert oct(os.stat(d).st_mode & 0o777) == "0o700"
+    assert oct(os.stat(os.path.join(d, "vigil.db")).st_mode & 0o777) == "0o600"
+    assert bot.stop()[0] == 0
+
+
+# --- SIGHUP --------------------------------------------------------------
+
+def staff_names(sock_path):
+    """The staff the running bot knows, asked over its admin socket."""
+    import json
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.settimeout(5)
+        c.connect(sock_path)
+        c.sendall(b'{"id":1,"op":"complete","kind":"staff"}\n')
+        data = b""
+        while not data.endswith(b"\n"):
+            data += c.recv(65536)
+    return sorted(json.loads(data)["items"])
+
+
+def test_sighup_reloads_staff_and_a_broken_file_keeps_the_old_config(tmp):
+    sock = os.path.join(tmp, "vigil.sock")
+    cfg = write_config(tmp, log_level="info", staff=STAFF)
+    bot = Bot(tmp, cfg)
+    bot.wait_started()
+    assert staff_names(sock) == ["alice", "local"]
+    # a new teammate: no restart, the same process keeps its connections
+    write_config(tmp, log_level="info", staff=dict(STAFF, U9={"name": "Zed New", "role": "admin"}),
+                 channels={"escalations": "#new-escalations"})
+    bot.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: 'msg="config reloaded"' in bot.stderr(), 10, "the reload", bot)
+    assert staff_names(sock) == ["alice", "local", "zed"]
+    assert "needs_restart" not in bot.stderr()
+
+    # a broken file: the running config stays, the log and the admins hear why
+    with open(cfg, "a") as f:
+        f.write("sla = { first_resp = 10 }\n")
+    bot.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "config not reloaded" in bot.stderr(), 10, "the refusal", bot)
+    assert "unknown key 'sla.first_resp'" in bot.stderr()
+    wait_for(lambda: "was NOT reloaded" in bot.stdout(), 5, "the console notice", bot)
+    assert staff_names(sock) == ["alice", "local", "zed"]
+    # a key read only at start is named, not silently ignored
+    write_config(tmp, log_level="info", staff=STAFF, command="/support")
+    bot.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "take effect only at restart" in bot.stderr(), 10, "the restart note", bot)
+    assert "keys=command" in bot.stderr()
+    assert staff_names(sock) == ["alice", "local"]
+    assert bot.alive()
+    assert bot.stop()[0] == 0
+
+
+# --- systemd ---------------------------------------------------------------
+
+def test_notify_socket_gets_ready_status_and_a_watchdog_that_stops_without_slack(tmp):
+    fs = fake_slack()
+    ns = NotifySocket(tmp)
+    try:
+        cfg = write_config(tmp, chat="slack", staff=STAFF, channels=CHANNELS,
+                           slack=slack_keys(fs))
+        bot = Bot(tmp, cfg, env=dict(TOKENS, NOTIFY_SOCKET=ns.path, WATCHDOG_USEC="1000000"))
+        bot.wait_started()
+        fs.wait_connected()
+        wait_for(lambda: ns.lines("READY=1"), 10, "READY=1", bot)
+        wait_for(lambda: any("chat connected" in s for s in ns.lines("STATUS=")), 10,
+                 "STATUS=", bot)
+        assert any("tickets open; outbox" in s for s in ns.lines("STATUS="))
+        wait_for(lambda: len(ns.lines("WATCHDOG=1")) >= 3, 10, "watchdog pings", bot)
+
+        fs.stop()   # Slack goes away; vigil keeps retrying (give_up_after 0)
+        wait_for(lambda: "watchdog is no longer fed" in bot.stderr(), 20,
+                 "the watchdog to stop", bot)
+        quiet_from = time.monotonic()
+        time.sleep(2.5)
+        assert ns.since(quiet_from, "WATCHDOG=1") == [], "pinged while disconnected"
+        assert any("NOT connected" in s for s in ns.lines("STATUS="))
+        assert bot.alive()
+        assert bot.stop()[0] == 0
+        assert ns.lines("STOPPING=1")
+    finally:
+        fs.stop()
+        ns.close()
+
+
+def test_under_journald_each_line_carries_its_priority(tmp):
+    cfg = write_config(tmp, log_level="info", replay={"file": os.path.join(tmp, "absent.jsonl")})
+    log = os.path.join(tmp, "j.log")
+    with open(log, "wb") as f:
+        st = os.fstat(f.fileno())
+        r = subprocess.run([vigil_path(), "run", "-c", cfg], stdout=subprocess.DEVNULL, stderr=f,
+                           env=dict(os.environ, JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}"),
+                           timeout=20)
+    text = open(log).read()
+    assert r.returncode == 1
+    lines = [line for line in text.splitlines() if line]
+    assert lines and all(line[:3] in ("<7>", "<6>", "<4>", "<3>", "<2>") for line in lines), text
+    assert any(line.startswith("<3>ts=") and "level=error" in line for line in lines), text
+    # not journald's stream (redirected elsewhere): no prefixes
+    r = subprocess.run([vigil_path(), "run", "-c", cfg], capture_output=True, text=True,
+                       env=dict(os.environ, JOURNAL_STREAM="1:1"), timeout=20)
+    assert r.stderr.startswith("ts="), r.stderr
