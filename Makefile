@@ -37,12 +37,12 @@ deps:
 $(BUILD)/obj/%.o: bot/%.c $(BUILD)/obj/%.d
 	@mkdir -p $(dir $@)
 	@echo "  CC   $<"
-	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(CPPFLAGS_ALL) $(DEPFLAGS) -c $< -o $@
+	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(CPPFLAGS) $(CPPFLAGS_ALL) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/obj/unit/%.o: tests/unit/%.c $(BUILD)/obj/unit/%.d
 	@mkdir -p $(dir $@)
 	@echo "  CC   $<"
-	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(CPPFLAGS_ALL) $(DEPFLAGS) -Itests/unit -c $< -o $@
+	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(CPPFLAGS) $(CPPFLAGS_ALL) $(DEPFLAGS) -Itests/unit -c $< -o $@
 
 # A missing .d is no error: its object is simply out of date.
 $(DEPS): ;
@@ -54,11 +54,49 @@ check:
 
 $(BUILD)/vigil: $(OBJS) $(BUILD)/obj/main.o
 	@echo "  LD   $@"
-	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LIBS)
+	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/unit-tests: $(OBJS) $(UNITOBJ)
 	@echo "  LD   $@"
-	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LIBS)
+	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# --- install (issue 20) ---------------------------------------------------
+# `make install` honours PREFIX, DESTDIR and the environment's CFLAGS,
+# CPPFLAGS and LDFLAGS, so a package build's hardening applies:
+#   CFLAGS="$$(dpkg-buildflags --get CFLAGS)" CPPFLAGS="$$(dpkg-buildflags --get CPPFLAGS)" \
+#   LDFLAGS="$$(dpkg-buildflags --get LDFLAGS) -Wl,-z,now" make BUILD=build/dist install
+# The configuration goes to $(SYSCONFDIR)/vigil (never over an existing one),
+# the unit to $(PREFIX)/lib/systemd/system (systemd reads /usr/local/lib too).
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+BINDIR     := $(PREFIX)/bin
+DATADIR    := $(PREFIX)/share/vigil
+MANDIR     := $(PREFIX)/share/man/man1
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SUBST      := sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' \
+                  -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
+.PHONY: install uninstall
+install: $(BUILD)/vigil
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR) \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/vigil
+	install -m 0755 $(BUILD)/vigil $(DESTDIR)$(BINDIR)/vigil
+	@set -e; for f in $$(find scripts lua -type f -name '*.lua' | sort); do \
+	  install -D -m 0644 $$f $(DESTDIR)$(DATADIR)/$$f; done
+	@echo "  installed scripts/ and lua/ under $(DESTDIR)$(DATADIR)"
+	install -m 0644 dist/vigil.1 $(DESTDIR)$(MANDIR)/vigil.1
+	$(SUBST) dist/vigil.service.in > $(DESTDIR)$(UNITDIR)/vigil.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/vigil.service
+	$(SUBST) dist/vigil.lua.in > $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.lua.example
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.lua ]; then \
+	  echo "  kept $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.lua (the new example is vigil.lua.example)"; \
+	else install -m 0644 $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.lua.example \
+	  $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.lua; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/vigil $(DESTDIR)$(MANDIR)/vigil.1 $(DESTDIR)$(UNITDIR)/vigil.service \
+	  $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.lua.example
+	rm -rf $(DESTDIR)$(DATADIR)
 
 # The offline demo: console chat + replay source + var/vigil.db.
 run: deps $(BUILD)/vigil

@@ -576,6 +576,29 @@ out:
     return rc;
 }
 
+/* check-config: the file loaded; now the shapes Slack and X would reject
+ * and the scripts' mistakes the loader would skip.  Takes cfg. */
+static int check_config(struct config *cfg)
+{
+    char shapes[4096], *scripts = NULL;
+    size_t n = config_check_shapes(cfg, shapes, sizeof shapes);
+    int rc;
+
+    n += script_check_dir(cfg->scripts_dir, &scripts);
+    if (n) {
+        fprintf(stderr, "vigil: %s: %zu problem%s:\n%s%s", cfg->path, n, n == 1 ? "" : "s",
+                shapes, scripts ? scripts : "");
+        rc = 2;
+    } else {
+        printf("%s: ok (chat=%s source=%s staff=%zu)\n", cfg->path, cfg->chat, cfg->source,
+               cfg->nstaff);
+        rc = 0;
+    }
+    free(scripts);
+    config_free(cfg);
+    return rc;
+}
+
 /* The config file: -c, then $VIGIL_CONFIG, then the installed
  * /etc/vigil/vigil.lua, then ./config/vigil.lua (a checkout). */
 static const char *find_config(const char *given)
@@ -667,12 +690,8 @@ int main(int argc, char **argv)
     if (!level)
         level = cfg->log_level ? cfg->log_level : "info";
     log_set_level((enum log_level)log_parse_level(level));
-    if (!strcmp(cmd, "check-config")) {
-        printf("%s: ok (chat=%s source=%s staff=%zu)\n", path, cfg->chat, cfg->source,
-               cfg->nstaff);
-        config_free(cfg);
-        return 0;
-    }
+    if (!strcmp(cmd, "check-config"))
+        return check_config(cfg);
     rc = run_bot(cfg, cli_level);
     config_free(cfg);
     log_clear_secrets();

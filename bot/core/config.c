@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/log.h"
 
@@ -885,4 +886,89 @@ struct config *config_load_public(const char *path, char *err, size_t errlen)
     c = config_load(path, err, errlen);
     public_only = 0;
     return c;
+}
+
+/* --- check-config shapes (issue 20) ------------------------------------ */
+
+static int all_of(const char *s, const char *set)
+{
+    return *s && strspn(s, set) == strlen(s);
+}
+
+#define UPPER_DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+/* A Slack conversation id: C (public), G (private), D (DM), then upper-case
+ * letters and digits. */
+static int slack_channel_id(const char *s)
+{
+    return s && (s[0] == 'C' || s[0] == 'G' || s[0] == 'D') && all_of(s + 1, UPPER_DIGITS);
+}
+
+/* A Slack user id: U or W (Enterprise Grid), then upper-case letters and digits. */
+static int slack_user_id(const char *s)
+{
+    return (s[0] == 'U' || s[0] == 'W') && all_of(s + 1, UPPER_DIGITS);
+}
+
+static void problem(char *out, size_t len, size_t *used, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void problem(char *out, size_t len, size_t *used, size_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    int w;
+    (*n)++;
+    if (*used + 1 >= len)
+        return;
+    va_start(ap, fmt);
+    w = vsnprintf(out + *used, len - *used, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        *used += (size_t)w < len - *used ? (size_t)w : len - *used - 1;
+    if (*used + 1 < len) {
+        out[(*used)++] = '\n';
+        out[*used] = '\0';
+    }
+}
+
+size_t config_check_shapes(const struct config *c, char *out, size_t len)
+{
+    size_t n = 0, used = 0;
+    struct stat st;
+
+    out[0] = '\0';
+    if (strcmp(c->chat, "slack") == 0) {
+        const char *chans[][2] = { { "channels.mentions", c->channel_mentions },
+                                   { "channels.escalations", c->channel_escalations } };
+        if (c->slack.app_token && strncmp(c->slack.app_token, "xapp-", 5) != 0)
+            problem(out, len, &used, &n, "slack.app_token must be an app-level token "
+                    "(xapp-...), from the app's Basic Information page, scope "
+                    "connections:write");
+        if (c->slack.bot_token && strncmp(c->slack.bot_token, "xoxb-", 5) != 0)
+            problem(out, len, &used, &n, "slack.bot_token must be a bot token (xoxb-...), "
+                    "from the app's OAuth & Permissions page%s",
+                    strncmp(c->slack.bot_token, "xoxp-", 5) == 0 ? " (xoxp- is a user token)"
+                                                                 : "");
+        for (size_t i = 0; i < sizeof chans / sizeof chans[0]; i++)
+            if (chans[i][1] && !slack_channel_id(chans[i][1]))
+                problem(out, len, &used, &n, "%s must be a Slack channel id like C0123ABCD, "
+                        "not \"%s\" (channel details, at the bottom of the About tab)",
+                        chans[i][0], chans[i][1]);
+        for (size_t i = 0; i < c->nstaff; i++)
+            if (!slack_user_id(c->staff[i].id) && strcmp(c->staff[i].id, "local-admin") != 0)
+                problem(out, len, &used, &n, "staff key \"%s\" is not a Slack user id (like "
+                        "U024BE7LH: the member's profile, \"Copy member ID\")", c->staff[i].id);
+    }
+    if (c->x.handle && (c->x.handle[0] == '@' ||
+                        !all_of(c->x.handle, UPPER_DIGITS "abcdefghijklmnopqrstuvwxyz_") ||
+                        strlen(c->x.handle) > 15))
+        problem(out, len, &used, &n, "x.handle must be the handle without '@' (letters, "
+                "digits, _; at most 15), got \"%s\"", c->x.handle);
+    if (stat(c->scripts_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        problem(out, len, &used, &n, "scripts.dir \"%s\" is not a directory (%s)",
+                c->scripts_dir, strerror(errno ? errno : ENOTDIR));
+    if (strcmp(c->source, "replay") == 0 && c->replay_file && access(c->replay_file, R_OK) != 0)
+        problem(out, len, &used, &n, "replay.file \"%s\" cannot be read (%s)", c->replay_file,
+                strerror(errno));
+    return n;
 }

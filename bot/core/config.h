@@ -93,6 +93,13 @@ struct config *config_load_public(const char *path, char *err, size_t errlen);
 size_t config_reload_into(struct config *live, struct config *fresh, char *restart,
                           size_t len);
 
+/* check-config (issue 20): the shapes Slack or X would reject, checked
+ * without contacting them: token prefixes (xapp-, xoxb-), channel ids (not
+ * #names) and staff user ids when chat = "slack", x.handle without '@', a
+ * missing scripts.dir or replay.file.  Writes one problem a line, each with
+ * its fix, to `out`; returns how many. */
+size_t config_check_shapes(const struct config *c, char *out, size_t len);
+
 /* Returns the staff entry for a chat user id, or NULL.  Borrowed. */
 const struct staff *config_staff(const struct config *c, const char *id);
 const char *config_role_name(enum staff_role role);

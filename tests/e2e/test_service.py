@@ -210,3 +210,131 @@ def test_under_journald_each_line_carries_its_priority(tmp):
     r = subprocess.run([vigil_path(), "run", "-c", cfg], capture_output=True, text=True,
                        env=dict(os.environ, JOURNAL_STREAM="1:1"), timeout=20)
     assert r.stderr.startswith("ts="), r.stderr
+
+
+# --- REPL ------------------------------------------------------------------
+
+def test_repl_finds_the_socket_without_secrets_and_e_fails_when_a_command_fails(tmp):
+    sock = os.path.join(tmp, "vigil.sock")
+    # the production config reads its tokens with env(); the operator's shell has none
+    cfg = write_config(tmp, staff=STAFF,
+                       reply={"signature": Raw('env("VIGIL_SIGNATURE_UNSET_HERE")')})
+    bot = Bot(tmp, cfg, env={"VIGIL_SIGNATURE_UNSET_HERE": " ^{initials}"})
+    bot.wait_started()
+    wait_for(lambda: replay_done(os.path.join(tmp, "vigil.db")), 20, "the replay", bot)
+    env = {k: v for k, v in os.environ.items() if k != "VIGIL_SIGNATURE_UNSET_HERE"}
+
+    def repl(*args):
+        return subprocess.run([vigil_path(), "repl", *args], capture_output=True, text=True,
+                              timeout=20, env=env)
+
+    r = repl("-c", cfg, "-e", ":status")
+    assert r.returncode == 0 and "uptime" in r.stdout, r.stderr
+    r = repl("--socket", sock, "-e", "/tw help")
+    assert r.returncode == 0 and "assign" in r.stdout, r.stderr
+    r = repl("--socket", sock, "-e", "/tw frobnicate 1")
+    assert r.returncode == 1 and "Unknown command" in r.stdout
+    r = repl("--socket", sock, "-e", "/tw close 99999")
+    assert r.returncode == 1, r.stdout                       # the script failed (no ticket)
+    r = repl("--socket", sock, "-e", "/tw close 1", "-e", "/tw close 1")
+    assert r.returncode == 1, r.stdout                       # the second one fails
+    r = repl("--socket", os.path.join(tmp, "nothing.sock"), "-e", ":status")
+    assert r.returncode == 1 and "no bot is running" in r.stderr
+    assert bot.stop()[0] == 0
+
+
+def test_repl_completes_staff_names_after_at(tmp):
+    import shutil
+    from test_admin import Tmux
+    if not shutil.which("tmux"):
+        raise AssertionError("tmux is not installed (make deps installs it)")
+    sock = os.path.join(tmp, "vigil.sock")
+    cfg = write_config(tmp, staff=STAFF)
+    bot = Bot(tmp, cfg)
+    bot.wait_started()
+    t = Tmux(tmp, f"svcrepl{os.getpid()}")
+    try:
+        t.start(f"{vigil_path()} repl --socket {sock}",
+                {"XDG_STATE_HOME": os.path.join(tmp, "state"), "NO_COLOR": "1", "TERM": "xterm"})
+        t.wait("vigil>")
+        t.keys("/tw assign 1 @ali", "Tab")
+        t.wait("vigil> /tw assign 1 @alice")
+        t.keys("C-u", "C-d")
+    finally:
+        t.kill()
+    assert bot.stop()[0] == 0
+
+
+# --- check-config ------------------------------------------------------------
+
+def test_check_config_exits_2_naming_each_shape_problem(tmp):
+    sdir = os.path.join(tmp, "scripts")
+    os.mkdir(sdir)
+    with open(os.path.join(sdir, "wipe.lua"), "w") as f:
+        f.write('return command { role = "admin", run = function() return "wiped" end }\n')
+    cfg = write_config(tmp, chat="slack", staff={"alice": {"name": "Alice"}},
+                       scripts={"dir": sdir},
+                       channels={"mentions": "#support", "escalations": "C0123ABCD"},
+                       slack={"app_token": "xoxb-wrong", "bot_token": "xoxb-ok"},
+                       x={"handle": "@AcmeSupport"})
+    r = run_cli("check-config", "-c", cfg)
+    assert r.returncode == 2, r.stdout + r.stderr
+    for want in ("slack.app_token must be an app-level token", "channels.mentions must be a "
+                 "Slack channel id", 'staff key "alice"', "x.handle must be the handle without",
+                 "unknown key 'role'", "5 problems"):
+        assert want in r.stderr, (want, r.stderr)
+    assert "xoxb-wrong" not in r.stderr
+    r = run_cli("check-config", "-c", os.path.join(ROOT, "config", "vigil.lua"))
+    assert r.returncode == 0, r.stderr
+
+
+# --- install -----------------------------------------------------------------
+
+def test_make_install_lays_out_the_tree_the_unit_verifies_and_man_renders(tmp):
+    import shutil
+    dest = os.path.join(tmp, "dest")
+    build = os.environ.get("VIGIL_BUILD", os.path.join(ROOT, "build"))
+    r = subprocess.run(["make", "--no-print-directory", "-C", ROOT, "install", f"DESTDIR={dest}",
+                        "PREFIX=/usr", f"BUILD={os.path.relpath(build, ROOT)}"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for f, mode in (("usr/bin/vigil", 0o755), ("usr/share/vigil/scripts/assign.lua", 0o644),
+                    ("usr/share/vigil/scripts/hooks/sla.lua", 0o644),
+                    ("usr/share/vigil/lua/vigil/text.lua", 0o644),
+                    ("etc/vigil/vigil.lua", 0o644),
+                    ("usr/lib/systemd/system/vigil.service", 0o644),
+                    ("usr/share/man/man1/vigil.1", 0o644)):
+        p = os.path.join(dest, f)
+        assert os.path.isfile(p), f
+        assert os.stat(p).st_mode & 0o777 == mode, (f, oct(os.stat(p).st_mode))
+    unit = open(os.path.join(dest, "usr/lib/systemd/system/vigil.service")).read()
+    assert "ExecStart=/usr/bin/vigil run -c /etc/vigil/vigil.lua" in unit
+    assert "Type=notify" in unit and "WatchdogSec=" in unit and "@BINDIR@" not in unit and "@SYSCONFDIR@" not in unit
+    conf = open(os.path.join(dest, "etc/vigil/vigil.lua")).read()
+    assert '"/usr/share/vigil/scripts"' in conf and "@DATADIR@" not in conf
+    # an installed config is never overwritten
+    with open(os.path.join(dest, "etc/vigil/vigil.lua"), "a") as f:
+        f.write("-- edited by the admin\n")
+    r = subprocess.run(["make", "--no-print-directory", "-C", ROOT, "install", f"DESTDIR={dest}",
+                        "PREFIX=/usr", f"BUILD={os.path.relpath(build, ROOT)}"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "edited by the admin" in open(
+        os.path.join(dest, "etc/vigil/vigil.lua")).read()
+
+    # man renders the page
+    r = subprocess.run(["man", "-l", os.path.join(dest, "usr/share/man/man1/vigil.1")],
+                       capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, MANPAGER="cat", MANWIDTH="80"))
+    assert r.returncode == 0 and "VIGIL(1)" in r.stdout and "EXIT STATUS" in r.stdout, r.stderr
+
+    # systemd-analyze verify accepts the unit (ExecStart pointed at the tree's binary)
+    if not shutil.which("systemd-analyze"):
+        raise AssertionError("systemd-analyze is not installed (make deps installs systemd)")
+    vdir = os.path.join(tmp, "verify")
+    os.mkdir(vdir)
+    with open(os.path.join(vdir, "vigil.service"), "w") as f:
+        f.write(unit.replace("/usr/bin/vigil", os.path.join(dest, "usr/bin/vigil")))
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no",
+                        os.path.join(vdir, "vigil.service")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "vigil.service" not in r.stderr, r.stderr
