@@ -20,7 +20,8 @@ UNITOBJ := $(UNIT:tests/unit/%.c=$(BUILD)/obj/unit/%.o)
 # Header dependencies come from the compiler (-MMD -MP): each object's .d
 # lists the headers it includes.  An object without its .d is rebuilt.
 DEPFLAGS = -MMD -MP
-DEPS    := $(OBJS:.o=.d) $(UNITOBJ:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/bench/bench_core.d
+DEPS    := $(OBJS:.o=.d) $(UNITOBJ:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/doctor.d \
+           $(BUILD)/obj/bench/bench_core.d
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=undefined
@@ -33,7 +34,7 @@ all: $(BUILD)/vigil $(BUILD)/unit-tests
 deps:
 	@sh tools/deps.sh
 
-# bot/main.c too: $(BUILD)/obj/main.o
+# bot/main.c and bot/doctor.c too: $(BUILD)/obj/main.o, $(BUILD)/obj/doctor.o
 $(BUILD)/obj/%.o: bot/%.c $(BUILD)/obj/%.d
 	@mkdir -p $(dir $@)
 	@echo "  CC   $<"
@@ -52,7 +53,8 @@ $(DEPS): ;
 check:
 	@python3 tools/checksrc.py bot && echo "check: bot/ is clean"
 
-$(BUILD)/vigil: $(OBJS) $(BUILD)/obj/main.o
+# bot/doctor.c: the one-shot `vigil doctor`, linked into the binary only
+$(BUILD)/vigil: $(OBJS) $(BUILD)/obj/main.o $(BUILD)/obj/doctor.o
 	@echo "  LD   $@"
 	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -25,6 +25,7 @@
 #include "core/notify.h"
 #include "core/ws.h"
 #include "desk/desk.h"
+#include "doctor.h"
 #include "script/script.h"
 #include "source/replay.h"
 #include "source/x.h"
@@ -670,7 +671,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "vigil: -e goes with repl\n");
         return 2;
     }
-    if (strcmp(cmd, "run") && strcmp(cmd, "check-config")) {
+    if (strcmp(cmd, "run") && strcmp(cmd, "check-config") && strcmp(cmd, "doctor")) {
         fprintf(stderr, "vigil: unknown command '%s'\n", cmd);
         usage(stderr);
         return 2;
@@ -692,6 +693,12 @@ int main(int argc, char **argv)
     log_set_level((enum log_level)log_parse_level(level));
     if (!strcmp(cmd, "check-config"))
         return check_config(cfg);
+    if (!strcmp(cmd, "doctor")) {
+        rc = doctor_run(cfg);
+        config_free(cfg);
+        log_clear_secrets();
+        return rc;
+    }
     rc = run_bot(cfg, cli_level);
     config_free(cfg);
     log_clear_secrets();

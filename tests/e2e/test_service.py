@@ -338,3 +338,124 @@ def test_make_install_lays_out_the_tree_the_unit_verifies_and_man_renders(tmp):
                         os.path.join(vdir, "vigil.service")],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "vigil.service" not in r.stderr, r.stderr
+
+
+# --- doctor ------------------------------------------------------------------
+
+X_SECRETS = {"X_BEARER": "AAAA-test-bearer", "X_CK": "ck-test", "X_CS": "cs-secret-test",
+             "X_TK": "tk-test", "X_TS": "ts-secret-test"}
+
+
+def fake_x():
+    fx = FakeX(brand_id=BRAND, brand_username="AcmeSupport", bearer=X_SECRETS["X_BEARER"],
+               oauth1=dict(consumer_key="ck-test", consumer_secret="cs-secret-test",
+                           token="tk-test", token_secret="ts-secret-test"))
+    fx.start()
+    return fx
+
+
+def doctor(tmp, fs, fx, env=None, staff=STAFF, channels=CHANNELS, **x):
+    cfg = write_config(tmp, chat="slack", source="x", staff=staff, channels=channels,
+                       slack=slack_keys(fs),
+                       x=dict({"api_url": fx.api_url, "handle": "AcmeSupport",
+                               "bearer_token": Raw('env("X_BEARER")'),
+                               "oauth1": {"consumer_key": Raw('env("X_CK")'),
+                                          "consumer_secret": Raw('env("X_CS")'),
+                                          "token": Raw('env("X_TK")'),
+                                          "token_secret": Raw('env("X_TS")')}}, **x))
+    e = dict(os.environ, NO_PROXY="127.0.0.1,localhost", **TOKENS)
+    e.update(X_SECRETS)
+    e.update(env or {})
+    r = subprocess.run([vigil_path(), "doctor", "-c", cfg], capture_output=True, text=True,
+                       timeout=60, env=e)
+    for secret in list(TOKENS.values()) + list(X_SECRETS.values()) + list((env or {}).values()):
+        assert secret not in r.stdout + r.stderr, "a secret in doctor's output"
+    return r
+
+
+def failures(r):
+    """The FAIL lines, each with its fix."""
+    return [line for line in r.stdout.splitlines() if line.startswith("FAIL") or "fix:" in line]
+
+
+def test_doctor_passes_a_config_the_services_accept(tmp):
+    fs, fx = fake_slack(), fake_x()
+    try:
+        r = doctor(tmp, fs, fx)
+        assert r.returncode == 0, r.stdout + r.stderr
+        for want in ("ok    slack.app_token opens Socket Mode", "ok    slack.bot_token is a valid",
+                     "(#mentions): the bot is a member", "the bot token has the scopes",
+                     "staff U1 (Alice Jensen) is a workspace member",
+                     f"X has an account @AcmeSupport, user id {BRAND}",
+                     "x.oauth1 acts as @AcmeSupport", "X rate-limit budget", "checks passed"):
+            assert want in r.stdout, (want, r.stdout)
+        assert not failures(r)
+        assert [c for c in fs.calls if c["method"] == "conversations.info"]
+        assert not fs.errors and not fx.errors, (fs.errors, fx.errors)
+    finally:
+        fs.stop()
+        fx.stop()
+
+
+def test_doctor_names_each_slack_failure_with_its_fix(tmp):
+    fs, fx = fake_slack(), fake_x()
+    try:
+        # a token of the wrong type, and a revoked bot token
+        r = doctor(tmp, fs, fx, env={"SLACK_APP_TOKEN": "xoxb-not-an-app-token",
+                                     "SLACK_BOT_TOKEN": "xoxb-revoked"})
+        assert r.returncode == 1, r.stdout + r.stderr
+        out = "\n".join(failures(r))
+        assert "FAIL  slack.app_token opens Socket Mode: not an xapp- token" in out, r.stdout
+        assert "FAIL  slack.bot_token is a valid bot token: invalid_auth" in out, r.stdout
+        assert "fix: create an app-level token with the connections:write scope" in out
+
+        # a missing scope, a channel the bot left, a channel that does not exist, a stranger
+        fs.scopes = [s for s in FakeSlack.BOT_SCOPES if s != "channels:history"]
+        fs.remove_bot("C_ESCALATE")
+        r = doctor(tmp, fs, fx, staff=dict(STAFF, U404={"name": "Nobody"}),
+                   channels=dict(CHANNELS, mentions="C0NOSUCH"))
+        assert r.returncode == 1
+        out = "\n".join(failures(r))
+        assert "the bot token has the scopes vigil uses; missing: channels:history" in out, out
+        assert "fix: add the missing scopes under OAuth & Permissions" in out
+        assert "channels.mentions C0NOSUCH exists: channel_not_found" in out, out
+        assert "channels.escalations C_ESCALATE (#escalate): the bot is a member" in out, out
+        assert "fix: in #escalate, type /invite @" in out
+        assert "staff U404 (Nobody) is a workspace member: user_not_found" in out, out
+        assert "Alice" not in out
+        assert "4 of" in r.stdout and "checks failed" in r.stdout
+    finally:
+        fs.stop()
+        fx.stop()
+
+
+def test_doctor_names_each_x_failure_with_its_fix(tmp):
+    fs, fx = fake_slack(), fake_x()
+    try:
+        r = doctor(tmp, fs, fx, env={"X_BEARER": "AAAA-revoked", "X_TS": "ts-wrong-secret"})
+        assert r.returncode == 1
+        out = "\n".join(failures(r))
+        assert "FAIL  X accepts the read credential" in out, r.stdout
+        assert "FAIL  x.oauth1 signs requests for replies and DMs" in out, r.stdout
+        # what X would refuse, as the fake saw it: the point of this check
+        assert any("unknown bearer token" in e for e in fx.errors), fx.errors
+        assert any("bad OAuth 1.0a signature" in e for e in fx.errors), fx.errors
+        fx.errors.clear()
+
+        r = doctor(tmp, fs, fx, handle="NoSuchHandle")
+        out = "\n".join(failures(r))
+        assert r.returncode == 1 and "FAIL  X has an account @NoSuchHandle" in out, r.stdout
+        assert "x.oauth1 acts as @AcmeSupport, not @NoSuchHandle" in out, r.stdout
+
+        r = doctor(tmp, fs, fx, user_id="1234")
+        out = "\n".join(failures(r))
+        assert r.returncode == 1 and f'fix: set x.user_id = "{BRAND}"' in out, r.stdout
+
+        fx.rate_limits = {"users": (1, 900)}
+        r = doctor(tmp, fs, fx)
+        out = "\n".join(failures(r))
+        assert r.returncode == 1 and "X rate-limit budget for user lookups: 0 of 1 left" in out, \
+            r.stdout
+    finally:
+        fs.stop()
+        fx.stop()
