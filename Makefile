@@ -107,7 +107,7 @@ run: deps $(BUILD)/vigil
 
 # Forget the demo's state (tickets, cursor) so `make run` replays from the start.
 demo-reset:
-	rm -f var/vigil.db var/vigil.db-wal var/vigil.db-shm
+	rm -f var/vigil.db var/vigil.db-wal var/vigil.db-shm var/vigil.db.lock
 
 test: deps
 	@$(MAKE) --no-print-directory all

@@ -430,11 +430,14 @@ static int ensure_parent_dir(const char *path)
 
 /* One vigil per store (issue 20): the lock is taken before the store is
  * opened, so a second process stops before it reads X or posts anything.
- * Returns the lock's fd, or -1 (said why). */
+ * Returns the lock's fd, or -1 (said why).  When the lock file cannot be
+ * made at all (a directory the bot cannot write), the store is opened only
+ * to name the store's own, more precise refusal, then closed. */
 static int lock_store(const char *store_path)
 {
     pid_t holder;
-    int fd = instance_lock(store_path, &holder);
+    int fd = instance_lock(store_path, &holder), err = errno;
+    struct store *s;
 
     if (fd >= 0)
         return fd;
@@ -443,9 +446,12 @@ static int lock_store(const char *store_path)
                   (long)holder, store_path);
         fprintf(stderr, "vigil: another vigil (pid %ld) is running on the store %s; "
                 "stop it first (two would post every ticket twice)\n", (long)holder, store_path);
-    } else {
-        log_error("cannot lock the store", "store=%s error=%s", store_path, strerror(errno));
+        return -1;
     }
+    s = store_open(store_path);
+    store_close(s);
+    log_error("cannot lock the store", "store=%s lock=%s.lock error=%s", store_path, store_path,
+              strerror(err));
     return -1;
 }
 
