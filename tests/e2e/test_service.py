@@ -178,6 +178,15 @@ def test_notify_socket_gets_ready_status_and_a_watchdog_that_stops_without_slack
         assert any("tickets open; outbox" in s for s in ns.lines("STATUS="))
         wait_for(lambda: len(ns.lines("WATCHDOG=1")) >= 3, 10, "watchdog pings", bot)
 
+        # systemctl reload: the Socket Mode link stays up, systemd hears RELOADING
+        opens = len([c for c in fs.calls if c["method"] == "apps.connections.open"])
+        bot.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: 'msg="config reloaded"' in bot.stderr(), 10, "the reload", bot)
+        wait_for(lambda: ns.lines("RELOADING=1"), 5, "RELOADING=1", bot)
+        time.sleep(0.5)
+        assert len([c for c in fs.calls if c["method"] == "apps.connections.open"]) == opens
+        assert len(fs.connections()) == 1
+
         fs.stop()   # Slack goes away; vigil keeps retrying (give_up_after 0)
         wait_for(lambda: "watchdog is no longer fed" in bot.stderr(), 20,
                  "the watchdog to stop", bot)
