@@ -45,7 +45,7 @@ class NotifySocket:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.path)
         self.sock.settimeout(0.1)
-        self.got = []   # (monotonic time, line)
+        self.got = []   # (monotonic time it was drained, line)
 
     def drain(self):
         while True:
@@ -190,6 +190,7 @@ def test_notify_socket_gets_ready_status_and_a_watchdog_that_stops_without_slack
         fs.stop()   # Slack goes away; vigil keeps retrying (give_up_after 0)
         wait_for(lambda: "watchdog is no longer fed" in bot.stderr(), 20,
                  "the watchdog to stop", bot)
+        ns.drain()   # pings sent before the log line are stamped now, not later
         quiet_from = time.monotonic()
         time.sleep(2.5)
         assert ns.since(quiet_from, "WATCHDOG=1") == [], "pinged while disconnected"
