@@ -249,7 +249,7 @@ static void on_notify(uv_timer_t *t)
         notify_ready();
         log_info("ready", "chat=%s source=%s", a->cfg->chat, a->cfg->source);
     }
-    if (a->ticks++ % 8 == 0)
+    if (a->ticks++ % 8 == 0 && notify_wanted())   /* two store queries: only for systemd */
         send_status(a, conn);
     if (!a->wd_ms || now - a->last_pet_ms < a->wd_ms / 2)
         return;

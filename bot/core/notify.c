@@ -4,8 +4,15 @@
 #include "core/notify.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+
+int notify_wanted(void)
+{
+    const char *v = getenv("NOTIFY_SOCKET");
+    return v && *v;
+}
 
 void notify_ready(void) { sd_notify(0, "READY=1"); }
 void notify_stopping(void) { sd_notify(0, "STOPPING=1"); }

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+/* 1 when systemd listens ($NOTIFY_SOCKET set): work only it needs can be skipped. */
+int notify_wanted(void);
 void notify_ready(void);
 void notify_stopping(void);
 void notify_reloading(int done);
