@@ -2,7 +2,7 @@
 # fresh Debian 12 machine (they depend on `make deps`).
 SHELL := /bin/bash
 
-PKGS    := libwebsockets libuv libcurl jansson lua5.4 sqlite3 readline libutf8proc
+PKGS    := libwebsockets libuv libcurl jansson lua5.4 sqlite3 readline libutf8proc libsystemd
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -20,7 +20,8 @@ UNITOBJ := $(UNIT:tests/unit/%.c=$(BUILD)/obj/unit/%.o)
 # Header dependencies come from the compiler (-MMD -MP): each object's .d
 # lists the headers it includes.  An object without its .d is rebuilt.
 DEPFLAGS = -MMD -MP
-DEPS    := $(OBJS:.o=.d) $(UNITOBJ:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/bench/bench_core.d
+DEPS    := $(OBJS:.o=.d) $(UNITOBJ:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/doctor.d \
+           $(BUILD)/obj/bench/bench_core.d
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=undefined
@@ -33,16 +34,16 @@ all: $(BUILD)/vigil $(BUILD)/unit-tests
 deps:
 	@sh tools/deps.sh
 
-# bot/main.c too: $(BUILD)/obj/main.o
+# bot/main.c and bot/doctor.c too: $(BUILD)/obj/main.o, $(BUILD)/obj/doctor.o
 $(BUILD)/obj/%.o: bot/%.c $(BUILD)/obj/%.d
 	@mkdir -p $(dir $@)
 	@echo "  CC   $<"
-	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(CPPFLAGS_ALL) $(DEPFLAGS) -c $< -o $@
+	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(CPPFLAGS) $(CPPFLAGS_ALL) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/obj/unit/%.o: tests/unit/%.c $(BUILD)/obj/unit/%.d
 	@mkdir -p $(dir $@)
 	@echo "  CC   $<"
-	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(CPPFLAGS_ALL) $(DEPFLAGS) -Itests/unit -c $< -o $@
+	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) $(CPPFLAGS) $(CPPFLAGS_ALL) $(DEPFLAGS) -Itests/unit -c $< -o $@
 
 # vigil test's Lua half (bot/test/testkit.lua) is compiled in as a C string.
 $(BUILD)/gen/testkit_lua.h: bot/test/testkit.lua
@@ -61,13 +62,52 @@ $(DEPS): ;
 check:
 	@python3 tools/checksrc.py bot && echo "check: bot/ is clean"
 
-$(BUILD)/vigil: $(OBJS) $(BUILD)/obj/main.o
+# bot/doctor.c: the one-shot `vigil doctor`, linked into the binary only
+$(BUILD)/vigil: $(OBJS) $(BUILD)/obj/main.o $(BUILD)/obj/doctor.o
 	@echo "  LD   $@"
-	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LIBS)
+	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/unit-tests: $(OBJS) $(UNITOBJ)
 	@echo "  LD   $@"
-	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LIBS)
+	@$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# --- install (issue 20) ---------------------------------------------------
+# `make install` honours PREFIX, DESTDIR and the environment's CFLAGS,
+# CPPFLAGS and LDFLAGS, so a package build's hardening applies:
+#   CFLAGS="$$(dpkg-buildflags --get CFLAGS)" CPPFLAGS="$$(dpkg-buildflags --get CPPFLAGS)" \
+#   LDFLAGS="$$(dpkg-buildflags --get LDFLAGS) -Wl,-z,now" make BUILD=build/dist install
+# The configuration goes to $(SYSCONFDIR)/vigil (never over an existing one),
+# the unit to $(PREFIX)/lib/systemd/system (systemd reads /usr/local/lib too).
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+BINDIR     := $(PREFIX)/bin
+DATADIR    := $(PREFIX)/share/vigil
+MANDIR     := $(PREFIX)/share/man/man1
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SUBST      := sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' \
+                  -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
+.PHONY: install uninstall
+install: $(BUILD)/vigil
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR) \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/vigil
+	install -m 0755 $(BUILD)/vigil $(DESTDIR)$(BINDIR)/vigil
+	@set -e; for f in $$(find scripts lua -type f -name '*.lua' | sort); do \
+	  install -D -m 0644 $$f $(DESTDIR)$(DATADIR)/$$f; done
+	@echo "  installed scripts/ and lua/ under $(DESTDIR)$(DATADIR)"
+	install -m 0644 dist/vigil.1 $(DESTDIR)$(MANDIR)/vigil.1
+	$(SUBST) dist/vigil.service.in > $(DESTDIR)$(UNITDIR)/vigil.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/vigil.service
+	$(SUBST) dist/vigil.lua.in > $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.lua.example
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.lua ]; then \
+	  echo "  kept $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.lua (the new example is vigil.lua.example)"; \
+	else install -m 0644 $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.lua.example \
+	  $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.lua; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/vigil $(DESTDIR)$(MANDIR)/vigil.1 $(DESTDIR)$(UNITDIR)/vigil.service \
+	  $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.lua.example
+	rm -rf $(DESTDIR)$(DATADIR)
 
 # The offline demo: console chat + replay source + var/vigil.db.
 run: deps $(BUILD)/vigil
@@ -76,7 +116,7 @@ run: deps $(BUILD)/vigil
 
 # Forget the demo's state (tickets, cursor) so `make run` replays from the start.
 demo-reset:
-	rm -f var/vigil.db var/vigil.db-wal var/vigil.db-shm
+	rm -f var/vigil.db var/vigil.db-wal var/vigil.db-shm var/vigil.db.lock
 
 # The shipped scripts and lua/ against the sandbox's globals (.luacheckrc):
 # a global the sandbox lacks (io, os.exit, a typo) fails here, not in chat.

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <uv.h>
 
 #include "admin/admin.h"
@@ -19,9 +20,12 @@
 #include "chat/slack.h"
 #include "core/config.h"
 #include "core/http.h"
+#include "core/instance.h"
 #include "core/log.h"
+#include "core/notify.h"
 #include "core/ws.h"
 #include "desk/desk.h"
+#include "doctor.h"
 #include "script/script.h"
 #include "source/journal.h"
 #include "source/replay.h"
@@ -46,9 +50,13 @@ struct app {
     struct http *http;
     struct lws_context *ws;
     struct journal *journal;     /* record.dir: what comes in; NULL: none */
-    uv_signal_t sigint, sigterm;
-    uv_timer_t grace, storecheck;
+    uv_signal_t sigint, sigterm, sighup;
+    uv_timer_t grace, storecheck, notify;
     int stopping, exit_code, store_told;
+    /* systemd (issue 20) */
+    int started, ready, wd_withheld, ticks;
+    uint64_t wd_ms, last_pet_ms, last_connected_ms;
+    const char *cli_level;   /* -l given: a reload keeps it */
 };
 
 static void usage(FILE *f)
@@ -57,16 +65,19 @@ static void usage(FILE *f)
         "usage: vigil <command> [options]\n"
         "\n"
         "commands:\n"
-        "  run            run the bot (default config: config/vigil.lua)\n"
+        "  run            run the bot\n"
         "  check-config   validate the config and exit (0 ok, 2 invalid)\n"
         "  repl           attach to the running bot (-e CMD runs CMD and exits)\n"
         "  test [PATH...]  run Lua script tests offline (default scripts/tests/*_test.lua)\n"
         "  new-command NAME  write scripts/NAME.lua and a passing scripts/tests/NAME_test.lua\n"
         "  replay JOURNAL  run a recorded journal offline through scripts (--expect GOLDEN)\n"
+        "  doctor         check the config against Slack and X (0: all pass)\n"
         "  version        print the version\n"
         "\n"
         "options:\n"
-        "  -c, --config FILE     the config file\n"
+        "  -c, --config FILE     the config file (else $VIGIL_CONFIG, /etc/vigil/vigil.lua,\n"
+        "                        ./config/vigil.lua, the first that exists)\n"
+        "  -s, --socket PATH     repl: the admin socket (no config is read)\n"
         "  -l, --log-level LVL   debug, info, warn or error (overrides log_level)\n"
         "  -V, --version         print the version and exit\n"
         "  -h, --help            print this help and exit\n");
@@ -201,6 +212,118 @@ static void on_storecheck(uv_timer_t *t)
         a->chat->ops->post_channel(a->chat, a->cfg->channel_escalations, text, told_cb, NULL);
 }
 
+/* --- systemd: readiness, status, watchdog ------------------------------ */
+
+#define NOTIFY_TICK_MS 250
+
+static int chat_connected(struct app *a)
+{
+    const char *st;
+    if (strcmp(a->cfg->chat, "slack") != 0)
+        return 1;   /* the console is there as long as the process is */
+    st = a->chat->ops->state ? a->chat->ops->state(a->chat) : NULL;
+    return st && strncmp(st, "connected", 9) == 0;
+}
+
+static void send_status(struct app *a, int connected)
+{
+    struct store_stats st;
+    char line[200], wait[48] = "";
+    int64_t waiting = desk_outbox_waiting(a->desk), queued;
+
+    memset(&st, 0, sizeof st);
+    if (store_stats(a->store, (int64_t)time(NULL), (int64_t)a->cfg->sla_first_response, &st))
+        st.open = -1;
+    queued = store_job_count(a->store, "queued");
+    if (waiting > 0)
+        snprintf(wait, sizeof wait, ", oldest waiting %llds", (long long)waiting);
+    snprintf(line, sizeof line, "chat %s; %lld tickets open; outbox %lld queued%s",
+             connected ? "connected" : "NOT connected", (long long)st.open,
+             (long long)queued, wait);
+    notify_status(line);
+}
+
+/* Every NOTIFY_TICK_MS on the loop: READY=1 once chat is connected and the
+ * source started; STATUS= now and then; WATCHDOG=1 while chat is connected
+ * or still within slack.give_up_after of losing it.  A timer on the loop
+ * itself, so a stuck loop pets nothing either; a bot that sits disconnected
+ * (give_up_after 0: retry forever) stops petting and systemd restarts it. */
+static void on_notify(uv_timer_t *t)
+{
+    struct app *a = t->data;
+    uint64_t now = uv_now(&a->loop);
+    int conn = chat_connected(a), healthy;
+
+    if (conn)
+        a->last_connected_ms = now;
+    if (!a->ready && conn && a->started) {
+        a->ready = 1;
+        notify_ready();
+        log_info("ready", "chat=%s source=%s", a->cfg->chat, a->cfg->source);
+    }
+    if (a->ticks++ % 8 == 0 && notify_wanted())   /* two store queries: only for systemd */
+        send_status(a, conn);
+    if (!a->wd_ms || now - a->last_pet_ms < a->wd_ms / 2)
+        return;
+    healthy = conn || !a->ready ||
+              (a->cfg->slack.give_up_after > 0 &&
+               now - a->last_connected_ms < (uint64_t)(a->cfg->slack.give_up_after * 1000));
+    if (healthy) {
+        notify_watchdog();
+        a->last_pet_ms = now;
+        a->wd_withheld = 0;
+    } else if (!a->wd_withheld) {
+        a->wd_withheld = 1;
+        log_error("chat is not connected: the watchdog is no longer fed, systemd will "
+                  "restart vigil", "chat_state=%s", desk_chat_state(a->desk));
+    }
+}
+
+/* Something the admins must hear about, outside any script. */
+static void on_script_notice(void *arg, const char *text);
+
+/* SIGHUP: read the config file again.  What can change live is moved into
+ * the running config (config_reload_into); an invalid file changes
+ * nothing, and the log and the admins are told why. */
+static void on_sighup(uv_signal_t *s, int signum)
+{
+    struct app *a = s->data;
+    char err[1024], restart[600], text[1400];
+    struct config *fresh;
+    size_t changed;
+
+    (void)signum;
+    if (a->stopping)
+        return;
+    notify_reloading(0);
+    fresh = config_load(a->cfg->path, err, sizeof err);
+    if (!fresh) {
+        char *clean = log_redact(err);
+        log_error("config not reloaded: the running config stays", "path=%s error=%s",
+                  a->cfg->path, clean ? clean : err);
+        snprintf(text, sizeof text, "vigil: the config was NOT reloaded (the running one "
+                 "stays): %s", clean ? clean : err);
+        free(clean);
+        on_script_notice(a, text);
+        notify_reloading(1);
+        return;
+    }
+    changed = config_reload_into(a->cfg, fresh, restart, sizeof restart);
+    config_free(fresh);
+    if (!a->cli_level)
+        log_set_level((enum log_level)log_parse_level(a->cfg->log_level ? a->cfg->log_level
+                                                                        : "info"));
+    log_info("config reloaded", "path=%s changed=%zu staff=%zu", a->cfg->path, changed,
+             a->cfg->nstaff);
+    if (*restart) {
+        log_warn("config keys changed that take effect only at restart", "keys=%s", restart);
+        snprintf(text, sizeof text, "vigil: config reloaded; these changes wait for a "
+                 "restart: %s", restart);
+        on_script_notice(a, text);
+    }
+    notify_reloading(1);
+}
+
 static void close_handle(uv_handle_t *h)
 {
     if (!uv_is_closing(h))
@@ -214,6 +337,9 @@ static void finish_shutdown(struct app *a)
     close_handle((uv_handle_t *)&a->grace);
     uv_timer_stop(&a->storecheck);
     close_handle((uv_handle_t *)&a->storecheck);
+    uv_timer_stop(&a->notify);
+    close_handle((uv_handle_t *)&a->notify);
+    close_handle((uv_handle_t *)&a->sighup);
     ws_context_close(a->ws);
     http_free(a->http);   /* aborted sends go back to the queue */
     a->http = NULL;
@@ -261,6 +387,7 @@ static void app_stop(struct app *a, const char *why)
     if (a->stopping)
         return;
     log_info("shutting down", "reason=%s", why);
+    notify_stopping();
     stop_intake(a);
     uv_timer_start(&a->grace, on_grace, 0, 50);
 }
@@ -291,6 +418,7 @@ static void block_stop_signals(int how)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);   /* its default action would kill a starting bot */
     sigprocmask(how, &set, NULL);
 }
 
@@ -312,20 +440,58 @@ static int ensure_parent_dir(const char *path)
     return 0;
 }
 
-static int run_bot(struct config *cfg)
+/* One vigil per store (issue 20): the lock is taken before the store is
+ * opened, so a second process stops before it reads X or posts anything.
+ * Returns the lock's fd, or -1 (said why).  When the lock file cannot be
+ * made at all (a directory the bot cannot write), the store is opened only
+ * to name the store's own, more precise refusal, then closed. */
+static int lock_store(const char *store_path)
+{
+    pid_t holder;
+    int fd = instance_lock(store_path, &holder), err = errno;
+    struct store *s;
+
+    if (fd >= 0)
+        return fd;
+    if (holder > 0) {
+        log_error("another vigil is running on this store", "pid=%ld store=%s",
+                  (long)holder, store_path);
+        fprintf(stderr, "vigil: another vigil (pid %ld) is running on the store %s; "
+                "stop it first (two would post every ticket twice)\n", (long)holder, store_path);
+        return -1;
+    }
+    s = store_open(store_path);
+    store_close(s);
+    log_error("cannot lock the store", "store=%s lock=%s.lock error=%s", store_path, store_path,
+              strerror(err));
+    return -1;
+}
+
+static int run_bot(struct config *cfg, const char *cli_level)
 {
     struct app a;
     char *cursor = NULL;
-    int rc = 1;
+    int rc = 1, lock_fd;
 
     memset(&a, 0, sizeof a);
     a.cfg = cfg;
+    a.cli_level = cli_level;
     signal(SIGPIPE, SIG_IGN);
     if (ensure_parent_dir(cfg->store_path))
         return 1;
-    a.store = store_open(cfg->store_path);
-    if (!a.store)
+    lock_fd = lock_store(cfg->store_path);
+    if (lock_fd < 0)
         return 1;
+    if (instance_create_private(cfg->store_path)) {
+        log_error("cannot create the store", "path=%s error=%s", cfg->store_path, strerror(errno));
+        close(lock_fd);
+        return 1;
+    }
+    a.store = store_open(cfg->store_path);
+    if (!a.store) {
+        close(lock_fd);
+        return 1;
+    }
     uv_loop_init(&a.loop);
     /* The handles every exit path closes exist from the start, so a start-up
      * failure anywhere below closes them like a normal stop does. */
@@ -333,9 +499,12 @@ static int run_bot(struct config *cfg)
     a.grace.data = &a;
     uv_timer_init(&a.loop, &a.storecheck);
     a.storecheck.data = &a;
+    uv_timer_init(&a.loop, &a.notify);
+    a.notify.data = &a;
     uv_signal_init(&a.loop, &a.sigint);
     uv_signal_init(&a.loop, &a.sigterm);
-    a.sigint.data = a.sigterm.data = &a;
+    uv_signal_init(&a.loop, &a.sighup);
+    a.sigint.data = a.sigterm.data = a.sighup.data = &a;
     a.ws = ws_context_new(&a.loop, strcmp(cfg->chat, "slack") == 0 ? slack_ws_protocols() : NULL);
     a.http = http_new(&a.loop);
     a.desk = desk_new(&a.loop, a.store, cfg);
@@ -384,6 +553,7 @@ static int run_bot(struct config *cfg)
 
     uv_signal_start(&a.sigint, on_signal, SIGINT);
     uv_signal_start(&a.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&a.sighup, on_sighup, SIGHUP);
     /* main() held these back until now; one that came meanwhile runs
      * on_signal on the first loop turn. */
     unblock_stop_signals();
@@ -399,6 +569,10 @@ static int run_bot(struct config *cfg)
         goto out;
     free(cursor);
     cursor = NULL;
+    a.started = 1;
+    a.wd_ms = notify_watchdog_usec() / 1000;
+    a.last_connected_ms = uv_now(&a.loop);
+    uv_timer_start(&a.notify, on_notify, 0, NOTIFY_TICK_MS);
 
     uv_run(&a.loop, UV_RUN_DEFAULT);
     rc = a.exit_code;
@@ -421,15 +595,53 @@ out:
     desk_free(a.desk);
     journal_close(a.journal);
     store_close(a.store);
+    close(lock_fd);   /* releases the store for the next vigil */
     if (rc == 0)
         log_info("vigil stopped", "");
     return rc;
 }
 
+/* check-config: the file loaded; now the shapes Slack and X would reject
+ * and the scripts' mistakes the loader would skip.  Takes cfg. */
+static int check_config(struct config *cfg)
+{
+    char shapes[4096], *scripts = NULL;
+    size_t n = config_check_shapes(cfg, shapes, sizeof shapes);
+    int rc;
+
+    n += script_check_dir(cfg->scripts_dir, &scripts);
+    if (n) {
+        fprintf(stderr, "vigil: %s: %zu problem%s:\n%s%s", cfg->path, n, n == 1 ? "" : "s",
+                shapes, scripts ? scripts : "");
+        rc = 2;
+    } else {
+        printf("%s: ok (chat=%s source=%s staff=%zu)\n", cfg->path, cfg->chat, cfg->source,
+               cfg->nstaff);
+        rc = 0;
+    }
+    free(scripts);
+    config_free(cfg);
+    return rc;
+}
+
+/* The config file: -c, then $VIGIL_CONFIG, then the installed
+ * /etc/vigil/vigil.lua, then ./config/vigil.lua (a checkout). */
+static const char *find_config(const char *given)
+{
+    const char *env = getenv("VIGIL_CONFIG");
+    if (given)
+        return given;
+    if (env && *env)
+        return env;
+    if (access("/etc/vigil/vigil.lua", F_OK) == 0)
+        return "/etc/vigil/vigil.lua";
+    return "config/vigil.lua";
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "run";
-    const char *path = "config/vigil.lua", *level = NULL;
+    const char *path = NULL, *level = NULL, *socket_path = NULL, *cli_level;
     char *cmds[64];
     int ncmds = 0;
     struct config *cfg;
@@ -450,6 +662,8 @@ int main(int argc, char **argv)
     for (int i = (argc > 1 && argv[1][0] != '-') ? 2 : 1; i < argc; i++) {
         if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
             path = argv[++i];
+        } else if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--socket")) && i + 1 < argc) {
+            socket_path = argv[++i];
         } else if ((!strcmp(argv[i], "-l") || !strcmp(argv[i], "--log-level")) && i + 1 < argc) {
             level = argv[++i];
         } else if (!strcmp(argv[i], "-e") && i + 1 < argc && ncmds < 64) {
@@ -474,15 +688,20 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    path = find_config(path);
     if (!strcmp(cmd, "repl")) {
         unblock_stop_signals();   /* the REPL handles Ctrl-C itself */
-        return repl_main(path, cmds, ncmds);
+        return repl_main(path, socket_path, cmds, ncmds);
+    }
+    if (socket_path) {
+        fprintf(stderr, "vigil: --socket goes with repl\n");
+        return 2;
     }
     if (ncmds) {
         fprintf(stderr, "vigil: -e goes with repl\n");
         return 2;
     }
-    if (strcmp(cmd, "run") && strcmp(cmd, "check-config")) {
+    if (strcmp(cmd, "run") && strcmp(cmd, "check-config") && strcmp(cmd, "doctor")) {
         fprintf(stderr, "vigil: unknown command '%s'\n", cmd);
         usage(stderr);
         return 2;
@@ -498,16 +717,19 @@ int main(int argc, char **argv)
         free(clean);
         return 2;
     }
+    cli_level = level;
     if (!level)
         level = cfg->log_level ? cfg->log_level : "info";
     log_set_level((enum log_level)log_parse_level(level));
-    if (!strcmp(cmd, "check-config")) {
-        printf("%s: ok (chat=%s source=%s staff=%zu)\n", path, cfg->chat, cfg->source,
-               cfg->nstaff);
+    if (!strcmp(cmd, "check-config"))
+        return check_config(cfg);
+    if (!strcmp(cmd, "doctor")) {
+        rc = doctor_run(cfg);
         config_free(cfg);
-        return 0;
+        log_clear_secrets();
+        return rc;
     }
-    rc = run_bot(cfg);
+    rc = run_bot(cfg, cli_level);
     config_free(cfg);
     log_clear_secrets();
     return rc;

@@ -6,9 +6,9 @@ chat   = "slack"
 source = "x"
 command = "/tw"                 -- the umbrella slash command (/tw reply 42 ...)
 
-store   = { path = "var/vigil.db" }
-scripts = { dir = "scripts", lib = "lua" }
-admin   = { socket = "var/vigil.sock", user = "U024BE7LH" }
+store   = { path = "../var/vigil.db" }   -- relative to this file's directory
+scripts = { dir = "../scripts", lib = "../lua" }
+admin   = { socket = "../var/vigil.sock", user = "U024BE7LH" }
 
 slack = {
   app_token = env("SLACK_APP_TOKEN"),   -- xapp-..., scope connections:write

@@ -2,18 +2,19 @@
 -- Console chat (tickets are printed to this terminal, commands typed at the
 -- prompt), replay source (recorded X mentions from config/sample-mentions.jsonl),
 -- and the store in var/.  config/example-slack-x.lua shows a production setup.
--- Every key is documented in CONTRIBUTING.md ("Configuration").
+-- Every key is documented in CONTRIBUTING.md ("Configuration").  Relative
+-- paths resolve against this file's directory (config/), not the current one.
 
 chat   = "console"
 source = "replay"
 log_level = "warn"         -- keep the terminal for tickets; --log-level info shows everything
 
-store   = { path = "var/vigil.db" }
-scripts = { dir = "scripts", lib = "lua" }
-admin   = { socket = "var/vigil.sock", user = "local-admin" }
+store   = { path = "../var/vigil.db" }
+scripts = { dir = "../scripts", lib = "../lua" }
+admin   = { socket = "../var/vigil.sock", user = "local-admin" }
 
 replay = {
-  file = "config/sample-mentions.jsonl",
+  file = "sample-mentions.jsonl",
   interval = 2,            -- seconds between pages
 }
 

@@ -1,10 +1,13 @@
 #!/bin/sh
 # Checks vigil's Debian packages (`deps.sh bench`: the benchmark's too) and installs the missing ones with apt-get.
 # Idempotent: when everything is there it prints nothing and exits 0.
+# libsystemd-dev: sd_notify; systemd: systemd-analyze verify of the unit;
+# man-db: the man page test; procps: /bin/kill of the unit's ExecReload;
+# dpkg-dev: dpkg-buildflags for tools/check-install.sh.
 PKGS="pkg-config gcc make libwebsockets-dev libwebsockets-evlib-uv libuv1-dev
 libcurl4-openssl-dev libssl-dev libjansson-dev liblua5.4-dev libreadline-dev
 libsqlite3-dev libutf8proc-dev python3 tmux clang libclang-rt-14-dev valgrind openssl
-lua-check"
+lua-check libsystemd-dev systemd man-db procps dpkg-dev"
 # `make bench` also needs gnuplot for the chart and Node.js + npm for Hubot.
 # A machine whose nodejs package already ships npm (NodeSource's does) must
 # not get Debian's npm, which conflicts with it.

@@ -281,6 +281,7 @@ char *admin_exec(struct admin *a, const char *user, const char *line, int *ok)
         if (chat_command_parse(&cmd, line, a->cfg->command, CHAT_PARSE_PEOPLE) < 0)
             return strdup("out of memory");
         answer = script_run_command(a->scripts, &cmd);
+        *ok = !script_last_failed(a->scripts);
         chat_command_clear(&cmd);
         admin_event(a, "command", line);
         return answer;

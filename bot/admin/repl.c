@@ -399,6 +399,8 @@ static void interactive(void)
     history_file();
     rl_catch_signals = 0;
     rl_attempted_completion_function = complete;
+    /* readline's default breaks words at '@': staff names complete after it */
+    rl_basic_word_break_characters = " \t\n\"\\'`$><=;|&{(";
     printf("vigil repl: attached. :help lists commands, Ctrl-D leaves.\n");
     fflush(stdout);
     rl_callback_handler_install(colour ? "\001\033[1m\002vigil>\001\033[0m\002 " : "vigil> ",
@@ -434,22 +436,28 @@ static void interactive(void)
     rl_callback_handler_remove();
 }
 
-int repl_main(const char *config_path, char **cmds, int ncmds)
+/* The socket comes from --socket, or from the config read without its
+ * secrets (config_load_public): the operator's shell needs no tokens. */
+int repl_main(const char *config_path, const char *socket_path, char **cmds, int ncmds)
 {
     char err[1024];
-    struct config *cfg = config_load(config_path, err, sizeof err);
+    struct config *cfg = NULL;
     const char *nc = getenv("NO_COLOR");
     struct sigaction sa;
 
-    if (!cfg) {
-        fprintf(stderr, "vigil repl: invalid config: %s\n", err);
-        return 2;
+    if (!socket_path) {
+        cfg = config_load_public(config_path, err, sizeof err);
+        if (!cfg) {
+            fprintf(stderr, "vigil repl: invalid config: %s\n", err);
+            return 2;
+        }
+        snprintf(umbrella, sizeof umbrella, "%s", cfg->command);
+        socket_path = cfg->admin_socket;
     }
-    snprintf(umbrella, sizeof umbrella, "%s", cfg->command);
-    sock = connect_to(cfg->admin_socket);
+    sock = connect_to(socket_path);
     if (sock < 0) {
         fprintf(stderr, "vigil repl: no bot is running on %s; start one with `make run` or "
-                "`build/vigil run -c %s`\n", cfg->admin_socket, config_path);
+                "`build/vigil run -c %s`\n", socket_path, config_path);
         config_free(cfg);
         return 1;
     }

@@ -6,6 +6,6 @@
  * `cmds` (may be empty) are run non-interactively, as is piped stdin.
  * Returns the process exit status: 0, or 1 if the bot is not running or a
  * command failed. */
-int repl_main(const char *config_path, char **cmds, int ncmds);
+int repl_main(const char *config_path, const char *socket_path, char **cmds, int ncmds);
 
 #endif

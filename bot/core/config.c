@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/log.h"
 
@@ -197,6 +198,45 @@ static char **str_slot(struct config *c, const struct key *k)
     return (char **)((char *)c + k->off);
 }
 
+/* --- service: paths, reload, shapes (issue 20) -------------------------- */
+
+/* The keys that name files.  A relative one written in a config resolves
+ * against the config file's directory, so `vigil -c /etc/vigil/vigil.lua`
+ * means the same files from any working directory. */
+static const char *const path_keys[] = {
+    "store.path", "scripts.dir", "scripts.lib", "admin.socket", "replay.file", NULL,
+};
+
+/* Returns new: `value`, joined to the directory of `config_path` when `key`
+ * names a file and `value` is relative. */
+static char *resolve_path(const char *config_path, const char *key, const char *value)
+{
+    const char *slash = strrchr(config_path, '/');
+    char *out;
+    int is_path = 0;
+
+    for (int i = 0; path_keys[i]; i++)
+        is_path |= strcmp(path_keys[i], key) == 0;
+    if (!is_path || value[0] == '/' || !value[0] || !slash)
+        return strdup(value);
+    if (asprintf(&out, "%.*s/%s", (int)(slash - config_path), config_path, value) < 0)
+        return NULL;
+    return out;
+}
+
+/* Returns new: "$NAME/file" for the first directory in $NAME (systemd
+ * passes a colon-separated list), else `fallback`. */
+static char *systemd_dir_path(const char *name, const char *file, const char *fallback)
+{
+    const char *v = getenv(name);
+    char *out;
+    if (!v || v[0] != '/')
+        return strdup(fallback);
+    if (asprintf(&out, "%.*s/%s", (int)strcspn(v, ":"), v, file) < 0)
+        return NULL;
+    return out;
+}
+
 static int set_string(struct loader *ld, const struct key *k, int line)
 {
     char **slot = str_slot(ld->c, k);
@@ -206,7 +246,7 @@ static int set_string(struct loader *ld, const struct key *k, int line)
         return -1;
     }
     free(*slot);
-    *slot = strdup(lua_tostring(ld->L, -1));
+    *slot = resolve_path(ld->c->path, k->path, lua_tostring(ld->L, -1));
     if (k->secret) {
         log_add_secret(*slot);
         lua_getfield(ld->L, LUA_REGISTRYINDEX, "vigil.config.envvals");
@@ -411,10 +451,18 @@ static int walk(struct loader *ld, const char *prefix, int line)
 
 /* --- the sandbox ------------------------------------------------------- */
 
+/* config_load_public: env() reads nothing (issue 20, the REPL). */
+static int public_only;
+
 static int l_env(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
-    const char *v = getenv(name);
+    const char *v;
+    if (public_only) {
+        lua_pushfstring(L, "(env %s, not read)", name);
+        return 1;
+    }
+    v = getenv(name);
     if (!v || !*v)
         return luaL_error(L, "environment variable %s is not set", name);
     log_add_secret(v);   /* env() is how secrets reach vigil */
@@ -456,11 +504,11 @@ static void set_defaults(struct config *c)
     c->chat = strdup("console");
     c->source = strdup("replay");
     c->command = strdup("/tw");
-    c->store_path = strdup("var/vigil.db");
+    c->store_path = systemd_dir_path("STATE_DIRECTORY", "vigil.db", "var/vigil.db");
     c->store_alert_after = 30;
     c->scripts_dir = strdup("scripts");
     c->scripts_lib = strdup("lua");
-    c->admin_socket = strdup("var/vigil.sock");
+    c->admin_socket = systemd_dir_path("RUNTIME_DIRECTORY", "vigil.sock", "var/vigil.sock");
     c->admin_user = strdup("local-admin");
     c->admin_idle_timeout = 30;
     c->channel_mentions = strdup("#support");
@@ -790,4 +838,169 @@ void config_free(struct config *c)
     free(c->staff);
     free(c->path);
     free(c);
+}
+
+/* --- SIGHUP reload (issue 20) ------------------------------------------ */
+
+/* Keys that take effect without a restart: every module reads them
+ * through its `struct config *` each time it needs them.  Prefixes end in
+ * '.'.  Anything else (tokens, URLs, store and socket paths, chat and
+ * source, script budgets) is read once at start and needs a restart. */
+static const char *const reloadable[] = {
+    "log_level", "channels.", "sla.first_response", "sla.warn_before", "reply.",
+    "outbox.", "slack.post_rate", "slack.digest_threshold", "x.poll_interval",
+    "x.prices.", "store.alert_after", NULL,
+};
+
+static int is_reloadable(const char *path)
+{
+    for (int i = 0; reloadable[i]; i++) {
+        size_t n = strlen(reloadable[i]);
+        if (reloadable[i][n - 1] == '.' ? strncmp(path, reloadable[i], n) == 0
+                                        : strcmp(path, reloadable[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int same_value(const struct config *a, const struct config *b, const struct key *k)
+{
+    const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+    if (k->type == K_STR) {
+        const char *sa = *(char *const *)pa, *sb = *(char *const *)pb;
+        return (!sa && !sb) || (sa && sb && strcmp(sa, sb) == 0);
+    }
+    if (k->type == K_INT)
+        return *(const int *)pa == *(const int *)pb;
+    return *(const double *)pa == *(const double *)pb;
+}
+
+size_t config_reload_into(struct config *live, struct config *fresh, char *restart,
+                          size_t len)
+{
+    size_t changed = 0, used = 0;
+    struct staff *st;
+    size_t n;
+
+    restart[0] = '\0';
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct key *k = &schema[i];
+        char tmp[sizeof(double)];
+        size_t size = k->type == K_STR ? sizeof(char *) : k->type == K_INT ? sizeof(int)
+                                                                          : sizeof(double);
+        if (k->type == K_SECTION || k->type == K_STAFF || same_value(live, fresh, k))
+            continue;
+        if (!is_reloadable(k->path)) {
+            int w = snprintf(restart + used, len - used, "%s%s", used ? ", " : "", k->path);
+            if (w > 0 && (size_t)w < len - used)
+                used += (size_t)w;
+            continue;
+        }
+        /* swap: the old value goes to `fresh`, which the caller frees */
+        memcpy(tmp, (char *)live + k->off, size);
+        memcpy((char *)live + k->off, (char *)fresh + k->off, size);
+        memcpy((char *)fresh + k->off, tmp, size);
+        changed++;
+    }
+    st = live->staff;
+    n = live->nstaff;
+    live->staff = fresh->staff;
+    live->nstaff = fresh->nstaff;
+    fresh->staff = st;
+    fresh->nstaff = n;
+    return changed;
+}
+
+struct config *config_load_public(const char *path, char *err, size_t errlen)
+{
+    struct config *c;
+    public_only = 1;
+    c = config_load(path, err, errlen);
+    public_only = 0;
+    return c;
+}
+
+/* --- check-config shapes (issue 20) ------------------------------------ */
+
+static int all_of(const char *s, const char *set)
+{
+    return *s && strspn(s, set) == strlen(s);
+}
+
+#define UPPER_DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+/* A Slack conversation id: C (public), G (private), D (DM), then upper-case
+ * letters and digits. */
+static int slack_channel_id(const char *s)
+{
+    return s && (s[0] == 'C' || s[0] == 'G' || s[0] == 'D') && all_of(s + 1, UPPER_DIGITS);
+}
+
+/* A Slack user id: U or W (Enterprise Grid), then upper-case letters and digits. */
+static int slack_user_id(const char *s)
+{
+    return (s[0] == 'U' || s[0] == 'W') && all_of(s + 1, UPPER_DIGITS);
+}
+
+static void problem(char *out, size_t len, size_t *used, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void problem(char *out, size_t len, size_t *used, size_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    int w;
+    (*n)++;
+    if (*used + 1 >= len)
+        return;
+    va_start(ap, fmt);
+    w = vsnprintf(out + *used, len - *used, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        *used += (size_t)w < len - *used ? (size_t)w : len - *used - 1;
+    if (*used + 1 < len) {
+        out[(*used)++] = '\n';
+        out[*used] = '\0';
+    }
+}
+
+size_t config_check_shapes(const struct config *c, char *out, size_t len)
+{
+    size_t n = 0, used = 0;
+    struct stat st;
+
+    out[0] = '\0';
+    if (strcmp(c->chat, "slack") == 0) {
+        const char *chans[][2] = { { "channels.mentions", c->channel_mentions },
+                                   { "channels.escalations", c->channel_escalations } };
+        if (c->slack.app_token && strncmp(c->slack.app_token, "xapp-", 5) != 0)
+            problem(out, len, &used, &n, "slack.app_token must be an app-level token "
+                    "(xapp-...), from the app's Basic Information page, scope "
+                    "connections:write");
+        if (c->slack.bot_token && strncmp(c->slack.bot_token, "xoxb-", 5) != 0)
+            problem(out, len, &used, &n, "slack.bot_token must be a bot token (xoxb-...), "
+                    "from the app's OAuth & Permissions page%s",
+                    strncmp(c->slack.bot_token, "xoxp-", 5) == 0 ? " (xoxp- is a user token)"
+                                                                 : "");
+        for (size_t i = 0; i < sizeof chans / sizeof chans[0]; i++)
+            if (chans[i][1] && !slack_channel_id(chans[i][1]))
+                problem(out, len, &used, &n, "%s must be a Slack channel id like C0123ABCD, "
+                        "not \"%s\" (channel details, at the bottom of the About tab)",
+                        chans[i][0], chans[i][1]);
+        for (size_t i = 0; i < c->nstaff; i++)
+            if (!slack_user_id(c->staff[i].id) && strcmp(c->staff[i].id, "local-admin") != 0)
+                problem(out, len, &used, &n, "staff key \"%s\" is not a Slack user id (like "
+                        "U024BE7LH: the member's profile, \"Copy member ID\")", c->staff[i].id);
+    }
+    if (c->x.handle && (c->x.handle[0] == '@' ||
+                        !all_of(c->x.handle, UPPER_DIGITS "abcdefghijklmnopqrstuvwxyz_") ||
+                        strlen(c->x.handle) > 15))
+        problem(out, len, &used, &n, "x.handle must be the handle without '@' (letters, "
+                "digits, _; at most 15), got \"%s\"", c->x.handle);
+    if (stat(c->scripts_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        problem(out, len, &used, &n, "scripts.dir \"%s\" is not a directory (%s)",
+                c->scripts_dir, strerror(errno ? errno : ENOTDIR));
+    if (strcmp(c->source, "replay") == 0 && c->replay_file && access(c->replay_file, R_OK) != 0)
+        problem(out, len, &used, &n, "replay.file \"%s\" cannot be read (%s)", c->replay_file,
+                strerror(errno));
+    return n;
 }

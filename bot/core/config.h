@@ -90,6 +90,28 @@ struct config {
  * Values read with env("NAME") are registered as secrets with the logger. */
 struct config *config_load(const char *path, char *err, size_t errlen);
 void config_free(struct config *c);
+/* As config_load, but env("NAME") returns a placeholder and reads no
+ * environment variable: for `vigil repl`, which needs only the paths and
+ * must not need the production secrets. */
+struct config *config_load_public(const char *path, char *err, size_t errlen);
+
+/* SIGHUP (issue 20): moves every value that takes effect without a restart
+ * (staff, channels, SLA, reply signature, outbox and post rates, X poll
+ * interval and prices, log_level) from `fresh` into `live`; their old values
+ * go to `fresh`, which the caller then frees with config_free().  Pointers
+ * into the old staff array or old strings die with `fresh`: modules must
+ * read them through `live` each time (they do).  Writes the keys that
+ * changed but need a restart to `restart` (comma-separated, "" when none).
+ * Returns how many reloadable keys changed (staff not counted). */
+size_t config_reload_into(struct config *live, struct config *fresh, char *restart,
+                          size_t len);
+
+/* check-config (issue 20): the shapes Slack or X would reject, checked
+ * without contacting them: token prefixes (xapp-, xoxb-), channel ids (not
+ * #names) and staff user ids when chat = "slack", x.handle without '@', a
+ * missing scripts.dir or replay.file.  Writes one problem a line, each with
+ * its fix, to `out`; returns how many. */
+size_t config_check_shapes(const struct config *c, char *out, size_t len);
 
 /* Returns the staff entry for a chat user id, or NULL.  Borrowed. */
 const struct staff *config_staff(const struct config *c, const char *id);

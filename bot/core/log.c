@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <wchar.h>
@@ -34,6 +35,30 @@ void log_set_writer(log_writer_fn fn, void *arg)
 }
 
 static const char *const level_names[] = { "debug", "info", "warn", "error", "fatal" };
+
+/* Under journald (systemd sets $JOURNAL_STREAM to stderr's "dev:ino"), each
+ * line starts with its syslog priority, <7> debug .. <2> fatal, so
+ * `journalctl -p err` filters.  The device and inode must match stderr:
+ * a child whose stderr was redirected inherits the variable but not the
+ * stream. */
+static int journal_prefix(void)
+{
+    static int known, on;
+    unsigned long long dev, ino;
+    struct stat st;
+    const char *v;
+
+    if (known)
+        return on;
+    known = 1;
+    v = getenv("JOURNAL_STREAM");
+    if (v && sscanf(v, "%llu:%llu", &dev, &ino) == 2 && fstat(2, &st) == 0 &&
+        (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino)
+        on = 1;
+    return on;
+}
+
+static const char *const level_prio[] = { "<7>", "<6>", "<4>", "<3>", "<2>" };
 
 void log_set_level(enum log_level level) { min_level = level; }
 enum log_level log_get_level(void) { return min_level; }
@@ -353,7 +378,8 @@ void log_msg(enum log_level level, const char *msg, const char *fmt, ...)
     if (writer)
         writer(writer_arg, clean ? clean : line);
     else
-        fprintf(stderr, "%s\n", clean ? clean : line);
+        fprintf(stderr, "%s%s\n", journal_prefix() ? level_prio[level] : "",
+                clean ? clean : line);
     if (sink)
         sink(sink_arg, level, clean ? clean : line);
     free(clean);

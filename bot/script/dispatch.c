@@ -69,6 +69,7 @@ char *script_run_command(struct script_rt *rt, const struct chat_command *cmd)
     struct entry *e = NULL;
     int role;
 
+    rt->last_failed = 1;   /* until the script returns normally */
     if (bytes > MAX_COMMAND_BYTES) {
         log_warn("command refused: too long", "user=%s bytes=%zu", cmd->user_id, bytes);
         return answerf("That command is too long (%zu bytes; the limit is %u).",
@@ -119,6 +120,7 @@ char *script_run_command(struct script_rt *rt, const struct chat_command *cmd)
     } else if (script_call(rt, 2, 1, "the command", err, sizeof err) != LUA_OK) {
         answer = strdup(err);
     } else {
+        rt->last_failed = 0;
         if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)
             answer = strdup(lua_tostring(L, -1));
         else
@@ -132,6 +134,8 @@ char *script_run_command(struct script_rt *rt, const struct chat_command *cmd)
 out:
     return answer ? answer : strdup("out of memory");
 }
+
+int script_last_failed(struct script_rt *rt) { return rt->last_failed; }
 
 /* --- hooks for the desk -------------------------------------------------- */
 

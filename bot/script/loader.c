@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <lauxlib.h>
+#include <lualib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -506,4 +507,132 @@ void script_unwatch(struct script_rt *rt)
     rt->watching = 0;
     uv_poll_stop(&rt->ipoll);
     uv_close((uv_handle_t *)&rt->ipoll, on_ipoll_closed);
+}
+
+/* --- check-config (issue 20) ------------------------------------------- */
+
+/* command{} in the checker's bare state: the same check the runtime makes
+ * when a file loads (args.c: unknown keys, the args spec), so a key outside
+ * the known ones (`role = "admin"` for `roles` would leave the command open
+ * to everyone) is caught before a deploy. */
+static int check_command(lua_State *L)
+{
+    args_check_command(L);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int check_identity(lua_State *L)
+{
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* require() in the checker: a table whose every field is a no-op function,
+ * so a file may take helpers at load time without the real modules. */
+static int check_noop(lua_State *L)
+{
+    (void)L;
+    return 0;
+}
+
+static int check_index(lua_State *L)
+{
+    lua_pushcfunction(L, check_noop);
+    return 1;
+}
+
+static int check_require(lua_State *L)
+{
+    lua_newtable(L);                          /* the module */
+    lua_newtable(L);                          /* its metatable */
+    lua_pushcfunction(L, check_index);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);                  /* pops metatable */
+    return 1;
+}
+
+static void check_budget(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    lua_sethook(L, check_budget, LUA_MASKCOUNT, 1);
+    luaL_error(L, "takes too long to load");
+}
+
+/* Evaluates one command file in a bare state whose command{} only checks
+ * keys.  Anything else a file does at load time (require, the API) is not
+ * there: such errors are left to the real loader; only syntax errors and
+ * command{} mistakes are reported. */
+static void check_file(const char *dir, const char *name, struct buf *out, size_t *n)
+{
+    char path[1200], chunk[1210], err[512];
+    lua_State *L = luaL_newstate();
+    size_t len;
+    char *src;
+
+    if (!L)
+        return;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    src = sandbox_read_file(path, &len, err, sizeof err);
+    if (!src) {
+        buf_printf(out, "%s\n", err);
+        (*n)++;
+        goto out;
+    }
+    luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+    luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+    luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+    lua_settop(L, 0);
+    lua_register(L, "command", check_command);
+    lua_register(L, "hooks", check_identity);
+    lua_register(L, "require", check_require);
+    snprintf(chunk, sizeof chunk, "@%s", path);
+    if (luaL_loadbufferx(L, src, len, chunk, "t") != LUA_OK) {
+        buf_printf(out, "%s\n", lua_tostring(L, -1));
+        (*n)++;
+    } else {
+        lua_sethook(L, check_budget, LUA_MASKCOUNT, 10000000);
+        if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
+            /* args.c raises its load errors as user errors (a table) */
+            const char *msg = api_user_error(L, -1);
+            if (!msg)
+                msg = lua_tostring(L, -1);
+            if (msg && strstr(msg, "command{}: ")) {
+                buf_printf(out, "%s\n", msg);
+                (*n)++;
+            }
+        }
+    }
+    free(src);
+out:
+    lua_close(L);
+}
+
+size_t script_check_dir(const char *dir, char **report)
+{
+    struct buf out = { .max = 1u << 20 };
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    *report = NULL;
+    if (!d)
+        return 0;   /* config_check_shapes reports a missing directory */
+    for (de = readdir(d); de; de = readdir(d)) {
+        size_t l = strlen(de->d_name);
+        if (l < 4 || strcmp(de->d_name + l - 4, ".lua") != 0 || de->d_name[0] == '.')
+            continue;
+        if (!valid_file_name(de->d_name)) {
+            buf_printf(&out, "%s/%s: a command's file name must be lower-case letters, "
+                       "digits, - or _ (it is the verb), so this file is never loaded\n",
+                       dir, de->d_name);
+            n++;
+            continue;
+        }
+        check_file(dir, de->d_name, &out, &n);
+    }
+    closedir(d);
+    *report = n ? buf_take(&out) : NULL;
+    buf_free(&out);
+    return n;
 }

@@ -29,6 +29,15 @@ void script_unwatch(struct script_rt *rt);
  * no chat markup).  Returns the answer for the user: new string, caller
  * frees.  Never NULL. */
 char *script_run_command(struct script_rt *rt, const struct chat_command *cmd);
+/* 1 when the last script_run_command was refused (unknown verb, denied,
+ * too long) or its script raised (ctx:fail, an error); 0 when it returned.
+ * `vigil repl -e` exits 1 on it. */
+int script_last_failed(struct script_rt *rt);
+/* check-config (issue 20), without a runtime: every command file of `dir`
+ * whose name cannot be a verb (skipped by the loader), does not compile, or
+ * whose command{} holds an unknown key (`role` for `roles`).  Returns how
+ * many; *report is new text, one problem a line (caller frees), or NULL. */
+size_t script_check_dir(const char *dir, char **report);
 /* The hooks table for desk_set_hooks(). */
 const struct desk_hooks *script_desk_hooks(struct script_rt *rt);
 /* Called with a message for the admins (a script failed to load). */

@@ -51,6 +51,7 @@ struct script_rt {
     const char *scope;            /* kv scope: the running script's file */
     const struct chat_command *cmd;
     int depth;                    /* nested invocations (hooks inside commands) */
+    int last_failed;              /* the last command was refused or raised (script_last_failed) */
 
     /* inotify */
     int ifd, wd_scripts, wd_hooks;

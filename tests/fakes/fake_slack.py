@@ -1496,7 +1496,19 @@ class FakeSlack:
         if resp.get("ok") and warnings:
             resp["warning"] = ",".join(warnings)
             resp.setdefault("response_metadata", {})["warnings"] = warnings
-        return 200, resp, []
+        return 200, resp, self._scope_headers(name)
+
+    # The scopes granted to the bot token, as Slack reports them in every
+    # Web API answer's x-oauth-scopes header (vigil doctor reads auth.test's).
+    # A test removes one to see what a missing scope looks like.
+    BOT_SCOPES = ("chat:write", "commands", "users:read", "channels:history",
+                  "groups:history", "channels:read", "groups:read")
+
+    def _scope_headers(self, name):
+        if name == "apps.connections.open":
+            return [("x-oauth-scopes", "connections:write")]
+        scopes = getattr(self, "scopes", self.BOT_SCOPES)
+        return [("x-oauth-scopes", ",".join(scopes))]
 
     def _parse_args(self, name, headers, raw):
         """(args, warnings, error).  Empty bodies are always fine (no args).

@@ -78,7 +78,11 @@ TEST(config_shipped_vigil_lua_loads)
     }
     CHECK_STR(c->chat, "console");
     CHECK_STR(c->source, "replay");
-    CHECK_STR(c->replay_file, "config/sample-mentions.jsonl");
+    /* relative paths resolve against the config file's directory */
+    snprintf(shipped, sizeof shipped, "%s/config/sample-mentions.jsonl", unit_root());
+    CHECK_STR(c->replay_file, shipped);
+    snprintf(shipped, sizeof shipped, "%s/config/../var/vigil.db", unit_root());
+    CHECK_STR(c->store_path, shipped);
     CHECK_STR(c->x.handle, "AcmeSupport");
     CHECK_STR(c->channel_on_duty, "@support-oncall");
     CHECK_INT(c->nstaff, 4);                    /* three + local-admin */
@@ -506,4 +510,219 @@ TEST(config_os_and_io_are_not_reachable)
 TEST(config_runtime_error_reports_line)
 {
     FAILS(MINIMAL "\n\nerror(\"custom failure\")\n", "@:4:", "custom failure");
+}
+
+/* --- service (issue 20): relative paths, reload, check-config shapes ----- */
+
+#include <sys/stat.h>
+
+#include "script/script.h"
+
+TEST(config_relative_paths_resolve_against_the_config_files_directory)
+{
+    struct config *c = load(MINIMAL "store = { path = \"state/v.db\" }\n"
+                            "scripts = { dir = \"/abs/scripts\" }\n");
+    char want[600], *slash = strrchr(path, '/');
+
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    snprintf(want, sizeof want, "%.*s/state/v.db", (int)(slash - path), path);
+    CHECK_STR(c->store_path, want);
+    snprintf(want, sizeof want, "%.*s/x.jsonl", (int)(slash - path), path);
+    CHECK_STR(c->replay_file, want);
+    CHECK_STR(c->scripts_dir, "/abs/scripts");
+    config_free(c);
+}
+
+TEST(config_store_and_socket_default_to_the_systemd_directories)
+{
+    struct config *c;
+    setenv("STATE_DIRECTORY", "/var/lib/vigil:/var/lib/other", 1);
+    setenv("RUNTIME_DIRECTORY", "/run/vigil", 1);
+    c = load(MINIMAL);
+    unsetenv("STATE_DIRECTORY");
+    unsetenv("RUNTIME_DIRECTORY");
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK_STR(c->store_path, "/var/lib/vigil/vigil.db");
+    CHECK_STR(c->admin_socket, "/run/vigil/vigil.sock");
+    config_free(c);
+}
+
+TEST(config_reload_moves_staff_and_channels_and_names_what_needs_a_restart)
+{
+    struct config *live = load(MINIMAL "channels = { escalations = \"#old\" }\n"
+                               "staff = { U1 = { name = \"Ann\" } }\n");
+    struct config *fresh = load(MINIMAL "channels = { escalations = \"#new\" }\n"
+                                "command = \"/support\"\n"
+                                "staff = { U1 = { name = \"Ann\" }, U2 = { name = \"Ben\" } }\n");
+    char restart[200];
+
+    CHECK(live && fresh);
+    if (!live || !fresh)
+        goto out;
+    CHECK_INT(config_reload_into(live, fresh, restart, sizeof restart), 1);
+    CHECK_STR(live->channel_escalations, "#new");
+    CHECK_STR(fresh->channel_escalations, "#old");    /* freed with fresh */
+    CHECK(config_staff(live, "U2") != NULL);
+    CHECK_STR(live->command, "/tw");                  /* waits for a restart */
+    CHECK_STR(restart, "command");
+out:
+    config_free(live);
+    config_free(fresh);
+}
+
+TEST(config_load_public_reads_no_environment_variable)
+{
+    struct config *c;
+    unsetenv("VIGIL_TEST_UNSET");
+    c = load(MINIMAL "admin = { socket = \"/run/v.sock\" }\n"
+             "slack = { bot_token = env(\"VIGIL_TEST_UNSET\") }\n");
+    CHECK(c == NULL);                                 /* config_load needs it */
+    c = config_load_public(path, err, sizeof err);
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK_STR(c->admin_socket, "/run/v.sock");
+    config_free(c);
+}
+
+/* Loads `body` (with a real scripts dir and replay file) and returns the
+ * shape problems, one a line, in `out`. */
+static size_t shapes_of(const char *body, char *out, size_t len)
+{
+    char text[2048], sdir[520], replay[520];
+    struct config *c;
+    size_t n;
+    FILE *f;
+
+    snprintf(sdir, sizeof sdir, "%s", unit_tmp("scripts"));
+    mkdir(sdir, 0700);
+    snprintf(replay, sizeof replay, "%s", unit_tmp("replay.jsonl"));
+    f = fopen(replay, "w");
+    if (f)
+        fclose(f);
+    snprintf(text, sizeof text, "scripts = { dir = \"%s\" }\nreplay = { file = \"%s\" }\n%s",
+             sdir, replay, body);
+    c = load(text);
+    if (!c) {
+        unit_fail(__FILE__, __LINE__, "config did not load: %s", err);
+        snprintf(out, len, "(not loaded)");
+        return 99;
+    }
+    n = config_check_shapes(c, out, len);
+    config_free(c);
+    return n;
+}
+
+#define SLACK_OK "chat = \"slack\"\n" \
+    "slack = { app_token = \"xapp-1-A\", bot_token = \"xoxb-1-B\" }\n" \
+    "channels = { mentions = \"C0123ABCD\", escalations = \"G0123ABCD\" }\n" \
+    "staff = { U024BE7LH = { name = \"Ann\" }, W0G9QF9C6 = { name = \"Ben\" } }\n" \
+    "x = { handle = \"Acme_Support\" }\n"
+
+TEST(check_config_accepts_well_shaped_slack_ids_tokens_and_handle)
+{
+    char out[2048];
+    CHECK_INT(shapes_of(SLACK_OK, out, sizeof out), 0);
+    CHECK_STR(out, "");
+}
+
+TEST(check_config_names_tokens_of_the_wrong_type)
+{
+    char out[2048];
+    CHECK_INT(shapes_of(SLACK_OK "slack = { app_token = \"xoxb-1\", bot_token = \"xoxp-2\" }\n",
+                        out, sizeof out), 2);
+    CHECK(strstr(out, "slack.app_token must be an app-level token (xapp-...)") != NULL);
+    CHECK(strstr(out, "(xoxp- is a user token)") != NULL);
+    CHECK(strstr(out, "xoxp-2") == NULL);             /* never the token itself */
+}
+
+TEST(check_config_wants_channel_ids_not_names_for_slack)
+{
+    char out[2048];
+    CHECK_INT(shapes_of(SLACK_OK "channels = { mentions = \"#support\", escalations = "
+                        "\"C0123ABCD\" }\n", out, sizeof out), 1);
+    CHECK(strstr(out, "channels.mentions must be a Slack channel id like C0123ABCD, not "
+                      "\"#support\"") != NULL);
+    /* the console has no ids: #names are fine there */
+    CHECK_INT(shapes_of("channels = { mentions = \"#support\" }\n", out, sizeof out), 0);
+}
+
+TEST(check_config_wants_staff_keys_that_are_slack_user_ids)
+{
+    char out[2048];
+    CHECK_INT(shapes_of(SLACK_OK "staff = { alice = { name = \"Ann\" }, U1 = {} }\n",
+                        out, sizeof out), 1);
+    CHECK(strstr(out, "staff key \"alice\" is not a Slack user id") != NULL);
+}
+
+TEST(check_config_wants_the_x_handle_without_at)
+{
+    char out[2048];
+    CHECK_INT(shapes_of("x = { handle = \"@AcmeSupport\" }\n", out, sizeof out), 1);
+    CHECK(strstr(out, "x.handle must be the handle without '@'") != NULL);
+}
+
+TEST(check_config_names_a_missing_scripts_dir_and_replay_file)
+{
+    char out[2048];
+    struct config *c = load("scripts = { dir = \"no-such-dir\" }\n"
+                            "replay = { file = \"no-such.jsonl\" }\n");
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK_INT(config_check_shapes(c, out, sizeof out), 2);
+    CHECK(strstr(out, "no-such-dir\" is not a directory") != NULL);
+    CHECK(strstr(out, "no-such.jsonl\" cannot be read") != NULL);
+    config_free(c);
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char p[700];
+    FILE *f;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    f = fopen(p, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+TEST(check_config_finds_unknown_command_keys_and_files_that_cannot_be_commands)
+{
+    char dir[520], *report = NULL;
+
+    snprintf(dir, sizeof dir, "%s", unit_tmp("cmds"));
+    mkdir(dir, 0700);
+    write_file(dir, "ok.lua", "return command { usage = \"ok\", roles = \"admin\",\n"
+                              "  run = function(ctx, args) return 'ok' end }\n");
+    write_file(dir, "wipe.lua", "local t = require('vigil.text')\n"
+                                "return command { role = \"admin\", run = function() end }\n");
+    write_file(dir, "Refund Policy.lua", "return command { run = function() end }\n");
+    write_file(dir, "broken.lua", "return command {\n");
+    write_file(dir, "notes.txt", "not a script\n");
+    CHECK_INT(script_check_dir(dir, &report), 3);
+    CHECK(report != NULL);
+    if (report) {
+        CHECK(strstr(report, "unknown key 'role'") != NULL);
+        CHECK(strstr(report, "Refund Policy.lua: a command's file name must be") != NULL);
+        CHECK(strstr(report, "broken.lua") != NULL);
+        CHECK(strstr(report, "ok.lua") == NULL);
+        CHECK(strstr(report, "notes.txt") == NULL);
+    }
+    free(report);
+}
+
+TEST(check_config_passes_the_shipped_scripts)
+{
+    char dir[520], *report = NULL;
+    snprintf(dir, sizeof dir, "%s/scripts", unit_root());
+    CHECK_INT(script_check_dir(dir, &report), 0);
+    if (report)
+        unit_fail(__FILE__, __LINE__, "%s", report);
+    free(report);
 }
