@@ -46,4 +46,4 @@ staff = {
 }
 
 sla = { first_response = 3600, warn_before = 900 }
-reply = { signature = " ^{initials}" }
+reply = { signature = " ^{initials}", hold = 5, collision_window = 120 }   -- hold: seconds to undo a send

@@ -680,6 +680,25 @@ json_t *slack_line_message(const char *text, const char *resend)
     return msg;
 }
 
+json_t *slack_button_line_message(const char *text, const char *action, const char *value)
+{
+    static const struct { const char *action, *label, *style; } labels[] = {
+        { .action = "undo", .label = "Undo", .style = "danger" },
+    };
+    json_t *msg = NULL;
+    for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+        if (strcmp(action, labels[i].action) == 0) {
+            msg = slack_line_message(text, NULL);
+            if (msg && json_array_append_new(json_object_get(msg, "blocks"), json_pack(
+                    "{s:s,s:[o]}", "type", "actions", "elements",
+                    button(labels[i].action, labels[i].label, value, labels[i].style)))) {
+                json_decref(msg);
+                return NULL;
+            }
+        }
+    return msg;
+}
+
 int slack_action_command(const char *umbrella, const char *action_id, const char *value,
                          struct chat_command *cmd)
 {
@@ -689,6 +708,7 @@ int slack_action_command(const char *umbrella, const char *action_id, const char
         { .action = "close", .verb = "close", .args = "%s" },
         { .action = "reopen", .verb = "reopen", .args = "%s" },
         { .action = "resend", .verb = "resend", .args = "%s" },
+        { .action = "undo", .verb = "undo", .args = "%s" },
     };
     char args[64], raw[160];
     if (!value || strspn(value, "0123456789") != strlen(value) || !*value || strlen(value) > 18)

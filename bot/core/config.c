@@ -53,6 +53,8 @@ static const struct key schema[] = {
     NUM("sla.warn_before", sla_warn_before),
     NUM("sla.check_interval", sla_check_interval),
     S("reply"), STR("reply.signature", reply_signature),
+    /* issue 18: the undo window and the collision guard */
+    NUM("reply.hold", reply_hold), NUM("reply.collision_window", reply_collision_window),
     S("replay"), STR("replay.file", replay_file), NUM("replay.interval", replay_interval),
     S("outbox"), NUM("outbox.x_rate", outbox_x_rate), NUM("outbox.max_backoff", outbox_max_backoff),
     INT("outbox.max_attempts", outbox_max_attempts),
@@ -455,6 +457,9 @@ static void set_defaults(struct config *c)
     c->sla_warn_before = 900;
     c->sla_check_interval = 5;
     c->reply_signature = strdup(" ^{initials}");
+    /* issue 18: a public send waits 5 s for an undo; replies within 2 min collide */
+    c->reply_hold = 5;
+    c->reply_collision_window = 120;
     c->replay_interval = 2;
     c->outbox_x_rate = 1;
     c->outbox_max_backoff = 300;
@@ -563,6 +568,14 @@ static int validate(struct loader *ld)
         fail(ld, key_line(ld->L, "store"),
              "key 'store.alert_after' is seconds, between 1 and 86400, got %g",
              c->store_alert_after);
+        return -1;
+    }
+    /* issue 18: a send waits at most ten minutes (the outbox treats a job
+     * due further ahead than its horizon as a clock step back) */
+    if (c->reply_hold > 600) {
+        fail(ld, key_line(ld->L, "reply"),
+             "key 'reply.hold' is seconds a reply waits for an undo, 0 to 600, got %g",
+             c->reply_hold);
         return -1;
     }
     if (c->script_time_budget < 0.001 || c->script_time_budget > 60) {

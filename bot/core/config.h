@@ -37,6 +37,9 @@ struct config {
     double sla_first_response, sla_warn_before, sla_check_interval;
 
     char *reply_signature;           /* appended to public replies; {initials} */
+    /* issue 18: going public safely */
+    double reply_hold;               /* seconds a reply or DM waits for an undo; 0: none */
+    double reply_collision_window;   /* another agent's reply this recent holds a reply (s) */
 
     char *replay_file;
     double replay_interval;

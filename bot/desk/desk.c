@@ -261,11 +261,20 @@ int desk_queue_thread(struct desk *d, const struct ticket *t, const char *text)
 int desk_queue_receipt(struct desk *d, const struct ticket *t, int64_t line, const char *text,
                        int resend)
 {
+    return desk_queue_receipt_button(d, t, line, text, resend, NULL);
+}
+
+int desk_queue_receipt_button(struct desk *d, const struct ticket *t, int64_t line,
+                              const char *text, int resend, const char *button)
+{
     char target[96];
+    json_t *p = json_pack("{s:I,s:s,s:b}", "line", (json_int_t)line, "text", text,
+                          "resend", resend);
+    if (p && button)
+        json_object_set_new(p, "button", json_string(button));
     return desk_queue(d, "receipt.update",
                       desk_chat_target(d, ticket_channel(d, t), target, sizeof target),
-                      t->id, json_pack("{s:I,s:s,s:b}", "line", (json_int_t)line, "text", text,
-                                       "resend", resend));
+                      t->id, p);
 }
 
 int desk_queue_update(struct desk *d, const struct ticket *t)
@@ -641,9 +650,13 @@ static int queue_public(struct desk *d, struct ticket *t, const char *kind, cons
                         const char *head, json_t *payload)
 {
     char text[900], chat[96];
-    int64_t line;
+    int64_t line, job;
 
-    snprintf(text, sizeof text, "%s\nQueued.", head);
+    /* issue 18: with an undo window the line says so from the start */
+    if (d->cfg->reply_hold > 0)
+        snprintf(text, sizeof text, "%s\nSending in %g s.", head, d->cfg->reply_hold);
+    else
+        snprintf(text, sizeof text, "%s\nQueued.", head);
     line = desk_queue_job(d, "ticket.thread",
                           desk_chat_target(d, ticket_channel(d, t), chat, sizeof chat), t->id,
                           json_pack("{s:s}", "text", text));
@@ -653,7 +666,10 @@ static int queue_public(struct desk *d, struct ticket *t, const char *kind, cons
     }
     json_object_set_new(payload, "receipt", json_integer(line));
     json_object_set_new(payload, "head", json_string(head));
-    return desk_queue(d, kind, target, t->id, payload);
+    job = desk_queue_job(d, kind, target, t->id, payload);
+    if (job < 0)
+        return DESK_ERR;
+    return d->cfg->reply_hold > 0 ? outbox_hold(d, t, job, line, text) : DESK_OK;
 }
 
 static int op_reply(struct desk *d, struct ticket *t, struct op *op, int64_t now)
@@ -931,6 +947,14 @@ int desk_tag(struct desk *d, const char *actor, int64_t id, const char *tag,
              char *err, size_t errlen) { OP("tag", op_tag, tag); }
 int desk_set_priority(struct desk *d, const char *actor, int64_t id, const char *priority,
                       char *err, size_t errlen) { OP("priority", op_priority, priority); }
+
+/* issue 18: the undo window (the work is in outbox.c) */
+static int op_undo(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    return outbox_undo(d, t, op->actor, op->err, op->errlen, now);
+}
+int desk_undo(struct desk *d, const char *actor, int64_t id, char *err, size_t errlen)
+{ OP("undo", op_undo, NULL); }
 
 int desk_audit(struct desk *d, int64_t ticket_id, const char *actor, const char *action,
                const char *detail)

@@ -100,6 +100,11 @@ int desk_dm_notice(struct desk *d, const char *actor, int64_t id, const char *te
  * NULL.  On DESK_OK `err` holds "reply" or "dm": what was resent. */
 int desk_resend(struct desk *d, const char *actor, int64_t id, const char *text,
                 char *err, size_t errlen);
+/* issue 18: cancels the ticket's reply or DM still in its undo window
+ * (reply.hold): nothing reaches X, the receipt line says who undid it.
+ * On DESK_OK `err` holds "reply" or "dm"; DESK_INVALID says why not (sent
+ * already: unsend takes a reply back). */
+int desk_undo(struct desk *d, const char *actor, int64_t id, char *err, size_t errlen);
 int desk_note(struct desk *d, const char *actor, int64_t id, const char *text,
               char *err, size_t errlen);
 int desk_escalate(struct desk *d, const char *actor, int64_t id, const char *reason,

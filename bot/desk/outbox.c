@@ -1099,8 +1099,13 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
         char id[24];
         int rc = store_job_get(d->store, json_integer_value(json_object_get(p, "line")), &line);
         snprintf(id, sizeof id, "%lld", (long long)j->ticket_id);
+        const char *button = json_string_value(json_object_get(p, "button"));
         if (rc == STORE_OK && strcmp(line.state, "done") == 0 && line.result && *line.result &&
-            chat->ops->update_line)
+            button && chat->ops->update_line_button)
+            chat->ops->update_line_button(chat, channel, line.result, payload_str(p, "text"),
+                                          button, id, on_done, ctx);
+        else if (rc == STORE_OK && strcmp(line.state, "done") == 0 && line.result &&
+                 *line.result && chat->ops->update_line)
             chat->ops->update_line(chat, channel, line.result, payload_str(p, "text"),
                                    json_is_true(json_object_get(p, "resend")) ? id : NULL,
                                    on_done, ctx);
@@ -1293,4 +1298,92 @@ static void on_timer(uv_timer_t *t)
 void desk_outbox_kick(struct desk *d)
 {
     run_due_jobs(d);
+}
+
+/* --- issue 18: the undo window ------------------------------------------- */
+
+/* A public send waits as a job due reply.hold seconds from now: the wait
+ * is in the store, so a restart during it neither loses the send nor sends
+ * it twice, and the scheduler needs no timer of its own.  Its target's
+ * later jobs wait behind it (the order of replies is kept), at most as long. */
+int outbox_hold(struct desk *d, const struct ticket *t, int64_t job, int64_t line,
+                const char *text)
+{
+    int64_t now_ms = desk_now_ms(d);
+    char with_cmd[1100];
+
+    if (store_job_set_state(d->store, job, "queued", 0,
+                            now_ms + (int64_t)(d->cfg->reply_hold * 1000), NULL, NULL,
+                            now_ms / 1000))
+        return DESK_ERR;
+    /* the typed command too: a chat without buttons (the console) */
+    snprintf(with_cmd, sizeof with_cmd, "%s Undo: %s undo %lld", text, d->cfg->command,
+             (long long)t->id);
+    return desk_queue_receipt_button(d, t, line, with_cmd, 0, "undo");
+}
+
+/* Why the ticket's last send cannot be undone any more, in `err`. */
+static int too_late(struct desk *d, const struct ticket *t, char *err, size_t errlen)
+{
+    int64_t inflight = store_job_last_in(d->store, t->id, "x.", "inflight");
+    int64_t sent = store_job_last_in(d->store, t->id, "x.reply", "done");
+    int64_t dm = store_job_last_in(d->store, t->id, "x.dm", "done");
+
+    if (inflight < 0 || sent < 0 || dm < 0)
+        return DESK_ERR;
+    if (inflight > 0)
+        snprintf(err, errlen, "Too late to undo: #%lld's send is on its way to X right now. "
+                 "Once it is sent, %s unsend %lld takes a public reply back.",
+                 (long long)t->id, d->cfg->command, (long long)t->id);
+    else if (sent > 0 && sent > dm)
+        snprintf(err, errlen, "Too late to undo: #%lld's reply was already sent. To take it "
+                 "back: %s unsend %lld", (long long)t->id, d->cfg->command, (long long)t->id);
+    else if (dm > 0)
+        snprintf(err, errlen, "Too late to undo: #%lld's DM was already delivered.",
+                 (long long)t->id);
+    else
+        snprintf(err, errlen, "#%lld has no reply or DM waiting to be sent.", (long long)t->id);
+    return DESK_INVALID;
+}
+
+int outbox_undo(struct desk *d, struct ticket *t, const char *actor, char *err, size_t errlen,
+                int64_t now)
+{
+    int64_t id = store_job_last_in(d->store, t->id, "x.", "queued");
+    struct job j;
+    json_t *p = NULL;
+    char line[1200], detail[900], why[160];
+    int rc = DESK_ERR, is_dm;
+
+    memset(&j, 0, sizeof j);
+    if (id < 0 || (id > 0 && store_job_get(d->store, id, &j)))
+        return DESK_ERR;
+    /* a send that was tried once may be on X already: only an untried one
+     * is sure to have reached no one */
+    if (id == 0 || j.attempts > 0 ||
+        (strcmp(j.kind, "x.reply") != 0 && strcmp(j.kind, "x.dm") != 0)) {
+        store_job_clear(&j);
+        return too_late(d, t, err, errlen);
+    }
+    is_dm = strcmp(j.kind, "x.dm") == 0;
+    p = json_loads(j.payload ? j.payload : "{}", 0, NULL);
+    snprintf(why, sizeof why, "undone by %s", desk_staff_name(d, actor));
+    if (!p || store_job_set_state(d->store, j.id, "cancelled", 0, j.next_at_ms, NULL, why,
+                                  now))
+        goto out;
+    if (json_integer_value(json_object_get(p, "receipt")) > 0) {
+        snprintf(line, sizeof line, "%s\nUndone by %s: nothing was sent.",
+                 payload_str(p, "head"), desk_staff_name(d, actor));
+        if (desk_queue_receipt(d, t, json_integer_value(json_object_get(p, "receipt")), line, 0))
+            goto out;
+    }
+    snprintf(detail, sizeof detail, "%s (job %lld): %s", is_dm ? "dm" : "reply",
+             (long long)j.id, payload_str(p, "text"));
+    rc = desk_record_change(d, t, actor, "undo", detail, NULL, now);
+    if (rc == DESK_OK)
+        snprintf(err, errlen, "%s", is_dm ? "dm" : "reply");
+out:
+    json_decref(p);
+    store_job_clear(&j);
+    return rc;
 }

@@ -1031,6 +1031,12 @@ static void push_config(lua_State *L, const struct config *c)
     lua_pushnumber(L, c->sla_warn_before);
     lua_setfield(L, -2, "warn_before");
     lua_setfield(L, -2, "sla");
+    lua_createtable(L, 0, 2);                      /* issue 18 */
+    lua_pushnumber(L, c->reply_hold);
+    lua_setfield(L, -2, "hold");
+    lua_pushnumber(L, c->reply_collision_window);
+    lua_setfield(L, -2, "collision_window");
+    lua_setfield(L, -2, "reply");
 }
 
 static int v_config_index(lua_State *L)
@@ -1127,6 +1133,7 @@ void api_open(lua_State *L)
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
     new_class(L, "vigil.ticket", ticket_m);
+    api_hold_open(L);                              /* issue 18: undo */
     luaL_newmetatable(L, "vigil.ticket.lazy");
     lua_pushcfunction(L, lazy_index);
     lua_setfield(L, -2, "__index");

@@ -67,6 +67,8 @@ struct script_rt *script_rt_of(lua_State *L);
 
 /* api.c */
 void api_open(lua_State *L);
+/* api_hold.c: adds issue 18's methods (undo) to the ticket class. */
+void api_hold_open(lua_State *L);
 /* Pushes the ticket `id` as a script-visible table; raises a user error if
  * there is none. */
 void api_push_ticket(lua_State *L, int64_t id);

@@ -1041,6 +1041,24 @@ int64_t store_job_last_failed(struct store *s, int64_t ticket_id, const char *pr
     return id;
 }
 
+int64_t store_job_last_in(struct store *s, int64_t ticket_id, const char *prefix,
+                          const char *state)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT coalesce((SELECT id FROM outbox WHERE ticket_id = ?"
+                               " AND state = ?3 AND substr(kind, 1, length(?2)) = ?2"
+                               " ORDER BY id DESC LIMIT 1), 0)");
+    int64_t id = -1;
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, ticket_id);
+    bind_text(st, 2, prefix);
+    bind_text(st, 3, state);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return id;
+}
+
 int store_job_set_payload(struct store *s, int64_t id, const char *payload)
 {
     sqlite3_stmt *st = stmt(s, "UPDATE outbox SET payload = ? WHERE id = ?");

@@ -1,0 +1,139 @@
+"""End-to-end: going public safely (issue 18) against the strict fake X:
+a reply or DM waits reply.hold seconds and can be undone meanwhile (nothing
+reaches X), the wait survives a restart (sent once, after it), an undo too
+late says so, and unsend deletes a sent reply on X."""
+import os
+import subprocess
+import sys
+import time
+
+from harness import ROOT, Bot, Raw, query, wait_for, write_config
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
+from fake_x import FakeX  # noqa: E402
+
+SECRETS = {"X_BEARER": "AAAA-test-bearer", "X_CK": "ck-test", "X_CS": "cs-secret-test",
+           "X_TK": "tk-test", "X_TS": "ts-secret-test"}
+BRAND = "1500000000000000001"
+STAFF = {"U1": {"name": "Alice Jensen", "initials": "AJ", "role": "lead"},
+         "U2": {"name": "Bob Okafor", "initials": "BO", "role": "agent"}}
+
+
+def fake():
+    fx = FakeX(brand_id=BRAND, brand_username="AcmeSupport", bearer=SECRETS["X_BEARER"],
+               oauth1=dict(consumer_key="ck-test", consumer_secret="cs-secret-test",
+                           token="tk-test", token_secret="ts-secret-test"))
+    fx.start()
+    return fx
+
+
+def start(tmp, fx, name="bot", hold=3, **keys):
+    cfg = write_config(
+        tmp, source="x", staff=STAFF,
+        x={"api_url": fx.api_url, "handle": "AcmeSupport",
+           "bearer_token": Raw('env("X_BEARER")'),
+           "oauth1": {"consumer_key": Raw('env("X_CK")'), "consumer_secret": Raw('env("X_CS")'),
+                      "token": Raw('env("X_TK")'), "token_secret": Raw('env("X_TS")')},
+           "poll_interval": 0.3, "max_results": 100, "backfill": 5},
+        outbox={"x_rate": 50, "max_backoff": 0.5}, reply={"hold": hold}, **keys)
+    bot = Bot(tmp, cfg, env=SECRETS, name=name, stdin=subprocess.PIPE)
+    bot.wait_started()
+    return bot, os.path.join(tmp, "vigil.db")
+
+
+def with_customers(fx, n):
+    return [fx.add_mention(text=f"@AcmeSupport order {i} is late",
+                           author=(str(7000 + i), f"customer{i}", f"Customer {i}"))
+            for i in range(n)]
+
+
+def say(bot, line):
+    bot.proc.stdin.write((line + "\n").encode())
+    bot.proc.stdin.flush()
+
+
+def seen(bot, text, what, timeout=10):
+    wait_for(lambda: text in bot.stdout(), timeout, what, bot)
+
+
+def ready(tmp, fx, n=1, **kw):
+    with_customers(fx, n)
+    bot, dbp = start(tmp, fx, **kw)
+    wait_for(lambda: query(dbp, "SELECT count(*) FROM tickets")[0][0] == n, 20, "tickets", bot)
+    return bot, dbp
+
+
+def test_a_reply_undone_within_the_window_never_reaches_x(tmp):
+    fx = fake()
+    try:
+        bot, dbp = ready(tmp, fx, hold=3)
+        say(bot, "/tw reply 1 We have refunded you")
+        seen(bot, "sending in 3 s: We have refunded you", "the answer with the wait")
+        seen(bot, "Sending in 3 s. Undo: /tw undo 1", "the receipt line with its Undo")
+        say(bot, "/tw undo 1")
+        seen(bot, "Reply to @customer0 undone: nothing was sent.", "the undo answer")
+        seen(bot, "Undone by", "the receipt line rewritten")
+        time.sleep(4)   # past the window: still nothing
+        assert fx.tweets == [], fx.tweets
+        assert query(dbp, "SELECT state FROM outbox WHERE kind='x.reply'") == [("cancelled",)]
+        assert query(dbp, "SELECT count(*) FROM events WHERE action='undo'") == [(1,)]
+        assert query(dbp, "SELECT first_response_at FROM tickets") == [(None,)], \
+            "an undone reply answered the ticket"
+        assert fx.errors == [], fx.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
+
+
+def test_a_reply_is_sent_when_the_window_ends_and_undo_then_says_it_was_sent(tmp):
+    fx = fake()
+    try:
+        bot, dbp = ready(tmp, fx, hold=1)
+        t0 = time.monotonic()
+        say(bot, "/tw reply 1 Sorry about that")
+        fx.wait_tweets(1)
+        assert time.monotonic() - t0 >= 0.9, "sent before the window ended"
+        assert fx.tweets[0]["text"] == "Sorry about that ^LA"
+        seen(bot, "Reply sent: https://x.com/AcmeSupport/status/", "the sent receipt")
+        say(bot, "/tw undo 1")
+        seen(bot, "Too late to undo: #1's reply was already sent. To take it back: "
+                  "/tw unsend 1", "the refusal")
+        assert len(fx.tweets) == 1
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
+
+
+def test_a_dm_undone_within_the_window_is_never_sent(tmp):
+    fx = fake()
+    try:
+        bot, dbp = ready(tmp, fx, hold=3)
+        say(bot, "/tw dm 1 Your address please")
+        seen(bot, "sending in 3 s (undo: /tw undo 1)", "the DM answer with the wait")
+        say(bot, "/tw undo 1")
+        seen(bot, "DM to @customer0 undone: nothing was sent.", "the undo answer")
+        time.sleep(3.5)
+        assert fx.dms == [] and fx.tweets == [], (fx.dms, fx.tweets)
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
+
+
+def test_a_restart_during_the_hold_sends_the_reply_once_after_it(tmp):
+    fx = fake()
+    try:
+        bot, dbp = ready(tmp, fx, hold=3)
+        say(bot, "/tw reply 1 On its way")
+        seen(bot, "sending in 3 s", "the answer")
+        assert bot.stop()[0] == 0
+        assert fx.tweets == [], "sent before the window ended"
+        again, _ = start(tmp, fx, name="again", hold=3)
+        fx.wait_tweets(1, timeout=15)
+        time.sleep(1.5)   # a second copy would have gone by now
+        assert [t["text"] for t in fx.tweets] == ["On its way ^LA"]
+        wait_for(lambda: query(dbp, "SELECT first_response_at IS NOT NULL FROM tickets")
+                 == [(1,)], 10, "the ticket answered", again)
+        assert fx.errors == [], fx.errors
+        assert again.stop()[0] == 0
+    finally:
+        fx.stop()
