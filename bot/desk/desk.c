@@ -688,7 +688,8 @@ static int op_reply(struct desk *d, struct ticket *t, struct op *op, int64_t now
     text_excerpt(op->arg, ex, sizeof ex);
     snprintf(line, sizeof line, "%s replied publicly: %s", desk_staff_name(d, op->actor), ex);
     if (queue_public(d, t, "x.reply", "x:tweets", line,
-                     json_pack("{s:s,s:s}", "text", op->arg, "in_reply_to", t->last_tweet_id)))
+                     json_pack("{s:s,s:s,s:s}", "text", op->arg, "in_reply_to",
+                               t->last_tweet_id, "by", op->actor)))
         return DESK_ERR;
     snprintf(detail, sizeof detail, "to @%s in reply to %s: %s", t->customer_handle,
              t->last_tweet_id, op->arg);
@@ -955,6 +956,12 @@ static int op_undo(struct desk *d, struct ticket *t, struct op *op, int64_t now)
 }
 int desk_undo(struct desk *d, const char *actor, int64_t id, char *err, size_t errlen)
 { OP("undo", op_undo, NULL); }
+static int op_unsend(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    return outbox_unsend(d, t, op->actor, op->err, op->errlen, now);
+}
+int desk_unsend(struct desk *d, const char *actor, int64_t id, char *err, size_t errlen)
+{ OP("unsend", op_unsend, NULL); }
 
 int desk_audit(struct desk *d, int64_t ticket_id, const char *actor, const char *action,
                const char *detail)

@@ -105,6 +105,11 @@ int desk_resend(struct desk *d, const char *actor, int64_t id, const char *text,
  * On DESK_OK `err` holds "reply" or "dm"; DESK_INVALID says why not (sent
  * already: unsend takes a reply back). */
 int desk_undo(struct desk *d, const char *actor, int64_t id, char *err, size_t errlen);
+/* issue 18: deletes the ticket's last sent public reply on X (through the
+ * outbox: retried on 5xx, not on 4xx), for a lead or the reply's author;
+ * audited, the receipt line says who deleted it.  On DESK_OK `err` holds
+ * the reply's link; DESK_INVALID says why not. */
+int desk_unsend(struct desk *d, const char *actor, int64_t id, char *err, size_t errlen);
 int desk_note(struct desk *d, const char *actor, int64_t id, const char *text,
               char *err, size_t errlen);
 int desk_escalate(struct desk *d, const char *actor, int64_t id, const char *reason,

@@ -110,6 +110,11 @@ int outbox_hold(struct desk *d, const struct ticket *t, int64_t job, int64_t lin
                 const char *text);
 int outbox_undo(struct desk *d, struct ticket *t, const char *actor, char *err, size_t errlen,
                 int64_t now);
+/* issue 18, unsend (outbox.c): queues the deletion on X of the ticket's
+ * last sent reply, for a lead or its author (on DESK_OK `err` holds its
+ * link), or says why not.  Inside the caller's transaction. */
+int outbox_unsend(struct desk *d, struct ticket *t, const char *actor, char *err, size_t errlen,
+                  int64_t now);
 void sla_init(struct desk *d);
 void sla_close(struct desk *d);
 

@@ -416,6 +416,9 @@ static int dm_notice(struct desk *d, struct ticket *t, const struct job *j, json
     return rc == DESK_OK ? 0 : -1;
 }
 
+static int unsend_result(struct desk *d, struct ticket *t, json_t *payload,
+                         const struct send_result *r, int final_failure, int64_t now);
+
 /* Records what a finished job means for its ticket.  Inside a transaction. */
 static int apply_result(struct desk *d, const struct job *j, json_t *payload,
                         const struct send_result *r, int final_failure, int digest)
@@ -442,6 +445,8 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
         t.chat_channel = strdup(j->target + 5);
         rc = store_ticket_update(d->store, &t) ||
              store_event_append(d->store, t.id, "system", "posted", r->ref, now);
+    } else if (strcmp(j->kind, "x.delete") == 0) {
+        rc = unsend_result(d, &t, payload, r, final_failure, now);
     } else if (strcmp(j->kind, "x.reply") == 0 && r->status == SEND_OK) {
         if (r->ref && *r->ref) {
             char url[160];
@@ -1034,6 +1039,10 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
         if (strcmp(j->kind, "x.reply") == 0)
             src->ops->send_reply(src, payload_str(p, "in_reply_to"), payload_str(p, "text"),
                                  j->attempts, lookup_oldest(j), on_done, ctx);
+        else if (strcmp(j->kind, "x.delete") == 0 && src->ops->delete_post)
+            src->ops->delete_post(src, payload_str(p, "id"), j->attempts, on_done, ctx);
+        else if (strcmp(j->kind, "x.delete") == 0)
+            fail_now(ctx, "this source cannot delete posts");
         else
             src->ops->send_dm(src, payload_str(p, "to"), payload_str(p, "text"), j->attempts,
                               on_done, ctx);
@@ -1386,4 +1395,126 @@ out:
     json_decref(p);
     store_job_clear(&j);
     return rc;
+}
+
+/* --- issue 18: unsend --------------------------------------------------- */
+
+/* The receipt of reply job `reply` rewritten to its head and `status`. */
+static int reply_receipt(struct desk *d, const struct ticket *t, int64_t reply,
+                         const char *status)
+{
+    struct job j;
+    json_t *p;
+    char text[1400];
+    int rc = 0;
+
+    if (store_job_get(d->store, reply, &j))
+        return 0;   /* the reply's job is gone: the thread line below says it */
+    p = json_loads(j.payload ? j.payload : "{}", 0, NULL);
+    if (p && json_integer_value(json_object_get(p, "receipt")) > 0) {
+        snprintf(text, sizeof text, "%s\n%s", payload_str(p, "head"), status);
+        rc = desk_queue_receipt(d, t, json_integer_value(json_object_get(p, "receipt")), text,
+                                0);
+    }
+    json_decref(p);
+    store_job_clear(&j);
+    return rc;
+}
+
+int outbox_unsend(struct desk *d, struct ticket *t, const char *actor, char *err, size_t errlen,
+                  int64_t now)
+{
+    const struct staff *s = config_staff(d->cfg, actor);
+    int64_t id = store_job_last_in(d->store, t->id, "x.reply", "done"), del;
+    struct job j, prior;
+    json_t *p = NULL;
+    const char *by;
+    char url[160], status[400], detail[300], *dump = NULL;
+    int rc = DESK_ERR;
+
+    memset(&j, 0, sizeof j);
+    memset(&prior, 0, sizeof prior);
+    if (id < 0 || (id > 0 && store_job_get(d->store, id, &j)))
+        return DESK_ERR;
+    if (id == 0) {
+        snprintf(err, errlen, "#%lld has no public reply on X to delete.", (long long)t->id);
+        return DESK_INVALID;
+    }
+    p = json_loads(j.payload ? j.payload : "{}", 0, NULL);
+    if (!p)
+        goto out;
+    by = payload_str(p, "by");
+    rc = DESK_INVALID;
+    if (!(s && s->role >= ROLE_LEAD) && strcmp(by, actor) != 0) {
+        snprintf(err, errlen, "Only a lead or the reply's author%s%s%s can delete #%lld's reply.",
+                 *by ? " (" : "", *by ? desk_staff_name(d, by) : "", *by ? ")" : "",
+                 (long long)t->id);
+        goto out;
+    }
+    if (!j.result || !*j.result) {
+        snprintf(err, errlen, "#%lld's last reply went out, but X never told vigil its id: "
+                 "delete it on X by hand.", (long long)t->id);
+        goto out;
+    }
+    del = json_integer_value(json_object_get(p, "unsend"));
+    if (del > 0 && store_job_get(d->store, del, &prior) == STORE_OK &&
+        strcmp(prior.state, "failed") != 0) {
+        snprintf(err, errlen, strcmp(prior.state, "done") == 0
+                 ? "#%lld's last reply was already deleted from X."
+                 : "#%lld's last reply is being deleted from X already.", (long long)t->id);
+        goto out;
+    }
+    rc = DESK_ERR;
+    del = desk_queue_job(d, "x.delete", "x:tweets", t->id,
+                         json_pack("{s:s,s:I,s:s}", "id", j.result, "reply", (json_int_t)id,
+                                   "by", actor));
+    if (del < 0)
+        goto out;
+    json_object_set_new(p, "unsend", json_integer(del));
+    dump = json_dumps(p, JSON_COMPACT);
+    desk_permalink(d, d->cfg->x.handle, j.result, url, sizeof url);
+    snprintf(status, sizeof status, "Reply sent: %s\nDeleting it from X (asked by %s).", url,
+             desk_staff_name(d, actor));
+    snprintf(detail, sizeof detail, "reply %s (job %lld)", j.result, (long long)j.id);
+    if (!dump || store_job_set_payload(d->store, j.id, dump) ||
+        reply_receipt(d, t, j.id, status) ||
+        desk_record_change(d, t, actor, "unsend", detail, NULL, now))
+        goto out;
+    snprintf(err, errlen, "%s", url);
+    rc = DESK_OK;
+out:
+    free(dump);
+    json_decref(p);
+    store_job_clear(&prior);
+    store_job_clear(&j);
+    return rc;
+}
+
+/* How a delete went: the reply's receipt says it (and the thread, when it
+ * failed, so the one who asked hears why).  Retries stay quiet. */
+static int unsend_result(struct desk *d, struct ticket *t, json_t *payload,
+                         const struct send_result *r, int final_failure, int64_t now)
+{
+    const char *who = desk_staff_name(d, payload_str(payload, "by"));
+    int64_t reply = json_integer_value(json_object_get(payload, "reply"));
+    char status[600], url[160];
+
+    if (r->status == SEND_OK) {
+        snprintf(status, sizeof status, "Deleted from X by %s.", who);
+        return store_event_append(d->store, t->id, "system", "reply deleted",
+                                  payload_str(payload, "id"), now) ||
+               reply_receipt(d, t, reply, status) ? -1 : 0;
+    }
+    if (!final_failure)
+        return 0;
+    desk_permalink(d, d->cfg->x.handle, payload_str(payload, "id"), url, sizeof url);
+    snprintf(status, sizeof status, "Reply sent: %s\nCould not delete it from X: %s", url,
+             r->error ? r->error : "unknown error");
+    {
+        char line[800];
+        snprintf(line, sizeof line, "The reply %s could not be deleted from X (asked by %s): %s",
+                 url, who, r->error ? r->error : "unknown error");
+        return store_event_append(d->store, t->id, "system", "unsend failed", r->error, now) ||
+               reply_receipt(d, t, reply, status) || desk_queue_thread(d, t, line) ? -1 : 0;
+    }
 }

@@ -1133,7 +1133,7 @@ void api_open(lua_State *L)
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
     new_class(L, "vigil.ticket", ticket_m);
-    api_hold_open(L);                              /* issue 18: undo */
+    api_hold_open(L);                              /* issue 18: undo, unsend */
     luaL_newmetatable(L, "vigil.ticket.lazy");
     lua_pushcfunction(L, lazy_index);
     lua_setfield(L, -2, "__index");

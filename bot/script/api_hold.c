@@ -1,5 +1,5 @@
 /* api_hold.c — the ticket methods of issue 18 (going public safely):
- * t:undo().  They only ask the desk, as the user who ran the
+ * t:undo() and t:unsend().  They only ask the desk, as the user who ran the
  * command; the rules (what can still be undone, who may unsend) are the
  * desk's.  Registered on the ticket class by api.c. */
 #include "script/script_internal.h"
@@ -51,10 +51,21 @@ static int t_undo(lua_State *L)
                                     sizeof err), err);
 }
 
+/* t:unsend(): deletes the ticket's last sent reply on X (a lead or its
+ * author).  Returns the reply's link; a user error says why not. */
+static int t_unsend(lua_State *L)
+{
+    struct script_rt *rt = hold_rt(L);
+    char err[512] = "";
+    int64_t id = hold_ticket_id(L, 1);
+    return desk_answer(L, desk_unsend(rt->desk, rt->actor ? rt->actor : "system", id, err,
+                                      sizeof err), err);
+}
+
 void api_hold_open(lua_State *L)
 {
     static const luaL_Reg methods[] = {
-        { "undo", t_undo }, { NULL, NULL },
+        { "undo", t_undo }, { "unsend", t_unsend }, { NULL, NULL },
     };
     luaL_getmetatable(L, "vigil.ticket");
     lua_getfield(L, -1, "__index");                  /* the methods table */

@@ -67,7 +67,7 @@ struct script_rt *script_rt_of(lua_State *L);
 
 /* api.c */
 void api_open(lua_State *L);
-/* api_hold.c: adds issue 18's methods (undo) to the ticket class. */
+/* api_hold.c: adds issue 18's methods (undo, unsend) to the ticket class. */
 void api_hold_open(lua_State *L);
 /* Pushes the ticket `id` as a script-visible table; raises a user error if
  * there is none. */

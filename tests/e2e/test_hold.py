@@ -137,3 +137,51 @@ def test_a_restart_during_the_hold_sends_the_reply_once_after_it(tmp):
         assert again.stop()[0] == 0
     finally:
         fx.stop()
+
+
+def test_unsend_deletes_the_last_reply_on_x_and_the_receipt_says_who(tmp):
+    fx = fake()
+    try:
+        bot, dbp = ready(tmp, fx, hold=0.5)
+        say(bot, "/tw reply 1 Wrong customer, sorry")
+        tweet = fx.wait_tweets(1)[0]["id"]
+        seen(bot, f"Reply sent: https://x.com/AcmeSupport/status/{tweet}", "the sent receipt")
+        fx.inject("delete", "503")   # X fails once: retried, not given up
+        say(bot, "/tw unsend 1")
+        seen(bot, f"Deleting #1's reply from X: https://x.com/AcmeSupport/status/{tweet}",
+             "the answer")
+        fx.wait_for(lambda: [d["id"] for d in fx.deleted] == [tweet], 15, "the delete")
+        seen(bot, "Deleted from X by", "the receipt rewritten")
+        assert [r["status"] for r in fx.requests if r["method"] == "DELETE"] == [503, 200]
+        assert fx.deleted[0]["auth"] == "oauth1"
+        wait_for(lambda: query(dbp, "SELECT detail FROM events WHERE action='reply deleted'")
+                 == [(tweet,)], 10, "the audit", bot)
+        assert query(dbp, "SELECT count(*) FROM events WHERE action='unsend'") == [(1,)]
+        say(bot, "/tw unsend 1")
+        seen(bot, "#1's last reply was already deleted from X.", "the second unsend refused")
+        assert fx.errors == [], fx.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
+
+
+def test_a_failed_unsend_says_why_and_is_not_retried(tmp):
+    fx = fake()
+    try:
+        bot, dbp = ready(tmp, fx, hold=0.5)
+        say(bot, "/tw unsend 1")
+        seen(bot, "#1 has no public reply on X to delete.", "nothing to delete")
+        say(bot, "/tw reply 1 Here you go")
+        tweet = fx.wait_tweets(1)[0]["id"]
+        seen(bot, "Reply sent:", "the sent receipt")
+        fx.delete_tweet(tweet)       # someone deleted it on X meanwhile
+        say(bot, "/tw unsend 1")
+        seen(bot, "Could not delete it from X: X has no such post", "the receipt says why")
+        seen(bot, "could not be deleted from X (asked by", "the thread line")
+        time.sleep(1.5)
+        assert [r["status"] for r in fx.requests if r["method"] == "DELETE"] == [404]
+        assert query(dbp, "SELECT state FROM outbox WHERE kind='x.delete'") == [("failed",)]
+        assert fx.errors == [], fx.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()
