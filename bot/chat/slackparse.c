@@ -684,6 +684,7 @@ json_t *slack_button_line_message(const char *text, const char *action, const ch
 {
     static const struct { const char *action, *label, *style; } labels[] = {
         { .action = "undo", .label = "Undo", .style = "danger" },
+        { .action = "send_anyway", .label = "Send anyway", .style = "danger" },
     };
     json_t *msg = NULL;
     for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
@@ -709,6 +710,7 @@ int slack_action_command(const char *umbrella, const char *action_id, const char
         { .action = "reopen", .verb = "reopen", .args = "%s" },
         { .action = "resend", .verb = "resend", .args = "%s" },
         { .action = "undo", .verb = "undo", .args = "%s" },
+        { .action = "send_anyway", .verb = "reply!", .args = "%s" },
     };
     char args[64], raw[160];
     if (!value || strspn(value, "0123456789") != strlen(value) || !*value || strlen(value) > 18)

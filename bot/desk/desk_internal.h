@@ -115,6 +115,20 @@ int outbox_undo(struct desk *d, struct ticket *t, const char *actor, char *err, 
  * link), or says why not.  Inside the caller's transaction. */
 int outbox_unsend(struct desk *d, struct ticket *t, const char *actor, char *err, size_t errlen,
                   int64_t now);
+/* issue 18, the collision guard (outbox.c).  outbox_collision: 1 when a
+ * reply by `actor` to `t` at `now` collides (the ticket is someone else's,
+ * or another agent replied within reply.collision_window), with what the
+ * other did in `why`; 0 when not (or the guard is off).  outbox_park:
+ * public send `job` (receipt line `line` showing `text`) is kept, not
+ * sent, with a Send anyway button.  outbox_send_held: sends the actor's
+ * held reply (on DESK_OK `err` holds its text).  Inside the caller's
+ * transaction. */
+int outbox_collision(struct desk *d, const struct ticket *t, const char *actor, int64_t now,
+                     char *why, size_t len);
+int outbox_park(struct desk *d, const struct ticket *t, int64_t job, int64_t line,
+                const char *text);
+int outbox_send_held(struct desk *d, struct ticket *t, const char *actor, char *err,
+                     size_t errlen, int64_t now);
 void sla_init(struct desk *d);
 void sla_close(struct desk *d);
 

@@ -407,7 +407,8 @@ static int dm_notice(struct desk *d, struct ticket *t, const struct job *j, json
                  "%s, which vigil cannot fill ({handle}, {name}, {ticket}, {code} work).", bad);
         return desk_queue_thread(d, t, line);
     }
-    rc = desk_reply(d, *by ? by : "system", t->id, text, err, sizeof err);
+    /* the DM's follow-up, not a new answer: past the collision guard */
+    rc = desk_reply_as(d, *by ? by : "system", t->id, text, DESK_REPLY_FORCE, err, sizeof err);
     free(text);
     if (rc == DESK_INVALID || rc == DESK_NOTFOUND) {
         snprintf(line, sizeof line, "No public note was sent: %s", err);
@@ -1517,4 +1518,107 @@ static int unsend_result(struct desk *d, struct ticket *t, json_t *payload,
         return store_event_append(d->store, t->id, "system", "unsend failed", r->error, now) ||
                reply_receipt(d, t, reply, status) || desk_queue_thread(d, t, line) ? -1 : 0;
     }
+}
+
+/* --- issue 18: the collision guard ---------------------------------------- */
+
+int outbox_collision(struct desk *d, const struct ticket *t, const char *actor, int64_t now,
+                     char *why, size_t len)
+{
+    double window = d->cfg->reply_collision_window;
+    struct event *ev, *last = NULL;
+    size_t n = 0;
+    const char *text;
+    char ex[200];
+
+    if (window <= 0)
+        return 0;   /* the guard is off */
+    if (t->assignee && strcmp(t->assignee, actor) != 0) {
+        snprintf(why, len, "#%lld is assigned to %s", (long long)t->id,
+                 desk_staff_name(d, t->assignee));
+        return 1;
+    }
+    ev = store_events_of(d->store, t->id, &n);
+    for (size_t i = 0; i < n; i++) {
+        const struct event *e = &ev[i];
+        if (!e->actor || !e->action || strcmp(e->actor, actor) == 0 ||
+            !config_staff(d->cfg, e->actor))
+            continue;   /* mine, or vigil's own */
+        if (strcmp(e->action, "reply") == 0 || strcmp(e->action, "reply held") == 0)
+            last = e->at >= now - (int64_t)window ? &ev[i] : last;
+        else if (strcmp(e->action, "undo") == 0 && last && strcmp(last->actor, e->actor) == 0)
+            last = NULL;   /* they took it back */
+    }
+    if (last) {
+        /* the detail is "to @ann in reply to 123: <text>" */
+        text = last->detail && strstr(last->detail, ": ") ? strstr(last->detail, ": ") + 2 : "";
+        text_excerpt(text, ex, sizeof ex);
+        snprintf(why, len, "%s %s #%lld %llds ago: \"%s\"", desk_staff_name(d, last->actor),
+                 strcmp(last->action, "reply") == 0 ? "replied to" : "has a held reply to",
+                 (long long)t->id, (long long)(now - last->at), ex);
+    }
+    store_events_free(ev, n);
+    return last != NULL;
+}
+
+int outbox_park(struct desk *d, const struct ticket *t, int64_t job, int64_t line,
+                const char *text)
+{
+    char with_cmd[1500];
+    int64_t now_ms = desk_now_ms(d);
+
+    if (store_job_set_state(d->store, job, "held", 0, now_ms, NULL, NULL, now_ms / 1000))
+        return DESK_ERR;
+    snprintf(with_cmd, sizeof with_cmd, "%s Send anyway: %s reply! %lld", text, d->cfg->command,
+             (long long)t->id);
+    return desk_queue_receipt_button(d, t, line, with_cmd, 0, "send_anyway");
+}
+
+int outbox_send_held(struct desk *d, struct ticket *t, const char *actor, char *err,
+                     size_t errlen, int64_t now)
+{
+    int64_t id = store_job_last_in(d->store, t->id, "x.reply", "held");
+    struct job j;
+    json_t *p = NULL;
+    char text[1200], detail[900];
+    int rc = DESK_ERR;
+
+    memset(&j, 0, sizeof j);
+    if (id < 0 || (id > 0 && store_job_get(d->store, id, &j)))
+        return DESK_ERR;
+    if (id == 0) {
+        snprintf(err, errlen, "#%lld has no held reply. To send one past the guard: %s reply! "
+                 "%lld <text>", (long long)t->id, d->cfg->command, (long long)t->id);
+        return DESK_INVALID;
+    }
+    p = json_loads(j.payload ? j.payload : "{}", 0, NULL);
+    if (!p)
+        goto out;
+    if (strcmp(payload_str(p, "by"), actor) != 0) {
+        snprintf(err, errlen, "That held reply is %s's: only they can send it anyway.",
+                 desk_staff_name(d, payload_str(p, "by")));
+        rc = DESK_INVALID;
+        goto out;
+    }
+    if (d->cfg->reply_hold > 0) {
+        snprintf(text, sizeof text, "%s\nSending in %g s.", payload_str(p, "head"),
+                 d->cfg->reply_hold);
+        if (outbox_hold(d, t, j.id, json_integer_value(json_object_get(p, "receipt")), text))
+            goto out;
+    } else {
+        snprintf(text, sizeof text, "%s\nQueued (sent anyway).", payload_str(p, "head"));
+        if (store_job_set_state(d->store, j.id, "queued", 0, desk_now_ms(d), NULL, NULL, now) ||
+            desk_queue_receipt(d, t, json_integer_value(json_object_get(p, "receipt")), text, 0))
+            goto out;
+    }
+    snprintf(detail, sizeof detail, "reply (job %lld): %s", (long long)j.id,
+             payload_str(p, "text"));
+    rc = desk_record_change(d, t, actor, "reply", detail, NULL, now);
+    if (rc == DESK_OK)
+        snprintf(err, errlen, "%s", payload_str(p, "text"));
+    desk_outbox_kick_later(d);
+out:
+    json_decref(p);
+    store_job_clear(&j);
+    return rc;
 }

@@ -1,5 +1,5 @@
 /* api_hold.c — the ticket methods of issue 18 (going public safely):
- * t:undo() and t:unsend().  They only ask the desk, as the user who ran the
+ * t:undo(), t:unsend() and t:send_held().  They only ask the desk, as the user who ran the
  * command; the rules (what can still be undone, who may unsend) are the
  * desk's.  Registered on the ticket class by api.c. */
 #include "script/script_internal.h"
@@ -62,10 +62,22 @@ static int t_unsend(lua_State *L)
                                       sizeof err), err);
 }
 
+/* t:send_held(): sends the user's reply the collision guard held (the
+ * Send anyway button).  Returns its text; a user error when there is none. */
+static int t_send_held(lua_State *L)
+{
+    struct script_rt *rt = hold_rt(L);
+    char err[1024] = "";
+    int64_t id = hold_ticket_id(L, 1);
+    return desk_answer(L, desk_send_held(rt->desk, rt->actor ? rt->actor : "system", id, err,
+                                         sizeof err), err);
+}
+
 void api_hold_open(lua_State *L)
 {
     static const luaL_Reg methods[] = {
-        { "undo", t_undo }, { "unsend", t_unsend }, { NULL, NULL },
+        { "undo", t_undo }, { "unsend", t_unsend }, { "send_held", t_send_held },
+        { NULL, NULL },
     };
     luaL_getmetatable(L, "vigil.ticket");
     lua_getfield(L, -1, "__index");                  /* the methods table */

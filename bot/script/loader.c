@@ -74,7 +74,8 @@ static int valid_file_name(const char *name)
         return 0;
     for (size_t i = 0; i < n - 4; i++)
         if (!(islower((unsigned char)name[i]) || isdigit((unsigned char)name[i]) ||
-              name[i] == '_' || name[i] == '-'))
+              name[i] == '_' || name[i] == '-' ||
+              (name[i] == '!' && i == n - 5 && i > 0)))   /* reply!: a forced variant */
             return 0;
     return 1;
 }

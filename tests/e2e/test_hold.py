@@ -7,7 +7,8 @@ import subprocess
 import sys
 import time
 
-from harness import ROOT, Bot, Raw, query, wait_for, write_config
+from harness import ROOT, Bot, Raw, outbox_drained, query, wait_for, write_config
+from test_slack import TOKENS, fake as fake_slack, receipt, thread_of
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
 from fake_x import FakeX  # noqa: E402
@@ -185,3 +186,99 @@ def test_a_failed_unsend_says_why_and_is_not_retried(tmp):
         assert bot.stop()[0] == 0
     finally:
         fx.stop()
+
+
+def with_slack(tmp, customers=1, **reply):
+    """vigil between the fake Slack (U1 Alice, lead; U2 Bob, agent) and the
+    fake X, one ticket per customer (buyer0..); returns (fs, fx, bot, dbp)."""
+    fs, fx = fake_slack(), fake()
+    for i in range(customers):
+        fx.add_mention(text=f"@AcmeSupport where is order {i}?",
+                       author=(str(8000 + i), f"buyer{i}", f"Buyer {i}"))
+    cfg = write_config(
+        tmp, chat="slack", source="x", staff=STAFF, reply=reply,
+        channels={"mentions": "C_MENTIONS", "escalations": "C_ESCALATE"},
+        slack={"app_token": Raw('env("SLACK_APP_TOKEN")'),
+               "bot_token": Raw('env("SLACK_BOT_TOKEN")'), "api_url": fs.api_url,
+               "post_rate": 50, "digest_threshold": 0},
+        x={"api_url": fx.api_url, "handle": "AcmeSupport", "bearer_token": Raw('env("X_BEARER")'),
+           "oauth1": {"consumer_key": Raw('env("X_CK")'), "consumer_secret": Raw('env("X_CS")'),
+                      "token": Raw('env("X_TK")'), "token_secret": Raw('env("X_TS")')},
+           "poll_interval": 0.2, "max_results": 100, "backfill": 50},
+        outbox={"x_rate": 50, "max_backoff": 0.2})
+    bot = Bot(tmp, cfg, env=dict(TOKENS, **SECRETS))
+    bot.wait_started()
+    dbp = os.path.join(tmp, "vigil.db")
+    fs.wait_connected()
+    wait_for(lambda: query(dbp, "SELECT count(*) FROM tickets") == [(customers,)]
+             and outbox_drained(dbp), 30, "a ticket per customer, posted", bot)
+    return fs, fx, bot, dbp
+
+
+def answer(fs, typed, user):
+    return fs.wait_ack(fs.send_slash(typed, user_id=user))["payload"]["text"]
+
+
+def button(line, action):
+    return any(e.get("action_id") == action for b in line.get("blocks") or []
+               for e in b.get("elements", []))
+
+
+def test_a_second_agents_reply_is_held_and_sent_by_its_send_anyway_button(tmp):
+    fs = fx = None
+    try:
+        fs, fx, bot, dbp = with_slack(tmp, hold=1, collision_window=60)
+        assert "sending in 1 s" in answer(fs, "reply 1 Your parcel left today", "U1")
+        held = answer(fs, "reply 1 Checking with the warehouse", "U2")
+        assert held.startswith("Held, not sent: Alice Jensen replied to #1 0s ago: "
+                               "\"Your parcel left today ^AJ\""), held
+        assert "/tw reply! 1" in held, held
+        # the team sees it held, with the button; Alice's goes out, Bob's waits
+        wait_for(lambda: button(receipt(fs, 1, "Bob Okafor replied publicly"), "send_anyway"),
+                 10, "the held line with Send anyway", bot)
+        fx.wait_tweets(1)
+        time.sleep(1.5)
+        assert [t["text"] for t in fx.tweets] == ["Your parcel left today ^AJ"]
+        # only Bob may send his held reply; his button press does
+        line = receipt(fs, 1, "Bob Okafor replied publicly")
+        fs.wait_ack(fs.send_block_action("send_anyway", message_ts=line["ts"], user_id="U2"))
+        fx.wait_tweets(2)
+        assert fx.tweets[1]["text"] == "Checking with the warehouse ^BO", fx.tweets
+        wait_for(lambda: "Reply sent:" in receipt(fs, 1, "Bob Okafor replied publicly")["text"],
+                 10, "Bob's receipt to say sent", bot)
+        assert query(dbp, "SELECT actor, action FROM events WHERE action LIKE 'reply%' "
+                          "ORDER BY id") == [("U1", "reply"), ("U2", "reply held"),
+                                             ("system", "reply sent"), ("U2", "reply"),
+                                             ("system", "reply sent")], \
+            query(dbp, "SELECT actor, action FROM events ORDER BY id")
+        assert fs.errors == [] and fx.errors == [], (fs.errors, fx.errors)
+        assert bot.stop()[0] == 0
+    finally:
+        for f in (fs, fx):
+            if f:
+                f.stop()
+
+
+def test_a_reply_to_someone_elses_ticket_is_held_and_reply_bang_sends_it(tmp):
+    fs = fx = None
+    try:
+        fs, fx, bot, dbp = with_slack(tmp, hold=0, collision_window=60)
+        assert answer(fs, "assign 1 @bob", "U1") == "#1 is now Bob Okafor's."
+        held = answer(fs, "reply 1 We are on it", "U1")
+        assert held.startswith("Held, not sent: #1 is assigned to Bob Okafor."), held
+        assert "only they can send it anyway" in answer(fs, "reply! 1", "U2")
+        sent = answer(fs, "reply! 1 We are on it, truly", "U1")
+        assert "queued anyway: We are on it, truly ^AJ" in sent, sent
+        fx.wait_tweets(1)
+        time.sleep(0.5)
+        assert [t["text"] for t in fx.tweets] == ["We are on it, truly ^AJ"]
+        # taking the ticket over tells Bob in its thread
+        assert answer(fs, "assign 1 me", "U1").startswith("#1 is yours now")
+        wait_for(lambda: any("Alice Jensen took #1 (Bob Okafor: it is no longer yours)"
+                             in m["text"] for m in thread_of(fs, 1)), 10, "the notice", bot)
+        assert fs.errors == [] and fx.errors == [], (fs.errors, fx.errors)
+        assert bot.stop()[0] == 0
+    finally:
+        for f in (fs, fx):
+            if f:
+                f.stop()
