@@ -47,3 +47,4 @@ staff = {
 
 sla = { first_response = 3600, warn_before = 900 }
 reply = { signature = " ^{initials}", hold = 5, collision_window = 120 }   -- hold: seconds to undo a send
+-- approval = { roles = { "trainee" }, people = { "U0123" } }   -- their replies wait for a lead

@@ -18,7 +18,7 @@
 
 #include "core/log.h"
 
-enum ktype { K_SECTION, K_STR, K_NUM, K_INT, K_STAFF };
+enum ktype { K_SECTION, K_STR, K_NUM, K_INT, K_STAFF, K_LIST };
 
 /* Schema: every key vigil accepts.  `secret` keys are redacted in logs even
  * when written inline (they should come from env()). */
@@ -34,6 +34,7 @@ struct key {
 #define SECRET(p, f) { p, K_STR, offsetof(struct config, f), 1 }
 #define NUM(p, f) { p, K_NUM, offsetof(struct config, f), 0 }
 #define INT(p, f) { p, K_INT, offsetof(struct config, f), 0 }
+#define LIST(p, f) { p, K_LIST, offsetof(struct config, f), 0 }   /* {"a", "b"} -> "a,b" */
 
 static const struct key schema[] = {
     STR("chat", chat), STR("source", source), STR("command", command),
@@ -55,6 +56,8 @@ static const struct key schema[] = {
     S("reply"), STR("reply.signature", reply_signature),
     /* issue 18: the undo window and the collision guard */
     NUM("reply.hold", reply_hold), NUM("reply.collision_window", reply_collision_window),
+    S("approval"), LIST("approval.roles", approval_roles),
+    LIST("approval.people", approval_people),
     S("replay"), STR("replay.file", replay_file), NUM("replay.interval", replay_interval),
     S("outbox"), NUM("outbox.x_rate", outbox_x_rate), NUM("outbox.max_backoff", outbox_max_backoff),
     INT("outbox.max_attempts", outbox_max_attempts),
@@ -85,16 +88,33 @@ static const struct key schema[] = {
 };
 #define NKEYS (sizeof schema / sizeof schema[0])
 
-static const char *const role_names[] = { "none", "agent", "lead", "admin" };
+static const char *const role_names[] = { "none", "trainee", "agent", "lead", "admin" };
 
 const char *config_role_name(enum staff_role role) { return role_names[role]; }
 
 int config_parse_role(const char *name)
 {
-    for (int i = ROLE_AGENT; i <= ROLE_ADMIN; i++)
+    for (int i = ROLE_TRAINEE; i <= ROLE_ADMIN; i++)
         if (strcmp(name, role_names[i]) == 0)
             return i;
     return -1;
+}
+
+/* Whether comma-separated `list` holds `item`. */
+static int in_list(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+    for (const char *p = list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : "")
+        if (strncmp(p, item, n) == 0 && (p[n] == ',' || !p[n]))
+            return 1;
+    return 0;
+}
+
+int config_needs_approval(const struct config *c, const char *id)
+{
+    const struct staff *s = config_staff(c, id);
+    return s && (in_list(c->approval_people, s->id) ||
+                 in_list(c->approval_roles, role_names[s->role]));
 }
 
 const struct staff *config_staff(const struct config *c, const char *id)
@@ -213,6 +233,42 @@ static int set_string(struct loader *ld, const struct key *k, int line)
             ld->inline_secret = 1;
         lua_pop(ld->L, 2);   /* pop flag, envvals */
     }
+    return 0;
+}
+
+/* issue 18: a list of names ({"trainee", "U3"}) kept as "trainee,U3". */
+static int set_list(struct loader *ld, const struct key *k, int line)
+{
+    lua_State *L = ld->L;
+    char **slot = (char **)((char *)ld->c + k->off), *joined = NULL;
+    size_t len = 0;
+
+    if (!lua_istable(L, -1)) {
+        fail(ld, line, "key '%s' must be a list of names, like {\"trainee\"}", k->path);
+        return -1;
+    }
+    for (lua_Integer i = 1; lua_rawgeti(L, -1, i) != LUA_TNIL; i++) {
+        const char *v = lua_tostring(L, -1);
+        char *grown;
+        if (lua_type(L, -1) != LUA_TSTRING || !*v || strchr(v, ',')) {
+            fail(ld, line, "key '%s' must be a list of names, like {\"trainee\"}", k->path);
+            lua_pop(L, 1);                   /* pop the item */
+            free(joined);
+            return -1;
+        }
+        grown = realloc(joined, len + strlen(v) + 2);
+        if (!grown) {
+            lua_pop(L, 1);
+            free(joined);
+            return -1;
+        }
+        joined = grown;
+        len += (size_t)sprintf(joined + len, "%s%s", len ? "," : "", v);
+        lua_pop(L, 1);                       /* pop the item */
+    }
+    lua_pop(L, 1);                           /* pop the nil */
+    free(*slot);
+    *slot = joined ? joined : strdup("");
     return 0;
 }
 
@@ -338,7 +394,7 @@ static int load_staff(struct loader *ld, int line)
         if (role) {
             int r = config_parse_role(role);
             if (r < 0) {
-                fail(ld, line, "key 'staff[\"%s\"].role' must be \"agent\", \"lead\" or \"admin\", got \"%s\"", id, role);
+                fail(ld, line, "key 'staff[\"%s\"].role' must be \"trainee\", \"agent\", \"lead\" or \"admin\", got \"%s\"", id, role);
                 free(role);
                 lua_pop(L, 2);
                 return -1;
@@ -388,6 +444,8 @@ static int walk(struct loader *ld, const char *prefix, int line)
             load_staff(ld, kline);
         } else if (k->type == K_STR) {
             set_string(ld, k, kline);
+        } else if (k->type == K_LIST) {
+            set_list(ld, k, kline);
         } else {
             set_number(ld, k, kline);
         }
@@ -569,6 +627,17 @@ static int validate(struct loader *ld)
              "key 'store.alert_after' is seconds, between 1 and 86400, got %g",
              c->store_alert_after);
         return -1;
+    }
+    /* issue 18: approval.roles names roles */
+    for (const char *p = c->approval_roles; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : "") {
+        char role[32];
+        size_t n = strcspn(p, ",");
+        snprintf(role, sizeof role, "%.*s", (int)(n < sizeof role ? n : sizeof role - 1), p);
+        if (config_parse_role(role) < 0) {
+            fail(ld, key_line(ld->L, "approval"), "key 'approval.roles' names \"%s\", which "
+                 "is not a role (trainee, agent, lead, admin)", role);
+            return -1;
+        }
     }
     /* issue 18: a send waits at most ten minutes (the outbox treats a job
      * due further ahead than its horizon as a clock step back) */
@@ -761,7 +830,7 @@ void config_free(struct config *c)
     if (!c)
         return;
     for (size_t i = 0; i < NKEYS; i++)
-        if (schema[i].type == K_STR)
+        if (schema[i].type == K_STR || schema[i].type == K_LIST)
             free(*str_slot(c, &schema[i]));
     for (size_t i = 0; i < c->nstaff; i++) {
         free(c->staff[i].id);

@@ -653,7 +653,7 @@ static int check_text(struct ticket *t, struct op *op, const char *what)
  * failed).  The line is queued first, so on the chat's target it is posted
  * before any rewrite of it; `head` stays its first line. */
 static int queue_public(struct desk *d, struct ticket *t, const char *kind, const char *target,
-                        const char *head, json_t *payload, const char *held)
+                        const char *head, json_t *payload, const char *held, int draft)
 {
     char text[1400], chat[96];
     int64_t line, job;
@@ -678,7 +678,7 @@ static int queue_public(struct desk *d, struct ticket *t, const char *kind, cons
     if (job < 0)
         return DESK_ERR;
     if (held)
-        return outbox_park(d, t, job, line, text);
+        return outbox_park(d, t, job, line, text, draft);
     return d->cfg->reply_hold > 0 ? outbox_hold(d, t, job, line, text) : DESK_OK;
 }
 
@@ -689,9 +689,13 @@ static int op_reply(struct desk *d, struct ticket *t, struct op *op, int64_t now
 
     if (rc)
         return rc;
-    /* issue 18: the collision guard */
-    if (!(op->flags & DESK_REPLY_FORCE))
+    /* issue 18: a draft for a lead to approve, or the collision guard */
+    if (config_needs_approval(d->cfg, op->actor)) {
+        held = 2;
+        snprintf(why, sizeof why, "waiting for a lead's approval");
+    } else if (!(op->flags & DESK_REPLY_FORCE)) {
         held = outbox_collision(d, t, op->actor, now, why, sizeof why);
+    }
     if (strcmp(t->state, "closed") == 0) {
         rc = reopen_in_op(d, t, op->actor, " by a reply", now);
         if (rc)
@@ -702,11 +706,17 @@ static int op_reply(struct desk *d, struct ticket *t, struct op *op, int64_t now
     snprintf(line, sizeof line, "%s replied publicly: %s", desk_staff_name(d, op->actor), ex);
     if (queue_public(d, t, "x.reply", "x:tweets", line,
                      json_pack("{s:s,s:s,s:s}", "text", op->arg, "in_reply_to",
-                               t->last_tweet_id, "by", op->actor), held ? why : NULL))
+                               t->last_tweet_id, "by", op->actor), held ? why : NULL,
+                     held == 2))
         return DESK_ERR;
     snprintf(detail, sizeof detail, "to @%s in reply to %s: %s", t->customer_handle,
              t->last_tweet_id, op->arg);
-    rc = desk_record_change(d, t, op->actor, held ? "reply held" : "reply", detail, NULL, now);
+    rc = desk_record_change(d, t, op->actor, held == 2 ? "draft" : held ? "reply held"
+                            : "reply", detail, NULL, now);
+    if (rc == DESK_OK && held == 2)
+        return say(op->err, op->errlen, DESK_HELD, "Not sent yet: your reply to #%lld waits "
+                   "for a lead's approval (it is in the ticket's thread as a draft).",
+                   (long long)t->id);
     if (rc == DESK_OK && held)
         return say(op->err, op->errlen, DESK_HELD, "Held, not sent: %s. Send it anyway: the "
                    "Send anyway button, or %s reply! %lld", why, d->cfg->command,
@@ -725,7 +735,7 @@ static int op_dm(struct desk *d, struct ticket *t, struct op *op, int64_t now)
     snprintf(line, sizeof line, "%s sent a DM: %s", desk_staff_name(d, op->actor), ex);
     if (queue_public(d, t, "x.dm", "x:dm", line,
                      json_pack("{s:s,s:s,s:b,s:s}", "text", op->arg, "to", t->customer_id,
-                               "notice", op->notice, "by", op->actor), NULL))
+                               "notice", op->notice, "by", op->actor), NULL, 0))
         return DESK_ERR;
     snprintf(detail, sizeof detail, "to @%s (%s): %s", t->customer_handle, t->customer_id,
              op->arg);
@@ -992,6 +1002,18 @@ static int op_send_held(struct desk *d, struct ticket *t, struct op *op, int64_t
 }
 int desk_send_held(struct desk *d, const char *actor, int64_t id, char *err, size_t errlen)
 { OP("send anyway", op_send_held, NULL); }
+static int op_approve(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    return outbox_approve(d, t, op->actor, op->arg, op->err, op->errlen, now);
+}
+int desk_approve(struct desk *d, const char *actor, int64_t id, const char *text, char *err,
+                 size_t errlen) { OP("approve", op_approve, text); }
+static int op_reject(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    return outbox_reject(d, t, op->actor, op->arg, op->err, op->errlen, now);
+}
+int desk_reject(struct desk *d, const char *actor, int64_t id, const char *reason, char *err,
+                size_t errlen) { OP("reject", op_reject, reason); }
 
 int desk_audit(struct desk *d, int64_t ticket_id, const char *actor, const char *action,
                const char *detail)

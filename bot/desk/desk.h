@@ -113,6 +113,16 @@ int desk_reply_as(struct desk *d, const char *actor, int64_t id, const char *tex
  * goes as any reply (the undo window applies).  On DESK_OK `err` holds
  * its text. */
 int desk_send_held(struct desk *d, const char *actor, int64_t id, char *err, size_t errlen);
+/* issue 18, approval (approval.roles / approval.people): their replies are
+ * drafts (desk_reply_as answers DESK_HELD).  A lead approves the ticket's
+ * draft, with `text` instead when not NULL (edited), and it goes as any
+ * reply (the undo window applies; on DESK_OK `err` holds its text); or
+ * rejects it, with `reason` (may be NULL) told to its author in the
+ * ticket's thread.  Both audited with who decided. */
+int desk_approve(struct desk *d, const char *actor, int64_t id, const char *text, char *err,
+                 size_t errlen);
+int desk_reject(struct desk *d, const char *actor, int64_t id, const char *reason, char *err,
+                size_t errlen);
 /* issue 18: cancels the ticket's reply or DM still in its undo window
  * (reply.hold): nothing reaches X, the receipt line says who undid it.
  * On DESK_OK `err` holds "reply" or "dm"; DESK_INVALID says why not (sent

@@ -120,13 +120,19 @@ int outbox_unsend(struct desk *d, struct ticket *t, const char *actor, char *err
  * or another agent replied within reply.collision_window), with what the
  * other did in `why`; 0 when not (or the guard is off).  outbox_park:
  * public send `job` (receipt line `line` showing `text`) is kept, not
- * sent, with a Send anyway button.  outbox_send_held: sends the actor's
+ * sent, with a Send anyway button (`draft`: as a draft, with Approve,
+ * Edit and Reject).  outbox_send_held: sends the actor's
  * held reply (on DESK_OK `err` holds its text).  Inside the caller's
  * transaction. */
 int outbox_collision(struct desk *d, const struct ticket *t, const char *actor, int64_t now,
                      char *why, size_t len);
 int outbox_park(struct desk *d, const struct ticket *t, int64_t job, int64_t line,
-                const char *text);
+                const char *text, int draft);
+/* issue 18, approval (outbox.c): see desk_approve and desk_reject. */
+int outbox_approve(struct desk *d, struct ticket *t, const char *actor, const char *text,
+                   char *err, size_t errlen, int64_t now);
+int outbox_reject(struct desk *d, struct ticket *t, const char *actor, const char *reason,
+                  char *err, size_t errlen, int64_t now);
 int outbox_send_held(struct desk *d, struct ticket *t, const char *actor, char *err,
                      size_t errlen, int64_t now);
 void sla_init(struct desk *d);

@@ -1544,7 +1544,8 @@ int outbox_collision(struct desk *d, const struct ticket *t, const char *actor, 
         if (!e->actor || !e->action || strcmp(e->actor, actor) == 0 ||
             !config_staff(d->cfg, e->actor))
             continue;   /* mine, or vigil's own */
-        if (strcmp(e->action, "reply") == 0 || strcmp(e->action, "reply held") == 0)
+        if (strcmp(e->action, "reply") == 0 || strcmp(e->action, "reply held") == 0 ||
+            strcmp(e->action, "draft") == 0)
             last = e->at >= now - (int64_t)window ? &ev[i] : last;
         else if (strcmp(e->action, "undo") == 0 && last && strcmp(last->actor, e->actor) == 0)
             last = NULL;   /* they took it back */
@@ -1554,7 +1555,9 @@ int outbox_collision(struct desk *d, const struct ticket *t, const char *actor, 
         text = last->detail && strstr(last->detail, ": ") ? strstr(last->detail, ": ") + 2 : "";
         text_excerpt(text, ex, sizeof ex);
         snprintf(why, len, "%s %s #%lld %llds ago: \"%s\"", desk_staff_name(d, last->actor),
-                 strcmp(last->action, "reply") == 0 ? "replied to" : "has a held reply to",
+                 strcmp(last->action, "reply") == 0 ? "replied to"
+                 : strcmp(last->action, "draft") == 0 ? "drafted a reply to"
+                 : "has a held reply to",
                  (long long)t->id, (long long)(now - last->at), ex);
     }
     store_events_free(ev, n);
@@ -1562,16 +1565,54 @@ int outbox_collision(struct desk *d, const struct ticket *t, const char *actor, 
 }
 
 int outbox_park(struct desk *d, const struct ticket *t, int64_t job, int64_t line,
-                const char *text)
+                const char *text, int draft)
 {
     char with_cmd[1500];
     int64_t now_ms = desk_now_ms(d);
 
-    if (store_job_set_state(d->store, job, "held", 0, now_ms, NULL, NULL, now_ms / 1000))
+    if (store_job_set_state(d->store, job, draft ? "draft" : "held", 0, now_ms, NULL, NULL,
+                            now_ms / 1000))
         return DESK_ERR;
-    snprintf(with_cmd, sizeof with_cmd, "%s Send anyway: %s reply! %lld", text, d->cfg->command,
-             (long long)t->id);
-    return desk_queue_receipt_button(d, t, line, with_cmd, 0, "send_anyway");
+    if (draft)
+        snprintf(with_cmd, sizeof with_cmd, "%s A lead decides: %s approve %lld [new text] | "
+                 "%s reject %lld <reason>", text, d->cfg->command, (long long)t->id,
+                 d->cfg->command, (long long)t->id);
+    else
+        snprintf(with_cmd, sizeof with_cmd, "%s Send anyway: %s reply! %lld", text,
+                 d->cfg->command, (long long)t->id);
+    return desk_queue_receipt_button(d, t, line, with_cmd, 0,
+                                     draft ? "approve,edit,reject" : "send_anyway");
+}
+
+/* A kept reply (`j`, payload `p`) goes as any reply now: the undo window
+ * applies.  `how` ("Sent anyway.", "Approved by Alice Jensen.") joins the
+ * receipt's head for good, so it still shows once the reply is sent. */
+static int release(struct desk *d, struct ticket *t, const struct job *j, json_t *p,
+                   const char *how, int64_t now)
+{
+    char head[1000], text[1400], *dump;
+    json_int_t line = json_integer_value(json_object_get(p, "receipt"));
+    int rc;
+
+    snprintf(head, sizeof head, "%s\n%s", payload_str(p, "head"), how);
+    json_object_set_new(p, "head", json_string(head));
+    dump = json_dumps(p, JSON_COMPACT);
+    rc = !dump || store_job_set_payload(d->store, j->id, dump);
+    free(dump);
+    if (rc)
+        return DESK_ERR;
+    if (d->cfg->reply_hold > 0) {
+        snprintf(text, sizeof text, "%s\nSending in %g s.", head, d->cfg->reply_hold);
+        if (outbox_hold(d, t, j->id, line, text))
+            return DESK_ERR;
+    } else {
+        snprintf(text, sizeof text, "%s\nQueued.", head);
+        if (store_job_set_state(d->store, j->id, "queued", 0, desk_now_ms(d), NULL, NULL, now) ||
+            desk_queue_receipt(d, t, line, text, 0))
+            return DESK_ERR;
+    }
+    desk_outbox_kick_later(d);
+    return DESK_OK;
 }
 
 int outbox_send_held(struct desk *d, struct ticket *t, const char *actor, char *err,
@@ -1580,7 +1621,7 @@ int outbox_send_held(struct desk *d, struct ticket *t, const char *actor, char *
     int64_t id = store_job_last_in(d->store, t->id, "x.reply", "held");
     struct job j;
     json_t *p = NULL;
-    char text[1200], detail[900];
+    char detail[900];
     int rc = DESK_ERR;
 
     memset(&j, 0, sizeof j);
@@ -1600,23 +1641,104 @@ int outbox_send_held(struct desk *d, struct ticket *t, const char *actor, char *
         rc = DESK_INVALID;
         goto out;
     }
-    if (d->cfg->reply_hold > 0) {
-        snprintf(text, sizeof text, "%s\nSending in %g s.", payload_str(p, "head"),
-                 d->cfg->reply_hold);
-        if (outbox_hold(d, t, j.id, json_integer_value(json_object_get(p, "receipt")), text))
-            goto out;
-    } else {
-        snprintf(text, sizeof text, "%s\nQueued (sent anyway).", payload_str(p, "head"));
-        if (store_job_set_state(d->store, j.id, "queued", 0, desk_now_ms(d), NULL, NULL, now) ||
-            desk_queue_receipt(d, t, json_integer_value(json_object_get(p, "receipt")), text, 0))
-            goto out;
-    }
+    if (release(d, t, &j, p, "Sent anyway.", now))
+        goto out;
     snprintf(detail, sizeof detail, "reply (job %lld): %s", (long long)j.id,
              payload_str(p, "text"));
     rc = desk_record_change(d, t, actor, "reply", detail, NULL, now);
     if (rc == DESK_OK)
         snprintf(err, errlen, "%s", payload_str(p, "text"));
-    desk_outbox_kick_later(d);
+out:
+    json_decref(p);
+    store_job_clear(&j);
+    return rc;
+}
+
+/* --- issue 18: approval --------------------------------------------------- */
+
+/* The ticket's draft for a lead's decision: DESK_OK with `j` and `*p`
+ * filled (the caller clears both), else a refusal in `err`. */
+static int draft_of(struct desk *d, const struct ticket *t, const char *actor, struct job *j,
+                    json_t **p, char *err, size_t errlen)
+{
+    const struct staff *s = config_staff(d->cfg, actor);
+    int64_t id = store_job_last_in(d->store, t->id, "x.reply", "draft");
+
+    memset(j, 0, sizeof *j);
+    *p = NULL;
+    if (!s || s->role < ROLE_LEAD) {
+        snprintf(err, errlen, "Only a lead can approve or reject a draft.");
+        return DESK_INVALID;
+    }
+    if (id < 0 || (id > 0 && store_job_get(d->store, id, j)))
+        return DESK_ERR;
+    if (id == 0) {
+        snprintf(err, errlen, "#%lld has no draft waiting for approval.", (long long)t->id);
+        return DESK_INVALID;
+    }
+    *p = json_loads(j->payload ? j->payload : "{}", 0, NULL);
+    return *p ? DESK_OK : DESK_ERR;
+}
+
+int outbox_approve(struct desk *d, struct ticket *t, const char *actor, const char *text,
+                   char *err, size_t errlen, int64_t now)
+{
+    struct job j;
+    json_t *p;
+    char how[200], head[700], ex[600], detail[1000];
+    int rc = draft_of(d, t, actor, &j, &p, err, errlen);
+    const char *author;
+
+    if (rc)
+        goto out;
+    rc = DESK_ERR;
+    author = desk_staff_name(d, payload_str(p, "by"));
+    if (text && *text) {
+        /* edited: new words, and the receipt's head says whose */
+        text_excerpt(text, ex, sizeof ex);
+        snprintf(head, sizeof head, "%s replied publicly (edited by %s): %s", author,
+                 desk_staff_name(d, actor), ex);
+        json_object_set_new(p, "text", json_string(text));
+        json_object_set_new(p, "head", json_string(head));   /* saved by release() */
+    }
+    snprintf(how, sizeof how, "Approved by %s.", desk_staff_name(d, actor));
+    snprintf(detail, sizeof detail, "%s's reply (job %lld)%s: %s", author, (long long)j.id,
+             text && *text ? ", edited" : "", payload_str(p, "text"));
+    if (release(d, t, &j, p, how, now) ||
+        desk_record_change(d, t, actor, "approved", detail, NULL, now))
+        goto out;
+    snprintf(err, errlen, "%s", payload_str(p, "text"));
+    rc = DESK_OK;
+out:
+    json_decref(p);
+    store_job_clear(&j);
+    return rc;
+}
+
+int outbox_reject(struct desk *d, struct ticket *t, const char *actor, const char *reason,
+                  char *err, size_t errlen, int64_t now)
+{
+    struct job j;
+    json_t *p;
+    char text[1400], line[900], detail[900], who[120];
+    int rc = draft_of(d, t, actor, &j, &p, err, errlen);
+    const char *why = reason && *reason ? reason : "no reason given";
+
+    if (rc)
+        goto out;
+    rc = DESK_ERR;
+    snprintf(who, sizeof who, "%s", desk_staff_name(d, payload_str(p, "by")));
+    snprintf(text, sizeof text, "%s\nRejected by %s: %s", payload_str(p, "head"),
+             desk_staff_name(d, actor), why);
+    snprintf(line, sizeof line, "%s, %s rejected your reply to #%lld: %s", who,
+             desk_staff_name(d, actor), (long long)t->id, why);
+    snprintf(detail, sizeof detail, "%s's reply (job %lld): %s", who, (long long)j.id, why);
+    if (store_job_set_state(d->store, j.id, "rejected", 0, j.next_at_ms, NULL, why, now) ||
+        desk_queue_receipt(d, t, json_integer_value(json_object_get(p, "receipt")), text, 0) ||
+        desk_record_change(d, t, actor, "rejected", detail, line, now))
+        goto out;
+    snprintf(err, errlen, "%s", who);
+    rc = DESK_OK;
 out:
     json_decref(p);
     store_job_clear(&j);

@@ -420,6 +420,11 @@ static const char *public_text(lua_State *L, const char *kind)
     return text;
 }
 
+const char *api_public_text(lua_State *L, const char *kind)
+{
+    return public_text(L, kind);
+}
+
 /* t:resend([text]): queues the ticket's last failed reply or DM again (the
  * same job), or with `text` instead (a reply is signed and checked as
  * t:reply does).  Returns what was resent ("reply" | "dm") and the text
@@ -471,7 +476,8 @@ static int t_reply(lua_State *L)
         force = lua_toboolean(L, -1);
         lua_pop(L, 1);                               /* pop force */
     }
-    text = public_text(L, force ? "forced" : "reply");
+    text = public_text(L, config_needs_approval(rt->cfg, actor(rt)) ? "draft"
+                          : force ? "forced" : "reply");
     rc = desk_reply_as(rt->desk, actor(rt), id, text, force ? DESK_REPLY_FORCE : 0, err,
                        sizeof err);
     if (rc == DESK_HELD)

@@ -1,5 +1,5 @@
 /* api_hold.c — the ticket methods of issue 18 (going public safely):
- * t:undo(), t:unsend() and t:send_held().  They only ask the desk, as the user who ran the
+ * t:undo(), t:unsend(), t:send_held(), t:approve() and t:reject().  They only ask the desk, as the user who ran the
  * command; the rules (what can still be undone, who may unsend) are the
  * desk's.  Registered on the ticket class by api.c. */
 #include "script/script_internal.h"
@@ -73,11 +73,36 @@ static int t_send_held(lua_State *L)
                                          sizeof err), err);
 }
 
+/* t:approve([text]): a lead approves the ticket's draft, with `text`
+ * instead (edited: hooks see kind "approved", signed by the lead).
+ * Returns the text that goes out. */
+static int t_approve(lua_State *L)
+{
+    struct script_rt *rt = hold_rt(L);
+    char err[1024] = "";
+    int64_t id = hold_ticket_id(L, 1);
+    const char *text = lua_isnoneornil(L, 2) ? NULL : api_public_text(L, "approved");
+    return desk_answer(L, desk_approve(rt->desk, rt->actor ? rt->actor : "system", id, text,
+                                       err, sizeof err), err);
+}
+
+/* t:reject([reason]): a lead rejects the ticket's draft; its author is
+ * told why in the ticket's thread.  Returns the author's name. */
+static int t_reject(lua_State *L)
+{
+    struct script_rt *rt = hold_rt(L);
+    char err[1024] = "";
+    int64_t id = hold_ticket_id(L, 1);
+    const char *reason = luaL_optstring(L, 2, NULL);
+    return desk_answer(L, desk_reject(rt->desk, rt->actor ? rt->actor : "system", id, reason,
+                                      err, sizeof err), err);
+}
+
 void api_hold_open(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         { "undo", t_undo }, { "unsend", t_unsend }, { "send_held", t_send_held },
-        { NULL, NULL },
+        { "approve", t_approve }, { "reject", t_reject }, { NULL, NULL },
     };
     luaL_getmetatable(L, "vigil.ticket");
     lua_getfield(L, -1, "__index");                  /* the methods table */

@@ -84,12 +84,13 @@ static unsigned parse_roles(lua_State *L, int idx, char *err, size_t errlen)
 {
     unsigned mask = 0;
     if (lua_isnil(L, idx))
-        return ROLE_BIT(ROLE_AGENT) | ROLE_BIT(ROLE_LEAD) | ROLE_BIT(ROLE_ADMIN);
+        return ROLE_BIT(ROLE_TRAINEE) | ROLE_BIT(ROLE_AGENT) | ROLE_BIT(ROLE_LEAD) |
+               ROLE_BIT(ROLE_ADMIN);   /* staff, trainees included (issue 18) */
     if (lua_type(L, idx) == LUA_TSTRING) {
         const char *r = lua_tostring(L, idx);
         int min = strcmp(r, "none") == 0 ? ROLE_NONE : config_parse_role(r);
         if (min < 0) {
-            snprintf(err, errlen, "roles: unknown role \"%s\" (agent, lead, admin)", r);
+            snprintf(err, errlen, "roles: unknown role \"%s\" (trainee, agent, lead, admin)", r);
             return 0;
         }
         for (int i = min; i <= ROLE_ADMIN; i++)

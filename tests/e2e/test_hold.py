@@ -3,6 +3,7 @@ a reply or DM waits reply.hold seconds and can be undone meanwhile (nothing
 reaches X), the wait survives a restart (sent once, after it), an undo too
 late says so, and unsend deletes a sent reply on X."""
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -188,9 +189,10 @@ def test_a_failed_unsend_says_why_and_is_not_retried(tmp):
         fx.stop()
 
 
-def with_slack(tmp, customers=1, **reply):
+def with_slack(tmp, customers=1, approval=None, **reply):
     """vigil between the fake Slack (U1 Alice, lead; U2 Bob, agent) and the
     fake X, one ticket per customer (buyer0..); returns (fs, fx, bot, dbp)."""
+    extra = {"approval": Raw(approval)} if approval else {}
     fs, fx = fake_slack(), fake()
     for i in range(customers):
         fx.add_mention(text=f"@AcmeSupport where is order {i}?",
@@ -205,7 +207,7 @@ def with_slack(tmp, customers=1, **reply):
            "oauth1": {"consumer_key": Raw('env("X_CK")'), "consumer_secret": Raw('env("X_CS")'),
                       "token": Raw('env("X_TK")'), "token_secret": Raw('env("X_TS")')},
            "poll_interval": 0.2, "max_results": 100, "backfill": 50},
-        outbox={"x_rate": 50, "max_backoff": 0.2})
+        outbox={"x_rate": 50, "max_backoff": 0.2}, **extra)
     bot = Bot(tmp, cfg, env=dict(TOKENS, **SECRETS))
     bot.wait_started()
     dbp = os.path.join(tmp, "vigil.db")
@@ -282,3 +284,92 @@ def test_a_reply_to_someone_elses_ticket_is_held_and_reply_bang_sends_it(tmp):
         for f in (fs, fx):
             if f:
                 f.stop()
+
+
+def test_a_draft_is_approved_edited_or_rejected_by_a_lead_and_only_a_send_answers(tmp):
+    fs = fx = None
+    try:
+        fs, fx, bot, dbp = with_slack(tmp, hold=0, collision_window=60,
+                                      approval='{ people = {"U2"} }')
+        said = answer(fs, "reply 1 Hello from Bob", "U2")
+        assert said == "Not sent yet: your reply to #1 waits for a lead's approval (it is in " \
+                       "the ticket's thread as a draft).", said
+        wait_for(lambda: button(receipt(fs, 1, "Bob Okafor replied publicly"), "reject"), 10,
+                 "the draft with Approve, Edit, Reject", bot)
+        assert "needs the lead role" in answer(fs, "approve 1", "U2")
+        time.sleep(0.5)
+        assert fx.tweets == []
+        assert query(dbp, "SELECT first_response_at FROM tickets") == [(None,)], \
+            "a draft answered the ticket"
+        # the lead's Approve button: it goes out, signed by its author
+        line = receipt(fs, 1, "Bob Okafor replied publicly")
+        fs.wait_ack(fs.send_block_action("approve", message_ts=line["ts"], user_id="U1"))
+        fx.wait_tweets(1)
+        assert fx.tweets[0]["text"] == "Hello from Bob ^BO", fx.tweets
+        wait_for(lambda: "Approved by Alice Jensen" in
+                 receipt(fs, 1, "Bob Okafor replied publicly")["text"], 10, "the receipt", bot)
+        wait_for(lambda: query(dbp, "SELECT first_response_at IS NOT NULL FROM tickets")
+                 == [(1,)], 10, "the ticket answered once sent", bot)
+        # edit: the lead's words go instead
+        answer(fs, "reply 1 ok so what now", "U2")
+        ok = answer(fs, "edit 1 Your refund is on its way", "U1")
+        assert "Edited and approved" in ok and "Your refund is on its way ^AJ" in ok, ok
+        fx.wait_tweets(2)
+        assert fx.tweets[1]["text"] == "Your refund is on its way ^AJ"
+        wait_for(lambda: "Approved by Alice Jensen" in
+                 receipt(fs, 1, "(edited by Alice Jensen)")["text"], 10, "the edited one", bot)
+        # reject: nothing goes out, and Bob is told why in the thread
+        answer(fs, "reply 1 lol no idea", "U2")
+        assert "Rejected Bob Okafor's draft for #1" in answer(fs, "reject 1 Too casual", "U1")
+        wait_for(lambda: any("Bob Okafor, Alice Jensen rejected your reply to #1: Too casual"
+                             in m["text"] for m in thread_of(fs, 1)), 10, "the notice", bot)
+        assert "no draft waiting" in answer(fs, "approve 1", "U1")
+        time.sleep(0.5)
+        assert len(fx.tweets) == 2
+        assert query(dbp, "SELECT actor, action FROM events WHERE action IN "
+                          "('draft', 'approved', 'rejected') ORDER BY id") == \
+            [("U2", "draft"), ("U1", "approved"), ("U2", "draft"), ("U1", "approved"),
+             ("U2", "draft"), ("U1", "rejected")]
+        assert fs.errors == [] and fx.errors == [], (fs.errors, fx.errors)
+        assert bot.stop()[0] == 0
+    finally:
+        for f in (fs, fx):
+            if f:
+                f.stop()
+
+
+def test_before_reply_hooks_see_whether_a_reply_is_a_draft_approved_or_forced(tmp):
+    """A hook that signs each reply with ctx.kind: what reaches X shows it."""
+    sdir = os.path.join(tmp, "scripts")
+    shutil.copytree(os.path.join(ROOT, "scripts"), sdir)
+    with open(os.path.join(sdir, "hooks", "kind.lua"), "w") as f:
+        f.write('return hooks { before_reply = function(t, text, ctx)\n'
+                '  return text .. " [" .. ctx.kind .. "]" end }\n')
+    fx = fake()
+    try:
+        with_customers(fx, 2)
+        bot, dbp = start(tmp, fx, hold=0, scripts={"dir": sdir, "lib": os.path.join(ROOT, "lua")},
+                         approval=Raw('{ people = {"local-admin"} }'))
+        wait_for(lambda: query(dbp, "SELECT count(*) FROM tickets")[0][0] == 2, 20, "tickets",
+                 bot)
+        say(bot, "/tw reply 1 first")
+        seen(bot, "waits for a lead's approval", "the draft")
+        say(bot, "/tw approve 1 edited")
+        fx.wait_tweets(1)
+        say(bot, "/tw reply 2 second")
+        seen(bot, "waits for a lead's approval", "the second draft")
+        say(bot, "/tw approve 2")
+        fx.wait_tweets(2)
+        assert [t["text"] for t in fx.tweets] == ["edited [approved] ^LA", "second [draft] ^LA"]
+        assert bot.stop()[0] == 0
+        # without approval: reply! is forced, a plain reply is a reply
+        again, _ = start(tmp, fx, name="again", hold=0,
+                         scripts={"dir": sdir, "lib": os.path.join(ROOT, "lua")})
+        say(again, "/tw reply! 1 third")
+        fx.wait_tweets(3)
+        say(again, "/tw reply 2 fourth")
+        fx.wait_tweets(4)
+        assert [t["text"] for t in fx.tweets[2:]] == ["third [forced] ^LA", "fourth [reply] ^LA"]
+        assert again.stop()[0] == 0
+    finally:
+        fx.stop()
