@@ -373,3 +373,27 @@ def test_before_reply_hooks_see_whether_a_reply_is_a_draft_approved_or_forced(tm
         assert again.stop()[0] == 0
     finally:
         fx.stop()
+
+
+def test_the_undo_button_on_a_slack_receipt_stops_the_reply(tmp):
+    fs = fx = None
+    try:
+        fs, fx, bot, dbp = with_slack(tmp, hold=4, collision_window=0)
+        said = answer(fs, "reply 1 Sent to the wrong customer", "U1")
+        assert "sending in 4 s" in said and "/tw undo 1" in said, said
+        wait_for(lambda: button(receipt(fs, 1, "Alice Jensen replied publicly"), "undo"), 3,
+                 "the receipt's Undo button", bot)
+        line = receipt(fs, 1, "Alice Jensen replied publicly")
+        assert "Sending in 4 s." in line["text"], line["text"]
+        fs.wait_ack(fs.send_block_action("undo", message_ts=line["ts"], user_id="U1"))
+        wait_for(lambda: "Undone by Alice Jensen: nothing was sent." in
+                 receipt(fs, 1, "Alice Jensen replied publicly")["text"], 10, "the undo", bot)
+        assert not button(receipt(fs, 1, "Alice Jensen replied publicly"), "undo")
+        time.sleep(4)
+        assert fx.tweets == []
+        assert fs.errors == [] and fx.errors == [], (fs.errors, fx.errors)
+        assert bot.stop()[0] == 0
+    finally:
+        for f in (fs, fx):
+            if f:
+                f.stop()
