@@ -1618,13 +1618,16 @@ static int release(struct desk *d, struct ticket *t, const struct job *j, json_t
 int outbox_send_held(struct desk *d, struct ticket *t, const char *actor, char *err,
                      size_t errlen, int64_t now)
 {
-    int64_t id = store_job_last_in(d->store, t->id, "x.reply", "held");
+    /* the actor's own held reply; else whose the newest is, to say so */
+    int64_t id = store_job_last_by(d->store, t->id, "x.reply", "held", actor);
     struct job j;
     json_t *p = NULL;
     char detail[900];
     int rc = DESK_ERR;
 
     memset(&j, 0, sizeof j);
+    if (id == 0)
+        id = store_job_last_in(d->store, t->id, "x.reply", "held");
     if (id < 0 || (id > 0 && store_job_get(d->store, id, &j)))
         return DESK_ERR;
     if (id == 0) {

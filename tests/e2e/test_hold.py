@@ -241,17 +241,22 @@ def test_a_second_agents_reply_is_held_and_sent_by_its_send_anyway_button(tmp):
         fx.wait_tweets(1)
         time.sleep(1.5)
         assert [t["text"] for t in fx.tweets] == ["Your parcel left today ^AJ"]
-        # only Bob may send his held reply; his button press does
+        # Alice answers again: Bob's held reply holds hers
+        again = answer(fs, "reply 1 One more thing", "U1")
+        assert again.startswith("Held, not sent: Bob Okafor has a held reply to #1"), again
+        # Bob's button sends his own held reply, not Alice's newer one
         line = receipt(fs, 1, "Bob Okafor replied publicly")
         fs.wait_ack(fs.send_block_action("send_anyway", message_ts=line["ts"], user_id="U2"))
         fx.wait_tweets(2)
         assert fx.tweets[1]["text"] == "Checking with the warehouse ^BO", fx.tweets
+        wait_for(lambda: query(dbp, "SELECT state FROM outbox WHERE kind='x.reply' ORDER BY id")
+                 == [("done",), ("done",), ("held",)], 10, "Alice's second still held", bot)
         wait_for(lambda: "Reply sent:" in receipt(fs, 1, "Bob Okafor replied publicly")["text"],
                  10, "Bob's receipt to say sent", bot)
         assert query(dbp, "SELECT actor, action FROM events WHERE action LIKE 'reply%' "
                           "ORDER BY id") == [("U1", "reply"), ("U2", "reply held"),
-                                             ("system", "reply sent"), ("U2", "reply"),
-                                             ("system", "reply sent")], \
+                                             ("system", "reply sent"), ("U1", "reply held"),
+                                             ("U2", "reply"), ("system", "reply sent")], \
             query(dbp, "SELECT actor, action FROM events ORDER BY id")
         assert fs.errors == [] and fx.errors == [], (fs.errors, fx.errors)
         assert bot.stop()[0] == 0
