@@ -279,6 +279,12 @@ def test_a_reply_to_someone_elses_ticket_is_held_and_reply_bang_sends_it(tmp):
         fx.wait_tweets(1)
         time.sleep(0.5)
         assert [t["text"] for t in fx.tweets] == ["We are on it, truly ^AJ"]
+        # an agent may not unsend a colleague's reply
+        wait_for(lambda: outbox_drained(dbp), 10, "the reply recorded", bot)
+        refused = answer(fs, "unsend 1", "U2")
+        assert refused == "Only a lead or the reply's author (Alice Jensen) can delete #1's " \
+                          "reply.", refused
+        assert fx.deleted == []
         # taking the ticket over tells Bob in its thread
         assert answer(fs, "assign 1 me", "U1").startswith("#1 is yours now")
         wait_for(lambda: any("Alice Jensen took #1 (Bob Okafor: it is no longer yours)"
