@@ -46,3 +46,7 @@ exclude_files = { "lua/types/vigil.lua" }
 for _, f in ipairs { "scripts/assign.lua", "scripts/escalate.lua", "scripts/note.lua" } do
   files[f] = { ignore = { "211/text" } }
 end
+
+-- Test files (`vigil test`, bot/test/testkit.lua) also see the kit's globals.
+stds.vigil_test = { read_globals = { "test", "expect", "assert_eq" } }
+files["scripts/tests/"] = { std = "vigil+vigil_test" }

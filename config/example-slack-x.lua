@@ -51,4 +51,5 @@ staff = {
 autoassign = { mode = "off", cap = 8 }
 
 sla = { first_response = 3600, warn_before = 900 }
-reply = { signature = " ^{initials}" }
+reply = { signature = " ^{initials}", hold = 5, collision_window = 120 }   -- hold: seconds to undo a send
+-- approval = { roles = { "trainee" }, people = { "U0123" } }   -- their replies wait for a lead

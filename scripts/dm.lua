@@ -22,6 +22,11 @@ return command {
     local notice = ctx.kv:get("public_notice") ~= false
     t:dm(args.text, notice)
     local out = ("DM to %s queued."):format(text.handle(t.customer))
+    local hold = vigil.config.reply.hold
+    if hold > 0 then
+      out = ("DM to %s: sending in %g s (undo: %s undo %d)."):format(
+        text.handle(t.customer), hold, text.cmd(), t.id)
+    end
     if notice then
       out = out .. " Once X confirms it, the public note (canned dm_notice) follows."
     end

@@ -106,6 +106,13 @@ struct chat_ops {
      * find_ticket, with the same answers. */
     void (*find_line)(struct chat *c, const char *channel, const char *thread, int64_t job,
                       int64_t oldest, send_done_fn done, void *arg);
+    /* Optional (issue 18): update_line with buttons under the line:
+     * `action` names them ("undo", "approve,edit,reject") for ticket
+     * `ticket` ("42"), each pressed as its command.  NULL: the outbox
+     * calls update_line without them. */
+    void (*update_line_button)(struct chat *c, const char *channel, const char *ref,
+                               const char *text, const char *action, const char *ticket,
+                               send_done_fn done, void *arg);
 };
 
 struct chat {

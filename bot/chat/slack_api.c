@@ -351,6 +351,18 @@ void slack_update_line(struct chat *c, const char *channel, const char *ref,
     send_or_fail(to_slack(c), "chat.update", channel, body, ref, done, arg);
 }
 
+void slack_update_line_button(struct chat *c, const char *channel, const char *ref,
+                              const char *text, const char *action, const char *ticket,
+                              send_done_fn done, void *arg)
+{
+    json_t *body = slack_button_line_message(text, action, ticket);
+    if (body) {
+        json_object_set_new(body, "channel", json_string(channel));
+        json_object_set_new(body, "ts", json_string(ref));
+    }
+    send_or_fail(to_slack(c), "chat.update", channel, body, ref, done, arg);
+}
+
 void slack_post_channel(struct chat *c, const char *channel, const char *text,
                                send_done_fn done, void *arg)
 {

@@ -73,6 +73,9 @@ void slack_post_thread(struct chat *c, const char *channel, const char *ref, con
                        send_done_fn done, void *arg);
 void slack_update_line(struct chat *c, const char *channel, const char *ref, const char *text,
                        const char *resend, send_done_fn done, void *arg);
+void slack_update_line_button(struct chat *c, const char *channel, const char *ref,
+                              const char *text, const char *action, const char *ticket,
+                              send_done_fn done, void *arg);
 void slack_post_channel(struct chat *c, const char *channel, const char *text,
                         send_done_fn done, void *arg);
 void slack_post_digest(struct chat *c, const char *channel, const struct ticket_view *v,

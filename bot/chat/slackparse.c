@@ -680,6 +680,41 @@ json_t *slack_line_message(const char *text, const char *resend)
     return msg;
 }
 
+json_t *slack_button_line_message(const char *text, const char *actions, const char *value)
+{
+    static const struct { const char *action, *label, *style; } labels[] = {
+        { .action = "undo", .label = "Undo", .style = "danger" },
+        { .action = "send_anyway", .label = "Send anyway", .style = "danger" },
+        { .action = "approve", .label = "Approve", .style = "primary" },
+        { .action = "edit", .label = "Edit", .style = NULL },
+        { .action = "reject", .label = "Reject", .style = "danger" },
+    };
+    json_t *msg = slack_line_message(text, NULL), *row = json_array();
+    const char *p = actions;
+
+    while (msg && row && *p) {
+        size_t n = strcspn(p, ","), i;
+        for (i = 0; i < sizeof labels / sizeof labels[0]; i++)
+            if (strlen(labels[i].action) == n && strncmp(p, labels[i].action, n) == 0)
+                break;
+        if (i == sizeof labels / sizeof labels[0] ||
+            json_array_append_new(row, button(labels[i].action, labels[i].label, value,
+                                              labels[i].style)))
+            goto fail;
+        p += n + (p[n] == ',');
+    }
+    if (msg && row && json_array_size(row) &&
+        !json_array_append_new(json_object_get(msg, "blocks"),
+                               json_pack("{s:s,s:O}", "type", "actions", "elements", row))) {
+        json_decref(row);
+        return msg;
+    }
+fail:
+    json_decref(row);
+    json_decref(msg);
+    return NULL;
+}
+
 int slack_action_command(const char *umbrella, const char *action_id, const char *value,
                          struct chat_command *cmd)
 {
@@ -689,6 +724,11 @@ int slack_action_command(const char *umbrella, const char *action_id, const char
         { .action = "close", .verb = "close", .args = "%s" },
         { .action = "reopen", .verb = "reopen", .args = "%s" },
         { .action = "resend", .verb = "resend", .args = "%s" },
+        { .action = "undo", .verb = "undo", .args = "%s" },
+        { .action = "send_anyway", .verb = "reply!", .args = "%s" },
+        { .action = "approve", .verb = "approve", .args = "%s" },
+        { .action = "edit", .verb = "edit", .args = "%s" },
+        { .action = "reject", .verb = "reject", .args = "%s" },
     };
     char args[64], raw[160];
     if (!value || strspn(value, "0123456789") != strlen(value) || !*value || strlen(value) > 18)

@@ -97,6 +97,11 @@ json_t *slack_text_message(const char *text);
  * the plain message of slack_text_message, plus a Resend button (action
  * "resend", value `resend`) when `resend` is not NULL.  New json_t. */
 json_t *slack_line_message(const char *text, const char *resend);
+/* issue 18: slack_line_message with a row of buttons under the line:
+ * `actions` is a comma-separated list ("undo", "approve,edit,reject"),
+ * each for ticket `value` ("42") and labelled as people name it ("Undo").
+ * New json_t; NULL for an unknown action. */
+json_t *slack_button_line_message(const char *text, const char *actions, const char *value);
 /* A command's answer for Slack: escaped (it may quote tweets), in a code
  * block when it has several lines, cut near 3,000 bytes; {text,
  * response_type: ephemeral}.  New json_t, NULL when out of memory. */

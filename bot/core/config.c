@@ -19,7 +19,7 @@
 
 #include "core/log.h"
 
-enum ktype { K_SECTION, K_STR, K_NUM, K_INT, K_STAFF };
+enum ktype { K_SECTION, K_STR, K_NUM, K_INT, K_STAFF, K_LIST };
 
 /* Schema: every key vigil accepts.  `secret` keys are redacted in logs even
  * when written inline (they should come from env()). */
@@ -35,6 +35,7 @@ struct key {
 #define SECRET(p, f) { p, K_STR, offsetof(struct config, f), 1 }
 #define NUM(p, f) { p, K_NUM, offsetof(struct config, f), 0 }
 #define INT(p, f) { p, K_INT, offsetof(struct config, f), 0 }
+#define LIST(p, f) { p, K_LIST, offsetof(struct config, f), 0 }   /* {"a", "b"} -> "a,b" */
 
 static const struct key schema[] = {
     STR("chat", chat), STR("source", source), STR("command", command),
@@ -54,6 +55,10 @@ static const struct key schema[] = {
     NUM("sla.warn_before", sla_warn_before),
     NUM("sla.check_interval", sla_check_interval),
     S("reply"), STR("reply.signature", reply_signature),
+    /* issue 18: the undo window and the collision guard */
+    NUM("reply.hold", reply_hold), NUM("reply.collision_window", reply_collision_window),
+    S("approval"), LIST("approval.roles", approval_roles),
+    LIST("approval.people", approval_people),
     S("replay"), STR("replay.file", replay_file), NUM("replay.interval", replay_interval),
     S("outbox"), NUM("outbox.x_rate", outbox_x_rate), NUM("outbox.max_backoff", outbox_max_backoff),
     INT("outbox.max_attempts", outbox_max_attempts),
@@ -88,16 +93,33 @@ static const struct key schema[] = {
 };
 #define NKEYS (sizeof schema / sizeof schema[0])
 
-static const char *const role_names[] = { "none", "agent", "lead", "admin" };
+static const char *const role_names[] = { "none", "trainee", "agent", "lead", "admin" };
 
 const char *config_role_name(enum staff_role role) { return role_names[role]; }
 
 int config_parse_role(const char *name)
 {
-    for (int i = ROLE_AGENT; i <= ROLE_ADMIN; i++)
+    for (int i = ROLE_TRAINEE; i <= ROLE_ADMIN; i++)
         if (strcmp(name, role_names[i]) == 0)
             return i;
     return -1;
+}
+
+/* Whether comma-separated `list` holds `item`. */
+static int in_list(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+    for (const char *p = list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : "")
+        if (strncmp(p, item, n) == 0 && (p[n] == ',' || !p[n]))
+            return 1;
+    return 0;
+}
+
+int config_needs_approval(const struct config *c, const char *id)
+{
+    const struct staff *s = config_staff(c, id);
+    return s && (in_list(c->approval_people, s->id) ||
+                 in_list(c->approval_roles, role_names[s->role]));
 }
 
 const struct staff *config_staff(const struct config *c, const char *id)
@@ -258,6 +280,42 @@ static int set_string(struct loader *ld, const struct key *k, int line)
     return 0;
 }
 
+/* issue 18: a list of names ({"trainee", "U3"}) kept as "trainee,U3". */
+static int set_list(struct loader *ld, const struct key *k, int line)
+{
+    lua_State *L = ld->L;
+    char **slot = (char **)((char *)ld->c + k->off), *joined = NULL;
+    size_t len = 0;
+
+    if (!lua_istable(L, -1)) {
+        fail(ld, line, "key '%s' must be a list of names, like {\"trainee\"}", k->path);
+        return -1;
+    }
+    for (lua_Integer i = 1; lua_rawgeti(L, -1, i) != LUA_TNIL; i++) {
+        const char *v = lua_tostring(L, -1);
+        char *grown;
+        if (lua_type(L, -1) != LUA_TSTRING || !*v || strchr(v, ',')) {
+            fail(ld, line, "key '%s' must be a list of names, like {\"trainee\"}", k->path);
+            lua_pop(L, 1);                   /* pop the item */
+            free(joined);
+            return -1;
+        }
+        grown = realloc(joined, len + strlen(v) + 2);
+        if (!grown) {
+            lua_pop(L, 1);
+            free(joined);
+            return -1;
+        }
+        joined = grown;
+        len += (size_t)sprintf(joined + len, "%s%s", len ? "," : "", v);
+        lua_pop(L, 1);                       /* pop the item */
+    }
+    lua_pop(L, 1);                           /* pop the nil */
+    free(*slot);
+    *slot = joined ? joined : strdup("");
+    return 0;
+}
+
 static int set_number(struct loader *ld, const struct key *k, int line)
 {
     if (lua_type(ld->L, -1) != LUA_TNUMBER) {
@@ -391,7 +449,7 @@ static int load_staff(struct loader *ld, int line)
         if (role) {
             int r = config_parse_role(role);
             if (r < 0) {
-                fail(ld, line, "key 'staff[\"%s\"].role' must be \"agent\", \"lead\" or \"admin\", got \"%s\"", id, role);
+                fail(ld, line, "key 'staff[\"%s\"].role' must be \"trainee\", \"agent\", \"lead\" or \"admin\", got \"%s\"", id, role);
                 free(role);
                 lua_pop(L, 2);
                 return -1;
@@ -441,6 +499,8 @@ static int walk(struct loader *ld, const char *prefix, int line)
             load_staff(ld, kline);
         } else if (k->type == K_STR) {
             set_string(ld, k, kline);
+        } else if (k->type == K_LIST) {
+            set_list(ld, k, kline);
         } else {
             set_number(ld, k, kline);
         }
@@ -518,6 +578,9 @@ static void set_defaults(struct config *c)
     c->sla_warn_before = 900;
     c->sla_check_interval = 5;
     c->reply_signature = strdup(" ^{initials}");
+    /* issue 18: a public send waits 5 s for an undo; replies within 2 min collide */
+    c->reply_hold = 5;
+    c->reply_collision_window = 120;
     c->replay_interval = 2;
     c->outbox_x_rate = 1;
     c->outbox_max_backoff = 300;
@@ -628,6 +691,25 @@ static int validate(struct loader *ld)
         fail(ld, key_line(ld->L, "store"),
              "key 'store.alert_after' is seconds, between 1 and 86400, got %g",
              c->store_alert_after);
+        return -1;
+    }
+    /* issue 18: approval.roles names roles */
+    for (const char *p = c->approval_roles; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : "") {
+        char role[32];
+        size_t n = strcspn(p, ",");
+        snprintf(role, sizeof role, "%.*s", (int)(n < sizeof role ? n : sizeof role - 1), p);
+        if (config_parse_role(role) < 0) {
+            fail(ld, key_line(ld->L, "approval"), "key 'approval.roles' names \"%s\", which "
+                 "is not a role (trainee, agent, lead, admin)", role);
+            return -1;
+        }
+    }
+    /* issue 18: a send waits at most ten minutes (the outbox treats a job
+     * due further ahead than its horizon as a clock step back) */
+    if (c->reply_hold > 600) {
+        fail(ld, key_line(ld->L, "reply"),
+             "key 'reply.hold' is seconds a reply waits for an undo, 0 to 600, got %g",
+             c->reply_hold);
         return -1;
     }
     if (c->script_time_budget < 0.001 || c->script_time_budget > 60) {
@@ -827,7 +909,7 @@ void config_free(struct config *c)
     if (!c)
         return;
     for (size_t i = 0; i < NKEYS; i++)
-        if (schema[i].type == K_STR)
+        if (schema[i].type == K_STR || schema[i].type == K_LIST)
             free(*str_slot(c, &schema[i]));
     for (size_t i = 0; i < c->nstaff; i++) {
         free(c->staff[i].id);
@@ -849,7 +931,7 @@ void config_free(struct config *c)
 static const char *const reloadable[] = {
     "log_level", "channels.", "sla.first_response", "sla.warn_before", "reply.",
     "outbox.", "slack.post_rate", "slack.digest_threshold", "x.poll_interval",
-    "x.prices.", "store.alert_after", NULL,
+    "x.prices.", "store.alert_after", "approval.", "autoassign.", NULL,
 };
 
 static int is_reloadable(const char *path)
@@ -866,7 +948,7 @@ static int is_reloadable(const char *path)
 static int same_value(const struct config *a, const struct config *b, const struct key *k)
 {
     const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
-    if (k->type == K_STR) {
+    if (k->type == K_STR || k->type == K_LIST) {   /* a list is stored "a,b" */
         const char *sa = *(char *const *)pa, *sb = *(char *const *)pb;
         return (!sa && !sb) || (sa && sb && strcmp(sa, sb) == 0);
     }
@@ -886,8 +968,8 @@ size_t config_reload_into(struct config *live, struct config *fresh, char *resta
     for (size_t i = 0; i < NKEYS; i++) {
         const struct key *k = &schema[i];
         char tmp[sizeof(double)];
-        size_t size = k->type == K_STR ? sizeof(char *) : k->type == K_INT ? sizeof(int)
-                                                                          : sizeof(double);
+        size_t size = k->type == K_STR || k->type == K_LIST ? sizeof(char *)
+                      : k->type == K_INT ? sizeof(int) : sizeof(double);
         if (k->type == K_SECTION || k->type == K_STAFF || same_value(live, fresh, k))
             continue;
         if (!is_reloadable(k->path)) {

@@ -9,7 +9,8 @@
 
 #include "core/shift.h"
 
-enum staff_role { ROLE_NONE, ROLE_AGENT, ROLE_LEAD, ROLE_ADMIN };
+/* issue 18: a trainee is an agent below agent, for approval = { roles = {"trainee"} } */
+enum staff_role { ROLE_NONE, ROLE_TRAINEE, ROLE_AGENT, ROLE_LEAD, ROLE_ADMIN };
 
 struct staff {
     char *id;          /* chat user id, e.g. "U024BE7LH" or "local-admin" */
@@ -42,6 +43,11 @@ struct config {
     double sla_first_response, sla_warn_before, sla_check_interval;
 
     char *reply_signature;           /* appended to public replies; {initials} */
+    /* issue 18: going public safely */
+    double reply_hold;               /* seconds a reply or DM waits for an undo; 0: none */
+    double reply_collision_window;   /* another agent's reply this recent holds a reply (s) */
+    char *approval_roles;            /* roles whose replies need a lead's approval: "trainee,agent" */
+    char *approval_people;           /* staff ids whose replies do: "U3,U4" */
 
     char *replay_file;
     double replay_interval;
@@ -115,6 +121,9 @@ size_t config_check_shapes(const struct config *c, char *out, size_t len);
 
 /* Returns the staff entry for a chat user id, or NULL.  Borrowed. */
 const struct staff *config_staff(const struct config *c, const char *id);
+/* issue 18: 1 when staff `id`'s public replies need a lead's approval
+ * (approval.roles or approval.people names them). */
+int config_needs_approval(const struct config *c, const char *id);
 const char *config_role_name(enum staff_role role);
 int config_parse_role(const char *name);
 

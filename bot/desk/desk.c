@@ -261,11 +261,20 @@ int desk_queue_thread(struct desk *d, const struct ticket *t, const char *text)
 int desk_queue_receipt(struct desk *d, const struct ticket *t, int64_t line, const char *text,
                        int resend)
 {
+    return desk_queue_receipt_button(d, t, line, text, resend, NULL);
+}
+
+int desk_queue_receipt_button(struct desk *d, const struct ticket *t, int64_t line,
+                              const char *text, int resend, const char *button)
+{
     char target[96];
+    json_t *p = json_pack("{s:I,s:s,s:b}", "line", (json_int_t)line, "text", text,
+                          "resend", resend);
+    if (p && button)
+        json_object_set_new(p, "button", json_string(button));
     return desk_queue(d, "receipt.update",
                       desk_chat_target(d, ticket_channel(d, t), target, sizeof target),
-                      t->id, json_pack("{s:I,s:s,s:b}", "line", (json_int_t)line, "text", text,
-                                       "resend", resend));
+                      t->id, p);
 }
 
 int desk_queue_update(struct desk *d, const struct ticket *t)
@@ -527,6 +536,7 @@ struct op {
     char *err;
     size_t errlen;
     int notice;          /* dm: reply publicly with dm_notice once X confirmed the DM */
+    int flags;           /* reply: DESK_REPLY_FORCE */
 };
 
 typedef int (*op_fn)(struct desk *d, struct ticket *t, struct op *op, int64_t now);
@@ -561,12 +571,13 @@ static int run_op(struct desk *d, int64_t id, struct op *op, op_fn fn, const cha
         return say(op->err, op->errlen, DESK_ERR, "%s", why);
     }
     rc = fn(d, &t, op, desk_now(d));
-    if (rc == DESK_OK && store_commit(d->store))
+    /* a held reply (issue 18) is kept: it commits too */
+    if ((rc == DESK_OK || rc == DESK_HELD) && store_commit(d->store))
         rc = say(op->err, op->errlen, DESK_ERR, "%s", store_busy(d->store)
                  ? store_trouble(d) : "could not save the change (see log)");
-    else if (rc != DESK_OK)
+    else if (rc != DESK_OK && rc != DESK_HELD)
         store_rollback(d->store);
-    if (rc == DESK_OK)
+    if (rc == DESK_OK || rc == DESK_HELD)
         desk_notify(d, DESK_EV_TICKET, id, name, op->arg);
     else if (rc == DESK_ERR)
         log_error("ticket operation failed", "op=%s ticket=%lld", name, (long long)id);
@@ -588,7 +599,7 @@ static int reopen_in_op(struct desk *d, struct ticket *t, const char *actor,
 static int op_assign(struct desk *d, struct ticket *t, struct op *op, int64_t now)
 {
     const struct staff *s = config_staff(d->cfg, op->arg);
-    char line[300];
+    char line[400], was[140] = "";
 
     if (!s)
         return say(op->err, op->errlen, DESK_INVALID,
@@ -600,12 +611,16 @@ static int op_assign(struct desk *d, struct ticket *t, struct op *op, int64_t no
     if (t->assignee && strcmp(t->assignee, s->id) == 0)
         return say(op->err, op->errlen, DESK_INVALID, "#%lld is already assigned to %s.",
                    (long long)t->id, s->name);
+    /* issue 18: taking someone else's ticket tells them, in its thread */
+    if (t->assignee && strcmp(t->assignee, op->actor) != 0)
+        snprintf(was, sizeof was, " (%s: it is no longer yours)",
+                 desk_staff_name(d, t->assignee));
     set_str(&t->assignee, s->id);
     if (strcmp(op->actor, s->id) == 0)
-        snprintf(line, sizeof line, "%s took #%lld", s->name, (long long)t->id);
+        snprintf(line, sizeof line, "%s took #%lld%s", s->name, (long long)t->id, was);
     else
-        snprintf(line, sizeof line, "%s assigned #%lld to %s", desk_staff_name(d, op->actor),
-                 (long long)t->id, s->name);
+        snprintf(line, sizeof line, "%s assigned #%lld to %s%s", desk_staff_name(d, op->actor),
+                 (long long)t->id, s->name, was);
     return desk_record_change(d, t, op->actor, "assigned", s->id, line, now);
 }
 
@@ -638,12 +653,18 @@ static int check_text(struct ticket *t, struct op *op, const char *what)
  * failed).  The line is queued first, so on the chat's target it is posted
  * before any rewrite of it; `head` stays its first line. */
 static int queue_public(struct desk *d, struct ticket *t, const char *kind, const char *target,
-                        const char *head, json_t *payload)
+                        const char *head, json_t *payload, const char *held, int draft)
 {
-    char text[900], chat[96];
-    int64_t line;
+    char text[1400], chat[96];
+    int64_t line, job;
 
-    snprintf(text, sizeof text, "%s\nQueued.", head);
+    /* issue 18: a held send, or the undo window, shows from the start */
+    if (held)
+        snprintf(text, sizeof text, "%s\nHeld, not sent: %s.", head, held);
+    else if (d->cfg->reply_hold > 0)
+        snprintf(text, sizeof text, "%s\nSending in %g s.", head, d->cfg->reply_hold);
+    else
+        snprintf(text, sizeof text, "%s\nQueued.", head);
     line = desk_queue_job(d, "ticket.thread",
                           desk_chat_target(d, ticket_channel(d, t), chat, sizeof chat), t->id,
                           json_pack("{s:s}", "text", text));
@@ -653,16 +674,28 @@ static int queue_public(struct desk *d, struct ticket *t, const char *kind, cons
     }
     json_object_set_new(payload, "receipt", json_integer(line));
     json_object_set_new(payload, "head", json_string(head));
-    return desk_queue(d, kind, target, t->id, payload);
+    job = desk_queue_job(d, kind, target, t->id, payload);
+    if (job < 0)
+        return DESK_ERR;
+    if (held)
+        return outbox_park(d, t, job, line, text, draft);
+    return d->cfg->reply_hold > 0 ? outbox_hold(d, t, job, line, text) : DESK_OK;
 }
 
 static int op_reply(struct desk *d, struct ticket *t, struct op *op, int64_t now)
 {
-    char line[700], detail[800], ex[600];
-    int rc = check_text(t, op, "reply");
+    char line[700], detail[800], ex[600], why[700];
+    int rc = check_text(t, op, "reply"), held = 0;
 
     if (rc)
         return rc;
+    /* issue 18: a draft for a lead to approve, or the collision guard */
+    if (config_needs_approval(d->cfg, op->actor)) {
+        held = 2;
+        snprintf(why, sizeof why, "waiting for a lead's approval");
+    } else if (!(op->flags & DESK_REPLY_FORCE)) {
+        held = outbox_collision(d, t, op->actor, now, why, sizeof why);
+    }
     if (strcmp(t->state, "closed") == 0) {
         rc = reopen_in_op(d, t, op->actor, " by a reply", now);
         if (rc)
@@ -672,11 +705,23 @@ static int op_reply(struct desk *d, struct ticket *t, struct op *op, int64_t now
     text_excerpt(op->arg, ex, sizeof ex);
     snprintf(line, sizeof line, "%s replied publicly: %s", desk_staff_name(d, op->actor), ex);
     if (queue_public(d, t, "x.reply", "x:tweets", line,
-                     json_pack("{s:s,s:s}", "text", op->arg, "in_reply_to", t->last_tweet_id)))
+                     json_pack("{s:s,s:s,s:s}", "text", op->arg, "in_reply_to",
+                               t->last_tweet_id, "by", op->actor), held ? why : NULL,
+                     held == 2))
         return DESK_ERR;
     snprintf(detail, sizeof detail, "to @%s in reply to %s: %s", t->customer_handle,
              t->last_tweet_id, op->arg);
-    return desk_record_change(d, t, op->actor, "reply", detail, NULL, now);
+    rc = desk_record_change(d, t, op->actor, held == 2 ? "draft" : held ? "reply held"
+                            : "reply", detail, NULL, now);
+    if (rc == DESK_OK && held == 2)
+        return say(op->err, op->errlen, DESK_HELD, "Not sent yet: your reply to #%lld waits "
+                   "for a lead's approval (it is in the ticket's thread as a draft).",
+                   (long long)t->id);
+    if (rc == DESK_OK && held)
+        return say(op->err, op->errlen, DESK_HELD, "Held, not sent: %s. Send it anyway: the "
+                   "Send anyway button, or %s reply! %lld", why, d->cfg->command,
+                   (long long)t->id);
+    return rc;
 }
 
 static int op_dm(struct desk *d, struct ticket *t, struct op *op, int64_t now)
@@ -690,7 +735,7 @@ static int op_dm(struct desk *d, struct ticket *t, struct op *op, int64_t now)
     snprintf(line, sizeof line, "%s sent a DM: %s", desk_staff_name(d, op->actor), ex);
     if (queue_public(d, t, "x.dm", "x:dm", line,
                      json_pack("{s:s,s:s,s:b,s:s}", "text", op->arg, "to", t->customer_id,
-                               "notice", op->notice, "by", op->actor)))
+                               "notice", op->notice, "by", op->actor), NULL, 0))
         return DESK_ERR;
     snprintf(detail, sizeof detail, "to @%s (%s): %s", t->customer_handle, t->customer_id,
              op->arg);
@@ -899,7 +944,7 @@ static int op_priority(struct desk *d, struct ticket *t, struct op *op, int64_t 
 
 #define OP(name, fn, arg_)                                                     \
     do {                                                                       \
-        struct op op = { actor, arg_, err, errlen, 0 };                        \
+        struct op op = { actor, arg_, err, errlen, 0, 0 };                     \
         return run_op(d, id, &op, fn, name);                                   \
     } while (0)
 
@@ -914,7 +959,7 @@ int desk_dm(struct desk *d, const char *actor, int64_t id, const char *text,
 int desk_dm_notice(struct desk *d, const char *actor, int64_t id, const char *text,
                    char *err, size_t errlen)
 {
-    struct op op = { actor, text, err, errlen, 1 };
+    struct op op = { actor, text, err, errlen, 1, 0 };
     return run_op(d, id, &op, op_dm, "dm");
 }
 int desk_resend(struct desk *d, const char *actor, int64_t id, const char *text,
@@ -931,6 +976,44 @@ int desk_tag(struct desk *d, const char *actor, int64_t id, const char *tag,
              char *err, size_t errlen) { OP("tag", op_tag, tag); }
 int desk_set_priority(struct desk *d, const char *actor, int64_t id, const char *priority,
                       char *err, size_t errlen) { OP("priority", op_priority, priority); }
+
+/* issue 18: the undo window (the work is in outbox.c) */
+static int op_undo(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    return outbox_undo(d, t, op->actor, op->err, op->errlen, now);
+}
+int desk_undo(struct desk *d, const char *actor, int64_t id, char *err, size_t errlen)
+{ OP("undo", op_undo, NULL); }
+static int op_unsend(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    return outbox_unsend(d, t, op->actor, op->err, op->errlen, now);
+}
+int desk_unsend(struct desk *d, const char *actor, int64_t id, char *err, size_t errlen)
+{ OP("unsend", op_unsend, NULL); }
+int desk_reply_as(struct desk *d, const char *actor, int64_t id, const char *text, int flags,
+                  char *err, size_t errlen)
+{
+    struct op op = { actor, text, err, errlen, 0, flags };
+    return run_op(d, id, &op, op_reply, "reply");
+}
+static int op_send_held(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    return outbox_send_held(d, t, op->actor, op->err, op->errlen, now);
+}
+int desk_send_held(struct desk *d, const char *actor, int64_t id, char *err, size_t errlen)
+{ OP("send anyway", op_send_held, NULL); }
+static int op_approve(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    return outbox_approve(d, t, op->actor, op->arg, op->err, op->errlen, now);
+}
+int desk_approve(struct desk *d, const char *actor, int64_t id, const char *text, char *err,
+                 size_t errlen) { OP("approve", op_approve, text); }
+static int op_reject(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
+    return outbox_reject(d, t, op->actor, op->arg, op->err, op->errlen, now);
+}
+int desk_reject(struct desk *d, const char *actor, int64_t id, const char *reason, char *err,
+                size_t errlen) { OP("reject", op_reject, reason); }
 
 int desk_audit(struct desk *d, int64_t ticket_id, const char *actor, const char *action,
                const char *detail)

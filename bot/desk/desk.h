@@ -23,6 +23,7 @@ enum desk_rc {
     DESK_ERR = 1,        /* store failure; logged, nothing changed */
     DESK_INVALID = 2,    /* refused; `err` holds the message for the user */
     DESK_NOTFOUND = 3,   /* no such ticket; `err` says so */
+    DESK_HELD = 4,       /* issue 18: kept, not sent (collision, approval); `err` says why */
 };
 
 /* What changed, for observers (admin :tail, tests). */
@@ -100,6 +101,38 @@ int desk_dm_notice(struct desk *d, const char *actor, int64_t id, const char *te
  * NULL.  On DESK_OK `err` holds "reply" or "dm": what was resent. */
 int desk_resend(struct desk *d, const char *actor, int64_t id, const char *text,
                 char *err, size_t errlen);
+/* issue 18: desk_reply with `flags`: DESK_REPLY_FORCE goes past the
+ * collision guard (reply!, Send anyway).  Without it, a reply to a ticket
+ * assigned to someone else, or within reply.collision_window seconds of
+ * another agent's reply, is held (DESK_HELD, committed): `err` says what
+ * the other agent did and how to send it anyway. */
+#define DESK_REPLY_FORCE 1
+int desk_reply_as(struct desk *d, const char *actor, int64_t id, const char *text, int flags,
+                  char *err, size_t errlen);
+/* Sends `actor`'s reply held by the collision guard (Send anyway): it
+ * goes as any reply (the undo window applies).  On DESK_OK `err` holds
+ * its text. */
+int desk_send_held(struct desk *d, const char *actor, int64_t id, char *err, size_t errlen);
+/* issue 18, approval (approval.roles / approval.people): their replies are
+ * drafts (desk_reply_as answers DESK_HELD).  A lead approves the ticket's
+ * draft, with `text` instead when not NULL (edited), and it goes as any
+ * reply (the undo window applies; on DESK_OK `err` holds its text); or
+ * rejects it, with `reason` (may be NULL) told to its author in the
+ * ticket's thread.  Both audited with who decided. */
+int desk_approve(struct desk *d, const char *actor, int64_t id, const char *text, char *err,
+                 size_t errlen);
+int desk_reject(struct desk *d, const char *actor, int64_t id, const char *reason, char *err,
+                size_t errlen);
+/* issue 18: cancels the ticket's reply or DM still in its undo window
+ * (reply.hold): nothing reaches X, the receipt line says who undid it.
+ * On DESK_OK `err` holds "reply" or "dm"; DESK_INVALID says why not (sent
+ * already: unsend takes a reply back). */
+int desk_undo(struct desk *d, const char *actor, int64_t id, char *err, size_t errlen);
+/* issue 18: deletes the ticket's last sent public reply on X (through the
+ * outbox: retried on 5xx, not on 4xx), for a lead or the reply's author;
+ * audited, the receipt line says who deleted it.  On DESK_OK `err` holds
+ * the reply's link; DESK_INVALID says why not. */
+int desk_unsend(struct desk *d, const char *actor, int64_t id, char *err, size_t errlen);
 int desk_note(struct desk *d, const char *actor, int64_t id, const char *text,
               char *err, size_t errlen);
 int desk_escalate(struct desk *d, const char *actor, int64_t id, const char *reason,

@@ -77,6 +77,10 @@ int64_t desk_queue_job(struct desk *d, const char *kind, const char *target, int
  * posted it) to `text`, with a Resend button when `resend`. */
 int desk_queue_receipt(struct desk *d, const struct ticket *t, int64_t line, const char *text,
                        int resend);
+/* desk_queue_receipt with a button under the line (`button`: "undo"; NULL
+ * for none). */
+int desk_queue_receipt_button(struct desk *d, const struct ticket *t, int64_t line,
+                              const char *text, int resend, const char *button);
 /* The common tail of every change to a ticket: stamps and stores `t`,
  * appends the audit event (`actor`, `action`, `detail`), queues
  * `thread_line` (when not NULL) in its chat thread and a refresh of its
@@ -96,6 +100,41 @@ void outbox_recover(struct desk *d);
 void outbox_close(struct desk *d);
 /* Frees outcomes never recorded (the jobs run again at the next start). */
 void outbox_forget(struct desk *d);
+/* issue 18, the undo window (outbox.c).  outbox_hold: public send `job`,
+ * just queued with receipt line `line` (showing `text`), waits
+ * reply.hold seconds, and the line gets an Undo button.  outbox_undo:
+ * cancels the ticket's send still waiting (on DESK_OK `err` holds
+ * "reply" or "dm"), or says why it cannot.  Both inside the caller's
+ * transaction. */
+int outbox_hold(struct desk *d, const struct ticket *t, int64_t job, int64_t line,
+                const char *text);
+int outbox_undo(struct desk *d, struct ticket *t, const char *actor, char *err, size_t errlen,
+                int64_t now);
+/* issue 18, unsend (outbox.c): queues the deletion on X of the ticket's
+ * last sent reply, for a lead or its author (on DESK_OK `err` holds its
+ * link), or says why not.  Inside the caller's transaction. */
+int outbox_unsend(struct desk *d, struct ticket *t, const char *actor, char *err, size_t errlen,
+                  int64_t now);
+/* issue 18, the collision guard (outbox.c).  outbox_collision: 1 when a
+ * reply by `actor` to `t` at `now` collides (the ticket is someone else's,
+ * or another agent replied within reply.collision_window), with what the
+ * other did in `why`; 0 when not (or the guard is off).  outbox_park:
+ * public send `job` (receipt line `line` showing `text`) is kept, not
+ * sent, with a Send anyway button (`draft`: as a draft, with Approve,
+ * Edit and Reject).  outbox_send_held: sends the actor's
+ * held reply (on DESK_OK `err` holds its text).  Inside the caller's
+ * transaction. */
+int outbox_collision(struct desk *d, const struct ticket *t, const char *actor, int64_t now,
+                     char *why, size_t len);
+int outbox_park(struct desk *d, const struct ticket *t, int64_t job, int64_t line,
+                const char *text, int draft);
+/* issue 18, approval (outbox.c): see desk_approve and desk_reject. */
+int outbox_approve(struct desk *d, struct ticket *t, const char *actor, const char *text,
+                   char *err, size_t errlen, int64_t now);
+int outbox_reject(struct desk *d, struct ticket *t, const char *actor, const char *reason,
+                  char *err, size_t errlen, int64_t now);
+int outbox_send_held(struct desk *d, struct ticket *t, const char *actor, char *err,
+                     size_t errlen, int64_t now);
 void sla_init(struct desk *d);
 void sla_close(struct desk *d);
 

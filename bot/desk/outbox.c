@@ -407,7 +407,8 @@ static int dm_notice(struct desk *d, struct ticket *t, const struct job *j, json
                  "%s, which vigil cannot fill ({handle}, {name}, {ticket}, {code} work).", bad);
         return desk_queue_thread(d, t, line);
     }
-    rc = desk_reply(d, *by ? by : "system", t->id, text, err, sizeof err);
+    /* the DM's follow-up, not a new answer: past the collision guard */
+    rc = desk_reply_as(d, *by ? by : "system", t->id, text, DESK_REPLY_FORCE, err, sizeof err);
     free(text);
     if (rc == DESK_INVALID || rc == DESK_NOTFOUND) {
         snprintf(line, sizeof line, "No public note was sent: %s", err);
@@ -415,6 +416,9 @@ static int dm_notice(struct desk *d, struct ticket *t, const struct job *j, json
     }
     return rc == DESK_OK ? 0 : -1;
 }
+
+static int unsend_result(struct desk *d, struct ticket *t, json_t *payload,
+                         const struct send_result *r, int final_failure, int64_t now);
 
 /* Records what a finished job means for its ticket.  Inside a transaction. */
 static int apply_result(struct desk *d, const struct job *j, json_t *payload,
@@ -442,6 +446,8 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
         t.chat_channel = strdup(j->target + 5);
         rc = store_ticket_update(d->store, &t) ||
              store_event_append(d->store, t.id, "system", "posted", r->ref, now);
+    } else if (strcmp(j->kind, "x.delete") == 0) {
+        rc = unsend_result(d, &t, payload, r, final_failure, now);
     } else if (strcmp(j->kind, "x.reply") == 0 && r->status == SEND_OK) {
         if (r->ref && *r->ref) {
             char url[160];
@@ -1034,6 +1040,10 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
         if (strcmp(j->kind, "x.reply") == 0)
             src->ops->send_reply(src, payload_str(p, "in_reply_to"), payload_str(p, "text"),
                                  j->attempts, lookup_oldest(j), on_done, ctx);
+        else if (strcmp(j->kind, "x.delete") == 0 && src->ops->delete_post)
+            src->ops->delete_post(src, payload_str(p, "id"), j->attempts, on_done, ctx);
+        else if (strcmp(j->kind, "x.delete") == 0)
+            fail_now(ctx, "this source cannot delete posts");
         else
             src->ops->send_dm(src, payload_str(p, "to"), payload_str(p, "text"), j->attempts,
                               on_done, ctx);
@@ -1099,8 +1109,13 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
         char id[24];
         int rc = store_job_get(d->store, json_integer_value(json_object_get(p, "line")), &line);
         snprintf(id, sizeof id, "%lld", (long long)j->ticket_id);
+        const char *button = json_string_value(json_object_get(p, "button"));
         if (rc == STORE_OK && strcmp(line.state, "done") == 0 && line.result && *line.result &&
-            chat->ops->update_line)
+            button && chat->ops->update_line_button)
+            chat->ops->update_line_button(chat, channel, line.result, payload_str(p, "text"),
+                                          button, id, on_done, ctx);
+        else if (rc == STORE_OK && strcmp(line.state, "done") == 0 && line.result &&
+                 *line.result && chat->ops->update_line)
             chat->ops->update_line(chat, channel, line.result, payload_str(p, "text"),
                                    json_is_true(json_object_get(p, "resend")) ? id : NULL,
                                    on_done, ctx);
@@ -1293,4 +1308,442 @@ static void on_timer(uv_timer_t *t)
 void desk_outbox_kick(struct desk *d)
 {
     run_due_jobs(d);
+}
+
+/* --- issue 18: the undo window ------------------------------------------- */
+
+/* A public send waits as a job due reply.hold seconds from now: the wait
+ * is in the store, so a restart during it neither loses the send nor sends
+ * it twice, and the scheduler needs no timer of its own.  Its target's
+ * later jobs wait behind it (the order of replies is kept), at most as long. */
+int outbox_hold(struct desk *d, const struct ticket *t, int64_t job, int64_t line,
+                const char *text)
+{
+    int64_t now_ms = desk_now_ms(d);
+    char with_cmd[1100];
+
+    if (store_job_set_state(d->store, job, "queued", 0,
+                            now_ms + (int64_t)(d->cfg->reply_hold * 1000), NULL, NULL,
+                            now_ms / 1000))
+        return DESK_ERR;
+    /* the typed command too: a chat without buttons (the console) */
+    snprintf(with_cmd, sizeof with_cmd, "%s Undo: %s undo %lld", text, d->cfg->command,
+             (long long)t->id);
+    return desk_queue_receipt_button(d, t, line, with_cmd, 0, "undo");
+}
+
+/* Why the ticket's last send cannot be undone any more, in `err`. */
+static int too_late(struct desk *d, const struct ticket *t, char *err, size_t errlen)
+{
+    int64_t inflight = store_job_last_in(d->store, t->id, "x.", "inflight");
+    int64_t sent = store_job_last_in(d->store, t->id, "x.reply", "done");
+    int64_t dm = store_job_last_in(d->store, t->id, "x.dm", "done");
+
+    if (inflight < 0 || sent < 0 || dm < 0)
+        return DESK_ERR;
+    if (inflight > 0)
+        snprintf(err, errlen, "Too late to undo: #%lld's send is on its way to X right now. "
+                 "Once it is sent, %s unsend %lld takes a public reply back.",
+                 (long long)t->id, d->cfg->command, (long long)t->id);
+    else if (sent > 0 && sent > dm)
+        snprintf(err, errlen, "Too late to undo: #%lld's reply was already sent. To take it "
+                 "back: %s unsend %lld", (long long)t->id, d->cfg->command, (long long)t->id);
+    else if (dm > 0)
+        snprintf(err, errlen, "Too late to undo: #%lld's DM was already delivered.",
+                 (long long)t->id);
+    else
+        snprintf(err, errlen, "#%lld has no reply or DM waiting to be sent.", (long long)t->id);
+    return DESK_INVALID;
+}
+
+int outbox_undo(struct desk *d, struct ticket *t, const char *actor, char *err, size_t errlen,
+                int64_t now)
+{
+    int64_t id = store_job_last_in(d->store, t->id, "x.", "queued");
+    struct job j;
+    json_t *p = NULL;
+    char line[1200], detail[900], why[160];
+    int rc = DESK_ERR, is_dm;
+
+    memset(&j, 0, sizeof j);
+    if (id < 0 || (id > 0 && store_job_get(d->store, id, &j)))
+        return DESK_ERR;
+    /* a send that was tried once may be on X already: only an untried one
+     * is sure to have reached no one */
+    if (id == 0 || j.attempts > 0 ||
+        (strcmp(j.kind, "x.reply") != 0 && strcmp(j.kind, "x.dm") != 0)) {
+        store_job_clear(&j);
+        return too_late(d, t, err, errlen);
+    }
+    is_dm = strcmp(j.kind, "x.dm") == 0;
+    p = json_loads(j.payload ? j.payload : "{}", 0, NULL);
+    snprintf(why, sizeof why, "undone by %s", desk_staff_name(d, actor));
+    if (!p || store_job_set_state(d->store, j.id, "cancelled", 0, j.next_at_ms, NULL, why,
+                                  now))
+        goto out;
+    if (json_integer_value(json_object_get(p, "receipt")) > 0) {
+        snprintf(line, sizeof line, "%s\nUndone by %s: nothing was sent.",
+                 payload_str(p, "head"), desk_staff_name(d, actor));
+        if (desk_queue_receipt(d, t, json_integer_value(json_object_get(p, "receipt")), line, 0))
+            goto out;
+    }
+    snprintf(detail, sizeof detail, "%s (job %lld): %s", is_dm ? "dm" : "reply",
+             (long long)j.id, payload_str(p, "text"));
+    rc = desk_record_change(d, t, actor, "undo", detail, NULL, now);
+    if (rc == DESK_OK)
+        snprintf(err, errlen, "%s", is_dm ? "dm" : "reply");
+out:
+    json_decref(p);
+    store_job_clear(&j);
+    return rc;
+}
+
+/* --- issue 18: unsend --------------------------------------------------- */
+
+/* The receipt of reply job `reply` rewritten to its head and `status`. */
+static int reply_receipt(struct desk *d, const struct ticket *t, int64_t reply,
+                         const char *status)
+{
+    struct job j;
+    json_t *p;
+    char text[1400];
+    int rc = 0;
+
+    if (store_job_get(d->store, reply, &j))
+        return 0;   /* the reply's job is gone: the thread line below says it */
+    p = json_loads(j.payload ? j.payload : "{}", 0, NULL);
+    if (p && json_integer_value(json_object_get(p, "receipt")) > 0) {
+        snprintf(text, sizeof text, "%s\n%s", payload_str(p, "head"), status);
+        rc = desk_queue_receipt(d, t, json_integer_value(json_object_get(p, "receipt")), text,
+                                0);
+    }
+    json_decref(p);
+    store_job_clear(&j);
+    return rc;
+}
+
+int outbox_unsend(struct desk *d, struct ticket *t, const char *actor, char *err, size_t errlen,
+                  int64_t now)
+{
+    const struct staff *s = config_staff(d->cfg, actor);
+    int64_t id = store_job_last_in(d->store, t->id, "x.reply", "done"), del;
+    struct job j, prior;
+    json_t *p = NULL;
+    const char *by;
+    char url[160], status[400], detail[300], *dump = NULL;
+    int rc = DESK_ERR;
+
+    memset(&j, 0, sizeof j);
+    memset(&prior, 0, sizeof prior);
+    if (id < 0 || (id > 0 && store_job_get(d->store, id, &j)))
+        return DESK_ERR;
+    if (id == 0) {
+        snprintf(err, errlen, "#%lld has no public reply on X to delete.", (long long)t->id);
+        return DESK_INVALID;
+    }
+    p = json_loads(j.payload ? j.payload : "{}", 0, NULL);
+    if (!p)
+        goto out;
+    by = payload_str(p, "by");
+    rc = DESK_INVALID;
+    if (!(s && s->role >= ROLE_LEAD) && strcmp(by, actor) != 0) {
+        snprintf(err, errlen, "Only a lead or the reply's author%s%s%s can delete #%lld's reply.",
+                 *by ? " (" : "", *by ? desk_staff_name(d, by) : "", *by ? ")" : "",
+                 (long long)t->id);
+        goto out;
+    }
+    if (!j.result || !*j.result) {
+        snprintf(err, errlen, "#%lld's last reply went out, but X never told vigil its id: "
+                 "delete it on X by hand.", (long long)t->id);
+        goto out;
+    }
+    del = json_integer_value(json_object_get(p, "unsend"));
+    if (del > 0 && store_job_get(d->store, del, &prior) == STORE_OK &&
+        strcmp(prior.state, "failed") != 0) {
+        snprintf(err, errlen, strcmp(prior.state, "done") == 0
+                 ? "#%lld's last reply was already deleted from X."
+                 : "#%lld's last reply is being deleted from X already.", (long long)t->id);
+        goto out;
+    }
+    rc = DESK_ERR;
+    del = desk_queue_job(d, "x.delete", "x:tweets", t->id,
+                         json_pack("{s:s,s:I,s:s}", "id", j.result, "reply", (json_int_t)id,
+                                   "by", actor));
+    if (del < 0)
+        goto out;
+    json_object_set_new(p, "unsend", json_integer(del));
+    dump = json_dumps(p, JSON_COMPACT);
+    desk_permalink(d, d->cfg->x.handle, j.result, url, sizeof url);
+    snprintf(status, sizeof status, "Reply sent: %s\nDeleting it from X (asked by %s).", url,
+             desk_staff_name(d, actor));
+    snprintf(detail, sizeof detail, "reply %s (job %lld)", j.result, (long long)j.id);
+    if (!dump || store_job_set_payload(d->store, j.id, dump) ||
+        reply_receipt(d, t, j.id, status) ||
+        desk_record_change(d, t, actor, "unsend", detail, NULL, now))
+        goto out;
+    snprintf(err, errlen, "%s", url);
+    rc = DESK_OK;
+out:
+    free(dump);
+    json_decref(p);
+    store_job_clear(&prior);
+    store_job_clear(&j);
+    return rc;
+}
+
+/* How a delete went: the reply's receipt says it (and the thread, when it
+ * failed, so the one who asked hears why).  Retries stay quiet. */
+static int unsend_result(struct desk *d, struct ticket *t, json_t *payload,
+                         const struct send_result *r, int final_failure, int64_t now)
+{
+    const char *who = desk_staff_name(d, payload_str(payload, "by"));
+    int64_t reply = json_integer_value(json_object_get(payload, "reply"));
+    char status[600], url[160];
+
+    if (r->status == SEND_OK) {
+        snprintf(status, sizeof status, "Deleted from X by %s.", who);
+        return store_event_append(d->store, t->id, "system", "reply deleted",
+                                  payload_str(payload, "id"), now) ||
+               reply_receipt(d, t, reply, status) ? -1 : 0;
+    }
+    if (!final_failure)
+        return 0;
+    desk_permalink(d, d->cfg->x.handle, payload_str(payload, "id"), url, sizeof url);
+    snprintf(status, sizeof status, "Reply sent: %s\nCould not delete it from X: %s", url,
+             r->error ? r->error : "unknown error");
+    {
+        char line[800];
+        snprintf(line, sizeof line, "The reply %s could not be deleted from X (asked by %s): %s",
+                 url, who, r->error ? r->error : "unknown error");
+        return store_event_append(d->store, t->id, "system", "unsend failed", r->error, now) ||
+               reply_receipt(d, t, reply, status) || desk_queue_thread(d, t, line) ? -1 : 0;
+    }
+}
+
+/* --- issue 18: the collision guard ---------------------------------------- */
+
+int outbox_collision(struct desk *d, const struct ticket *t, const char *actor, int64_t now,
+                     char *why, size_t len)
+{
+    double window = d->cfg->reply_collision_window;
+    struct event *ev, *last = NULL;
+    size_t n = 0;
+    const char *text;
+    char ex[200];
+
+    if (window <= 0)
+        return 0;   /* the guard is off */
+    if (t->assignee && strcmp(t->assignee, actor) != 0) {
+        snprintf(why, len, "#%lld is assigned to %s", (long long)t->id,
+                 desk_staff_name(d, t->assignee));
+        return 1;
+    }
+    ev = store_events_of(d->store, t->id, &n);
+    for (size_t i = 0; i < n; i++) {
+        const struct event *e = &ev[i];
+        if (!e->actor || !e->action || strcmp(e->actor, actor) == 0 ||
+            !config_staff(d->cfg, e->actor))
+            continue;   /* mine, or vigil's own */
+        if (strcmp(e->action, "reply") == 0 || strcmp(e->action, "reply held") == 0 ||
+            strcmp(e->action, "draft") == 0)
+            last = e->at >= now - (int64_t)window ? &ev[i] : last;
+        else if (strcmp(e->action, "undo") == 0 && last && strcmp(last->actor, e->actor) == 0)
+            last = NULL;   /* they took it back */
+    }
+    if (last) {
+        /* the detail is "to @ann in reply to 123: <text>" */
+        text = last->detail && strstr(last->detail, ": ") ? strstr(last->detail, ": ") + 2 : "";
+        text_excerpt(text, ex, sizeof ex);
+        snprintf(why, len, "%s %s #%lld %llds ago: \"%s\"", desk_staff_name(d, last->actor),
+                 strcmp(last->action, "reply") == 0 ? "replied to"
+                 : strcmp(last->action, "draft") == 0 ? "drafted a reply to"
+                 : "has a held reply to",
+                 (long long)t->id, (long long)(now - last->at), ex);
+    }
+    store_events_free(ev, n);
+    return last != NULL;
+}
+
+int outbox_park(struct desk *d, const struct ticket *t, int64_t job, int64_t line,
+                const char *text, int draft)
+{
+    char with_cmd[1500];
+    int64_t now_ms = desk_now_ms(d);
+
+    if (store_job_set_state(d->store, job, draft ? "draft" : "held", 0, now_ms, NULL, NULL,
+                            now_ms / 1000))
+        return DESK_ERR;
+    if (draft)
+        snprintf(with_cmd, sizeof with_cmd, "%s A lead decides: %s approve %lld [new text] | "
+                 "%s reject %lld <reason>", text, d->cfg->command, (long long)t->id,
+                 d->cfg->command, (long long)t->id);
+    else
+        snprintf(with_cmd, sizeof with_cmd, "%s Send anyway: %s reply! %lld", text,
+                 d->cfg->command, (long long)t->id);
+    return desk_queue_receipt_button(d, t, line, with_cmd, 0,
+                                     draft ? "approve,edit,reject" : "send_anyway");
+}
+
+/* A kept reply (`j`, payload `p`) goes as any reply now: the undo window
+ * applies.  `how` ("Sent anyway.", "Approved by Alice Jensen.") joins the
+ * receipt's head for good, so it still shows once the reply is sent. */
+static int release(struct desk *d, struct ticket *t, const struct job *j, json_t *p,
+                   const char *how, int64_t now)
+{
+    char head[1000], text[1400], *dump;
+    json_int_t line = json_integer_value(json_object_get(p, "receipt"));
+    int rc;
+
+    snprintf(head, sizeof head, "%s\n%s", payload_str(p, "head"), how);
+    json_object_set_new(p, "head", json_string(head));
+    dump = json_dumps(p, JSON_COMPACT);
+    rc = !dump || store_job_set_payload(d->store, j->id, dump);
+    free(dump);
+    if (rc)
+        return DESK_ERR;
+    if (d->cfg->reply_hold > 0) {
+        snprintf(text, sizeof text, "%s\nSending in %g s.", head, d->cfg->reply_hold);
+        if (outbox_hold(d, t, j->id, line, text))
+            return DESK_ERR;
+    } else {
+        snprintf(text, sizeof text, "%s\nQueued.", head);
+        if (store_job_set_state(d->store, j->id, "queued", 0, desk_now_ms(d), NULL, NULL, now) ||
+            desk_queue_receipt(d, t, line, text, 0))
+            return DESK_ERR;
+    }
+    desk_outbox_kick_later(d);
+    return DESK_OK;
+}
+
+int outbox_send_held(struct desk *d, struct ticket *t, const char *actor, char *err,
+                     size_t errlen, int64_t now)
+{
+    /* the actor's own held reply; else whose the newest is, to say so */
+    int64_t id = store_job_last_by(d->store, t->id, "x.reply", "held", actor);
+    struct job j;
+    json_t *p = NULL;
+    char detail[900];
+    int rc = DESK_ERR;
+
+    memset(&j, 0, sizeof j);
+    if (id == 0)
+        id = store_job_last_in(d->store, t->id, "x.reply", "held");
+    if (id < 0 || (id > 0 && store_job_get(d->store, id, &j)))
+        return DESK_ERR;
+    if (id == 0) {
+        snprintf(err, errlen, "#%lld has no held reply. To send one past the guard: %s reply! "
+                 "%lld <text>", (long long)t->id, d->cfg->command, (long long)t->id);
+        return DESK_INVALID;
+    }
+    p = json_loads(j.payload ? j.payload : "{}", 0, NULL);
+    if (!p)
+        goto out;
+    if (strcmp(payload_str(p, "by"), actor) != 0) {
+        snprintf(err, errlen, "That held reply is %s's: only they can send it anyway.",
+                 desk_staff_name(d, payload_str(p, "by")));
+        rc = DESK_INVALID;
+        goto out;
+    }
+    if (release(d, t, &j, p, "Sent anyway.", now))
+        goto out;
+    snprintf(detail, sizeof detail, "reply (job %lld): %s", (long long)j.id,
+             payload_str(p, "text"));
+    rc = desk_record_change(d, t, actor, "reply", detail, NULL, now);
+    if (rc == DESK_OK)
+        snprintf(err, errlen, "%s", payload_str(p, "text"));
+out:
+    json_decref(p);
+    store_job_clear(&j);
+    return rc;
+}
+
+/* --- issue 18: approval --------------------------------------------------- */
+
+/* The ticket's draft for a lead's decision: DESK_OK with `j` and `*p`
+ * filled (the caller clears both), else a refusal in `err`. */
+static int draft_of(struct desk *d, const struct ticket *t, const char *actor, struct job *j,
+                    json_t **p, char *err, size_t errlen)
+{
+    const struct staff *s = config_staff(d->cfg, actor);
+    int64_t id = store_job_last_in(d->store, t->id, "x.reply", "draft");
+
+    memset(j, 0, sizeof *j);
+    *p = NULL;
+    if (!s || s->role < ROLE_LEAD) {
+        snprintf(err, errlen, "Only a lead can approve or reject a draft.");
+        return DESK_INVALID;
+    }
+    if (id < 0 || (id > 0 && store_job_get(d->store, id, j)))
+        return DESK_ERR;
+    if (id == 0) {
+        snprintf(err, errlen, "#%lld has no draft waiting for approval.", (long long)t->id);
+        return DESK_INVALID;
+    }
+    *p = json_loads(j->payload ? j->payload : "{}", 0, NULL);
+    return *p ? DESK_OK : DESK_ERR;
+}
+
+int outbox_approve(struct desk *d, struct ticket *t, const char *actor, const char *text,
+                   char *err, size_t errlen, int64_t now)
+{
+    struct job j;
+    json_t *p;
+    char how[200], head[700], ex[600], detail[1000];
+    int rc = draft_of(d, t, actor, &j, &p, err, errlen);
+    const char *author;
+
+    if (rc)
+        goto out;
+    rc = DESK_ERR;
+    author = desk_staff_name(d, payload_str(p, "by"));
+    if (text && *text) {
+        /* edited: new words, and the receipt's head says whose */
+        text_excerpt(text, ex, sizeof ex);
+        snprintf(head, sizeof head, "%s replied publicly (edited by %s): %s", author,
+                 desk_staff_name(d, actor), ex);
+        json_object_set_new(p, "text", json_string(text));
+        json_object_set_new(p, "head", json_string(head));   /* saved by release() */
+    }
+    snprintf(how, sizeof how, "Approved by %s.", desk_staff_name(d, actor));
+    snprintf(detail, sizeof detail, "%s's reply (job %lld)%s: %s", author, (long long)j.id,
+             text && *text ? ", edited" : "", payload_str(p, "text"));
+    if (release(d, t, &j, p, how, now) ||
+        desk_record_change(d, t, actor, "approved", detail, NULL, now))
+        goto out;
+    snprintf(err, errlen, "%s", payload_str(p, "text"));
+    rc = DESK_OK;
+out:
+    json_decref(p);
+    store_job_clear(&j);
+    return rc;
+}
+
+int outbox_reject(struct desk *d, struct ticket *t, const char *actor, const char *reason,
+                  char *err, size_t errlen, int64_t now)
+{
+    struct job j;
+    json_t *p;
+    char text[1400], line[900], detail[900], who[120];
+    int rc = draft_of(d, t, actor, &j, &p, err, errlen);
+    const char *why = reason && *reason ? reason : "no reason given";
+
+    if (rc)
+        goto out;
+    rc = DESK_ERR;
+    snprintf(who, sizeof who, "%s", desk_staff_name(d, payload_str(p, "by")));
+    snprintf(text, sizeof text, "%s\nRejected by %s: %s", payload_str(p, "head"),
+             desk_staff_name(d, actor), why);
+    snprintf(line, sizeof line, "%s, %s rejected your reply to #%lld: %s", who,
+             desk_staff_name(d, actor), (long long)t->id, why);
+    snprintf(detail, sizeof detail, "%s's reply (job %lld): %s", who, (long long)j.id, why);
+    if (store_job_set_state(d->store, j.id, "rejected", 0, j.next_at_ms, NULL, why, now) ||
+        desk_queue_receipt(d, t, json_integer_value(json_object_get(p, "receipt")), text, 0) ||
+        desk_record_change(d, t, actor, "rejected", detail, line, now))
+        goto out;
+    snprintf(err, errlen, "%s", who);
+    rc = DESK_OK;
+out:
+    json_decref(p);
+    store_job_clear(&j);
+    return rc;
 }

@@ -351,7 +351,7 @@ static void signature(struct script_rt *rt, char *out, size_t len)
 /* Runs the before_reply hooks of every hook file, in file order, for t:reply:
  * leaves the (maybe rewritten) text on the stack, or raises a user error
  * with the hook's reason. */
-static void run_before_reply(lua_State *L, int ticket_idx, int text_idx)
+static void run_before_reply(lua_State *L, int ticket_idx, int text_idx, const char *kind)
 {
     struct script_rt *rt = script_rt_of(L);
     ticket_idx = lua_absindex(L, ticket_idx);
@@ -372,6 +372,8 @@ static void run_before_reply(lua_State *L, int ticket_idx, int text_idx)
         lua_newtable(L);                              /* ctx: who is replying */
         api_push_user(L, rt->actor ? rt->actor : "");
         lua_setfield(L, -2, "user");
+        lua_pushstring(L, kind);                      /* issue 18: reply, forced, ... */
+        lua_setfield(L, -2, "kind");
         lua_call(L, 3, 2);                            /* errors propagate to the command */
         if (lua_type(L, -2) == LUA_TSTRING) {
             lua_pop(L, 1);
@@ -386,9 +388,10 @@ static void run_before_reply(lua_State *L, int ticket_idx, int text_idx)
     }
 }
 
-/* The public text of a reply in argument 2: before_reply hooks, signature,
- * X's length rule.  Pushes it and returns it, or raises a user error. */
-static const char *public_text(lua_State *L)
+/* The public text of a reply in argument 2: before_reply hooks (told the
+ * reply's `kind`), signature, X's length rule.  Pushes it and returns it,
+ * or raises a user error. */
+static const char *public_text(lua_State *L, const char *kind)
 {
     struct script_rt *rt = rt_live(L);
     char sig[256], msg[256];
@@ -397,7 +400,7 @@ static const char *public_text(lua_State *L)
 
     luaL_checkstring(L, 2);
     lua_settop(L, 2);
-    run_before_reply(L, 1, 2);                       /* pushes the final text */
+    run_before_reply(L, 1, 2, kind);                 /* pushes the final text */
     signature(rt, sig, sizeof sig);
     lua_pushstring(L, sig);
     lua_concat(L, 2);                                /* text .. signature */
@@ -415,6 +418,11 @@ static const char *public_text(lua_State *L)
         api_fail(L, msg);
     }
     return text;
+}
+
+const char *api_public_text(lua_State *L, const char *kind)
+{
+    return public_text(L, kind);
 }
 
 /* t:resend([text]): queues the ticket's last failed reply or DM again (the
@@ -438,7 +446,7 @@ static int t_resend(lua_State *L)
             store_job_clear(&j);
         }
         /* a reply is signed and checked; a DM goes as typed */
-        text = is_reply ? public_text(L) : luaL_checkstring(L, 2);
+        text = is_reply ? public_text(L, "reply") : luaL_checkstring(L, 2);
     }
     rc = desk_resend(rt->desk, actor(rt), id, text, err, sizeof err);
     if (rc != DESK_OK)
@@ -451,18 +459,29 @@ static int t_resend(lua_State *L)
     return 2;
 }
 
-/* t:reply(text): before_reply hooks, signature, X's length rule, queue.
- * Returns the text as it will be tweeted. */
+/* t:reply(text [, {force = true}]): before_reply hooks, signature, X's
+ * length rule, queue.  Returns the text as it will be tweeted.  A reply
+ * the collision guard holds raises a user error saying why (issue 18);
+ * force goes past the guard. */
 static int t_reply(lua_State *L)
 {
     struct script_rt *rt = rt_live(L);
-    char err[512] = "";
+    char err[1024] = "";
     const char *text;
     int64_t id = ticket_id(L, 1);
-    int rc;
+    int rc, force = 0;
 
-    text = public_text(L);
-    rc = desk_reply(rt->desk, actor(rt), id, text, err, sizeof err);
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "force");
+        force = lua_toboolean(L, -1);
+        lua_pop(L, 1);                               /* pop force */
+    }
+    text = public_text(L, config_needs_approval(rt->cfg, actor(rt)) ? "draft"
+                          : force ? "forced" : "reply");
+    rc = desk_reply_as(rt->desk, actor(rt), id, text, force ? DESK_REPLY_FORCE : 0, err,
+                       sizeof err);
+    if (rc == DESK_HELD)
+        return api_fail(L, err);
     if (rc != DESK_OK)
         return refresh_after_op(L, 1, rc, err);
     if (!is_lazy(L, 1)) {
@@ -1037,6 +1056,12 @@ static void push_config(lua_State *L, const struct config *c)
     lua_pushinteger(L, c->autoassign_cap);
     lua_setfield(L, -2, "cap");
     lua_setfield(L, -2, "autoassign");
+    lua_createtable(L, 0, 2);                      /* issue 18 */
+    lua_pushnumber(L, c->reply_hold);
+    lua_setfield(L, -2, "hold");
+    lua_pushnumber(L, c->reply_collision_window);
+    lua_setfield(L, -2, "collision_window");
+    lua_setfield(L, -2, "reply");
 }
 
 static int v_config_index(lua_State *L)
@@ -1136,6 +1161,7 @@ void api_open(lua_State *L)
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
     new_class(L, "vigil.ticket", ticket_m);
+    api_hold_open(L);                              /* issue 18: undo, unsend */
     luaL_newmetatable(L, "vigil.ticket.lazy");
     lua_pushcfunction(L, lazy_index);
     lua_setfield(L, -2, "__index");

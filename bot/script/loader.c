@@ -77,7 +77,8 @@ static int valid_file_name(const char *name)
         return 0;
     for (size_t i = 0; i < n - 4; i++)
         if (!(islower((unsigned char)name[i]) || isdigit((unsigned char)name[i]) ||
-              name[i] == '_' || name[i] == '-'))
+              name[i] == '_' || name[i] == '-' ||
+              (name[i] == '!' && i == n - 5 && i > 0)))   /* reply!: a forced variant */
             return 0;
     return 1;
 }
@@ -86,12 +87,13 @@ static unsigned parse_roles(lua_State *L, int idx, char *err, size_t errlen)
 {
     unsigned mask = 0;
     if (lua_isnil(L, idx))
-        return ROLE_BIT(ROLE_AGENT) | ROLE_BIT(ROLE_LEAD) | ROLE_BIT(ROLE_ADMIN);
+        return ROLE_BIT(ROLE_TRAINEE) | ROLE_BIT(ROLE_AGENT) | ROLE_BIT(ROLE_LEAD) |
+               ROLE_BIT(ROLE_ADMIN);   /* staff, trainees included (issue 18) */
     if (lua_type(L, idx) == LUA_TSTRING) {
         const char *r = lua_tostring(L, idx);
         int min = strcmp(r, "none") == 0 ? ROLE_NONE : config_parse_role(r);
         if (min < 0) {
-            snprintf(err, errlen, "roles: unknown role \"%s\" (agent, lead, admin)", r);
+            snprintf(err, errlen, "roles: unknown role \"%s\" (trainee, agent, lead, admin)", r);
             return 0;
         }
         for (int i = min; i <= ROLE_ADMIN; i++)

@@ -68,6 +68,13 @@ struct script_rt *script_rt_of(lua_State *L);
 
 /* api.c */
 void api_open(lua_State *L);
+/* api_hold.c: adds issue 18's methods (undo, unsend, send_held, approve,
+ * reject) to the ticket class. */
+void api_hold_open(lua_State *L);
+/* api.c: the public text of a reply in argument 2 of a ticket method
+ * (before_reply hooks, told `kind`; signature; X's length rule).  Pushes
+ * it and returns it, or raises a user error. */
+const char *api_public_text(lua_State *L, const char *kind);
 /* Pushes the ticket `id` as a script-visible table; raises a user error if
  * there is none. */
 void api_push_ticket(lua_State *L, int64_t id);

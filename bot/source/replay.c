@@ -207,6 +207,17 @@ static void replay_send_dm(struct source *s, const char *user_id, const char *te
     done(arg, &res);
 }
 
+/* issue 18: an unsend offline deletes nothing, and says so. */
+static void replay_delete_post(struct source *s, const char *id, int attempt,
+                               send_done_fn done, void *arg)
+{
+    struct send_result res = { SEND_OK, id, NULL, 0 };
+    (void)s;
+    (void)attempt;
+    log_info("replay: delete recorded (not sent: offline)", "id=%s", id);
+    done(arg, &res);
+}
+
 static const char *replay_state(struct source *s)
 {
     return to_replay(s)->state;
@@ -220,6 +231,7 @@ static const struct source_ops replay_ops = {
     .destroy = replay_destroy,
     .send_reply = replay_send_reply,
     .send_dm = replay_send_dm,
+    .delete_post = replay_delete_post,
     .state = replay_state,
     .usage = NULL,   /* replaying costs nothing */
     .permalink = xlink_permalink,

@@ -53,6 +53,13 @@ struct source_ops {
                        int attempt, int64_t since, send_done_fn done, void *arg);
     void (*send_dm)(struct source *s, const char *user_id, const char *text, int attempt,
                     send_done_fn done, void *arg);
+    /* Optional (issue 18, unsend): deletes the account's own post `id`.
+     * done() gets SEND_OK (ref: the id) once it is gone, SEND_RETRY when it
+     * could not tell (5xx, 429, network), SEND_FAIL with the platform's
+     * reason otherwise.  `attempt` > 1: a post already gone counts as
+     * deleted (the earlier try may have done it).  NULL: cannot delete. */
+    void (*delete_post)(struct source *s, const char *id, int attempt, send_done_fn done,
+                        void *arg);
     const char *(*state)(struct source *s);
     /* Today's billed usage; 0 when filled.  NULL for a source that costs
      * nothing (replay). */

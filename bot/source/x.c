@@ -782,6 +782,94 @@ static void x_send_dm(struct source *s, const char *user_id, const char *text, i
     post(x, url, json_pack("{s:s}", "text", text), sd, done, arg);
 }
 
+/* --- issue 18: unsend (DELETE /2/tweets/:id) ------------------------------- */
+
+struct del {
+    send_done_fn done;
+    void *arg;
+    char id[40];
+    int attempt;
+};
+
+static void on_deleted(struct xsrc *x, void *arg, const struct http_response *h)
+{
+    struct del *dl = arg;
+    struct send_result r = { SEND_FAIL, NULL, NULL, 0 };
+    char detail[300] = "", type[64] = "", why[400];
+
+    if (h->status == 200 && xparse_deleted(h->body, h->len) == 1) {
+        r.status = SEND_OK;
+        r.ref = dl->id;
+    } else if (h->status == 200) {
+        r.status = SEND_RETRY;
+        r.error = "X answered but did not say the post was deleted";
+    } else if (h->status == 0) {
+        r.status = SEND_RETRY;
+        r.error = h->error ? h->error : "network error";
+    } else {
+        xparse_problem(h->body, h->len, detail, sizeof detail, type, sizeof type);
+        if (h->status == 429) {
+            r.status = SEND_RETRY;
+            r.error = "X rate limit";
+            r.retry_after = until_reset(h);
+        } else if (h->status >= 500) {
+            snprintf(why, sizeof why, "X had trouble (HTTP %ld)", h->status);
+            r.status = SEND_RETRY;
+            r.error = why;
+        } else if (h->status == 404 && dl->attempt > 1) {
+            r.status = SEND_OK;    /* the earlier try, whose answer was lost, deleted it */
+            r.ref = dl->id;
+        } else if (h->status == 404) {
+            r.error = "X has no such post (it was deleted already?)";
+        } else if (h->status == 401 && x->access_token && !has_oauth1(x->cfg)) {
+            refresh_token(x);
+            r.status = SEND_RETRY;
+            r.error = "the X access token expired; refreshing it";
+            r.retry_after = 2;
+        } else {
+            snprintf(why, sizeof why, "X refused to delete it (HTTP %ld): %s", h->status,
+                     detail[0] ? detail : "no reason given");
+            r.error = why;
+        }
+    }
+    dl->done(dl->arg, &r);
+    free(dl);
+}
+
+static void x_delete_post(struct source *s, const char *id, int attempt, send_done_fn done,
+                          void *arg)
+{
+    struct xsrc *x = to_x(s);
+    struct del *dl = calloc(1, sizeof *dl);
+    char url[1024];
+
+    if (!dl) {
+        done(arg, &(struct send_result){ SEND_RETRY, NULL, "out of memory", 0 });
+        return;
+    }
+    dl->done = done;
+    dl->arg = arg;
+    dl->attempt = attempt;
+    snprintf(dl->id, sizeof dl->id, "%s", id);
+    if (!*id || strspn(id, "0123456789") != strlen(id)) {
+        free(dl);
+        done(arg, &(struct send_result){ SEND_FAIL, NULL, "not a post id", 0 });
+        return;
+    }
+    if (!has_oauth1(x->cfg) && !x->access_token) {
+        free(dl);
+        done(arg, &(struct send_result){ SEND_FAIL, NULL,
+                                         "no credential to delete with (x.oauth1 or x.oauth2 "
+                                         "needed)", 0 });
+        return;
+    }
+    snprintf(url, sizeof url, "%stweets/%s", x->cfg->x.api_url, id);
+    if (x_request(x, "DELETE", url, AUTH_WRITE, NULL, on_deleted, dl)) {
+        free(dl);
+        done(arg, &(struct send_result){ SEND_RETRY, NULL, "could not start the request", 0 });
+    }
+}
+
 /* --- OAuth 2.0 refresh ------------------------------------------------------ */
 
 static void on_token(struct xsrc *x, void *arg, const struct http_response *h)
@@ -976,6 +1064,7 @@ static const struct source_ops x_ops = {
     .destroy = x_destroy,
     .send_reply = x_send_reply,
     .send_dm = x_send_dm,
+    .delete_post = x_delete_post,
     .state = x_state,
     .usage = x_usage,
     .permalink = xlink_permalink,

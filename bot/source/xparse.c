@@ -355,6 +355,15 @@ int xparse_data_field(const char *json, size_t len, const char *field, char *out
     return rc;
 }
 
+int xparse_deleted(const char *json, size_t len)
+{
+    json_t *root = json_loadb(json, len, 0, NULL);
+    json_t *v = json_object_get(json_object_get(root, "data"), "deleted");
+    int rc = json_is_boolean(v) ? json_is_true(v) : -1;
+    json_decref(root);
+    return rc;
+}
+
 int xparse_token(const char *json, size_t len, char **access, char **refresh)
 {
     json_t *root = json_loadb(json, len, 0, NULL);

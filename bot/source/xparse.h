@@ -44,6 +44,10 @@ void xparse_problem(const char *json, size_t len, char *detail, size_t dlen, cha
 int xparse_data_field(const char *json, size_t len, const char *field, char *out,
                       size_t outlen);
 
+/* issue 18: DELETE /2/tweets/:id's answer: 1 when data.deleted is true,
+ * 0 when false, -1 when the body says neither. */
+int xparse_deleted(const char *json, size_t len);
+
 /* POST /2/oauth2/token: the new pair, new strings; 0 on success. */
 int xparse_token(const char *json, size_t len, char **access, char **refresh);
 

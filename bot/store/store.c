@@ -93,7 +93,8 @@ static const char *const migrations[] = {
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  kind TEXT NOT NULL, target TEXT NOT NULL, ticket_id INTEGER,"
     "  payload TEXT NOT NULL DEFAULT '{}',"
-    "  state TEXT NOT NULL DEFAULT 'queued',"   /* queued|inflight|done|failed */
+    "  state TEXT NOT NULL DEFAULT 'queued',"   /* queued|inflight|done|failed; issue 18:
+                                                 * held|draft|cancelled|rejected */
     "  attempts INTEGER NOT NULL DEFAULT 0, next_at_ms INTEGER NOT NULL,"
     "  result TEXT, last_error TEXT,"
     "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
@@ -1046,6 +1047,44 @@ int64_t store_job_last_failed(struct store *s, int64_t ticket_id, const char *pr
         return -1;
     sqlite3_bind_int64(st, 1, ticket_id);
     bind_text(st, 2, prefix);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return id;
+}
+
+int64_t store_job_last_in(struct store *s, int64_t ticket_id, const char *prefix,
+                          const char *state)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT coalesce((SELECT id FROM outbox WHERE ticket_id = ?"
+                               " AND state = ?3 AND substr(kind, 1, length(?2)) = ?2"
+                               " ORDER BY id DESC LIMIT 1), 0)");
+    int64_t id = -1;
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, ticket_id);
+    bind_text(st, 2, prefix);
+    bind_text(st, 3, state);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return id;
+}
+
+int64_t store_job_last_by(struct store *s, int64_t ticket_id, const char *prefix,
+                          const char *state, const char *by)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT coalesce((SELECT id FROM outbox WHERE ticket_id = ?"
+                               " AND state = ?3 AND substr(kind, 1, length(?2)) = ?2"
+                               " AND json_extract(payload, '$.by') = ?4"
+                               " ORDER BY id DESC LIMIT 1), 0)");
+    int64_t id = -1;
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, ticket_id);
+    bind_text(st, 2, prefix);
+    bind_text(st, 3, state);
+    bind_text(st, 4, by);
     if (sqlite3_step(st) == SQLITE_ROW)
         id = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);

@@ -153,6 +153,13 @@ int64_t store_job_count(struct store *s, const char *state);
 /* The newest failed job of ticket `ticket_id` whose kind starts with
  * `prefix` ("x."): its id, 0 when none, -1 on error. */
 int64_t store_job_last_failed(struct store *s, int64_t ticket_id, const char *prefix);
+/* issue 18: the newest job of ticket `ticket_id` whose kind starts with
+ * `prefix` and whose state is `state`: its id, 0 when none, -1 on error. */
+int64_t store_job_last_in(struct store *s, int64_t ticket_id, const char *prefix,
+                          const char *state);
+/* The same, among jobs whose payload's "by" is `by`. */
+int64_t store_job_last_by(struct store *s, int64_t ticket_id, const char *prefix,
+                          const char *state, const char *by);
 /* Replaces a job's payload (a resend with edited text). */
 int store_job_set_payload(struct store *s, int64_t id, const char *payload);
 /* created_at of the oldest queued or in-flight job whose target starts

@@ -100,8 +100,10 @@ static void line(struct recorder *r, const char *kind, const char *channel, cons
     char ref[32];
     struct record_entry *e = add(r, kind, ticket_of_ref(thread), channel, NULL, text);
     snprintf(ref, sizeof ref, "line-%" PRId64, ++r->lines);
-    if (e)
+    if (e) {
         e->ref = strdup(ref);
+        e->posted = text ? strdup(text) : NULL;
+    }
     ok(done, arg, ref);
 }
 
@@ -217,6 +219,7 @@ void record_free(struct recorder *r)
         free(r->v[i].ref);
         free(r->v[i].to);
         free(r->v[i].text);
+        free(r->v[i].posted);
     }
     free(r->v);
     free(r);

@@ -21,6 +21,8 @@ struct record_entry {
     char *to;             /* reply: the tweet answered; dm: the customer's user id */
     char *text;           /* thread/channel/reply/dm text (update_line rewrites it); for
                            * ticket posts and updates: "<status> <assignee or ->" */
+    char *posted;         /* thread/channel lines: the text as first posted (the
+                           * transcript shows that; `text` follows later edits) */
     int64_t at;           /* when it was sent on the bot's clock (record_stamp) */
 };
 

@@ -70,13 +70,13 @@ static void show_sends(struct run *r)
             fprintf(r->out, "ticket #%" PRId64 " shows %s", e->ticket, e->text);
         } else if (!strcmp(e->kind, "thread")) {
             fprintf(r->out, "thread #%" PRId64 ": ", e->ticket);
-            put_flat(r->out, e->text);
+            put_flat(r->out, e->posted ? e->posted : e->text);   /* as posted, not as edited since */
         } else if (!strcmp(e->kind, "edit")) {
             fprintf(r->out, "thread #%" PRId64 " line now reads: ", e->ticket);
             put_flat(r->out, e->text);
         } else if (!strcmp(e->kind, "channel")) {
             fprintf(r->out, "channel %s: ", e->channel);
-            put_flat(r->out, e->text);
+            put_flat(r->out, e->posted ? e->posted : e->text);
         } else {   /* reply, dm */
             fprintf(r->out, "%s to %s: ", !strcmp(e->kind, "reply") ? "public reply" : "dm",
                     e->to);

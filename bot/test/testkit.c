@@ -110,6 +110,22 @@ out:
     return cfg;
 }
 
+/* _kit.abspath(path) -> the path made absolute against the current
+ * directory.  The test bot's config is a temporary file, and a config's
+ * relative paths resolve against its own directory, so the folders a test
+ * names (relative to where `vigil test` runs) are made absolute first. */
+static int k_abspath(lua_State *L)
+{
+    const char *p = luaL_checkstring(L, 1);
+    char cwd[4096];
+    if (p[0] == '/' || !getcwd(cwd, sizeof cwd)) {
+        lua_pushstring(L, p);
+        return 1;
+    }
+    lua_pushfstring(L, "%s/%s", cwd, p);
+    return 1;
+}
+
 /* _kit.bot(config_text) -> bot, or raises with the config's or the
  * scripts' errors. */
 static int k_bot(lua_State *L)
@@ -546,6 +562,8 @@ int testkit_main(int argc, char **argv)
     lua_newtable(L);   /* _kit */
     lua_pushcfunction(L, k_bot);
     lua_setfield(L, -2, "bot");
+    lua_pushcfunction(L, k_abspath);
+    lua_setfield(L, -2, "abspath");
     luaL_getmetatable(L, BOT_MT);
     lua_setfield(L, -2, "bot_mt");
     lua_pushstring(L, scripts ? scripts : "");

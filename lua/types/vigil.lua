@@ -101,6 +101,28 @@ function Ticket:refresh() end
 function Ticket:resend(text) end
 
 ---This script's own persistent store (survives reloads and restarts).
+---Cancels the reply or DM still in its undo window (issue 18).
+---@return "reply"|"dm" what
+function Ticket:undo() end
+
+---Deletes the ticket's last sent reply on X (a lead or its author).
+---@return string link
+function Ticket:unsend() end
+
+---Sends the caller's reply the collision guard held ("Send anyway").
+---@return string text
+function Ticket:send_held() end
+
+---A lead approves the ticket's draft, optionally with new text.
+---@param text? string
+---@return string text what goes out
+function Ticket:approve(text) end
+
+---A lead rejects the ticket's draft; its author is told why.
+---@param reason? string
+---@return string author
+function Ticket:reject(reason) end
+
 ---@class vigil.Kv
 local Kv = {}
 

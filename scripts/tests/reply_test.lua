@@ -5,7 +5,8 @@ test("a reply is signed, sent to X under the customer's tweet and shown in the t
   local bot = test.bot{}
   local id, m = bot:mention{ from = "@ann", text = "@AcmeSupport my order is late" }
   expect(bot:say(AGENT, "/tw reply " .. id .. " Sorry Ann, checking now")):equals(
-    "Reply to @ann queued: Sorry Ann, checking now ^BO")
+    "Reply to @ann: sending in 5 s: Sorry Ann, checking now ^BO\nUndo: /tw undo " .. id)
+  expect(bot:replies()):has_length(0)   -- the undo window (reply.hold) first
   bot:advance(10)   -- sends to X may wait a moment (reply.hold, X's spacing)
   expect(bot:replies()):equals({ { ticket = id, to = m.tweet, text = "Sorry Ann, checking now ^BO" } })
   expect(bot:thread(id)[1]):contains("Bob Okafor replied publicly: Sorry Ann, checking now ^BO")
@@ -34,5 +35,14 @@ test("a reply over 280 characters is refused with the count", function()
   bot:mention{ from = "@ann", text = "@AcmeSupport hello" }
   expect(bot:say(AGENT, "/tw reply 1 " .. ("x"):rep(300))):matches("%d+")
   bot:advance(10)   -- sends to X may wait a moment (reply.hold, X's spacing)
+  expect(bot:replies()):has_length(0)
+end)
+
+test("a reply undone within its window never reaches X", function()
+  local bot = test.bot{}
+  local id = bot:mention{ from = "@ann", text = "@AcmeSupport my order is late" }
+  bot:say(AGENT, "/tw reply " .. id .. " wrong customer, oops")
+  expect(bot:say(AGENT, "/tw undo " .. id)):equals("Reply to @ann undone: nothing was sent.")
+  bot:advance(60)
   expect(bot:replies()):has_length(0)
 end)

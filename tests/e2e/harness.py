@@ -43,7 +43,12 @@ def write_config(tmp, name="vigil.lua", **keys):
         "replay": {"file": SAMPLE, "interval": 0.05},
         "x": {"handle": "AcmeSupport", "user_id": "1500000000000000001"},
         "admin": {"socket": os.path.join(tmp, "vigil.sock")},
+        # sends go at once and nothing collides: tests of the undo window and
+        # the collision guard (test_hold.py) ask for them
+        "reply": {"hold": 0, "collision_window": 0},
     }
+    if isinstance(keys.get("reply"), dict):
+        keys["reply"] = {**base["reply"], **keys["reply"]}
     base.update(keys)
     path = os.path.join(tmp, name)
     with open(path, "w") as f:

@@ -31,6 +31,8 @@ What the bot did (lists, append-only):
     requests  {"method","path","query","headers","body","status","t","auth","injected"}
     tweets    {"id","text","in_reply_to_tweet_id","auth","t"}
     dms       {"participant_id","text","dm_event_id","auth","t"}
+    deleted   {"id","auth","t"}  (DELETE /2/tweets/:id: only the brand's own posts, 404
+              for an unknown or deleted id, user-context auth, 50 per 15 min)
     refreshes {"old_refresh","new_access","new_refresh","t"}
     errors    protocol violations, as sentences; tests assert it stays empty
     wait_for(pred, timeout, what), wait_requests(n, path=, method=), wait_tweets(n),
@@ -38,7 +40,7 @@ What the bot did (lists, append-only):
 
 Behaviour knobs (set any time):
     rate_limits = {"mentions": (450, 900), "tweets": (100, 900), "dm": (15, 900),
-                   "users": (900, 900), "timeline": (900, 900)}
+                   "users": (900, 900), "timeline": (900, 900), "delete": (50, 900)}
                               (limit, window s); assigning resets the buckets
     daily_limits = {"tweets": 10000, "dm": 1440}  x-app/x-user-limit-24hour-* on POSTs
     gzip = True               gzip bodies when the request accepts it, as X does
@@ -50,7 +52,7 @@ Behaviour knobs (set any time):
     max_tweet_length = 280; too_long_status = 403   (twitter-text v3 weighting)
     ascii_json = False        True: escape every non-ASCII char, not only astral ones
     inject(endpoint, kind, times=1, **kw)
-        endpoint: "mentions" | "tweets" | "dm" | "users" | "token" | "timeline"
+        endpoint: "mentions" | "tweets" | "dm" | "users" | "token" | "timeline" | "delete"
                   ("timeline": GET /2/users/:id/tweets, a user's own posts)
         kind: "429" (reset=N s from now, default 2; the bucket stays empty until then),
               "usage_capped", "500", "503", "401", "403_auth",
@@ -130,6 +132,9 @@ SERVER_ERROR = {"title": "Internal Server Error", "type": "about:blank", "status
                 "detail": "Internal Server Error"}
 UNAVAILABLE = {"title": "Service Unavailable", "type": "about:blank", "status": 503,
                "detail": "Service Unavailable"}
+# Guessed wording (v1.1's error 183 was "You may not delete another user's status").
+NOT_YOURS = {"detail": "You are not allowed to delete a Tweet you did not create.",
+             "type": "about:blank", "title": "Forbidden", "status": 403}
 NO_SUCH_ROUTE = {"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}
 BAD_GATEWAY_HTML = (b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
                     b"<body><h1>Bad Gateway</h1><p>The server returned an invalid or incomplete"
@@ -788,7 +793,7 @@ BULK_FOLLOW_UPS = ["@{brand} any update?", "@{brand} still waiting 😤",
 # ---------------------------------------------------------------------------
 
 class FakeX:
-    ENDPOINTS = ("mentions", "tweets", "dm", "users", "token", "timeline")
+    ENDPOINTS = ("mentions", "tweets", "dm", "users", "token", "timeline", "delete")
 
     def __init__(self, brand_id="1500000000000000001", brand_username="AcmeSupport",
                  bearer="AAAA-test-bearer", oauth1=None, oauth2=None, brand_name=None,
@@ -807,6 +812,7 @@ class FakeX:
         self.spec = XSpec.load()
 
         self.requests, self.tweets, self.dms, self.errors, self.refreshes = [], [], [], [], []
+        self.deleted = []              # DELETE /2/tweets/:id that deleted: {"id","auth","t"}
         self.gzip = True
         self.no_dm_users = set()
         self.self_serve = True
@@ -818,7 +824,8 @@ class FakeX:
         self.ascii_json = False
         self.daily_limits = {"tweets": 10000, "dm": 1440}
         self._rate_config = {"mentions": (450, 900), "tweets": (100, 900), "dm": (15, 900),
-                             "users": (900, 900), "timeline": (900, 900)}
+                             "users": (900, 900), "timeline": (900, 900),
+                             "delete": (50, 900)}   # DELETE /2/tweets/:id, per user
         self._buckets = {}
         self._daily = {}
         self.rate_limits = dict(self._rate_config)
@@ -1166,6 +1173,8 @@ class FakeX:
         ("GET", re.compile(r"/2/users/([^/]+)"), "users", "_get_user",
          ("bearer", "oauth1", "oauth2")),
         ("POST", re.compile(r"/2/tweets"), "tweets", "_post_tweet", ("oauth1", "oauth2")),
+        ("DELETE", re.compile(r"/2/tweets/([^/]+)"), "delete", "_delete_tweet",
+         ("oauth1", "oauth2")),
         ("POST", re.compile(r"/2/dm_conversations/with/([^/]+)/messages"), "dm", "_post_dm",
          ("oauth1", "oauth2")),
         ("POST", re.compile(r"/2/oauth2/token"), "token", "_post_token", None),
@@ -1715,6 +1724,22 @@ class FakeX:
         return Response(201, {"data": {"id": tweet["id"], "text": html_escape(text or ""),
                                        "edit_history_tweet_ids": [tweet["id"]]}},
                         headers=getattr(req, "daily_headers", ()))
+
+    # -- DELETE /2/tweets/:id (issue 18: unsend) ---------------------------
+
+    def _delete_tweet(self, req, tweet_id):
+        """Only the account's own posts; an unknown or deleted id is a 404."""
+        tweet = self._tweets.get(tweet_id)
+        if tweet is None or tweet["deleted"]:
+            return problem(404, dict(not_found("post", "id", tweet_id), status=404,
+                                     title="Not Found Error"))
+        if tweet["author_id"] != self.brand_id:
+            return problem(403, NOT_YOURS)
+        self.delete_tweet(tweet_id)
+        self._brand_texts.discard(tweet["text"])
+        self.deleted.append({"id": tweet_id, "auth": req.auth, "t": time.time()})
+        self._cond.notify_all()
+        return Response(200, {"data": {"deleted": True}})
 
     def _post_dm(self, req, participant_id):
         body = self._json_body(req)

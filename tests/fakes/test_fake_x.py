@@ -529,6 +529,33 @@ def test_a_self_serve_app_may_reply_only_to_a_post_that_summoned_it():
         assert status == 201
 
 
+def test_delete_tweet_only_the_accounts_own_with_user_auth_and_404_for_unknown():
+    with Fake() as (fx, api):
+        mention = fx.add_mention("@AcmeSupport help")
+        status, _, body = api.call("POST", "tweets", auth="oauth1", body={
+            "text": "On it ^JP", "reply": {"in_reply_to_tweet_id": mention}})
+        ours = body["data"]["id"]
+        status, hdrs, body = api.call("DELETE", f"tweets/{ours}", auth="oauth1")
+        assert status == 200 and body == {"data": {"deleted": True}}, body
+        assert hdrs["x-rate-limit-limit"] == "50", hdrs
+        assert [d["id"] for d in fx.deleted] == [ours] and fx.tweet(ours)["deleted"]
+        status, _, body = api.call("DELETE", f"tweets/{ours}", auth="oauth2")
+        assert status == 404 and body["status"] == 404, body          # gone already
+        assert api.call("DELETE", "tweets/1234567890123456789", auth="oauth1")[0] == 404
+        status, _, body = api.call("DELETE", f"tweets/{mention}", auth="oauth1")
+        assert status == 403 and "did not create" in body["detail"], body   # the customer's
+        assert api.call("DELETE", f"tweets/{ours}", auth="bearer")[0] == 403
+        expect_errors(fx, "app-only Bearer")
+        # the text is free again: X refuses duplicates of live posts only
+        status, _, _ = api.call("POST", "tweets", auth="oauth1", body={
+            "text": "On it ^JP", "reply": {"in_reply_to_tweet_id": mention}})
+        assert status == 201
+        fx.rate_limits = dict(fx.rate_limits, delete=(1, 900))
+        mine = fx.add_brand_tweet("one")
+        assert api.call("DELETE", f"tweets/{mine}", auth="oauth1")[0] == 200
+        assert api.call("DELETE", f"tweets/{fx.add_brand_tweet('two')}", auth="oauth1")[0] == 429
+
+
 def test_app_only_bearer_cannot_post():
     with Fake() as (fx, api):
         for path, body in (("tweets", {"text": "x"}),

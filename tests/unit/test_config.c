@@ -726,3 +726,30 @@ TEST(check_config_passes_the_shipped_scripts)
         unit_fail(__FILE__, __LINE__, "%s", report);
     free(report);
 }
+
+TEST(config_approval_names_trainees_and_people_whose_replies_need_a_lead)
+{
+    struct config *c = load(MINIMAL
+        "staff = { U1 = { name = 'Ann', role = 'trainee' }, U2 = { name = 'Bo' },\n"
+        "          U3 = { name = 'Cy', role = 'lead' } }\n"
+        "approval = { roles = { 'trainee' }, people = { 'U3' } }\n"
+        "reply = { hold = 2.5, collision_window = 0 }\n");
+
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK_INT(config_needs_approval(c, "U1"), 1);    /* by role */
+    CHECK_INT(config_needs_approval(c, "U2"), 0);    /* an agent */
+    CHECK_INT(config_needs_approval(c, "U3"), 1);    /* by name */
+    CHECK_INT(config_needs_approval(c, "U9"), 0);    /* not staff */
+    CHECK(c->reply_hold == 2.5 && c->reply_collision_window == 0);
+    config_free(c);
+    c = load(MINIMAL);
+    CHECK(c && c->reply_hold == 5 && c->reply_collision_window == 120);
+    CHECK(c && !config_needs_approval(c, "local-admin"));
+    config_free(c);
+    FAILS(MINIMAL "approval = { roles = { 'intern' } }\n", "'approval.roles'", "\"intern\"");
+    FAILS(MINIMAL "approval = { people = 'U1' }\n", "'approval.people' must be a list");
+    FAILS(MINIMAL "reply = { hold = 3600 }\n", "'reply.hold'", "0 to 600");
+}
+

@@ -39,7 +39,8 @@ static void fx_open(struct fx *f, const char *name)
                 "outbox = { x_rate = 1000, max_attempts = 3, max_backoff = 0.01 }\n"
                 "staff = { U1 = { name = 'Alice Jensen', role = 'lead' },\n"
                 "          U2 = { name = 'Bob Okafor' } }\n"
-                "sla = { first_response = 3600, warn_before = 900 }\n");
+                "sla = { first_response = 3600, warn_before = 900 }\n"
+                "reply = { hold = 0, collision_window = 0 }\n");   /* sends go at once */
     fclose(fp);
     f->cfg = config_load(cfgpath, err, sizeof err);
     if (!f->cfg)

@@ -111,7 +111,8 @@ static void fx_open_with(struct fx *f, const char *name, const char *extra)
                 "staff = { U1 = { name = 'Alice Jensen', initials = 'AJ', role = 'lead' },\n"
                 "          U2 = { name = 'Bob Okafor', initials = 'BO' },\n"
                 "          U3 = { name = 'Carmen Ruiz', initials = 'CR', role = 'admin' } }\n"
-                "sla = { first_response = 3600, warn_before = 900 }\n%s\n",
+                "sla = { first_response = 3600, warn_before = 900 }\n"
+                "reply = { hold = 0, collision_window = 0 }\n%s\n",   /* sends go at once */
             root, root, extra ? extra : "");
     fclose(fp);
     f->cfg = config_load(cfgpath, err, sizeof err);

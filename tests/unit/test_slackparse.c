@@ -172,6 +172,25 @@ TEST(slack_line_message_adds_a_resend_button_only_when_asked)
     }
 }
 
+TEST(a_held_reply_line_carries_an_undo_button_that_runs_undo)
+{
+    json_t *m = slack_button_line_message("Sending in 5 s.", "undo", "42"), *b;
+    b = json_array_get(json_object_get(json_array_get(json_object_get(m, "blocks"), 1),
+                                       "elements"), 0);
+    CHECK_STR(json_string_value(json_object_get(b, "action_id")), "undo");
+    CHECK_STR(json_string_value(json_object_get(b, "value")), "42");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(b, "text"), "text")), "Undo");
+    json_decref(m);
+    CHECK(slack_button_line_message("x", "no_such_action", "42") == NULL);
+    {
+        struct chat_command cmd = { 0 };
+        CHECK_INT(slack_action_command("/tw", "undo", "42", &cmd), 0);
+        CHECK_STR(cmd.raw, "/tw undo 42");
+        CHECK_STR(cmd.verb, "undo");
+        chat_command_clear(&cmd);
+    }
+}
+
 TEST(slack_escape_turns_control_characters_into_entities)
 {
     char *e = slack_escape("<!channel> & <@U1|x> @here &lt;");

@@ -587,3 +587,14 @@ TEST(xparse_snowflake_at_is_the_first_id_of_that_second)
     CHECK_INT(xparse_snowflake_time(id - 1), 1665315599);
     CHECK_INT(xparse_snowflake_at(0), 0);
 }
+
+TEST(a_delete_answer_counts_only_when_x_says_deleted_true)
+{
+    const char *yes = "{\"data\":{\"deleted\":true}}", *no = "{\"data\":{\"deleted\":false}}";
+    const char *odd = "{\"data\":{\"deleted\":\"true\"}}", *bad = "{\"errors\":[{}]}";
+    CHECK_INT(xparse_deleted(yes, strlen(yes)), 1);
+    CHECK_INT(xparse_deleted(no, strlen(no)), 0);
+    CHECK_INT(xparse_deleted(odd, strlen(odd)), -1);
+    CHECK_INT(xparse_deleted(bad, strlen(bad)), -1);
+    CHECK_INT(xparse_deleted("{\"data\":", 8), -1);
+}
