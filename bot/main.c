@@ -24,6 +24,7 @@
 #include "desk/desk.h"
 #include "script/script.h"
 #include "source/replay.h"
+#include "source/tweetlen.h"
 #include "source/x.h"
 #include "store/store.h"
 
@@ -85,6 +86,20 @@ static char *on_command(void *arg, const struct chat_command *cmd)
         return admin_exec(a->admin, cmd->user_id, cmd->raw, &ok);
     admin_event(a->admin, "command", cmd->raw);
     return script_run_command(a->scripts, cmd);
+}
+
+/* A command's form for the chat (issue 19): the script declares it. */
+static struct chat_form *on_form(void *arg, const char *verb, const char *user)
+{
+    return script_form(((struct app *)arg)->scripts, verb, user);
+}
+
+/* A reply's length as X counts it, for a form's live "N/280". */
+static int on_measure(const char *text)
+{
+    struct tweetlen t;
+    tweetlen_check(text, strlen(text), &t);
+    return t.weighted;
 }
 
 /* What the desk did, for :tail. */
@@ -342,6 +357,8 @@ static int run_bot(struct config *cfg)
         goto out;
     a.chat->on_command = on_command;
     a.chat->on_command_arg = &a;
+    a.chat->form_of = on_form;
+    a.chat->measure = on_measure;
     a.source->deliver = on_deliver;
     a.source->deliver_arg = &a;
     a.source->notice = on_script_notice;

@@ -4,6 +4,7 @@ local USAGE = "note <ticket> <text>"
 
 return command {
   usage = USAGE,
+  form  = { { name = "text", label = "Note", max = 3000 } },
   help  = "Add an internal note to the ticket's thread (never leaves the chat).",
   run = function(ctx, args)
     if not args[2] then ctx:fail(text.usage(USAGE)) end

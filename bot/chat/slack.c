@@ -16,6 +16,7 @@
 
 #include "chat/command.h"
 #include "chat/slack_internal.h"
+#include "chat/slack_views.h"
 #include "core/backoff.h"
 #include "core/log.h"
 #include "core/ws.h"
@@ -73,6 +74,17 @@ static int seen(struct slack *s, const char *id)
     s->recent[s->recent_next] = strdup(id);
     s->recent_next = (s->recent_next + 1) % RECENT;
     return 0;
+}
+
+/* Undoes seen() for `id`, the newest id remembered. */
+static void forget(struct slack *s, const char *id)
+{
+    int last = (s->recent_next + RECENT - 1) % RECENT;
+    if (s->recent[last] && strcmp(s->recent[last], id) == 0) {
+        free(s->recent[last]);
+        s->recent[last] = NULL;
+        s->recent_next = last;
+    }
 }
 
 /* --- Socket Mode ------------------------------------------------------- */
@@ -176,6 +188,21 @@ static void handle_frame(struct conn *c, const char *data, size_t len)
     if (slack_parse_frame(data, len, &f, err, sizeof err)) {
         log_warn("slack: ignoring a frame", "conn=%d error=%s", c->id, err);
         return;
+    }
+    /* forms: their buttons, modals and submissions (slack_views.c) */
+    if (f.envelope_id && (f.type == SLACK_ACTION || f.type == SLACK_INTERACTIVE_OTHER)) {
+        json_t *payload = NULL;
+        if (seen(s, f.envelope_id)) {
+            ack(c, f.envelope_id, NULL);
+            slack_frame_clear(&f);
+            return;
+        }
+        if (slack_views_handle(s, data, len, &payload)) {
+            ack(c, f.envelope_id, payload);
+            slack_frame_clear(&f);
+            return;
+        }
+        forget(s, f.envelope_id);   /* not a form's: handled below, deduped there */
     }
     switch (f.type) {
     case SLACK_HELLO: {

@@ -29,6 +29,10 @@ void script_unwatch(struct script_rt *rt);
  * no chat markup).  Returns the answer for the user: new string, caller
  * frees.  Never NULL. */
 char *script_run_command(struct script_rt *rt, const struct chat_command *cmd);
+/* The form command `verb` declares (form = {…}), its choices resolved for
+ * `user` (canned answers, staff).  New, chat_form_free (chat/command.h);
+ * NULL when it declares none. */
+struct chat_form *script_form(struct script_rt *rt, const char *verb, const char *user);
 /* The hooks table for desk_set_hooks(). */
 const struct desk_hooks *script_desk_hooks(struct script_rt *rt);
 /* Called with a message for the admins (a script failed to load). */

@@ -64,7 +64,8 @@ def test_each_mention_becomes_one_message_with_blocks_and_metadata(tmp):
         assert "#1" in m["text"] and "@mettek_dk" in m["text"], m["text"]
         assert m["metadata"]["event_payload"]["tweet_id"] == "1860003783266095106"
         actions = [b for b in m["blocks"] if b["type"] == "actions"][0]["elements"]
-        assert [a["action_id"] for a in actions] == ["assign_me", "escalate", "close"]
+        assert [a["action_id"] for a in actions] == ["form_reply", "form_note", "assign_me",
+                                                  "form_assign", "escalate", "close"]
         assert all(a["value"] == "1" for a in actions)
         dump = str(m["blocks"])
         assert "https://x.com/mettek_dk/status/1860003783266095106" in dump

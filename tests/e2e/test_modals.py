@@ -1,0 +1,135 @@
+"""End-to-end: forms declared by scripts (issue 19) as a person meets them:
+the Reply button opens a modal with the tweet, a box that counts as X
+counts, a canned picker that fills the box, a DM switch; submission runs the
+same script a typed line does, and its refusal comes back on the field."""
+import os
+import sys
+
+from harness import ROOT, query, wait_for
+from test_slack import fake, run_replay, tickets_posted
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
+
+
+def ticket_msg(fs, n):
+    return [m for m in tickets_posted(fs) if m["metadata"]["event_payload"]["ticket"] == n][0]
+
+
+def count_text(fs, vid):
+    return fs.view_block(vid, "n_text.")["elements"][0]["text"]
+
+
+def test_reply_button_opens_a_modal_that_counts_fills_and_sends(tmp):
+    fs = fake()
+    try:
+        bot, dbp = run_replay(tmp, fs)
+        fs.wait_ack(fs.send_slash("canned add thanks Thanks {name}, it is fixed now!"))
+        msg = ticket_msg(fs, 3)
+        fs.wait_ack(fs.send_block_action("form_reply", user_id="U1", message_ts=msg["ts"]))
+        vid = fs.wait_view("U1")
+        view = fs.view(vid)
+        assert view["title"]["text"] == "Reply #3", view["title"]
+        quote = [b for b in view["blocks"] if b["type"] == "rich_text"]
+        assert quote and "refund" in str(quote[0]).lower(), view["blocks"][:2]
+        assert count_text(fs, vid) == "0/280"
+        # typing: the count follows, as X weighs it (a link counts 23)
+        fs.wait_ack(fs.type_in(vid, "text", "See https://example.com/a/very/long/path/indeed"))
+        vid = fs.wait_view("U1", updates=1)
+        assert count_text(fs, vid) == "27/280", count_text(fs, vid)
+        # the canned picker fills the box with the customer's name resolved
+        fs.wait_ack(fs.pick(vid, "canned", "thanks"))
+        vid = fs.wait_view("U1", updates=2)
+        box = fs.view_block(vid, "f_text.")
+        assert box["element"]["initial_value"].startswith("Thanks "), box
+        assert "{name}" not in box["element"]["initial_value"]
+        assert fs.view(vid)["state"]["values"][box["block_id"]]["v"]["value"] == \
+            box["element"]["initial_value"]
+        assert fs.submit(vid) is None           # the modal closes
+        wait_for(lambda: any("Alice Jensen replied publicly: Thanks" in r["text"]
+                             for r in fs.thread("C_MENTIONS", msg["ts"])),
+                 10, "the receipt in the ticket's thread", bot)
+        wait_for(lambda: any("Reply to @" in (e.get("text") or "") for e in fs.ephemerals),
+                 10, "the private answer", bot)
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_a_reply_too_long_for_x_comes_back_on_the_field(tmp):
+    fs = fake()
+    try:
+        bot, dbp = run_replay(tmp, fs)
+        msg = ticket_msg(fs, 2)
+        fs.wait_ack(fs.send_block_action("form_reply", user_id="U2", message_ts=msg["ts"]))
+        vid = fs.wait_view("U2")
+        fs.wait_ack(fs.type_in(vid, "text", "é" * 150 + " " + "🙂" * 70, user="U2"))
+        vid = fs.wait_view("U2", updates=1)
+        assert "too long" in count_text(fs, vid), count_text(fs, vid)
+        before = query(dbp, "SELECT count(*) FROM outbox")
+        p = fs.submit(vid, user="U2")
+        assert p["response_action"] == "errors", p
+        [(bid, err)] = p["errors"].items()
+        assert bid.startswith("f_text.") and "Too long: 291/280" in err, p
+        assert query(dbp, "SELECT count(*) FROM outbox") == before   # nothing queued
+        # an empty box is refused the same way, and nothing runs
+        fs.type_in(vid, "text", "", user="U2")
+        p = fs.submit(vid, user="U2")
+        assert p["response_action"] == "errors" and "fill this in" in str(p["errors"]), p
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_the_scripts_refusal_shows_on_the_field(tmp):
+    fs = fake()
+    try:
+        bot, dbp = run_replay(tmp, fs)
+        msg = ticket_msg(fs, 1)
+        fs.wait_ack(fs.send_block_action("form_note", user_id="U2", message_ts=msg["ts"]))
+        vid = fs.wait_view("U2")
+        fs.type_in(vid, "text", "Customer called too; see CRM.", user="U2")
+        assert fs.submit(vid, user="U2") is None
+        wait_for(lambda: any("Customer called too; see CRM." in r["text"]
+                             for r in fs.thread("C_MENTIONS", msg["ts"])),
+                 10, "the note in the thread", bot)
+        # the privacy hook refuses a public reply with an e-mail address: inline
+        fs.wait_ack(fs.send_block_action("form_reply", user_id="U2", message_ts=msg["ts"]))
+        vid = fs.wait_view("U2")
+        fs.wait_ack(fs.type_in(vid, "text", "Mail me at bob@example.com", user="U2"))
+        vid = fs.wait_view("U2", updates=1)
+        p = fs.submit(vid, user="U2")
+        assert p and p["response_action"] == "errors", p
+        [(bid, err)] = p["errors"].items()
+        assert bid.startswith("f_text."), p
+        # ... and with "send as DM" ticked, the same text goes as a DM
+        fs.tick(vid, "dm", user="U2")
+        assert fs.submit(vid, user="U2") is None
+        wait_for(lambda: any("DM to @" in (e.get("text") or "") for e in fs.ephemerals),
+                 10, "the DM queued", bot)
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_assign_picks_from_staff_only(tmp):
+    fs = fake()
+    try:
+        bot, dbp = run_replay(tmp, fs)
+        msg = ticket_msg(fs, 4)
+        fs.wait_ack(fs.send_block_action("form_assign", user_id="U1", message_ts=msg["ts"]))
+        vid = fs.wait_view("U1")
+        el = fs.view_block(vid, "f_who.")["element"]
+        assert el["type"] == "static_select"
+        # the staff of the config, not every workspace user (nor the console's admin)
+        assert sorted(o["value"] for o in el["options"]) == ["U1", "U2"], el["options"]
+        fs.pick(vid, "who", "U2")
+        assert fs.submit(vid) is None
+        wait_for(lambda: query(dbp, "SELECT assignee FROM tickets WHERE id=4") == [("U2",)],
+                 10, "#4 assigned to Bob", bot)
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
