@@ -4,7 +4,7 @@ local text = require "vigil.text"
 return command {
   usage = "assign <ticket> [@user|me]",
   help  = "Assign a ticket to a teammate (default: yourself).",
-  form  = { { name = "who", kind = "staff", label = "Assign to" } },
+  form  = { { name = "who", kind = "staff", label = "Assign to (empty: you)", optional = true } },
   run = function(ctx, args)
     if not args[1] then ctx:fail(text.usage("assign <ticket> [@user|me]")) end
     local t = ctx:ticket(args[1])

@@ -3,9 +3,10 @@ the Reply button opens a modal with the tweet, a box that counts as X
 counts, a canned picker that fills the box, a DM switch; submission runs the
 same script a typed line does, and its refusal comes back on the field."""
 import os
+import subprocess
 import sys
 
-from harness import ROOT, query, wait_for
+from harness import ROOT, Bot, outbox_drained, query, replay_done, wait_for, write_config
 from test_slack import fake, run_replay, tickets_posted
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
@@ -133,3 +134,52 @@ def test_assign_picks_from_staff_only(tmp):
         assert bot.stop()[0] == 0
     finally:
         fs.stop()
+
+
+def test_the_console_asks_for_a_forms_fields_one_by_one(tmp):
+    cfg = write_config(tmp)
+    dbp = os.path.join(tmp, "vigil.db")
+    bot = Bot(tmp, cfg, stdin=subprocess.PIPE)
+
+    def say(line):
+        bot.proc.stdin.write(line.encode() + b"\n")
+        bot.proc.stdin.flush()
+
+    wait_for(lambda: replay_done(dbp) and outbox_drained(dbp), what="replay", bot=bot)
+    say("/tw canned add thanks Thanks {name}, it is fixed!")
+    wait_for(lambda: 'Saved canned answer "thanks"' in bot.stdout(), what="the canned answer",
+             bot=bot)
+    say("/tw reply 3")                        # the ticket alone: the form asks
+    wait_for(lambda: "Canned answer: 1) thanks (Enter: none)" in bot.stdout(),
+             what="the canned picker", bot=bot)
+    say("1")
+    wait_for(lambda: "(Enter keeps it)" in bot.stdout(), what="the filled text", bot=bot)
+    out = bot.stdout()
+    assert "[Thanks " in out and "{name}" not in out.split("[Thanks ", 1)[1].split("]")[0], out
+    say("")                                   # keep the filled text
+    wait_for(lambda: "Send as a DM instead [y/N]" in bot.stdout(), what="the DM switch", bot=bot)
+    say("n")
+    wait_for(lambda: query(dbp, "SELECT count(*) FROM events WHERE action='reply'") == [(1,)],
+             what="the reply", bot=bot)
+    (detail,), = query(dbp, "SELECT detail FROM events WHERE action='reply'")
+    assert "Thanks " in detail and "it is fixed! ^LA" in detail, detail
+    # a text too long for X is asked again; an empty answer cancels
+    say("/tw note 3")
+    wait_for(lambda: "Note (at most 3000 characters)" in bot.stdout(), what="the note prompt",
+             bot=bot)
+    say("")
+    wait_for(lambda: "Cancelled; nothing was run." in bot.stdout(), what="the cancel", bot=bot)
+    say("/tw reply 3")
+    say("")                                   # no canned answer
+    say("x" * 281)
+    wait_for(lambda: "Too long: 281/280 as X counts it; type it again." in bot.stdout(),
+             what="the length refusal", bot=bot)
+    say("Short now.")
+    say("")
+    wait_for(lambda: query(dbp, "SELECT count(*) FROM events WHERE action='reply'") == [(2,)],
+             what="the second reply", bot=bot)
+    # a command complete as typed runs at once, as before
+    say("/tw escalate 3")
+    wait_for(lambda: "#3 escalated" in bot.stdout(), what="the escalation", bot=bot)
+    say(":quit")
+    assert bot.proc.wait(5) == 0
