@@ -102,6 +102,24 @@ static int on_measure(const char *text)
     return t.weighted;
 }
 
+/* The ticket a chat thread belongs to, for commands typed in it (issue 19). */
+static int64_t on_ticket_of(void *arg, const char *channel, const char *ref)
+{
+    int64_t id = store_ticket_by_ref(((struct app *)arg)->store, ref);
+    (void)channel;
+    return id > 0 ? id : 0;
+}
+
+static int on_has_verb(void *arg, const char *verb)
+{
+    char **v = script_verbs(((struct app *)arg)->scripts);
+    int found = 0;
+    for (size_t i = 0; v && v[i] && !found; i++)
+        found = strcmp(v[i], verb) == 0;
+    script_strv_free(v);
+    return found;
+}
+
 /* What the desk did, for :tail. */
 static void on_desk_event(void *arg, enum desk_event_kind kind, int64_t ticket_id,
                           const char *what, const char *detail)
@@ -359,6 +377,8 @@ static int run_bot(struct config *cfg)
     a.chat->on_command_arg = &a;
     a.chat->form_of = on_form;
     a.chat->measure = on_measure;
+    a.chat->ticket_of = on_ticket_of;
+    a.chat->has_verb = on_has_verb;
     a.source->deliver = on_deliver;
     a.source->deliver_arg = &a;
     a.source->notice = on_script_notice;

@@ -156,6 +156,10 @@ struct chat_ops {
 typedef struct chat_form *(*chat_form_fn)(void *arg, const char *verb, const char *user);
 /* X's weighted length of `text` (a reply's "N/280"). */
 typedef int (*chat_measure_fn)(const char *text);
+/* The ticket whose message is `ref` in `channel` (a thread's parent), 0 if
+ * none; and whether `verb` is a command, for lines typed in its thread. */
+typedef int64_t (*chat_ticket_fn)(void *arg, const char *channel, const char *ref);
+typedef int (*chat_verb_fn)(void *arg, const char *verb);
 
 struct chat {
     const struct chat_ops *ops;
@@ -163,6 +167,8 @@ struct chat {
     void *on_command_arg;
     chat_form_fn form_of;            /* optional; called with on_command_arg */
     chat_measure_fn measure;         /* optional */
+    chat_ticket_fn ticket_of;        /* optional; called with on_command_arg */
+    chat_verb_fn has_verb;           /* optional; called with on_command_arg */
 };
 
 #endif

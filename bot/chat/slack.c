@@ -16,6 +16,7 @@
 
 #include "chat/command.h"
 #include "chat/slack_internal.h"
+#include "chat/slack_thread.h"
 #include "chat/slack_views.h"
 #include "core/backoff.h"
 #include "core/log.h"
@@ -317,6 +318,8 @@ static void handle_frame(struct conn *c, const char *data, size_t len)
             (f.event_user && s->bot_user_id && strcmp(f.event_user, s->bot_user_id) == 0))
             break;   /* our own message */
         log_debug("slack: event", "type=%s", f.event_type ? f.event_type : "?");
+        if (f.event_type && strcmp(f.event_type, "message") == 0)
+            slack_thread_message(s, data, len);   /* a command in a ticket's thread? */
         break;
     default:
         if (f.envelope_id)

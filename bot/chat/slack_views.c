@@ -266,20 +266,20 @@ static struct chat_form *form_of(struct slack *s, const char *verb, const char *
     return s->base.form_of ? s->base.form_of(s->base.on_command_arg, verb, user) : NULL;
 }
 
-/* A form_<verb> button on a ticket message: the modal, opened at once. */
-static void open_form(struct slack *s, json_t *p, const char *verb, const char *value)
+/* The modal of `verb`'s form for ticket `ticket`, opened at once with the
+ * interaction's trigger; `message` (borrowed, may be NULL) is the ticket
+ * message whose quote of the tweet the modal shows. */
+static void open_form(struct slack *s, json_t *p, const char *verb, long long ticket,
+                      const char *channel, json_t *message)
 {
     const char *user = json_string_value(json_object_get(json_object_get(p, "user"), "id"));
-    const char *channel = json_string_value(json_object_get(json_object_get(p, "container"),
-                                                            "channel_id"));
     const char *trigger = json_string_value(json_object_get(p, "trigger_id"));
-    json_t *blocks = json_object_get(json_object_get(p, "message"), "blocks"), *b, *quote = NULL;
+    json_t *blocks = json_object_get(message, "blocks"), *b, *quote = NULL;
     struct chat_form *form;
     struct meta m = { .gen = 0 };
     size_t i;
 
-    if (!user || !channel || !trigger || !value || !*value || strlen(value) > 18 ||
-        strspn(value, "0123456789") != strlen(value) || strlen(verb) >= sizeof m.verb ||
+    if (!user || !channel || !trigger || ticket <= 0 || strlen(verb) >= sizeof m.verb ||
         strlen(channel) >= sizeof m.channel)
         return;
     form = form_of(s, verb, user);
@@ -289,7 +289,7 @@ static void open_form(struct slack *s, json_t *p, const char *verb, const char *
     }
     snprintf(m.verb, sizeof m.verb, "%s", verb);
     snprintf(m.channel, sizeof m.channel, "%s", channel);
-    m.ticket = strtoll(value, NULL, 10);
+    m.ticket = ticket;
     /* the customer's words, as our own ticket message quoted them */
     json_array_foreach(blocks, i, b)
         if (!quote && strcmp(json_string_value(json_object_get(b, "type")) ?: "", "rich_text") == 0) {
@@ -457,8 +457,14 @@ int slack_views_handle(struct slack *s, const char *data, size_t len, json_t **a
         aid = json_string_value(json_object_get(action, "action_id"));
         ctype = json_string_value(json_object_get(json_object_get(p, "container"), "type"));
         if (aid && ctype && strcmp(ctype, "message") == 0 && strncmp(aid, "form_", 5) == 0) {
+            const char *value = json_string_value(json_object_get(action, "value"));
             handled = 1;
-            open_form(s, p, aid + 5, json_string_value(json_object_get(action, "value")));
+            if (value && *value && strlen(value) <= 18 &&
+                strspn(value, "0123456789") == strlen(value))
+                open_form(s, p, aid + 5, strtoll(value, NULL, 10),
+                          json_string_value(json_object_get(json_object_get(p, "container"),
+                                                            "channel_id")),
+                          json_object_get(p, "message"));
         } else if (ctype && strcmp(ctype, "view") == 0 && cb && strcmp(cb, CALLBACK_ID) == 0) {
             handled = 1;
             view_action(s, p, action);
@@ -466,6 +472,26 @@ int slack_views_handle(struct slack *s, const char *data, size_t len, json_t **a
     } else if (cb && strcmp(cb, CALLBACK_ID) == 0 && strcmp(ptype, "view_submission") == 0) {
         handled = 1;
         *ack_payload = submit(s, p);
+    } else if (strcmp(ptype, "message_action") == 0 &&
+               strcmp(json_string_value(json_object_get(p, "callback_id")) ?: "",
+                      "reply_to_customer") == 0) {
+        /* the "Reply to customer" shortcut on any message of a ticket's thread */
+        json_t *msg = json_object_get(p, "message");
+        const char *channel = json_string_value(json_object_get(json_object_get(p, "channel"),
+                                                                "id"));
+        const char *parent = json_string_value(json_object_get(msg, "thread_ts"));
+        long long ticket;
+        if (!parent)
+            parent = json_string_value(json_object_get(msg, "ts"));
+        handled = 1;
+        ticket = parent && s->base.ticket_of
+                 ? (long long)s->base.ticket_of(s->base.on_command_arg, channel, parent) : 0;
+        if (ticket > 0)
+            open_form(s, p, "reply", ticket, channel,
+                      json_object_get(msg, "thread_ts") ? NULL : msg);   /* the ticket's own */
+        else
+            tell(s, channel, json_string_value(json_object_get(json_object_get(p, "user"), "id")),
+                 "That message is not in a ticket's thread.");
     } else if (cb && strcmp(cb, CALLBACK_ID) == 0 && strcmp(ptype, "view_closed") == 0) {
         handled = 1;   /* nothing was half-done: a form acts only on submission */
     }

@@ -115,6 +115,9 @@ static const char *const migrations[] = {
      * for), so a team sees what vigil costs them */
     "CREATE TABLE usage (day TEXT NOT NULL, scope TEXT NOT NULL, item TEXT NOT NULL,"
     "  n INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (day, scope, item));",
+    /* commands in a ticket's thread (issue 19): every staff message in a
+     * thread asks which ticket the thread is; without this, a scan */
+    "CREATE INDEX tickets_chat_ref ON tickets(chat_ref) WHERE chat_ref IS NOT NULL;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -515,6 +518,23 @@ int64_t store_ticket_find_open(struct store *s, const char *author_id,
         return -1;
     bind_text(st, 1, author_id);
     bind_text(st, 2, conversation_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? id : -1;
+}
+
+/* The ticket whose chat message is `ref` (issue 19). */
+int64_t store_ticket_by_ref(struct store *s, const char *ref)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT id FROM tickets WHERE chat_ref = ?"
+                               " ORDER BY id DESC LIMIT 1");
+    int64_t id = 0;
+    int rc;
+    if (!st)
+        return -1;
+    bind_text(st, 1, ref);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         id = sqlite3_column_int64(st, 0);

@@ -86,6 +86,11 @@ int64_t store_mention_max_id(struct store *s);
 /* Open ticket of `author_id` in `conversation_id`; 0 if none, -1 on error. */
 int64_t store_ticket_find_open(struct store *s, const char *author_id,
                                const char *conversation_id);
+/* The ticket whose chat message is `ref` (Slack's ts, unique in practice;
+ * the channel is not compared: the config may name it "#support" where
+ * Slack's events give its id): for commands typed in its thread.  0 if
+ * none, -1 on error. */
+int64_t store_ticket_by_ref(struct store *s, const char *ref);
 /* Inserts `t` (its id is ignored); returns the new id, -1 on error. */
 int64_t store_ticket_insert(struct store *s, const struct ticket *t);
 /* Writes every field of `t` back. */

@@ -4,6 +4,7 @@ counts, a canned picker that fills the box, a DM switch; submission runs the
 same script a typed line does, and its refusal comes back on the field."""
 import os
 import subprocess
+import time
 import sys
 
 from harness import ROOT, Bot, outbox_drained, query, replay_done, wait_for, write_config
@@ -183,3 +184,85 @@ def test_the_console_asks_for_a_forms_fields_one_by_one(tmp):
     wait_for(lambda: "#3 escalated" in bot.stdout(), what="the escalation", bot=bot)
     say(":quit")
     assert bot.proc.wait(5) == 0
+
+
+def test_a_command_typed_in_the_tickets_thread_runs_for_that_ticket(tmp):
+    fs = fake()
+    try:
+        bot, dbp = run_replay(tmp, fs)
+        msg = ticket_msg(fs, 3)
+        env, _ = fs.post_in_thread("C_MENTIONS", msg["ts"], "reply Thanks, fixed now", user="U2")
+        fs.wait_ack(env)
+        wait_for(lambda: any("Bob Okafor replied publicly: Thanks, fixed now ^BO" in r["text"]
+                             for r in fs.thread("C_MENTIONS", msg["ts"])),
+                 10, "the receipt in the thread", bot)
+        wait_for(lambda: any(e.get("thread_ts") == msg["ts"] and "Reply to @" in e["text"]
+                             for e in fs.ephemerals), 10, "the private answer in the thread", bot)
+        replies = query(dbp, "SELECT count(*) FROM events WHERE action='reply'")
+        # the team's conversation is left alone: no command, no answer
+        n_eph = len(fs.ephemerals)
+        env, _ = fs.post_in_thread("C_MENTIONS", msg["ts"], "thanks Bob, I saw it too",
+                                   user="U1")
+        fs.wait_ack(env)
+        # a redelivered event (same event_id) does not run twice
+        env, _ = fs.post_in_thread("C_MENTIONS", msg["ts"], "note checked with billing",
+                                   user="U1", event_id="EvTHREAD1")
+        fs.wait_ack(env)
+        fs.send_event({"type": "message", "channel": "C_MENTIONS", "user": "U1",
+                       "text": "note checked with billing", "ts": "1.000001",
+                       "thread_ts": msg["ts"]}, event_id="EvTHREAD1", retry_attempt=1)
+        wait_for(lambda: any("checked with billing" in r["text"]
+                             for r in fs.thread("C_MENTIONS", msg["ts"]) if r["user"] == "UBOT"),
+                 10, "the note", bot)
+        # someone who is not staff: left alone too
+        env, _ = fs.post_in_thread("C_MENTIONS", msg["ts"], "close", user="U999")
+        fs.wait_ack(env)
+        time.sleep(0.5)
+        notes = [r for r in fs.thread("C_MENTIONS", msg["ts"])
+                 if r["user"] == "UBOT" and "checked with billing" in r["text"]]
+        assert len(notes) == 1, notes
+        assert len(fs.ephemerals) == n_eph + 1, fs.ephemerals[n_eph:]
+        assert query(dbp, "SELECT count(*) FROM events WHERE action='reply'") == replies
+        assert query(dbp, "SELECT state FROM tickets WHERE id=3") == [("open",)]
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_thread_commands_need_the_configured_prefix(tmp):
+    fs = fake()
+    try:
+        bot, dbp = run_replay(tmp, fs, thread_prefix="!")
+        msg = ticket_msg(fs, 2)
+        env, _ = fs.post_in_thread("C_MENTIONS", msg["ts"], "close", user="U1")
+        fs.wait_ack(env)
+        env, _ = fs.post_in_thread("C_MENTIONS", msg["ts"], "!close", user="U1")
+        fs.wait_ack(env)
+        wait_for(lambda: query(dbp, "SELECT state FROM tickets WHERE id=2") == [("closed",)],
+                 10, "#2 closed by !close", bot)
+        assert query(dbp, "SELECT count(*) FROM events WHERE action='closed'") == [(1,)]
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+
+
+def test_the_reply_to_customer_shortcut_opens_the_reply_modal(tmp):
+    fs = fake()
+    try:
+        bot, dbp = run_replay(tmp, fs)
+        msg = ticket_msg(fs, 5)
+        _, ts = fs.post_in_thread("C_MENTIONS", msg["ts"], "they wrote again on X", user="U2")
+        fs.wait_ack(fs.send_message_shortcut("reply_to_customer", ts, user="U2"))
+        vid = fs.wait_view("U2")
+        assert fs.view(vid)["title"]["text"] == "Reply #5"
+        fs.type_in(vid, "text", "On it!", user="U2")
+        assert fs.submit(vid, user="U2") is None
+        wait_for(lambda: any("replied publicly: On it! ^BO" in r["text"]
+                             for r in fs.thread("C_MENTIONS", msg["ts"])),
+                 10, "the reply's receipt", bot)
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()

@@ -2226,6 +2226,35 @@ class FakeSlack:
                 rec["closed"] = True
         return p
 
+    # ---------------------- threads and shortcuts (issue 19): a person's hands
+
+    def post_in_thread(self, channel, thread_ts, text, user="U1", raw=False, event_id=None):
+        """`user` writes `text` under `thread_ts`: the message is stored and
+        the `message` event (message.channels) is sent, text escaped as
+        Slack escapes it (raw=True: as given).  Returns (envelope id, ts)."""
+        ts = self.add_message(channel, text, user=user, thread_ts=thread_ts)
+        event = {"type": "message", "channel": channel, "user": user, "ts": ts,
+                 "thread_ts": thread_ts, "event_ts": ts, "channel_type": "channel",
+                 "text": text if raw else self.escape_command_text(text),
+                 "team": TEAM_ID, "client_msg_id": str(uuid.uuid4())}
+        return self.send_event(event, event_id=event_id), ts
+
+    def send_message_shortcut(self, callback_id, message_ts, channel="C_MENTIONS", user="U1"):
+        """A message shortcut (manifest `shortcuts`, type message) on `message_ts`."""
+        msg = self._action_message(channel, message_ts)
+        env_id = str(uuid.uuid4())
+        name = self._user_name(user)
+        payload = {"type": "message_action", "callback_id": callback_id,
+                   "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+                   "user": {"id": user, "username": name, "name": name, "team_id": TEAM_ID},
+                   "channel": {"id": channel, "name": self._channel_name(channel)},
+                   "message": msg, "message_ts": msg["ts"], "token": VERIFICATION_TOKEN,
+                   "action_ts": _fmt_ts(int(time.time() * 1_000_000)),
+                   "trigger_id": self._trigger_id(), "api_app_id": APP_ID,
+                   "response_url": self._response_url_for(env_id), "is_enterprise_install": False}
+        return self._send_envelope(env_id, "interactive", payload, False, None, user=user,
+                                   channel=channel)
+
     # ---------------------------------------------------------- response_url
 
     def _response_url(self, env_id, headers, raw):
