@@ -120,6 +120,12 @@ static int on_has_verb(void *arg, const char *verb)
     return found;
 }
 
+/* A staff member's App Home (issue 19). */
+static int on_home(void *arg, const char *user, struct chat_home *out)
+{
+    return desk_home(((struct app *)arg)->desk, user, out);
+}
+
 /* What the desk did, for :tail. */
 static void on_desk_event(void *arg, enum desk_event_kind kind, int64_t ticket_id,
                           const char *what, const char *detail)
@@ -133,6 +139,9 @@ static void on_desk_event(void *arg, enum desk_event_kind kind, int64_t ticket_i
     else
         snprintf(text, sizeof text, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
     admin_event(a->admin, kinds[kind], text);
+    /* App Homes show tickets: refreshed soon, coalesced by the chat */
+    if (kind != DESK_EV_JOB && a->chat && a->chat->ops->home_changed)
+        a->chat->ops->home_changed(a->chat);
 }
 
 /* Warnings and errors (script errors among them), for :tail.  Must not log. */
@@ -379,6 +388,7 @@ static int run_bot(struct config *cfg)
     a.chat->measure = on_measure;
     a.chat->ticket_of = on_ticket_of;
     a.chat->has_verb = on_has_verb;
+    a.chat->home_of = on_home;
     a.source->deliver = on_deliver;
     a.source->deliver_arg = &a;
     a.source->notice = on_script_notice;

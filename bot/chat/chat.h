@@ -149,7 +149,25 @@ struct chat_ops {
      * find_ticket, with the same answers. */
     void (*find_line)(struct chat *c, const char *channel, const char *thread, int64_t job,
                       int64_t oldest, send_done_fn done, void *arg);
+    /* Optional (issue 19): tickets changed; a chat that shows an App Home
+     * refreshes it soon (coalesced, never once per change). */
+    void (*home_changed)(struct chat *c);
 };
+
+/* A staff member's App Home (issue 19), built by the desk: lists of
+ * ticket views (each newest-first but the queue, which is by time left to
+ * the first-response target) and today's figures (since 00:00 UTC).
+ * Everything borrowed until release(h) is called. */
+struct chat_home {
+    const struct ticket_view *mine, *queue, *breaching;
+    size_t nmine, nqueue, nbreaching;
+    long long open, unassigned, opened_today, answered_today, in_target_today;
+    long long now;                   /* Unix seconds the lists were read at */
+    void (*release)(struct chat_home *h);
+    void *owned;
+};
+/* Fills `out` for `user`; returns 0, or -1 (nothing to release). */
+typedef int (*chat_home_fn)(void *arg, const char *user, struct chat_home *out);
 
 /* The form of `verb` for `user` (new, chat_form_free), or NULL when the
  * command declares none. */
@@ -169,6 +187,7 @@ struct chat {
     chat_measure_fn measure;         /* optional */
     chat_ticket_fn ticket_of;        /* optional; called with on_command_arg */
     chat_verb_fn has_verb;           /* optional; called with on_command_arg */
+    chat_home_fn home_of;            /* optional; called with on_command_arg */
 };
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "chat/command.h"
 #include "chat/slack_internal.h"
+#include "chat/slack_home.h"
 #include "chat/slack_thread.h"
 #include "chat/slack_views.h"
 #include "core/backoff.h"
@@ -320,6 +321,8 @@ static void handle_frame(struct conn *c, const char *data, size_t len)
         log_debug("slack: event", "type=%s", f.event_type ? f.event_type : "?");
         if (f.event_type && strcmp(f.event_type, "message") == 0)
             slack_thread_message(s, data, len);   /* a command in a ticket's thread? */
+        else if (f.event_type && strcmp(f.event_type, "app_home_opened") == 0)
+            slack_home_opened(s, data, len);
         break;
     default:
         if (f.envelope_id)
@@ -757,6 +760,8 @@ static void slack_stop(struct chat *c)
     uv_close((uv_handle_t *)&s->watchdog, NULL);
     uv_check_stop(&s->after_poll);
     uv_close((uv_handle_t *)&s->after_poll, NULL);
+    uv_timer_stop(&s->home_timer);
+    uv_close((uv_handle_t *)&s->home_timer, NULL);
     for (int i = 0; i < MAX_CONNS; i++)
         if (s->conns[i] && s->conns[i]->wsi) {
             s->conns[i]->closing = 1;
@@ -797,6 +802,7 @@ static const struct chat_ops slack_ops = {
     .update_line = slack_update_line,
     .post_line = slack_post_line,
     .find_line = slack_find_line_op,
+    .home_changed = slack_home_changed,
 };
 
 struct chat *slack_new(uv_loop_t *loop, struct lws_context *ws, struct http *http,
@@ -816,7 +822,9 @@ struct chat *slack_new(uv_loop_t *loop, struct lws_context *ws, struct http *htt
     uv_timer_init(loop, &s->reconnect);
     uv_timer_init(loop, &s->watchdog);
     uv_check_init(loop, &s->after_poll);
+    uv_timer_init(loop, &s->home_timer);
     s->reconnect.data = s->watchdog.data = s->after_poll.data = s;
+    s->home_timer.data = s;
     snprintf(s->state, sizeof s->state, "not started");
     return &s->base;
 }

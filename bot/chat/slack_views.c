@@ -465,6 +465,16 @@ int slack_views_handle(struct slack *s, const char *data, size_t len, json_t **a
                           json_string_value(json_object_get(json_object_get(p, "container"),
                                                             "channel_id")),
                           json_object_get(p, "message"));
+        } else if (aid && ctype && strcmp(ctype, "view") == 0 && strncmp(aid, "form_", 5) == 0 &&
+                   strcmp(json_string_value(json_object_get(json_object_get(p, "view"), "type"))
+                          ?: "", "home") == 0) {
+            /* a row's button on the App Home: answers go to the ticket channel */
+            const char *value = json_string_value(json_object_get(action, "value"));
+            handled = 1;
+            if (value && *value && strlen(value) <= 18 &&
+                strspn(value, "0123456789") == strlen(value))
+                open_form(s, p, aid + 5, strtoll(value, NULL, 10), s->cfg->channel_mentions,
+                          NULL);
         } else if (ctype && strcmp(ctype, "view") == 0 && cb && strcmp(cb, CALLBACK_ID) == 0) {
             handled = 1;
             view_action(s, p, action);

@@ -710,6 +710,9 @@ int64_t *store_ticket_list(struct store *s, const char *where, const char *arg,
         { "customer", "SELECT id FROM tickets WHERE customer_id=?2 ORDER BY id DESC LIMIT ?1" },
         { "assignee", "SELECT id FROM tickets WHERE state='open' AND assignee=?2"
                       " ORDER BY id DESC LIMIT ?1" },
+        /* the App Home's queue (issue 19): by time left to the target */
+        { "queue", "SELECT id FROM tickets WHERE state='open' AND assignee IS NULL"
+                   " ORDER BY first_response_at IS NOT NULL, sla_due_at LIMIT ?" },
     };
     sqlite3_stmt *st = NULL;
 

@@ -104,7 +104,8 @@ int64_t store_ticket_mentions(struct store *s, int64_t id);
 
 /* Ticket ids, newest first, matching `where` (one of the fixed filters:
  * "open", "closed", "unassigned", "escalated", "all", "sla" = open without
- * a first response, "customer" = by customer_id `arg`, "assignee" = `arg`).
+ * a first response, "customer" = by customer_id `arg`, "assignee" = `arg`,
+ * "queue" = open and unassigned, unanswered first, by sla_due_at).
  * Returns new array of `*n` ids, caller frees with free(); NULL on error or empty. */
 int64_t *store_ticket_list(struct store *s, const char *where, const char *arg,
                            size_t limit, size_t *n);

@@ -305,3 +305,55 @@ def test_the_manifest_still_validates_against_slacks_schema(tmp):
         {"name": "A name far longer than Slack allows", "type": "message",
          "callback_id": "x", "description": "d"}]))
     assert list(validator.iter_errors(bad)), "an over-long shortcut name passed"
+
+
+def home_text(fs, vid):
+    return "\n".join(b["text"]["text"] for b in fs.view(vid)["blocks"]
+                     if b["type"] in ("section", "header"))
+
+
+def test_app_home_shows_my_tickets_the_queue_and_today_and_follows_changes(tmp):
+    fs = fake()
+    try:
+        bot, dbp = run_replay(tmp, fs)
+        fs.wait_ack(fs.send_slash("assign 2 me", user_id="U2"))
+        fs.wait_ack(fs.open_home("U2"))
+        vid = fs.wait_home("U2")
+        view = fs.view(vid)
+        text = home_text(fs, vid)
+        assert "Yours (1)" in text and "#2 · @" in text, text
+        assert "Today (UTC):" in text and "new" in text, text
+        n_open = query(dbp, "SELECT count(*) FROM tickets WHERE state='open' AND assignee IS NULL")
+        assert f"Unassigned, by time left ({min(n_open[0][0], 12)})" in text, text
+        # the queue is by time left: the first due first
+        queue = [int(line.split(" ")[0][1:]) for line in text.split("Unassigned, by time left")[1]
+                 .splitlines() if line.startswith("#")]
+        dues = {i: d for i, d in query(dbp, "SELECT id, sla_due_at FROM tickets")}
+        assert queue == sorted(queue, key=lambda i: dues[i]), (queue, dues)
+        assert len(view["blocks"]) <= 100
+        assert all(b["type"] != "input" for b in view["blocks"])
+        # a row's Reply opens the reply modal for that ticket
+        first = queue[0]
+        fs.wait_ack(fs.press_in_view(vid, "form_reply", str(first), user="U2"))
+        mvid = fs.wait_view("U2")
+        assert fs.view(mvid)["title"]["text"] == f"Reply #{first}"
+        # changes refresh the Home once, not once per change
+        for t in queue[:3]:
+            fs.wait_ack(fs.send_slash(f"assign {t} me", user_id="U2"))
+        vid = fs.wait_home("U2", updates=1, timeout=10)
+        time.sleep(3.5)
+        assert fs.views[vid]["updates"] == 1, fs.views[vid]["updates"]
+        text = home_text(fs, vid)
+        assert "Yours (4)" in text, text
+        publishes = [c for c in fs.calls if c["method"] == "views.publish"]
+        assert len(publishes) == 2, len(publishes)
+        # someone not in staff gets no desk
+        fs.users["U999"] = {"name": "mallory", "real_name": "Mallory"}
+        fs.wait_ack(fs.open_home("U999"))
+        time.sleep(0.3)
+        assert "U999" not in fs.homes
+        assert len([c for c in fs.calls if c["method"] == "views.publish"]) == 2
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()

@@ -2239,6 +2239,31 @@ class FakeSlack:
                  "team": TEAM_ID, "client_msg_id": str(uuid.uuid4())}
         return self.send_event(event, event_id=event_id), ts
 
+    def open_home(self, user="U1"):
+        """`user` opens the app's Home tab: the app_home_opened event."""
+        return self.send_event({"type": "app_home_opened", "user": user, "channel": "D" + user,
+                                "tab": "home", "event_ts": _fmt_ts(int(time.time() * 1e6))})
+
+    def wait_home(self, user="U1", updates=0, timeout=5):
+        """The id of `user`'s published Home, once it has had `updates` republishes."""
+        return self._wait(lambda: self.homes.get(user) if user in self.homes and
+                          self.views[self.homes[user]]["updates"] >= updates else None,
+                          timeout, f"{user}'s App Home ({updates} updates)")
+
+    def press_in_view(self, vid, action_id, value, user="U1"):
+        """A button in view `vid` (the App Home's rows): block_actions from the view."""
+        with self._cv:
+            blocks = self.views[vid]["view"].get("blocks", [])
+        button = next((dict(e, block_id=b.get("block_id", "b")) for b in blocks
+                       for e in b.get("elements", []) if isinstance(e, dict)
+                       and e.get("action_id") == action_id and e.get("value") == value), None)
+        assert button is not None, f"fake_slack: no button {action_id}={value} in view {vid}"
+        action = {"type": "button", "action_id": action_id, "block_id": button["block_id"],
+                  "value": value, "text": button["text"],
+                  "action_ts": _fmt_ts(int(time.time() * 1_000_000))}
+        return self._send_view_envelope(vid, "block_actions", user, actions=[action],
+                                        container={"type": "view", "view_id": vid})
+
     def send_message_shortcut(self, callback_id, message_ts, channel="C_MENTIONS", user="U1"):
         """A message shortcut (manifest `shortcuts`, type message) on `message_ts`."""
         msg = self._action_message(channel, message_ts)
