@@ -357,3 +357,29 @@ def test_app_home_shows_my_tickets_the_queue_and_today_and_follows_changes(tmp):
         assert bot.stop()[0] == 0
     finally:
         fs.stop()
+
+
+def test_escalate_asks_for_a_reason_and_the_lead_role_is_still_checked(tmp):
+    fs = fake()
+    try:
+        bot, dbp = run_replay(tmp, fs)
+        msg = ticket_msg(fs, 6)
+        fs.wait_ack(fs.send_block_action("form_escalate", user_id="U1", message_ts=msg["ts"]))
+        vid = fs.wait_view("U1")
+        assert fs.view_block(vid, "f_reason.")["optional"] is True
+        fs.type_in(vid, "reason", "Threatens to sue; legal must see it")
+        assert fs.submit(vid) is None
+        wait_for(lambda: any("Threatens to sue" in (m.get("text") or "")
+                             for m in fs.messages("C_ESCALATE")), 10, "the escalation post", bot)
+        assert query(dbp, "SELECT escalated FROM tickets WHERE id=6") == [(1,)]
+        # an agent may open the form, but the script's roles refuse it, on the field
+        msg = ticket_msg(fs, 7)
+        fs.wait_ack(fs.send_block_action("form_escalate", user_id="U2", message_ts=msg["ts"]))
+        vid = fs.wait_view("U2")
+        p = fs.submit(vid, user="U2")
+        assert p and "needs the lead role" in list(p["errors"].values())[0], p
+        assert query(dbp, "SELECT escalated FROM tickets WHERE id=7") == [(0,)]
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
