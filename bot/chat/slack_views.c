@@ -94,9 +94,8 @@ static void block_id(char *out, size_t n, const char *prefix, const char *name, 
  * -1 when it is no field's. */
 static int field_of_block(const char *id, char *out, size_t n)
 {
-    const char *dot;
-    if (!id || strncmp(id, "f_", 2) != 0 || !(dot = strchr(id, '.')) ||
-        (size_t)(dot - id - 2) >= n)
+    const char *dot = id ? strchr(id, '.') : NULL;
+    if (!dot || strncmp(id, "f_", 2) != 0 || dot < id + 2 || (size_t)(dot - id - 2) >= n)
         return -1;
     memcpy(out, id + 2, (size_t)(dot - id - 2));
     out[dot - id - 2] = '\0';
@@ -125,8 +124,10 @@ static size_t read_values(const struct chat_form *form, json_t *view,
         const char *val = NULL;
         const struct chat_field *d;
         char name[64];
-        if (n >= max || !type || field_of_block(bid, name, sizeof name) < 0 ||
-            !(d = find_field(form, name)))
+        if (n >= max || !type || field_of_block(bid, name, sizeof name) < 0)
+            continue;
+        d = find_field(form, name);
+        if (!d)
             continue;
         if (strcmp(type, "plain_text_input") == 0) {
             val = json_string_value(json_object_get(el, "value"));

@@ -38,8 +38,11 @@ static int add_option(struct chat_field *d, const char *value, const char *label
 static struct chat_form *copy_form(const struct chat_form *src)
 {
     struct chat_form *f = calloc(1, sizeof *f);
-    if (!f || !(f->fields = calloc(src->nfields ? src->nfields : 1, sizeof *f->fields)) ||
-        !(f->verb = strdup(src->verb)))
+    if (!f)
+        return NULL;
+    f->fields = calloc(src->nfields ? src->nfields : 1, sizeof *f->fields);
+    f->verb = strdup(src->verb);
+    if (!f->fields || !f->verb)
         goto fail;
     for (size_t i = 0; i < src->nfields; i++) {
         const struct chat_field *s = &src->fields[i];

@@ -204,7 +204,11 @@ static int loader_read_form(lua_State *L, int idx, const char *file, struct chat
     }
     n = lua_rawlen(L, -1);
     f = calloc(1, sizeof *f);
-    if (!f || !(f->fields = calloc(n ? n : 1, sizeof *f->fields)) || !(f->verb = strndup(file, strlen(file) - 4)))
+    if (!f)
+        goto oom;
+    f->fields = calloc(n ? n : 1, sizeof *f->fields);
+    f->verb = strndup(file, strlen(file) - 4);
+    if (!f->fields || !f->verb)
         goto oom;
     for (size_t i = 0; i < n; i++) {
         struct chat_field *d = &f->fields[i];
@@ -234,7 +238,9 @@ static int loader_read_form(lua_State *L, int idx, const char *file, struct chat
             goto fail;
         }
         f->nfields++;
-        if (!(d->name = strdup(name)) || !(d->label = strdup(label ? label : name)))
+        d->name = strdup(name);
+        d->label = strdup(label ? label : name);
+        if (!d->name || !d->label)
             goto oom;
         lua_pop(L, 3);                                      /* name, kind, label */
         script_rawfield(L, -1, "max");
@@ -253,15 +259,18 @@ static int loader_read_form(lua_State *L, int idx, const char *file, struct chat
         d->optional = lua_toboolean(L, -1) || d->kind == CHAT_FIELD_FLAG;
         lua_pop(L, 1);
         script_rawfield(L, -1, "from");
-        if (lua_type(L, -1) == LUA_TSTRING && !(d->from = strdup(lua_tostring(L, -1))))
+        d->from = lua_type(L, -1) == LUA_TSTRING ? strdup(lua_tostring(L, -1)) : NULL;
+        if (lua_type(L, -1) == LUA_TSTRING && !d->from)
             goto oom;
         lua_pop(L, 1);
         script_rawfield(L, -1, "fills");
-        if (lua_type(L, -1) == LUA_TSTRING && !(d->fills = strdup(lua_tostring(L, -1))))
+        d->fills = lua_type(L, -1) == LUA_TSTRING ? strdup(lua_tostring(L, -1)) : NULL;
+        if (lua_type(L, -1) == LUA_TSTRING && !d->fills)
             goto oom;
         lua_pop(L, 1);
         script_rawfield(L, -1, "verb");
-        if (lua_type(L, -1) == LUA_TSTRING && !(d->verb = strdup(lua_tostring(L, -1))))
+        d->verb = lua_type(L, -1) == LUA_TSTRING ? strdup(lua_tostring(L, -1)) : NULL;
+        if (lua_type(L, -1) == LUA_TSTRING && !d->verb)
             goto oom;
         lua_pop(L, 1);
         script_rawfield(L, -1, "options");                  /* static choices */
