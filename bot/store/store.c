@@ -342,6 +342,11 @@ int64_t store_failing_since(struct store *s, char *why, size_t len)
     return s->failing_since;
 }
 
+int store_schema_latest(void)
+{
+    return NMIGRATIONS;
+}
+
 int store_schema_version(struct store *s)
 {
     sqlite3_stmt *st;

@@ -60,6 +60,9 @@ int store_busy(struct store *s);
  * since, and why (written to `why`); 0 when healthy. */
 int64_t store_failing_since(struct store *s, char *why, size_t len);
 int store_schema_version(struct store *s);
+/* The version this build migrates to (tests compare with it rather than
+ * naming a number, which changes with every migration). */
+int store_schema_latest(void);
 int64_t store_size_bytes(struct store *s);
 
 /* Transactions nest (inner levels are savepoints).  commit/rollback close
