@@ -199,6 +199,13 @@ static void handle_frame(struct conn *c, const char *data, size_t len)
             slack_frame_clear(&f);
             return;
         }
+        /* a submission that waited past Slack's deadline: Slack told its
+         * user it failed and kept the modal open; they send it again */
+        if (f.type == SLACK_INTERACTIVE_OTHER && too_late(s, &f, "a form")) {
+            ack(c, f.envelope_id, NULL);
+            slack_frame_clear(&f);
+            return;
+        }
         if (slack_views_handle(s, data, len, &payload)) {
             ack(c, f.envelope_id, payload);
             slack_frame_clear(&f);
