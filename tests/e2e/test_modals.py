@@ -383,3 +383,48 @@ def test_escalate_asks_for_a_reason_and_the_lead_role_is_still_checked(tmp):
         assert bot.stop()[0] == 0
     finally:
         fs.stop()
+
+
+def test_the_repl_asks_for_a_forms_fields_in_a_terminal(tmp):
+    import shutil
+    from test_admin import Client, Tmux
+    from test_admin import start as start_admin
+    from harness import vigil_path
+    if not shutil.which("tmux"):
+        raise AssertionError("tmux is not installed (make deps installs it)")
+    bot, cfg, dbp, sock = start_admin(tmp)
+    c = Client(sock)
+    assert "Saved" in c.call("exec", line="/tw canned add thanks Thanks {name}, fixed!")["text"]
+    # the protocol: the form, a fill, a run
+    form = c.call("form", line="/tw reply 3")["form"]
+    assert [f["name"] for f in form["fields"]] == ["text", "canned", "dm"], form
+    assert form["fields"][1]["options"] == [{"value": "thanks", "label": "thanks"}]
+    assert c.call("form", line="/tw escalate 3").get("form") is None   # typed whole
+    fill = c.call("exec", line="/tw reply 3", fields={"canned": "thanks"}, fill="canned")
+    assert fill["ok"] and fill["text"].startswith("Thanks ") and "{name}" not in fill["text"]
+    c.close()
+    env = {"XDG_STATE_HOME": os.path.join(tmp, "state"), "NO_COLOR": "1", "TERM": "xterm"}
+    t = Tmux(tmp, f"form{os.getpid()}")
+    try:
+        t.start(f"{vigil_path()} repl -c {cfg}", env)
+        t.wait("vigil>")
+        t.keys("/tw reply 3", "Enter")
+        t.wait("Canned answer: 1) thanks (Enter: none)")
+        t.keys("1", "Enter")
+        t.wait("(Enter keeps it)")
+        t.keys("Enter")
+        t.wait("Send as a DM instead [y/N]")
+        t.keys("Enter")
+        t.wait("Reply to @")
+        t.keys("/tw note 3", "Enter")
+        t.wait("Note (at most 3000 characters)")
+        t.keys("Enter")
+        t.wait("Cancelled; nothing was run.")
+        t.keys(":status", "Enter")                 # the prompt works as before
+        t.wait("uptime")
+    finally:
+        t.kill()
+    (detail,), = query(dbp, "SELECT detail FROM events WHERE action='reply'")
+    assert "Thanks " in detail and "fixed! ^LA" in detail, detail
+    assert query(dbp, "SELECT count(*) FROM events WHERE action='note'") == [(0,)]
+    assert bot.stop()[0] == 0
