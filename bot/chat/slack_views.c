@@ -244,7 +244,10 @@ static void on_view_api(struct slack *s, void *arg, const struct slack_api *r,
                         const struct http_response *h, double retry_after)
 {
     (void)s; (void)h; (void)retry_after;
-    if (!r->ok)
+    /* hash_conflict: a newer keystroke's update won the race; nothing lost */
+    if (!r->ok && r->error && strcmp(r->error, "hash_conflict") == 0)
+        log_debug("slack: a form update was overtaken", "method=%s", (const char *)arg);
+    else if (!r->ok)
         log_warn("slack: a form could not be shown", "method=%s error=%s", (const char *)arg,
                  r->error ? r->error : "?");
 }
