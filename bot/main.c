@@ -29,6 +29,7 @@
 #include "script/script.h"
 #include "source/journal.h"
 #include "source/replay.h"
+#include "source/tweetlen.h"
 #include "source/x.h"
 #include "store/store.h"
 #include "test/newcmd.h"
@@ -110,6 +111,44 @@ static char *on_command(void *arg, const struct chat_command *cmd)
     return script_run_command(a->scripts, cmd);
 }
 
+/* A command's form for the chat (issue 19): the script declares it. */
+static struct chat_form *on_form(void *arg, const char *verb, const char *user)
+{
+    return script_form(((struct app *)arg)->scripts, verb, user);
+}
+
+/* A reply's length as X counts it, for a form's live "N/280". */
+static int on_measure(const char *text)
+{
+    struct tweetlen t;
+    tweetlen_check(text, strlen(text), &t);
+    return t.weighted;
+}
+
+/* The ticket a chat thread belongs to, for commands typed in it (issue 19). */
+static int64_t on_ticket_of(void *arg, const char *channel, const char *ref)
+{
+    int64_t id = store_ticket_by_ref(((struct app *)arg)->store, ref);
+    (void)channel;
+    return id > 0 ? id : 0;
+}
+
+static int on_has_verb(void *arg, const char *verb)
+{
+    char **v = script_verbs(((struct app *)arg)->scripts);
+    int found = 0;
+    for (size_t i = 0; v && v[i] && !found; i++)
+        found = strcmp(v[i], verb) == 0;
+    script_strv_free(v);
+    return found;
+}
+
+/* A staff member's App Home (issue 19). */
+static int on_home(void *arg, const char *user, struct chat_home *out)
+{
+    return desk_home(((struct app *)arg)->desk, user, out);
+}
+
 /* What the desk did, for :tail. */
 static void on_desk_event(void *arg, enum desk_event_kind kind, int64_t ticket_id,
                           const char *what, const char *detail)
@@ -123,6 +162,9 @@ static void on_desk_event(void *arg, enum desk_event_kind kind, int64_t ticket_i
     else
         snprintf(text, sizeof text, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
     admin_event(a->admin, kinds[kind], text);
+    /* App Homes show tickets: refreshed soon, coalesced by the chat */
+    if (kind != DESK_EV_JOB && a->chat && a->chat->ops->home_changed)
+        a->chat->ops->home_changed(a->chat);
 }
 
 /* Warnings and errors (script errors among them), for :tail.  Must not log. */
@@ -528,6 +570,11 @@ static int run_bot(struct config *cfg, const char *cli_level)
         goto out;
     a.chat->on_command = on_command;
     a.chat->on_command_arg = &a;
+    a.chat->form_of = on_form;
+    a.chat->measure = on_measure;
+    a.chat->ticket_of = on_ticket_of;
+    a.chat->has_verb = on_has_verb;
+    a.chat->home_of = on_home;
     a.source->deliver = on_deliver;
     a.source->deliver_arg = &a;
     a.source->notice = on_script_notice;

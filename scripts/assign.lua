@@ -4,6 +4,7 @@ local text = require "vigil.text"
 return command {
   args  = { "ticket", "user?" },
   help  = "Assign a ticket to a teammate (default: yourself).",
+  form  = { { name = "who", kind = "staff", label = "Assign to (empty: you)", optional = true } },
   run = function(ctx, args)
     local t = args.ticket
     local who = args.user or ctx:user("me")

@@ -29,6 +29,26 @@ local KNOWN = { "name", "handle", "agent" }
 
 local sub = {}
 
+-- The answer `name` with #t's placeholders filled, or a failure saying why.
+local function expand(ctx, t, name)
+  local template, vars = get(ctx, name), text.canned_vars(t, ctx.user)
+  local missing = text.unfilled(template, vars)
+  if #missing > 0 then
+    ctx:fail(("Nothing was sent: the canned answer \"%s\" has %s, which #%d cannot fill "
+              .. "(vigil fills %s). A lead can fix it: %s canned add %s <text>")
+             :format(name:lower(), text.placeholders(missing), t.id,
+                     text.placeholders(KNOWN), text.cmd(), name:lower()))
+  end
+  return text.expand(template, vars)
+end
+
+-- fill <ticket> <name>: the filled answer, shown, not sent (the reply
+-- form's canned picker puts it in the box to edit).
+function sub.fill(ctx, args)
+  if not args[3] then ctx:fail(text.usage("canned fill <ticket> <name>")) end
+  return expand(ctx, ctx:ticket(args[2]), args[3])
+end
+
 function sub.list(ctx)
   local names = ctx.canned:names()
   if #names == 0 then
@@ -68,8 +88,10 @@ end
 
 return command {
   usage = "canned <ticket> <name>",
+  form  = { { name = "name", kind = "choice", from = "canned", label = "Canned answer" } },
   help  = "Reply with a saved answer (see also: canned list).\n" ..
-          "canned list | canned show <name> | canned add <name> <text> (leads).\n" ..
+          "canned list | canned show <name> | canned fill <ticket> <name> (filled, not sent)\n" ..
+          "| canned add <name> <text> (leads).\n" ..
           "In the text, {name} is the customer's name, {handle} their @handle, {agent} your name;\n" ..
           "an answer with any other {placeholder} is refused, not sent.",
   run = function(ctx, args)
@@ -77,15 +99,7 @@ return command {
     if sub[verb] then return sub[verb](ctx, args) end
     if not args[2] then ctx:fail(text.usage(USAGE)) end
     local t = ctx:ticket(args[1])
-    local template, vars = get(ctx, args[2]), text.canned_vars(t, ctx.user)
-    local missing = text.unfilled(template, vars)
-    if #missing > 0 then
-      ctx:fail(("Nothing was sent: the canned answer \"%s\" has %s, which #%d cannot fill "
-                .. "(vigil fills %s). A lead can fix it: %s canned add %s <text>")
-               :format(args[2]:lower(), text.placeholders(missing), t.id,
-                       text.placeholders(KNOWN), text.cmd(), args[2]:lower()))
-    end
-    local sent = t:reply(text.expand(template, vars))
+    local sent = t:reply(expand(ctx, t, args[2]))
     return ("Reply to %s queued: %s"):format(text.handle(t.customer), sent)
   end,
 }

@@ -6,6 +6,7 @@ local USAGE = "dm <ticket> <text>"
 return command {
   usage = USAGE,
   args  = { "ticket", "text…" },
+  form  = { { name = "text", label = "Direct message", max = 3000 } },
   help  = "Send the customer a direct message (for anything personal).\n" ..
           "Once X confirms the DM, the canned answer dm_notice is replied publicly so\n" ..
           "they know to look; if the DM fails, the thread offers dm_ask instead.\n" ..

@@ -6,6 +6,7 @@ return command {
   help  = "Escalate a ticket to the second tier.\n" ..
           "It is marked escalated and posted to the escalations channel with your reason.",
   roles = "lead",
+  form  = { { name = "reason", label = "Reason", optional = true, max = 500 } },
   run = function(ctx, args)
     local t = args.ticket
     local reason = args.reason

@@ -7,7 +7,8 @@
 PKGS="pkg-config gcc make libwebsockets-dev libwebsockets-evlib-uv libuv1-dev
 libcurl4-openssl-dev libssl-dev libjansson-dev liblua5.4-dev libreadline-dev
 libsqlite3-dev libutf8proc-dev python3 tmux clang libclang-rt-14-dev valgrind openssl
-lua-check libsystemd-dev systemd man-db procps dpkg-dev"
+lua-check libsystemd-dev systemd man-db procps dpkg-dev
+python3-yaml python3-jsonschema"
 # `make bench` also needs gnuplot for the chart and Node.js + npm for Hubot.
 # A machine whose nodejs package already ships npm (NodeSource's does) must
 # not get Debian's npm, which conflicts with it.

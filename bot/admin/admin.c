@@ -147,6 +147,7 @@ void admin_req_clear(struct admin_req *r)
 {
     free(r->line);
     free(r->id);
+    free(r->fields);
     memset(r, 0, sizeof *r);
 }
 
@@ -172,11 +173,19 @@ int admin_parse_request(const char *line, size_t len, struct admin_req *r, char 
     l = json_string_value(json_object_get(req, "line"));
     kind = json_string_value(json_object_get(req, "kind"));
     if (!op || (strcmp(op, ADMIN_OP_EXEC) && strcmp(op, ADMIN_OP_COMPLETE) &&
-                strcmp(op, ADMIN_OP_TAIL) && strcmp(op, ADMIN_OP_PING))) {
-        snprintf(err, errlen, "%s \"op\" (exec, complete, tail, ping)", op ? "unknown" : "missing");
-    } else if (!strcmp(op, ADMIN_OP_EXEC) && !l) {
-        snprintf(err, errlen, "exec needs \"line\"");
+                strcmp(op, ADMIN_OP_TAIL) && strcmp(op, ADMIN_OP_PING) &&
+                strcmp(op, ADMIN_OP_FORM))) {
+        snprintf(err, errlen, "%s \"op\" (exec, complete, tail, ping, form)",
+                 op ? "unknown" : "missing");
+    } else if ((!strcmp(op, ADMIN_OP_EXEC) || !strcmp(op, ADMIN_OP_FORM)) && !l) {
+        snprintf(err, errlen, "%s needs \"line\"", op);
+    } else if (json_object_get(req, "fields") && !json_is_object(json_object_get(req, "fields"))) {
+        snprintf(err, errlen, "\"fields\" must be an object of strings");
     } else {
+        const char *fill = json_string_value(json_object_get(req, "fill"));
+        if (json_is_object(json_object_get(req, "fields")))
+            r->fields = json_dumps(json_object_get(req, "fields"), JSON_COMPACT);
+        snprintf(r->fill, sizeof r->fill, "%s", fill ? fill : "");
         snprintf(r->op, sizeof r->op, "%s", op);
         r->line = l ? strdup(l) : NULL;
         snprintf(r->kind, sizeof r->kind, "%s", kind ? kind : "");
@@ -202,7 +211,18 @@ static void handle_line(struct client *c, const char *line, size_t len)
         return;
     }
     id = json_loads(r.id, JSON_DECODE_ANY, NULL);
-    if (!strcmp(r.op, ADMIN_OP_EXEC)) {
+    if (!strcmp(r.op, ADMIN_OP_EXEC) && r.fields) {
+        /* a form the REPL prompted for (issue 19) */
+        int ok;
+        json_t *values = json_loads(r.fields, 0, NULL);
+        char *text = admin_exec_form(a, a->cfg->admin_user, r.line, values, r.fill, &ok);
+        json_decref(values);
+        send_json(c, json_pack("{s:O?,s:b,s:s}", "id", id, "ok", ok, "text", text));
+        free(text);
+    } else if (!strcmp(r.op, ADMIN_OP_FORM)) {
+        json_t *form = admin_form(a, a->cfg->admin_user, r.line);
+        send_json(c, json_pack("{s:O?,s:b,s:o?}", "id", id, "ok", 1, "form", form));
+    } else if (!strcmp(r.op, ADMIN_OP_EXEC)) {
         int ok;
         char *text = admin_exec(a, a->cfg->admin_user, r.line, &ok);
         send_json(c, json_pack("{s:O?,s:b,s:s}", "id", id, "ok", ok, "text", text));

@@ -209,6 +209,149 @@ static int exec_remote(const char *line)
     return ok ? 0 : 1;
 }
 
+/* --- forms (issue 19): "/tw reply 42" alone asks for each field ---------- */
+
+#define FORM_FIELDS 16
+
+/* Asks for one field; returns its value (new; "" for none), or NULL to
+ * cancel.  `filled` (may be NULL) is kept when Enter is pressed. */
+static char *ask_field(json_t *f, const char *filled)
+{
+    const char *kind = json_string_value(json_object_get(f, "kind"));
+    json_t *opts = json_object_get(f, "options");
+    int optional = json_is_true(json_object_get(f, "optional"));
+    long long max = json_integer_value(json_object_get(f, "max"));
+    char prompt[300], *in;
+    size_t k;
+
+    for (;;) {
+        printf("%s", json_string_value(json_object_get(f, "label")));
+        if (!strcmp(kind, "flag"))
+            printf(" [y/N]");
+        else if (!strcmp(kind, "text") && max)
+            printf(" (at most %lld%s)", max,
+                   json_is_true(json_object_get(f, "weighted")) ? " as X counts" : " characters");
+        for (k = 0; k < json_array_size(opts); k++)
+            printf("%s %zu) %s", k ? "," : ":", k + 1,
+                   json_string_value(json_object_get(json_array_get(opts, k), "label")));
+        if (filled)
+            printf("\n  [%s] (Enter keeps it)", filled);
+        printf(optional ? " (Enter: none)\n" : " (Enter alone cancels)\n");
+        fflush(stdout);
+        snprintf(prompt, sizeof prompt, "  > ");
+        in = readline(prompt);
+        if (!in)
+            return NULL;
+        if (!*in) {
+            free(in);
+            return filled ? strdup(filled) : optional ? strdup("") : NULL;
+        }
+        if (!strcmp(kind, "flag")) {
+            int yes = in[0] == 'y' || in[0] == 'Y';
+            free(in);
+            return strdup(yes ? "1" : "");
+        }
+        if (!strcmp(kind, "choice") || !strcmp(kind, "staff")) {
+            char *end = NULL;
+            long n = strtol(in, &end, 10);
+            for (k = 0; k < json_array_size(opts); k++) {
+                json_t *o = json_array_get(opts, k);
+                const char *v = json_string_value(json_object_get(o, "value"));
+                if ((end && !*end && n == (long)k + 1) || !strcmp(in, v) ||
+                    !strcasecmp(in, json_string_value(json_object_get(o, "label")))) {
+                    free(in);
+                    return strdup(v);
+                }
+            }
+            printf("That is none of the choices; try again.\n");
+            free(in);
+            continue;
+        }
+        /* text: the bot counts the weighted length; a plain max is checked here */
+        if (max && !json_is_true(json_object_get(f, "weighted")) && (long long)strlen(in) > max) {
+            printf("Too long: %zu/%lld; type it again.\n", strlen(in), max);
+            free(in);
+            continue;
+        }
+        return in;
+    }
+}
+
+/* "/tw reply 42" alone (interactive only): when the bot says the command
+ * has a form, asks for its fields (a choice that fills a field first) and
+ * runs it with them.  Returns -1 when the line opens no form (run it as
+ * typed), else what exec_remote returns. */
+static int exec_form(const char *line)
+{
+    json_t *ans = call(json_pack("{s:s,s:s}", "op", ADMIN_OP_FORM, "line", line));
+    json_t *form = json_object_get(ans, "form"), *fields, *values, *res;
+    char *vals[FORM_FIELDS] = { 0 };
+    size_t order[FORM_FIELDS], n = 0, nf, i, j;
+    int rc = 1, ok;
+
+    if (!json_is_object(form)) {
+        json_decref(ans);
+        return -1;
+    }
+    fields = json_object_get(form, "fields");
+    nf = json_array_size(fields) < FORM_FIELDS ? json_array_size(fields) : FORM_FIELDS;
+    for (i = 0; i < nf; i++) {       /* a choice that fills a field is asked right before it */
+        const char *name = json_string_value(json_object_get(json_array_get(fields, i), "name"));
+        if (json_is_string(json_object_get(json_array_get(fields, i), "fills")))
+            continue;
+        for (j = 0; j < nf; j++) {
+            json_t *g = json_array_get(fields, j);
+            const char *fills = json_string_value(json_object_get(g, "fills"));
+            if (fills && !strcmp(fills, name) && json_array_size(json_object_get(g, "options")))
+                order[n++] = j;
+        }
+        order[n++] = i;
+    }
+    values = json_object();
+    for (i = 0; i < n; i++) {
+        json_t *f = json_array_get(fields, order[i]);
+        const char *name = json_string_value(json_object_get(f, "name"));
+        const char *fills = json_string_value(json_object_get(f, "fills"));
+        {
+            char *v = ask_field(f, vals[order[i]]);
+            free(vals[order[i]]);
+            vals[order[i]] = v;
+        }
+        if (!vals[order[i]]) {
+            printf("Cancelled; nothing was run.\n");
+            goto out;
+        }
+        json_object_set_new(values, name, json_string(vals[order[i]]));
+        if (fills && *vals[order[i]]) {   /* the bot fills the text in (placeholders) */
+            res = call(json_pack("{s:s,s:s,s:O,s:s}", "op", ADMIN_OP_EXEC, "line", line,
+                                 "fields", values, "fill", name));
+            ok = json_is_true(json_object_get(res, "ok"));
+            for (j = 0; j < nf && ok; j++)
+                if (!strcmp(json_string_value(json_object_get(json_array_get(fields, j), "name")),
+                            fills)) {
+                    free(vals[j]);
+                    vals[j] = strdup(json_string_value(json_object_get(res, "text")) ?: "");
+                }
+            if (!ok)
+                print_text(json_string_value(json_object_get(res, "text")) ?: "?", 0);
+            json_decref(res);
+        }
+    }
+    res = call(json_pack("{s:s,s:s,s:O}", "op", ADMIN_OP_EXEC, "line", line, "fields", values));
+    if (res) {
+        ok = json_is_true(json_object_get(res, "ok"));
+        print_text(json_string_value(json_object_get(res, "text")) ?: "?", ok);
+        rc = !ok;
+        json_decref(res);
+    }
+out:
+    for (i = 0; i < FORM_FIELDS; i++)
+        free(vals[i]);
+    json_decref(values);
+    json_decref(ans);
+    return rc;
+}
+
 /* :tail: stream events until Ctrl-C (or EOF of the bot). */
 static void tail(void)
 {
@@ -361,6 +504,14 @@ static void on_line(char *line)
     if (!strcmp(line, ":tail")) {
         rl_callback_handler_remove();
         tail();
+        if (!quit)
+            rl_callback_handler_install(colour ? "\001\033[1m\002vigil>\001\033[0m\002 " : "vigil> ",
+                                        on_line);
+    } else if (*line == '/') {
+        /* a form prompts with readline itself: off the callback interface meanwhile */
+        rl_callback_handler_remove();
+        if (exec_form(line) < 0)
+            exec_remote(line);
         if (!quit)
             rl_callback_handler_install(colour ? "\001\033[1m\002vigil>\001\033[0m\002 " : "vigil> ",
                                         on_line);

@@ -37,6 +37,46 @@ struct chat_person {
     const char *name;
 };
 
+/* Forms (issue 19): the inputs a command script declares (`form = {…}`),
+ * which a chat shows as it can (Slack: a modal; the console: one prompt
+ * per field) and hands back as chat_field_value pairs on the command. */
+enum chat_field_kind {
+    CHAT_FIELD_TEXT,     /* free text; `max` bounds it */
+    CHAT_FIELD_CHOICE,   /* one of `options` */
+    CHAT_FIELD_FLAG,     /* yes or no; its value is "1" or "" */
+    CHAT_FIELD_STAFF,    /* one of `options`, which are staff ids named by `labels` */
+};
+
+struct chat_field {
+    char *name, *label;
+    enum chat_field_kind kind;
+    int max;             /* text: at most this many characters; 0: no limit */
+    int weighted;        /* max is counted as X counts a reply (280, weighted) */
+    int optional;
+    char *from;          /* choice: where the options came from ("canned"); may be NULL */
+    char *fills;         /* choice: it fills that text field in (canned text), and is
+                            no argument itself; may be NULL */
+    char *verb;          /* flag: when set, the form runs this command instead
+                            (reply's "send as DM": dm); may be NULL */
+    char **options;      /* values (staff: ids) */
+    char **labels;       /* what each option shows; same count */
+    size_t noptions;
+};
+
+/* A command's form, with choices resolved for the user who opens it.
+ * Owned whole: free with chat_form_free (chat/command.h). */
+struct chat_form {
+    char *verb, *title;
+    struct chat_field *fields;
+    size_t nfields;
+};
+
+/* One submitted field: name and value, both borrowed for the call. */
+struct chat_field_value {
+    const char *name;
+    const char *value;
+};
+
 /* A command, as the chat adapter hands it over: already split, with no
  * chat markup left ("/tw assign 12 <@U2|bob>" arrives as verb "assign",
  * argv {"12", "@bob"}, and people saying @bob is U2).  Typed lines go
@@ -53,6 +93,9 @@ struct chat_command {
     int64_t ticket;                   /* the ticket whose button was pressed; 0: typed */
     const struct chat_person *people; /* who each "@name" in args is; may be NULL */
     size_t npeople;
+    const struct chat_field_value *fields;  /* a submitted form (ctx.form); may be NULL */
+    size_t nfields;
+    int *failed;                      /* not NULL: set to 1 when the command failed */
     void *owned;                      /* chat/command.c's memory; chat_command_clear */
 };
 
@@ -113,12 +156,45 @@ struct chat_ops {
     void (*update_line_button)(struct chat *c, const char *channel, const char *ref,
                                const char *text, const char *action, const char *ticket,
                                send_done_fn done, void *arg);
+    /* Optional (issue 19): tickets changed; a chat that shows an App Home
+     * refreshes it soon (coalesced, never once per change). */
+    void (*home_changed)(struct chat *c);
 };
+
+/* A staff member's App Home (issue 19), built by the desk: lists of
+ * ticket views (each newest-first but the queue, which is by time left to
+ * the first-response target) and today's figures (since 00:00 UTC).
+ * Everything borrowed until release(h) is called. */
+struct chat_home {
+    const struct ticket_view *mine, *queue, *breaching;
+    size_t nmine, nqueue, nbreaching;
+    long long open, unassigned, opened_today, answered_today, in_target_today;
+    long long now;                   /* Unix seconds the lists were read at */
+    void (*release)(struct chat_home *h);
+    void *owned;
+};
+/* Fills `out` for `user`; returns 0, or -1 (nothing to release). */
+typedef int (*chat_home_fn)(void *arg, const char *user, struct chat_home *out);
+
+/* The form of `verb` for `user` (new, chat_form_free), or NULL when the
+ * command declares none. */
+typedef struct chat_form *(*chat_form_fn)(void *arg, const char *verb, const char *user);
+/* X's weighted length of `text` (a reply's "N/280"). */
+typedef int (*chat_measure_fn)(const char *text);
+/* The ticket whose message is `ref` in `channel` (a thread's parent), 0 if
+ * none; and whether `verb` is a command, for lines typed in its thread. */
+typedef int64_t (*chat_ticket_fn)(void *arg, const char *channel, const char *ref);
+typedef int (*chat_verb_fn)(void *arg, const char *verb);
 
 struct chat {
     const struct chat_ops *ops;
     chat_command_fn on_command;
     void *on_command_arg;
+    chat_form_fn form_of;            /* optional; called with on_command_arg */
+    chat_measure_fn measure;         /* optional */
+    chat_ticket_fn ticket_of;        /* optional; called with on_command_arg */
+    chat_verb_fn has_verb;           /* optional; called with on_command_arg */
+    chat_home_fn home_of;            /* optional; called with on_command_arg */
 };
 
 #endif

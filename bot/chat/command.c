@@ -249,3 +249,83 @@ int chat_command_parse(struct chat_command *cmd, const char *line, const char *u
         return fill(cmd, o, verb, vlen, p, line);
     }
 }
+
+/* --- forms (issue 19) ---------------------------------------------------- */
+
+void chat_form_free(struct chat_form *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->nfields; i++) {
+        struct chat_field *d = &f->fields[i];
+        for (size_t k = 0; k < d->noptions; k++) {
+            free(d->options[k]);
+            free(d->labels[k]);
+        }
+        free(d->options);
+        free(d->labels);
+        free(d->name);
+        free(d->label);
+        free(d->from);
+        free(d->fills);
+        free(d->verb);
+    }
+    free(f->fields);
+    free(f->verb);
+    free(f->title);
+    free(f);
+}
+
+const char *chat_form_value(const struct chat_field_value *v, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].name, name) == 0)
+            return v[i].value;
+    return NULL;
+}
+
+int chat_command_from_form(struct chat_command *cmd, const char *umbrella,
+                           const struct chat_form *form, int64_t ticket,
+                           const struct chat_field_value *values, size_t nvalues)
+{
+    char *args = NULL, *raw = NULL;
+    const char *verb = form->verb;
+    size_t len = 0;
+    FILE *m;
+    int rc = -1;
+
+    for (size_t i = 0; i < form->nfields; i++) {
+        const struct chat_field *d = &form->fields[i];
+        const char *v = chat_form_value(values, nvalues, d->name);
+        if (d->kind == CHAT_FIELD_FLAG && d->verb && v && *v)
+            verb = d->verb;
+    }
+    m = open_memstream(&args, &len);
+    if (!m)
+        return -1;
+    fprintf(m, "%lld", (long long)ticket);
+    /* Flags have no place in a typed line: the script reads them in ctx.form */
+    for (size_t i = 0; i < form->nfields; i++) {
+        const struct chat_field *d = &form->fields[i];
+        const char *v = chat_form_value(values, nvalues, d->name);
+        if (d->kind == CHAT_FIELD_FLAG || d->fills || !v || !*v)
+            continue;
+        fprintf(m, d->kind == CHAT_FIELD_STAFF ? " @%s" : " %s", v);
+    }
+    if (fclose(m) != 0 || !args)
+        goto out;
+    if (asprintf(&raw, "%s %s %s", umbrella, verb, args) < 0) {
+        raw = NULL;
+        goto out;
+    }
+    if (chat_command_set(cmd, verb, args, raw) < 0)
+        goto out;
+    cmd->ticket = ticket;
+    cmd->fields = values;
+    cmd->nfields = nvalues;
+    rc = 0;
+out:
+    free(args);
+    free(raw);
+    return rc;
+}

@@ -39,4 +39,19 @@ int chat_command_set(struct chat_command *cmd, const char *verb, const char *arg
  * verb, args, argv and raw (and people when the parser found them). */
 void chat_command_clear(struct chat_command *cmd);
 
+/* Forms (issue 19). */
+void chat_form_free(struct chat_form *f);
+/* The value of field `name` among `v`, borrowed; NULL when absent. */
+const char *chat_form_value(const struct chat_field_value *v, size_t n, const char *name);
+/* The command a submitted form stands for: verb form->verb, args the
+ * ticket and then each non-empty text, choice and staff field in the
+ * form's order ("42 Thanks, fixed"; staff as "@U2"), so a script's
+ * run(ctx, args) works as typed; flags and choices that fill another
+ * field only in cmd->fields; a flag with a verb set runs that verb.  `values` is
+ * borrowed into cmd->fields and must outlive the call.  Returns 0 or -1
+ * (out of memory); chat_command_clear frees. */
+int chat_command_from_form(struct chat_command *cmd, const char *umbrella,
+                           const struct chat_form *form, int64_t ticket,
+                           const struct chat_field_value *values, size_t nvalues);
+
 #endif

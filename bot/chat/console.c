@@ -34,12 +34,25 @@ struct console {
     /* The last status line shown per ticket (by id modulo the table): an
      * update that changes nothing visible is not printed again. */
     struct { int64_t id; unsigned long hash; } shown[512];
+    struct form_session *form; /* a form being filled in, one prompt per field */
     char *partial;            /* pipe mode: an unfinished line */
     size_t partial_len;
     char state[64];
 };
 
 #define to_console(c) ((struct console *)(c))
+
+#define FORM_MAX 16
+
+/* A command's form asked field by field (issue 19): "reply 42" alone. */
+struct form_session {
+    struct chat_form *form;
+    int64_t ticket;
+    size_t order[FORM_MAX];   /* fields in the order asked: a choice that fills a
+                                 field comes right before that field */
+    size_t n, at;
+    char *values[FORM_MAX];   /* by field index; NULL: not given */
+};
 
 /* Readline's callback interface keeps one global handler, so one console. */
 static struct console *active;
@@ -268,6 +281,199 @@ static const char *console_state(struct chat *chat)
 
 /* --- input ------------------------------------------------------------- */
 
+static void form_end(struct console *c)
+{
+    struct form_session *f = c->form;
+    if (!f)
+        return;
+    for (size_t i = 0; i < FORM_MAX; i++)
+        free(f->values[i]);
+    chat_form_free(f->form);
+    free(f);
+    c->form = NULL;
+}
+
+/* Asks for the field the session is at. */
+static void form_prompt(struct console *c)
+{
+    struct form_session *f = c->form;
+    const struct chat_field *d = &f->form->fields[f->order[f->at]];
+    char line[4000];
+    size_t len = 0;
+    const char *filled = f->values[f->order[f->at]];
+
+    len += (size_t)snprintf(line, sizeof line, "%s", d->label);
+    if (d->kind == CHAT_FIELD_FLAG)
+        len += (size_t)snprintf(line + len, sizeof line - len, " [y/N]");
+    else if (d->kind == CHAT_FIELD_TEXT && d->max)
+        len += (size_t)snprintf(line + len, sizeof line - len, " (at most %d%s)", d->max,
+                                d->weighted ? " as X counts" : " characters");
+    for (size_t k = 0; (d->kind == CHAT_FIELD_CHOICE || d->kind == CHAT_FIELD_STAFF) &&
+         k < d->noptions && len < sizeof line - 200; k++)
+        len += (size_t)snprintf(line + len, sizeof line - len, "%s %zu) %s",
+                                k ? "," : ":", k + 1, d->labels[k]);
+    if (filled && len < sizeof line - 100)
+        len += (size_t)snprintf(line + len, sizeof line - len, "\n  [%s] (Enter keeps it)",
+                                filled);
+    if (d->optional && len < sizeof line - 40)
+        snprintf(line + len, sizeof line - len, " (Enter: none)");
+    else if (len < sizeof line - 40)
+        snprintf(line + len, sizeof line - len, " (Enter alone cancels)");
+    console_print(&c->base, line);
+}
+
+/* Runs the form's command with what was given. */
+static void form_run(struct console *c)
+{
+    struct form_session *f = c->form;
+    struct chat_field_value v[FORM_MAX];
+    struct chat_command cmd = { 0 };
+    size_t n = 0;
+    char *answer = NULL;
+
+    for (size_t i = 0; i < f->form->nfields; i++)
+        if (f->values[i])
+            v[n++] = (struct chat_field_value){ .name = f->form->fields[i].name,
+                                                .value = f->values[i] };
+    if (chat_command_from_form(&cmd, c->umbrella, f->form, f->ticket, v, n) < 0) {
+        console_print(&c->base, "vigil is out of memory; try again.");
+    } else {
+        cmd.user_id = c->admin_user;
+        cmd.channel = "console";
+        answer = c->base.on_command(c->base.on_command_arg, &cmd);
+        if (answer)
+            console_print(&c->base, answer);
+    }
+    free(answer);
+    chat_command_clear(&cmd);
+    form_end(c);
+}
+
+/* A choice that fills a field: the script's filled text for it. */
+static void form_fill(struct console *c, const struct chat_field *d, const char *choice)
+{
+    struct form_session *f = c->form;
+    struct chat_command cmd = { 0 };
+    char args[400];
+    int failed = 0;
+    char *answer;
+
+    snprintf(args, sizeof args, "fill %lld %.300s", (long long)f->ticket, choice);
+    if (chat_command_set(&cmd, d->from, args, NULL) < 0)
+        return;
+    cmd.user_id = c->admin_user;
+    cmd.channel = "console";
+    cmd.failed = &failed;
+    answer = c->base.on_command(c->base.on_command_arg, &cmd);
+    chat_command_clear(&cmd);
+    for (size_t i = 0; !failed && answer && i < f->form->nfields; i++)
+        if (strcmp(f->form->fields[i].name, d->fills) == 0) {
+            free(f->values[i]);
+            f->values[i] = answer;
+            return;
+        }
+    if (answer)
+        console_print(&c->base, answer);
+    free(answer);
+}
+
+/* One line typed while a form is open: the answer to its current field. */
+static void form_line(struct console *c, const char *line)
+{
+    struct form_session *f = c->form;
+    size_t i = f->order[f->at];
+    const struct chat_field *d = &f->form->fields[i];
+    char *value = NULL;
+
+    if (!*line && f->values[i]) {
+        value = strdup(f->values[i]);          /* Enter keeps the filled text */
+    } else if (!*line && !d->optional) {
+        console_print(&c->base, "Cancelled; nothing was run.");
+        form_end(c);
+        return;
+    } else if (!*line) {
+        value = strdup("");
+    } else if (d->kind == CHAT_FIELD_FLAG) {
+        value = strdup(line[0] == 'y' || line[0] == 'Y' ? "1" : "");
+    } else if (d->kind == CHAT_FIELD_CHOICE || d->kind == CHAT_FIELD_STAFF) {
+        char *end = NULL;
+        long k = strtol(line, &end, 10);
+        for (size_t o = 0; o < d->noptions && !value; o++)
+            if ((end && !*end && k == (long)o + 1) || strcmp(line, d->options[o]) == 0 ||
+                strcasecmp(line, d->labels[o]) == 0)
+                value = strdup(d->options[o]);
+        if (!value) {
+            console_print(&c->base, "That is none of the choices; try again.");
+            form_prompt(c);
+            return;
+        }
+    } else {
+        int n = d->weighted && c->base.measure ? c->base.measure(line) : (int)strlen(line);
+        if (d->max && n > d->max) {
+            char msg[120];
+            snprintf(msg, sizeof msg, "Too long: %d/%d%s; type it again.", n, d->max,
+                     d->weighted ? " as X counts it" : "");
+            console_print(&c->base, msg);
+            form_prompt(c);
+            return;
+        }
+        value = strdup(line);
+    }
+    free(f->values[i]);
+    f->values[i] = value;
+    if (value && *value && d->fills && d->from)
+        form_fill(c, d, value);
+    if (++f->at < f->n)
+        form_prompt(c);
+    else
+        form_run(c);
+}
+
+/* "reply 42" alone, for a command whose form has a required field: start
+ * asking.  Returns 1 when a form was started. */
+static int form_start(struct console *c, const struct chat_command *cmd)
+{
+    struct form_session *f;
+    struct chat_form *form;
+    char *end = NULL;
+    long long ticket;
+    size_t required = 0;
+
+    if (!c->base.form_of || cmd->argc != 1)
+        return 0;
+    ticket = strtoll(cmd->argv[0], &end, 10);
+    if (!end || *end || ticket <= 0)
+        return 0;
+    form = c->base.form_of(c->base.on_command_arg, cmd->verb, c->admin_user);
+    for (size_t i = 0; form && i < form->nfields; i++)
+        required += !form->fields[i].optional;
+    if (!required) {
+        /* "escalate 42", "assign 42": complete as typed, they run as ever */
+        chat_form_free(form);
+        return 0;
+    }
+    f = calloc(1, sizeof *f);
+    if (!f || form->nfields > FORM_MAX) {
+        free(f);
+        chat_form_free(form);
+        return 0;
+    }
+    f->form = form;
+    f->ticket = ticket;
+    for (size_t i = 0; i < form->nfields; i++) {
+        if (form->fields[i].fills)
+            continue;                          /* asked before what it fills */
+        for (size_t j = 0; j < form->nfields; j++)
+            if (form->fields[j].fills && strcmp(form->fields[j].fills, form->fields[i].name) == 0 &&
+                form->fields[j].noptions)
+                f->order[f->n++] = j;
+        f->order[f->n++] = i;
+    }
+    c->form = f;
+    form_prompt(c);
+    return 1;
+}
+
 static void run_line(struct console *c, const char *line)
 {
     struct chat_command cmd = { 0 };
@@ -275,6 +481,10 @@ static void run_line(struct console *c, const char *line)
 
     while (*line == ' ' || *line == '\t')
         line++;
+    if (c->form) {
+        form_line(c, line);
+        return;
+    }
     if (!*line)
         return;
     if (strcmp(line, ":quit") == 0 || strcmp(line, ":q") == 0) {
@@ -291,6 +501,10 @@ static void run_line(struct console *c, const char *line)
     /* "<@U2|bob>" typed here names a teammate as it would in Slack */
     if (chat_command_parse(&cmd, line, c->umbrella, CHAT_PARSE_PEOPLE) < 0) {
         console_print(&c->base, "vigil is out of memory; try again.");
+        return;
+    }
+    if (cmd.verb && form_start(c, &cmd)) {
+        chat_command_clear(&cmd);
         return;
     }
     answer = c->base.on_command(c->base.on_command_arg, &cmd);
@@ -437,6 +651,7 @@ static void console_destroy(struct chat *chat)
     struct console *c = to_console(chat);
     if (active == c)
         active = NULL;
+    form_end(c);
     free(c->partial);
     free(c->admin_user);
     free(c->umbrella);

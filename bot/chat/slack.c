@@ -16,6 +16,9 @@
 
 #include "chat/command.h"
 #include "chat/slack_internal.h"
+#include "chat/slack_home.h"
+#include "chat/slack_thread.h"
+#include "chat/slack_views.h"
 #include "core/backoff.h"
 #include "core/log.h"
 #include "core/ws.h"
@@ -73,6 +76,17 @@ static int seen(struct slack *s, const char *id)
     s->recent[s->recent_next] = strdup(id);
     s->recent_next = (s->recent_next + 1) % RECENT;
     return 0;
+}
+
+/* Undoes seen() for `id`, the newest id remembered. */
+static void forget(struct slack *s, const char *id)
+{
+    int last = (s->recent_next + RECENT - 1) % RECENT;
+    if (s->recent[last] && strcmp(s->recent[last], id) == 0) {
+        free(s->recent[last]);
+        s->recent[last] = NULL;
+        s->recent_next = last;
+    }
 }
 
 /* --- Socket Mode ------------------------------------------------------- */
@@ -176,6 +190,28 @@ static void handle_frame(struct conn *c, const char *data, size_t len)
     if (slack_parse_frame(data, len, &f, err, sizeof err)) {
         log_warn("slack: ignoring a frame", "conn=%d error=%s", c->id, err);
         return;
+    }
+    /* forms: their buttons, modals and submissions (slack_views.c) */
+    if (f.envelope_id && (f.type == SLACK_ACTION || f.type == SLACK_INTERACTIVE_OTHER)) {
+        json_t *payload = NULL;
+        if (seen(s, f.envelope_id)) {
+            ack(c, f.envelope_id, NULL);
+            slack_frame_clear(&f);
+            return;
+        }
+        /* a submission that waited past Slack's deadline: Slack told its
+         * user it failed and kept the modal open; they send it again */
+        if (f.type == SLACK_INTERACTIVE_OTHER && too_late(s, &f, "a form")) {
+            ack(c, f.envelope_id, NULL);
+            slack_frame_clear(&f);
+            return;
+        }
+        if (slack_views_handle(s, data, len, &payload)) {
+            ack(c, f.envelope_id, payload);
+            slack_frame_clear(&f);
+            return;
+        }
+        forget(s, f.envelope_id);   /* not a form's: handled below, deduped there */
     }
     switch (f.type) {
     case SLACK_HELLO: {
@@ -290,6 +326,10 @@ static void handle_frame(struct conn *c, const char *data, size_t len)
             (f.event_user && s->bot_user_id && strcmp(f.event_user, s->bot_user_id) == 0))
             break;   /* our own message */
         log_debug("slack: event", "type=%s", f.event_type ? f.event_type : "?");
+        if (f.event_type && strcmp(f.event_type, "message") == 0)
+            slack_thread_message(s, data, len);   /* a command in a ticket's thread? */
+        else if (f.event_type && strcmp(f.event_type, "app_home_opened") == 0)
+            slack_home_opened(s, data, len);
         break;
     default:
         if (f.envelope_id)
@@ -727,6 +767,8 @@ static void slack_stop(struct chat *c)
     uv_close((uv_handle_t *)&s->watchdog, NULL);
     uv_check_stop(&s->after_poll);
     uv_close((uv_handle_t *)&s->after_poll, NULL);
+    uv_timer_stop(&s->home_timer);
+    uv_close((uv_handle_t *)&s->home_timer, NULL);
     for (int i = 0; i < MAX_CONNS; i++)
         if (s->conns[i] && s->conns[i]->wsi) {
             s->conns[i]->closing = 1;
@@ -768,6 +810,7 @@ static const struct chat_ops slack_ops = {
     .post_line = slack_post_line,
     .find_line = slack_find_line_op,
     .update_line_button = slack_update_line_button,
+    .home_changed = slack_home_changed,
 };
 
 struct chat *slack_new(uv_loop_t *loop, struct lws_context *ws, struct http *http,
@@ -787,7 +830,9 @@ struct chat *slack_new(uv_loop_t *loop, struct lws_context *ws, struct http *htt
     uv_timer_init(loop, &s->reconnect);
     uv_timer_init(loop, &s->watchdog);
     uv_check_init(loop, &s->after_poll);
+    uv_timer_init(loop, &s->home_timer);
     s->reconnect.data = s->watchdog.data = s->after_poll.data = s;
+    s->home_timer.data = s;
     snprintf(s->state, sizeof s->state, "not started");
     return &s->base;
 }

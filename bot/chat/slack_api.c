@@ -62,7 +62,7 @@ static void on_http(void *arg, const struct http_response *h)
  * blocks stay structured; every other method gets a form. */
 static int takes_json(const char *method)
 {
-    return strncmp(method, "chat.", 5) == 0;
+    return strncmp(method, "chat.", 5) == 0 || strncmp(method, "views.", 6) == 0;
 }
 
 /* `body` (borrowed) as a form body: strings as they are, anything else as

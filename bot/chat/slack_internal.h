@@ -17,6 +17,7 @@
 #define MAX_CONNS 4
 #define RECENT 512                 /* envelope and event ids remembered for dedupe */
 #define MAX_CHANNELS 16            /* channel names remembered for people */
+#define HOME_USERS 32              /* App Homes kept fresh (issue 19) */
 
 struct conn;
 struct lws_context;
@@ -51,6 +52,11 @@ struct slack {
     struct user_name users[64];
     struct channel_name channels[MAX_CHANNELS];
     int next_channel;
+
+    /* App Home (issue 19, slack_home.c): who opened it, one refresh timer */
+    char home_users[HOME_USERS][32];
+    int home_next, home_dirty;
+    uv_timer_t home_timer;
 };
 
 #define to_slack(c) ((struct slack *)(c))

@@ -595,9 +595,14 @@ json_t *slack_ticket_message(const struct ticket_view *v, long long now)
     if (strcmp(v->status, "closed") == 0) {
         json_array_append_new(actions, button("reopen", "Reopen", value, NULL));
     } else {
+        /* form_<verb>: opens that command's form (slack_views.c) */
+        json_array_append_new(actions, button("form_reply", "Reply", value, NULL));
+        json_array_append_new(actions, button("form_note", "Note", value, NULL));
         json_array_append_new(actions, button("assign_me", "Assign to me", value, "primary"));
+        json_array_append_new(actions, button("form_assign", "Assign…", value, NULL));
         if (strcmp(v->status, "escalated") != 0)
-            json_array_append_new(actions, button("escalate", "Escalate", value, "danger"));
+            /* with its reason (the form); "escalate" stays known for older messages */
+            json_array_append_new(actions, button("form_escalate", "Escalate", value, "danger"));
         json_array_append_new(actions, button("close", "Close", value, NULL));
     }
     json_array_append_new(blocks, json_pack("{s:s,s:s,s:o}", "type", "actions", "block_id",

@@ -70,6 +70,8 @@ static const struct key schema[] = {
     NUM("slack.idle_timeout", slack.idle_timeout),
     NUM("slack.post_rate", slack.post_rate),
     INT("slack.digest_threshold", slack.digest_threshold),
+    /* commands in a ticket's thread (issue 19) */
+    STR("slack.thread_prefix", slack.thread_prefix),
     S("x"), STR("x.api_url", x.api_url), STR("x.handle", x.handle),
     STR("x.user_id", x.user_id), SECRET("x.bearer_token", x.bearer_token),
     S("x.oauth1"), SECRET("x.oauth1.consumer_key", x.oauth1.consumer_key),
@@ -591,6 +593,7 @@ static void set_defaults(struct config *c)
     c->slack.idle_timeout = 30;
     c->slack.post_rate = 1;
     c->slack.digest_threshold = 20;
+    c->slack.thread_prefix = strdup("");   /* commands in a ticket's thread (issue 19) */
     c->x.api_url = strdup("https://api.x.com/2/");
     c->x.poll_interval = 60;
     c->x.max_results = 100;
@@ -681,6 +684,13 @@ static int validate(struct loader *ld)
         (need(ld, "slack.app_token", c->slack.app_token, "chat = \"slack\" opens Socket Mode with it") ||
          need(ld, "slack.bot_token", c->slack.bot_token, "chat = \"slack\" posts with it")))
         return -1;
+    /* commands in a ticket's thread (issue 19) */
+    if (strcmp(c->slack.thread_prefix, "") && strcmp(c->slack.thread_prefix, "!") &&
+        strcmp(c->slack.thread_prefix, "@")) {
+        fail(ld, key_line(ld->L, "slack"), "key 'slack.thread_prefix' must be \"\" (none), "
+             "\"!\" or \"@\" (a mention of the bot), got \"%s\"", c->slack.thread_prefix);
+        return -1;
+    }
     if (c->sla_warn_before >= c->sla_first_response) {
         fail(ld, key_line(ld->L, "sla"),
              "key 'sla.warn_before' (%g) must be less than 'sla.first_response' (%g)",

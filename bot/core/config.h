@@ -62,6 +62,9 @@ struct config {
         double give_up_after, ping_interval, idle_timeout;
         double post_rate;
         int digest_threshold;
+        /* commands in a ticket's thread (issue 19): "" (a line starting with
+         * a verb), "!" ("!reply …") or "@" (a mention of the bot first) */
+        char *thread_prefix;
     } slack;
 
     struct {

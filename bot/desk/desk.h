@@ -177,6 +177,13 @@ const char *desk_ticket_filter_names(void);
 int desk_ticket_list(struct desk *d, const char *filter, const char *self, size_t limit,
                      int64_t **ids, size_t *n);
 
+/* A staff member's App Home (issue 19, home.c): `user`'s open tickets,
+ * the unassigned queue by time left to the target, the tickets about to
+ * miss it (within sla.warn_before), today's figures.  Fills `out`
+ * (out->release frees); returns 0, or -1 when the store fails. */
+struct chat_home;
+int desk_home(struct desk *d, const char *user, struct chat_home *out);
+
 /* A ticket's status as people see it: "new", "assigned", "escalated" or
  * "closed".  Static string. */
 const char *desk_ticket_status(const struct ticket *t);

@@ -1115,6 +1115,7 @@ void api_push_ctx(lua_State *L, const struct chat_command *cmd)
     lua_newtable(L);
     luaL_setmetatable(L, "vigil.canned");
     lua_setfield(L, -2, "canned");
+    api_form_push(L, cmd);                          /* ctx.form (api_form.c) */
     luaL_setmetatable(L, "vigil.ctx");
 }
 

@@ -90,6 +90,8 @@ char *script_run_command(struct script_rt *rt, const struct chat_command *cmd)
                              e->error ? e->error : "stopped")
                    : answerf("Unknown command \"%s\". Type %s help for the list.", verb,
                              rt->cfg->command);
+        if (cmd->failed)
+            *cmd->failed = 1;
         goto out;
     }
     role = role_of(rt, cmd->user_id);
@@ -104,6 +106,8 @@ char *script_run_command(struct script_rt *rt, const struct chat_command *cmd)
                       rt->cfg->command, verb)
             : answerf("%s %s needs %s; you are %s.", rt->cfg->command, verb,
                       roles_text(e->roles), config_role_name((enum staff_role)role));
+        if (cmd->failed)
+            *cmd->failed = 1;
         goto out;
     }
     /* a copy: vigil.reload() may free the entry while it runs */
@@ -119,6 +123,8 @@ char *script_run_command(struct script_rt *rt, const struct chat_command *cmd)
         answer = strdup("Stopped: the command could not start (see log).");
     } else if (script_call(rt, 2, 1, "the command", err, sizeof err) != LUA_OK) {
         answer = strdup(err);
+        if (cmd->failed)
+            *cmd->failed = 1;                       /* a modal shows it on the field */
     } else {
         rt->last_failed = 0;
         if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)

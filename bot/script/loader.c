@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chat/command.h"
 #include "core/buf.h"
 #include "core/log.h"
 
@@ -67,6 +68,7 @@ void loader_remove_entry(struct script_rt *rt, struct entry *e)
     free(e->file);
     free(e->verb);
     free(e->error);
+    chat_form_free(e->form);
     *e = rt->entries[--rt->nentries];
 }
 
@@ -184,6 +186,133 @@ void loader_account_memory(struct script_rt *rt, size_t before)
         stop_for_memory(rt, big);
 }
 
+/* A command's `form = { {name=, kind=, label=, max=, from=, fills=, verb=, options=,
+ * optional=}, … }` (issue 19) read from the table at `idx` into a new
+ * chat_form (chat_form_free) for `file` ("reply.lua": verb reply), choices
+ * not resolved yet.  *out is NULL when
+ * the script declares none.  Returns 0, or -1 with the reason in `err`. */
+static int loader_read_form(lua_State *L, int idx, const char *file, struct chat_form **out,
+                            char *err, size_t errlen)
+{
+    static const char *const kinds[] = { "text", "choice", "flag", "staff" };
+    struct chat_form *f = NULL;
+    size_t n;
+    int top = lua_gettop(L);
+
+    *out = NULL;
+    script_rawfield(L, idx, "form");
+    if (lua_isnil(L, -1))
+        goto done;
+    if (!lua_istable(L, -1)) {
+        snprintf(err, errlen, "form must be a list of fields, got %s", luaL_typename(L, -1));
+        goto fail;
+    }
+    n = lua_rawlen(L, -1);
+    f = calloc(1, sizeof *f);
+    if (!f)
+        goto oom;
+    f->fields = calloc(n ? n : 1, sizeof *f->fields);
+    f->verb = strndup(file, strlen(file) - 4);
+    if (!f->fields || !f->verb)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        struct chat_field *d = &f->fields[i];
+        const char *name, *kind, *label;
+        lua_rawgeti(L, top + 1, (lua_Integer)i + 1);          /* the field */
+        if (!lua_istable(L, -1)) {
+            snprintf(err, errlen, "form field %zu must be a table", i + 1);
+            goto fail;
+        }
+        script_rawfield(L, -1, "name");
+        script_rawfield(L, -2, "kind");
+        script_rawfield(L, -3, "label");
+        name = lua_tostring(L, -3);
+        kind = lua_isnil(L, -2) ? "text" : lua_tostring(L, -2);
+        label = lua_tostring(L, -1);
+        if (!name || !*name || strspn(name, "abcdefghijklmnopqrstuvwxyz_") != strlen(name)) {
+            snprintf(err, errlen, "form field %zu needs a name of lower-case letters", i + 1);
+            goto fail;
+        }
+        d->kind = (enum chat_field_kind)-1;
+        for (size_t k = 0; kind && k < sizeof kinds / sizeof kinds[0]; k++)
+            if (strcmp(kind, kinds[k]) == 0)
+                d->kind = (enum chat_field_kind)k;
+        if ((int)d->kind < 0) {
+            snprintf(err, errlen, "form field %s: kind must be text, choice, flag or staff",
+                     name);
+            goto fail;
+        }
+        f->nfields++;
+        d->name = strdup(name);
+        d->label = strdup(label ? label : name);
+        if (!d->name || !d->label)
+            goto oom;
+        lua_pop(L, 3);                                      /* name, kind, label */
+        script_rawfield(L, -1, "max");
+        if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "reply") == 0) {
+            d->max = 280;                                   /* X's weighted reply limit */
+            d->weighted = 1;
+        } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0 &&
+                   lua_tointeger(L, -1) <= 3000) {
+            d->max = (int)lua_tointeger(L, -1);
+        } else if (!lua_isnil(L, -1)) {
+            snprintf(err, errlen, "form field %s: max must be 1-3000 or \"reply\"", name);
+            goto fail;
+        }
+        lua_pop(L, 1);
+        script_rawfield(L, -1, "optional");
+        d->optional = lua_toboolean(L, -1) || d->kind == CHAT_FIELD_FLAG;
+        lua_pop(L, 1);
+        script_rawfield(L, -1, "from");
+        d->from = lua_type(L, -1) == LUA_TSTRING ? strdup(lua_tostring(L, -1)) : NULL;
+        if (lua_type(L, -1) == LUA_TSTRING && !d->from)
+            goto oom;
+        lua_pop(L, 1);
+        script_rawfield(L, -1, "fills");
+        d->fills = lua_type(L, -1) == LUA_TSTRING ? strdup(lua_tostring(L, -1)) : NULL;
+        if (lua_type(L, -1) == LUA_TSTRING && !d->fills)
+            goto oom;
+        lua_pop(L, 1);
+        script_rawfield(L, -1, "verb");
+        d->verb = lua_type(L, -1) == LUA_TSTRING ? strdup(lua_tostring(L, -1)) : NULL;
+        if (lua_type(L, -1) == LUA_TSTRING && !d->verb)
+            goto oom;
+        lua_pop(L, 1);
+        script_rawfield(L, -1, "options");                  /* static choices */
+        if (lua_istable(L, -1)) {
+            size_t no = lua_rawlen(L, -1);
+            d->options = calloc(no + 1, sizeof *d->options);
+            d->labels = calloc(no + 1, sizeof *d->labels);
+            if (!d->options || !d->labels)
+                goto oom;
+            for (size_t k = 0; k < no; k++) {
+                lua_rawgeti(L, -1, (lua_Integer)k + 1);
+                if (lua_type(L, -1) != LUA_TSTRING) {
+                    snprintf(err, errlen, "form field %s: options must be strings", name);
+                    goto fail;
+                }
+                d->options[k] = strdup(lua_tostring(L, -1));
+                d->labels[k] = strdup(lua_tostring(L, -1));
+                d->noptions++;
+                lua_pop(L, 1);
+                if (!d->options[k] || !d->labels[k])
+                    goto oom;
+            }
+        }
+        lua_pop(L, 2);                                      /* options, the field */
+    }
+done:
+    lua_settop(L, top);
+    *out = f;
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory reading the form");
+fail:
+    lua_settop(L, top);
+    chat_form_free(f);
+    return -1;
+}
+
 /* Compiles and runs `file` (relative to scripts.dir); on success swaps it
  * in, on failure keeps what was there.  Returns 0 on success. */
 static int load_file(struct script_rt *rt, const char *file)
@@ -193,6 +322,7 @@ static int load_file(struct script_rt *rt, const char *file)
     char path[1024], chunk[1100], err[1024] = "";
     const char *prev_scope = rt->scope;
     struct entry *e;
+    struct chat_form *form = NULL;
     unsigned roles = 0;
     size_t len;
     char *src;
@@ -254,17 +384,23 @@ static int load_file(struct script_rt *rt, const char *file)
         lua_pop(L, 1);
         if (!roles)
             goto fail;
+        if (loader_read_form(L, lua_gettop(L), file, &form, err, sizeof err) < 0)
+            goto fail;
     }
     e = find_entry(rt, file);
     if (!e)
         e = add_entry(rt, file, is_hook);
-    if (!e)
+    if (!e) {
+        chat_form_free(form);
         goto fail;
+    }
     /* The swap: later invocations get the new table; one already running
      * holds the old one on its stack and finishes with it. */
     luaL_unref(L, LUA_REGISTRYINDEX, e->ref);
     e->ref = luaL_ref(L, LUA_REGISTRYINDEX);
     e->roles = roles;
+    chat_form_free(e->form);
+    e->form = form;
     e->kept = 0;                  /* the old environment goes with the old table */
     e->stopped = 0;
     free(e->error);

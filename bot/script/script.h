@@ -38,6 +38,10 @@ int script_last_failed(struct script_rt *rt);
  * whose command{} holds an unknown key (`role` for `roles`).  Returns how
  * many; *report is new text, one problem a line (caller frees), or NULL. */
 size_t script_check_dir(const char *dir, char **report);
+/* The form command `verb` declares (form = {…}), its choices resolved for
+ * `user` (canned answers, staff).  New, chat_form_free (chat/command.h);
+ * NULL when it declares none. */
+struct chat_form *script_form(struct script_rt *rt, const char *verb, const char *user);
 /* The hooks table for desk_set_hooks(). */
 const struct desk_hooks *script_desk_hooks(struct script_rt *rt);
 /* Called with a message for the admins (a script failed to load). */

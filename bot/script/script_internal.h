@@ -23,6 +23,7 @@ struct entry {
     char *error;         /* last load error, NULL when the loaded version is current */
     size_t kept;         /* memory it keeps between calls (loader_account_memory) */
     int stopped;         /* unloaded for keeping too much; a save loads it again */
+    struct chat_form *form;  /* its declared inputs (form = {…}); NULL: none */
 };
 
 struct script_rt {
@@ -150,5 +151,7 @@ void args_attach(lua_State *L, int cmd_idx, int ctx_idx, int args_idx, const cha
 void loader_account_memory(struct script_rt *rt, size_t before);
 /* loader.c: forgets entry `e` (its loaded table, its file). */
 void loader_remove_entry(struct script_rt *rt, struct entry *e);
+/* Forms (issue 19, api_form.c): ctx.form for a submitted form. */
+void api_form_push(lua_State *L, const struct chat_command *cmd);
 
 #endif

@@ -122,6 +122,9 @@ static const char *const migrations[] = {
     "CREATE TABLE presence (staff_id TEXT PRIMARY KEY, reason TEXT, until INTEGER,"
     "  since INTEGER NOT NULL, set_by TEXT NOT NULL);"
     "CREATE INDEX tickets_assignee_open ON tickets(assignee, opened_at) WHERE state = 'open';",
+    /* commands in a ticket's thread (issue 19): every staff message in a
+     * thread asks which ticket the thread is; without this, a scan */
+    "CREATE INDEX tickets_chat_ref ON tickets(chat_ref) WHERE chat_ref IS NOT NULL;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -351,6 +354,11 @@ int64_t store_failing_since(struct store *s, char *why, size_t len)
     return s->failing_since;
 }
 
+int store_schema_latest(void)
+{
+    return NMIGRATIONS;
+}
+
 int store_schema_version(struct store *s)
 {
     sqlite3_stmt *st;
@@ -534,6 +542,23 @@ int64_t store_ticket_find_open(struct store *s, const char *author_id,
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? id : -1;
 }
 
+/* The ticket whose chat message is `ref` (issue 19). */
+int64_t store_ticket_by_ref(struct store *s, const char *ref)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT id FROM tickets WHERE chat_ref = ?"
+                               " ORDER BY id DESC LIMIT 1");
+    int64_t id = 0;
+    int rc;
+    if (!st)
+        return -1;
+    bind_text(st, 1, ref);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? id : -1;
+}
+
 /* Binds every column but id, in TICKET_COLS order, from index 1. */
 static void bind_ticket(sqlite3_stmt *st, const struct ticket *t)
 {
@@ -702,6 +727,9 @@ int64_t *store_ticket_list(struct store *s, const char *where, const char *arg,
         { "customer", "SELECT id FROM tickets WHERE customer_id=?2 ORDER BY id DESC LIMIT ?1" },
         { "assignee", "SELECT id FROM tickets WHERE state='open' AND assignee=?2"
                       " ORDER BY id DESC LIMIT ?1" },
+        /* the App Home's queue (issue 19): by time left to the target */
+        { "queue", "SELECT id FROM tickets WHERE state='open' AND assignee IS NULL"
+                   " ORDER BY first_response_at IS NOT NULL, sla_due_at LIMIT ?" },
     };
     sqlite3_stmt *st = NULL;
 

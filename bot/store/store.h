@@ -60,6 +60,9 @@ int store_busy(struct store *s);
  * since, and why (written to `why`); 0 when healthy. */
 int64_t store_failing_since(struct store *s, char *why, size_t len);
 int store_schema_version(struct store *s);
+/* The version this build migrates to (tests compare with it rather than
+ * naming a number, which changes with every migration). */
+int store_schema_latest(void);
 int64_t store_size_bytes(struct store *s);
 
 /* Transactions nest (inner levels are savepoints).  commit/rollback close
@@ -86,6 +89,11 @@ int64_t store_mention_max_id(struct store *s);
 /* Open ticket of `author_id` in `conversation_id`; 0 if none, -1 on error. */
 int64_t store_ticket_find_open(struct store *s, const char *author_id,
                                const char *conversation_id);
+/* The ticket whose chat message is `ref` (Slack's ts, unique in practice;
+ * the channel is not compared: the config may name it "#support" where
+ * Slack's events give its id): for commands typed in its thread.  0 if
+ * none, -1 on error. */
+int64_t store_ticket_by_ref(struct store *s, const char *ref);
 /* Inserts `t` (its id is ignored); returns the new id, -1 on error. */
 int64_t store_ticket_insert(struct store *s, const struct ticket *t);
 /* Writes every field of `t` back. */
@@ -99,7 +107,8 @@ int64_t store_ticket_mentions(struct store *s, int64_t id);
 
 /* Ticket ids, newest first, matching `where` (one of the fixed filters:
  * "open", "closed", "unassigned", "escalated", "all", "sla" = open without
- * a first response, "customer" = by customer_id `arg`, "assignee" = `arg`).
+ * a first response, "customer" = by customer_id `arg`, "assignee" = `arg`,
+ * "queue" = open and unassigned, unanswered first, by sla_due_at).
  * Returns new array of `*n` ids, caller frees with free(); NULL on error or empty. */
 int64_t *store_ticket_list(struct store *s, const char *where, const char *arg,
                            size_t limit, size_t *n);

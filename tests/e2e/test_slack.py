@@ -64,7 +64,8 @@ def test_each_mention_becomes_one_message_with_blocks_and_metadata(tmp):
         assert "#1" in m["text"] and "@mettek_dk" in m["text"], m["text"]
         assert m["metadata"]["event_payload"]["tweet_id"] == "1860003783266095106"
         actions = [b for b in m["blocks"] if b["type"] == "actions"][0]["elements"]
-        assert [a["action_id"] for a in actions] == ["assign_me", "escalate", "close"]
+        assert [a["action_id"] for a in actions] == ["form_reply", "form_note", "assign_me",
+                                                  "form_assign", "form_escalate", "close"]
         assert all(a["value"] == "1" for a in actions)
         dump = str(m["blocks"])
         assert "https://x.com/mettek_dk/status/1860003783266095106" in dump
@@ -138,7 +139,8 @@ def test_buttons_run_the_same_scripts_and_answer_privately(tmp):
                  10, "#2 assigned by the button", bot)
         wait_for(lambda: any("#2" in e.get("text", "") for e in fs.ephemerals), 10,
                  "the private answer", bot)
-        env = fs.send_block_action("escalate", user_id="U2", message_ts=msg["ts"])
+        # a message posted before Escalate opened a form still escalates at once
+        env = fs.send_block_action("escalate", value="2", user_id="U2", message_ts=msg["ts"])
         fs.wait_ack(env)
         wait_for(lambda: any("needs the lead role" in e.get("text", "") for e in fs.ephemerals),
                  10, "the denial", bot)

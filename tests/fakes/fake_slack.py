@@ -432,6 +432,116 @@ def validate_blocks(blocks):
 
 
 # --------------------------------------------------------------------------
+# Views (issue 19): modals and the App Home tab, as strict as Slack is:
+# 100 blocks, private_metadata <= 3000 chars, input blocks only in modals,
+# a modal's title/submit/close <= 24 chars, known element types only.
+
+VIEW_KEYS = {"type", "title", "blocks", "close", "submit", "private_metadata", "callback_id",
+             "clear_on_close", "notify_on_close", "external_id", "submit_disabled"}
+INPUT_KEYS = {"type", "block_id", "label", "element", "dispatch_action", "hint", "optional"}
+INPUT_ELEMENTS = {"plain_text_input", "static_select", "checkboxes", "radio_buttons",
+                  "users_select", "multi_static_select", "datepicker", "timepicker",
+                  "conversations_select", "channels_select", "number_input", "email_text_input",
+                  "url_text_input"}
+PLAIN_INPUT_KEYS = {"type", "action_id", "placeholder", "initial_value", "multiline",
+                    "min_length", "max_length", "dispatch_action_config", "focus_on_load"}
+SELECT_KEYS = {"type", "action_id", "placeholder", "options", "option_groups",
+               "initial_option", "confirm", "focus_on_load"}
+CHECKBOX_KEYS = {"type", "action_id", "options", "initial_options", "confirm", "focus_on_load"}
+MAX_VIEW_BYTES = 250_000           # Slack: "a view's JSON may be up to 250 kB"
+MAX_METADATA = 3000
+
+
+def _check_options(opts, ptr, errs, hi, value_max=150):
+    for i, o in enumerate(_check_list(opts, ptr, errs, 1, hi)):
+        if not isinstance(o, dict):
+            errs.append(_err("must be an option object", f"{ptr}/{i}"))
+            continue
+        _check_keys(o, {"text", "value", "description", "url"}, f"{ptr}/{i}", errs)
+        _check_text(o.get("text"), f"{ptr}/{i}/text", errs, 75)
+        _check_str(o.get("value"), f"{ptr}/{i}/value", errs, value_max)
+
+
+def _check_input(b, ptr, errs):
+    _check_text(b.get("label"), f"{ptr}/label", errs, 2000, kinds=("plain_text",))
+    e = b.get("element")
+    if not isinstance(e, dict) or e.get("type") not in INPUT_ELEMENTS:
+        errs.append(_err("unsupported element type", f"{ptr}/element/type"))
+        return
+    ep = f"{ptr}/element"
+    if "action_id" in e:
+        _check_str(e["action_id"], f"{ep}/action_id", errs, 255)
+    if e["type"] == "plain_text_input":
+        _check_keys(e, PLAIN_INPUT_KEYS, ep, errs)
+        mx = e.get("max_length", 3000)
+        if not isinstance(mx, int) or not 1 <= mx <= 3000:
+            errs.append(_err("must be between 1 and 3000", f"{ep}/max_length"))
+            mx = 3000
+        if "initial_value" in e:
+            _check_str(e["initial_value"], f"{ep}/initial_value", errs, mx)
+        dac = e.get("dispatch_action_config")
+        if dac is not None and (not isinstance(dac, dict) or not set(
+                dac.get("trigger_actions_on") or ["x"]) <= {"on_enter_pressed", "on_character_entered"}):
+            errs.append(_err("invalid trigger_actions_on", f"{ep}/dispatch_action_config"))
+    elif e["type"] == "static_select":
+        _check_keys(e, SELECT_KEYS, ep, errs)
+        _check_options(e.get("options"), f"{ep}/options", errs, 100)
+        if "initial_option" in e and e["initial_option"] not in (e.get("options") or []):
+            errs.append(_err("initial_option must be one of options", f"{ep}/initial_option"))
+    elif e["type"] == "checkboxes":
+        _check_keys(e, CHECKBOX_KEYS, ep, errs)
+        _check_options(e.get("options"), f"{ep}/options", errs, 10)
+
+
+def validate_view(view, kind=None):
+    """Slack-style error messages for a view object ([] = valid); `kind`
+    the type the method takes ("modal" for views.open, "home" for publish)."""
+    errs = []
+    if not isinstance(view, dict):
+        return [_err("view must be an object", "/view")]
+    _check_keys(view, VIEW_KEYS, "/view", errs)
+    t = view.get("type")
+    if t not in ("modal", "home") or (kind and t != kind):
+        errs.append(_err(f"view type must be {kind or 'modal or home'}", "/view/type"))
+        return errs
+    if len(json.dumps(view)) > MAX_VIEW_BYTES:
+        errs.append(_err("view is too large", "/view"))
+    if len(view.get("private_metadata") or "") > MAX_METADATA:
+        errs.append(_err(f"must be less than {MAX_METADATA + 1} characters",
+                         "/view/private_metadata"))
+    if "callback_id" in view:
+        _check_str(view["callback_id"], "/view/callback_id", errs, 255)
+    blocks = _check_list(view.get("blocks"), "/view/blocks", errs, 0, 100)
+    has_input = False
+    block_ids = set()
+    for i, b in enumerate(blocks):
+        ptr = f"/view/blocks/{i}"
+        btype = b.get("type") if isinstance(b, dict) else None
+        if btype == "input":
+            has_input = True
+            if t != "modal":
+                errs.append(_err("input blocks are only allowed in modals", f"{ptr}/type"))
+            _check_keys(b, INPUT_KEYS, ptr, errs)
+            _check_input(b, ptr, errs)
+        elif btype in BLOCK_KEYS:
+            _check_keys(b, BLOCK_KEYS[btype], ptr, errs)
+            BLOCK_CHECKS[btype](b, ptr, errs)
+        else:
+            errs.append(_err("unsupported block type", f"{ptr}/type"))
+            continue
+        if "block_id" in b:
+            _check_id(b["block_id"], f"{ptr}/block_id", errs, block_ids, "block_id")
+    if t == "modal":
+        _check_text(view.get("title"), "/view/title", errs, 24, kinds=("plain_text",))
+        for k in ("submit", "close"):
+            if k in view:
+                _check_text(view[k], f"/view/{k}", errs, 24, kinds=("plain_text",))
+        if has_input and "submit" not in view:
+            errs.append(_err("a modal with input blocks needs submit", "/view/submit"))
+    return errs
+
+
+# --------------------------------------------------------------------------
 # Mentions: what would notify someone (reference section 6)
 
 CONTROL_PING = re.compile(r"<(@[UW][A-Z0-9_]+|!here|!channel|!everyone|!subteam\^[A-Z0-9]+)"
@@ -691,6 +801,11 @@ class FakeSlack:
         self._server = None
         self._stopping = threading.Event()
         self._threads = []
+        # views (issue 19)
+        self._triggers = {}         # trigger_id -> {"t", "used"}: valid once, for 3 s
+        self.views = {}             # view_id -> record (modals, open or closed)
+        self.homes = {}             # user -> view_id of the published App Home
+        self.trigger_ttl = 3.0
 
     # ---------------------------------------------------------------- life
 
@@ -982,7 +1097,10 @@ class FakeSlack:
         return self.users.get(uid, {}).get("name", uid.lower())
 
     def _trigger_id(self):
-        return f"{self._next()}.{TEAM_ID[1:]}000.{uuid.uuid4().hex[:24]}"
+        tid = f"{self._next()}.{TEAM_ID[1:]}000.{uuid.uuid4().hex[:24]}"
+        with self._cv:
+            self._triggers[tid] = {"t": time.monotonic(), "used": False}
+        return tid
 
     def _response_url_for(self, env_id):
         return f"{self.base_url}response/{env_id}"
@@ -1032,6 +1150,8 @@ class FakeSlack:
                  "accepts_response_payload": accepts}
         frame.update(extra or {})
         with self._cv:
+            if payload.get("trigger_id") in self._triggers:   # whose interaction it was
+                self._triggers[payload["trigger_id"]]["user"] = ctx.get("user")
             c = self._pick_conn(conn)
             env = self._envelopes.get(env_id)
             if env is None:
@@ -1242,6 +1362,11 @@ class FakeSlack:
         if "payload" not in frame:
             return
         p = frame["payload"]
+        if env.get("view_id"):
+            problem = self._view_ack_problem(env, p)
+            if problem:
+                self._violation(f"ack of view submission {env['id']}: {problem}")
+            return
         if not isinstance(p, dict):
             self._violation(f"ack of {env['id']}: payload is not an object")
         elif p and not env["frame"]["accepts_response_payload"]:
@@ -1908,6 +2033,264 @@ class FakeSlack:
             return None
         m = re.fullmatch(r"next_ts:(\d{7,})", raw)
         return int(m.group(1)) if m else None
+
+    # ------------------------------------------------- views (issue 19): Web API
+
+    def _take_trigger(self, tid):
+        t = self._triggers.get(tid) if isinstance(tid, str) else None
+        if t is None:
+            self._violation(f"views.open with an unknown trigger_id {tid!r}")
+            return "invalid_trigger_id"
+        if t["used"]:
+            self._violation(f"views.open with a trigger_id used before: {tid}")
+            return "exchanged_trigger_id"
+        if time.monotonic() - t["t"] > self.trigger_ttl:
+            self._violation(f"views.open {time.monotonic() - t['t']:.1f}s after the interaction "
+                            "(trigger_id expired after 3 s)")
+            return "expired_trigger_id"
+        t["used"] = True
+        return None
+
+    def _view_arg(self, name, args, kind):
+        try:
+            view = _json_arg(args.get("view"))
+        except ValueError:
+            return None, _fail("invalid_arguments")
+        errs = validate_view(view, kind)
+        if errs:
+            self._violation(f"{name}: invalid view: {'; '.join(errs)}")
+            return None, _fail("invalid_arguments", response_metadata={"messages": errs})
+        return view, None
+
+    def _new_view(self, view, user, previous=None):
+        vid = previous["id"] if previous else f"V{self._next():08d}"
+        rec = {"id": vid, "view": view, "user": user, "input": {}, "closed": False,
+               "errors": None, "hash": f"{int(time.time())}.{uuid.uuid4().hex[:8]}",
+               "updates": (previous["updates"] + 1) if previous else 0}
+        if previous:   # Slack keeps what was typed in blocks that kept their ids
+            keep = {b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"}
+            rec["input"] = {k: v for k, v in previous["input"].items() if k in keep}
+        self.views[vid] = rec
+        return rec
+
+    @staticmethod
+    def _initial_state(e):
+        t = e.get("type")
+        if t == "plain_text_input":
+            return {"type": t, "value": e.get("initial_value")}
+        if t == "checkboxes":
+            return {"type": t, "selected_options": e.get("initial_options", [])}
+        return {"type": t, "selected_option": e.get("initial_option")}
+
+    def _public_view(self, rec):
+        values = {}
+        for b in rec["view"].get("blocks", []):
+            if b.get("type") == "input" and b.get("block_id"):
+                e = b["element"]
+                values[b["block_id"]] = {e.get("action_id", "a"): rec["input"].get(
+                    b["block_id"], self._initial_state(e))}
+        return dict(rec["view"], id=rec["id"], team_id=TEAM_ID, app_id=APP_ID, bot_id=BOT_ID,
+                    hash=rec["hash"], state={"values": values}, root_view_id=rec["id"],
+                    previous_view_id=None, private_metadata=rec["view"].get("private_metadata", ""),
+                    callback_id=rec["view"].get("callback_id", ""))
+
+    def _m_views_open(self, args):
+        problem = self._take_trigger(args.get("trigger_id"))
+        if problem:
+            return _fail(problem)
+        view, bad = self._view_arg("views.open", args, "modal")
+        if bad:
+            return bad
+        rec = self._new_view(view, user=self._triggers[args["trigger_id"]].get("user"))
+        return {"ok": True, "view": self._public_view(rec)}
+
+    def _m_views_update(self, args):
+        rec = self.views.get(args.get("view_id"))
+        if rec is None or rec["closed"]:
+            return _fail("not_found")
+        if args.get("hash") and args["hash"] != rec["hash"]:
+            return _fail("hash_conflict")
+        view, bad = self._view_arg("views.update", args, "modal")
+        if bad:
+            return bad
+        rec = self._new_view(view, rec["user"], previous=rec)
+        return {"ok": True, "view": self._public_view(rec)}
+
+    def _m_views_publish(self, args):
+        user = args.get("user_id")
+        if user not in self.users:
+            return _fail("user_not_found")
+        view, bad = self._view_arg("views.publish", args, "home")
+        if bad:
+            return bad
+        old = self.views.get(self.homes.get(user))
+        if args.get("hash") and old and args["hash"] != old["hash"]:
+            return _fail("hash_conflict")
+        rec = self._new_view(view, user, previous=old)
+        self.homes[user] = rec["id"]
+        return {"ok": True, "view": self._public_view(rec)}
+
+    def _view_ack_problem(self, env, p):
+        if not isinstance(p, dict):
+            return "payload is not an object"
+        action = p.get("response_action")
+        if action is None:
+            return None if not p else f"unexpected keys {sorted(p)}"
+        if action not in ("errors", "update", "push", "clear"):
+            return f"response_action {action!r}"
+        if action != "errors":
+            return None
+        errors = p.get("errors")
+        rec = self.views.get(env["view_id"])
+        inputs = {b.get("block_id") for b in rec["view"].get("blocks", [])
+                  if b.get("type") == "input"}
+        if not isinstance(errors, dict) or not errors:
+            return "errors must be a non-empty object"
+        for k, v in errors.items():
+            if k not in inputs:
+                return f"error for {k!r}, which is no input block of the view"
+            if not isinstance(v, str) or not v:
+                return f"error text for {k!r} must be a non-empty string"
+        return None
+
+    # ---------------------------------------- views (issue 19): a person's hands
+
+    def wait_view(self, user="U1", updates=0, timeout=5):
+        """The id of `user`'s newest open modal, once it has had `updates` updates."""
+        def ready():
+            for rec in reversed(list(self.views.values())):
+                if rec["user"] == user and rec["view"]["type"] == "modal" and not rec["closed"]:
+                    return rec["id"] if rec["updates"] >= updates else None
+            return None
+        return self._wait(ready, timeout, f"an open modal for {user} ({updates} updates)")
+
+    def view(self, vid):
+        with self._cv:
+            return json.loads(json.dumps(self._public_view(self.views[vid])))
+
+    def view_block(self, vid, prefix):
+        """The block of view `vid` whose block_id starts with `prefix` ("f_text.")."""
+        with self._cv:
+            for b in self.views[vid]["view"].get("blocks", []):
+                if str(b.get("block_id", "")).startswith(prefix):
+                    return json.loads(json.dumps(b))
+        raise AssertionError(f"fake_slack: view {vid} has no block {prefix}*")
+
+    def _view_input(self, vid, field, state, dispatch_on, user):
+        """Sets what `user` entered in the input block of `field`; sends the
+        block_actions Slack would (dispatch_action) and returns its envelope id."""
+        b = self.view_block(vid, f"f_{field}.")
+        e = b["element"]
+        with self._cv:
+            rec = self.views[vid]
+            rec["input"][b["block_id"]] = dict(state, type=e["type"])
+        if not b.get("dispatch_action"):
+            return None
+        triggers = (e.get("dispatch_action_config") or {}).get("trigger_actions_on",
+                                                                ["on_enter_pressed"])
+        if dispatch_on and dispatch_on not in triggers:
+            return None
+        action = dict(state, type=e["type"], block_id=b["block_id"],
+                      action_id=e.get("action_id", "a"),
+                      action_ts=_fmt_ts(int(time.time() * 1_000_000)))
+        return self._send_view_envelope(vid, "block_actions", user, actions=[action],
+                                        container={"type": "view", "view_id": vid})
+
+    def type_in(self, vid, field, text, user="U1"):
+        return self._view_input(vid, field, {"value": text}, "on_character_entered", user)
+
+    def pick(self, vid, field, value, user="U1"):
+        b = self.view_block(vid, f"f_{field}.")
+        opt = next((o for o in b["element"].get("options", []) if o["value"] == value), None)
+        assert opt is not None, f"fake_slack: no option {value!r} in {field}"
+        return self._view_input(vid, field, {"selected_option": opt}, None, user)
+
+    def tick(self, vid, field, on=True, user="U1"):
+        b = self.view_block(vid, f"f_{field}.")
+        opts = b["element"]["options"] if on else []
+        return self._view_input(vid, field, {"selected_options": opts}, None, user)
+
+    def _send_view_envelope(self, vid, kind, user, **extra):
+        env_id = str(uuid.uuid4())
+        name = self._user_name(user)
+        payload = {"type": kind, "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+                   "user": {"id": user, "username": name, "name": name, "team_id": TEAM_ID},
+                   "api_app_id": APP_ID, "token": VERIFICATION_TOKEN,
+                   "trigger_id": self._trigger_id(), "view": self.view(vid),
+                   "is_enterprise_install": False, "enterprise": None}
+        payload.update(extra)
+        env_id = self._send_envelope(env_id, "interactive", payload, kind == "view_submission",
+                                     None, user=user, view_id=vid if kind == "view_submission"
+                                     else None)
+        return env_id
+
+    def submit(self, vid, user="U1", timeout=5):
+        """Presses the modal's submit button; returns the ack's payload (None:
+        the modal closed; {"response_action": "errors", ...}: it stays open)."""
+        env = self._send_view_envelope(vid, "view_submission", user, response_urls=[])
+        frame = self.wait_ack(env, timeout)
+        p = frame.get("payload") or None
+        with self._cv:
+            rec = self.views[vid]
+            if p and p.get("response_action") == "errors":
+                rec["errors"] = p["errors"]
+            else:
+                rec["closed"] = True
+        return p
+
+    # ---------------------- threads and shortcuts (issue 19): a person's hands
+
+    def post_in_thread(self, channel, thread_ts, text, user="U1", raw=False, event_id=None):
+        """`user` writes `text` under `thread_ts`: the message is stored and
+        the `message` event (message.channels) is sent, text escaped as
+        Slack escapes it (raw=True: as given).  Returns (envelope id, ts)."""
+        ts = self.add_message(channel, text, user=user, thread_ts=thread_ts)
+        event = {"type": "message", "channel": channel, "user": user, "ts": ts,
+                 "thread_ts": thread_ts, "event_ts": ts, "channel_type": "channel",
+                 "text": text if raw else self.escape_command_text(text),
+                 "team": TEAM_ID, "client_msg_id": str(uuid.uuid4())}
+        return self.send_event(event, event_id=event_id), ts
+
+    def open_home(self, user="U1"):
+        """`user` opens the app's Home tab: the app_home_opened event."""
+        return self.send_event({"type": "app_home_opened", "user": user, "channel": "D" + user,
+                                "tab": "home", "event_ts": _fmt_ts(int(time.time() * 1e6))})
+
+    def wait_home(self, user="U1", updates=0, timeout=5):
+        """The id of `user`'s published Home, once it has had `updates` republishes."""
+        return self._wait(lambda: self.homes.get(user) if user in self.homes and
+                          self.views[self.homes[user]]["updates"] >= updates else None,
+                          timeout, f"{user}'s App Home ({updates} updates)")
+
+    def press_in_view(self, vid, action_id, value, user="U1"):
+        """A button in view `vid` (the App Home's rows): block_actions from the view."""
+        with self._cv:
+            blocks = self.views[vid]["view"].get("blocks", [])
+        button = next((dict(e, block_id=b.get("block_id", "b")) for b in blocks
+                       for e in b.get("elements", []) if isinstance(e, dict)
+                       and e.get("action_id") == action_id and e.get("value") == value), None)
+        assert button is not None, f"fake_slack: no button {action_id}={value} in view {vid}"
+        action = {"type": "button", "action_id": action_id, "block_id": button["block_id"],
+                  "value": value, "text": button["text"],
+                  "action_ts": _fmt_ts(int(time.time() * 1_000_000))}
+        return self._send_view_envelope(vid, "block_actions", user, actions=[action],
+                                        container={"type": "view", "view_id": vid})
+
+    def send_message_shortcut(self, callback_id, message_ts, channel="C_MENTIONS", user="U1"):
+        """A message shortcut (manifest `shortcuts`, type message) on `message_ts`."""
+        msg = self._action_message(channel, message_ts)
+        env_id = str(uuid.uuid4())
+        name = self._user_name(user)
+        payload = {"type": "message_action", "callback_id": callback_id,
+                   "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+                   "user": {"id": user, "username": name, "name": name, "team_id": TEAM_ID},
+                   "channel": {"id": channel, "name": self._channel_name(channel)},
+                   "message": msg, "message_ts": msg["ts"], "token": VERIFICATION_TOKEN,
+                   "action_ts": _fmt_ts(int(time.time() * 1_000_000)),
+                   "trigger_id": self._trigger_id(), "api_app_id": APP_ID,
+                   "response_url": self._response_url_for(env_id), "is_enterprise_install": False}
+        return self._send_envelope(env_id, "interactive", payload, False, None, user=user,
+                                   channel=channel)
 
     # ---------------------------------------------------------- response_url
 

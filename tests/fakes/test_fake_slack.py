@@ -697,6 +697,153 @@ def test_standalone_ready(fs):
 
 # ------------------------------------------------------------ runner
 
+# ------------------------------------------------------------ views (issue 19)
+
+def _modal(blocks, **extra):
+    return dict({"type": "modal", "callback_id": "f", "title": {"type": "plain_text", "text": "Reply #1"},
+                 "submit": {"type": "plain_text", "text": "Send"}, "blocks": blocks}, **extra)
+
+
+BOX = {"type": "input", "block_id": "f_text.0", "label": {"type": "plain_text", "text": "Reply"},
+       "dispatch_action": True,
+       "element": {"type": "plain_text_input", "action_id": "v",
+                   "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]}}}
+
+
+def _press(fs, ws):
+    """A button press; returns its trigger_id (acked)."""
+    post(fs, channel="C_MENTIONS", text="t", blocks=[{"type": "actions", "elements": [
+        {"type": "button", "action_id": "form_reply", "value": "1",
+         "text": {"type": "plain_text", "text": "Reply"}}]}])
+    eid = fs.send_block_action("form_reply", user_id="U1")
+    env = ws.recv_json()
+    ws.send_json({"envelope_id": eid})
+    return env["payload"]["trigger_id"]
+
+
+def test_views_open_takes_a_trigger_once_and_within_3_seconds(fs):
+    ws, _ = connect(fs)
+    trigger = _press(fs, ws)
+    _, _, r = api(fs, "views.open", {"trigger_id": trigger, "view": _modal([BOX])})
+    assert r["ok"] and r["view"]["id"].startswith("V"), r
+    assert r["view"]["state"]["values"] == {"f_text.0": {"v": {"type": "plain_text_input",
+                                                               "value": None}}}
+    assert fs.wait_view("U1") == r["view"]["id"]
+    _, _, r2 = api(fs, "views.open", {"trigger_id": trigger, "view": _modal([BOX])})
+    assert r2 == {"ok": False, "error": "exchanged_trigger_id"}, r2
+    expect_error(fs, "used before")
+    _, _, r3 = api(fs, "views.open", {"trigger_id": "1.2.nope", "view": _modal([BOX])})
+    assert r3["error"] == "invalid_trigger_id"
+    expect_error(fs, "unknown trigger_id")
+    fs.trigger_ttl = 0.1
+    trigger = _press(fs, ws)
+    time.sleep(0.2)
+    _, _, r4 = api(fs, "views.open", {"trigger_id": trigger, "view": _modal([BOX])})
+    assert r4["error"] == "expired_trigger_id"
+    expect_error(fs, "expired after 3 s")
+
+
+def test_views_are_refused_as_slack_refuses_them(fs):
+    ws, _ = connect(fs)
+    cases = [
+        (_modal([{"type": "divider"}] * 101), "between 0 and 100"),
+        (_modal([BOX], private_metadata="x" * 3001), "private_metadata"),
+        (_modal([{"type": "carousel"}]), "unsupported block type"),
+        (_modal([dict(BOX, element={"type": "rich_text_editor", "action_id": "v"})]),
+         "unsupported element type"),
+        (_modal([BOX], title={"type": "plain_text", "text": "A title far too long for Slack"}),
+         "/view/title/text"),
+        ({k: v for k, v in _modal([BOX]).items() if k != "submit"}, "needs submit"),
+        (_modal([dict(BOX, element=dict(BOX["element"], max_length=3001))]), "max_length"),
+    ]
+    for view, fragment in cases:
+        _, _, r = api(fs, "views.open", {"trigger_id": _press(fs, ws), "view": view})
+        assert r["ok"] is False and r["error"] == "invalid_arguments", (fragment, r)
+        assert any(fragment in m for m in r["response_metadata"]["messages"]), (fragment, r)
+        expect_error(fs, "invalid view")
+    # input blocks belong in modals, never in the App Home
+    home = {"type": "home", "blocks": [BOX]}
+    _, _, r = api(fs, "views.publish", {"user_id": "U1", "view": home})
+    assert r["error"] == "invalid_arguments", r
+    expect_error(fs, "only allowed in modals")
+    _, _, r = api(fs, "views.publish", {"user_id": "U1", "view": {"type": "home", "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]}})
+    assert r["ok"] and fs.homes["U1"] == r["view"]["id"], r
+
+
+def test_typing_dispatches_and_update_keeps_what_was_typed(fs):
+    ws, _ = connect(fs)
+    _, _, r = api(fs, "views.open", {"trigger_id": _press(fs, ws), "view": _modal([BOX])})
+    vid = r["view"]["id"]
+    eid = fs.type_in(vid, "text", "hello")
+    env = ws.recv_json()
+    p = env["payload"]
+    assert p["type"] == "block_actions" and p["container"] == {"type": "view", "view_id": vid}
+    assert p["actions"][0]["value"] == "hello" and p["view"]["state"]["values"][
+        "f_text.0"]["v"]["value"] == "hello"
+    ws.send_json({"envelope_id": eid})
+    count = {"type": "context", "block_id": "n_text.0",
+             "elements": [{"type": "plain_text", "text": "5/280"}]}
+    _, _, u = api(fs, "views.update", {"view_id": vid, "hash": p["view"]["hash"],
+                                       "view": _modal([BOX, count])})
+    assert u["ok"] and u["view"]["state"]["values"]["f_text.0"]["v"]["value"] == "hello", u
+    _, _, stale = api(fs, "views.update", {"view_id": vid, "hash": p["view"]["hash"],
+                                           "view": _modal([BOX])})
+    assert stale["error"] == "hash_conflict", stale
+
+
+def test_submission_errors_must_name_input_blocks(fs):
+    ws, _ = connect(fs)
+    _, _, r = api(fs, "views.open", {"trigger_id": _press(fs, ws), "view": _modal([BOX])})
+    vid = r["view"]["id"]
+    fs.type_in(vid, "text", "x")
+    ws.send_json({"envelope_id": ws.recv_json()["envelope_id"]})
+    import threading
+    done = {}
+
+    def submit():
+        done["p"] = fs.submit(vid)
+
+    t = threading.Thread(target=submit)
+    t.start()
+    env = ws.recv_json()
+    assert env["type"] == "interactive" and env["accepts_response_payload"] is True
+    assert env["payload"]["type"] == "view_submission"
+    ws.send_json({"envelope_id": env["envelope_id"],
+                  "payload": {"response_action": "errors", "errors": {"nope": "bad"}}})
+    t.join(5)
+    expect_error(fs, "no input block")
+    t = threading.Thread(target=submit)
+    t.start()
+    env = ws.recv_json()
+    ws.send_json({"envelope_id": env["envelope_id"],
+                  "payload": {"response_action": "errors", "errors": {"f_text.0": "Too long"}}})
+    t.join(5)
+    assert done["p"]["errors"] == {"f_text.0": "Too long"} and not fs.views[vid]["closed"]
+    t = threading.Thread(target=submit)
+    t.start()
+    env = ws.recv_json()
+    ws.send_json({"envelope_id": env["envelope_id"]})
+    t.join(5)
+    assert done["p"] is None and fs.views[vid]["closed"]
+
+
+def test_thread_message_and_shortcut_envelopes(fs):
+    ws, _ = connect(fs)
+    parent = post(fs, channel="C_MENTIONS", text="ticket")["ts"]
+    eid, ts = fs.post_in_thread("C_MENTIONS", parent, "reply a & b", user="U2")
+    env = ws.recv_json()
+    ev = env["payload"]["event"]
+    assert (ev["type"], ev["thread_ts"], ev["user"], ev["text"]) == \
+        ("message", parent, "U2", "reply a &amp; b"), ev
+    ws.send_json({"envelope_id": eid})
+    eid = fs.send_message_shortcut("reply_to_customer", ts, user="U2")
+    p = ws.recv_json()["payload"]
+    assert p["type"] == "message_action" and p["callback_id"] == "reply_to_customer"
+    assert p["message"]["thread_ts"] == parent and p["trigger_id"], p
+    ws.send_json({"envelope_id": eid})
+
+
 def main():
     tests = [(n, f) for n, f in globals().items() if n.startswith("test_") and callable(f)]
     passed = failed = 0

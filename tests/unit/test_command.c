@@ -78,3 +78,30 @@ TEST(a_teammate_typed_as_a_chat_id_arrives_as_at_name_and_their_id)
     CHECK_STR(c.args, "1 <@U2>");
     chat_command_clear(&c);
 }
+
+TEST(a_form_becomes_the_command_line_it_stands_for)
+{
+    struct chat_field fields[] = {
+        { .name = "text", .label = "Reply", .kind = CHAT_FIELD_TEXT },
+        { .name = "canned", .label = "Canned", .kind = CHAT_FIELD_CHOICE, .fills = "text" },
+        { .name = "who", .label = "Who", .kind = CHAT_FIELD_STAFF },
+        { .name = "dm", .label = "DM", .kind = CHAT_FIELD_FLAG, .verb = "dm" },
+    };
+    struct chat_form form = { .verb = "reply", .fields = fields, .nfields = 4 };
+    struct chat_field_value v[] = { { "text", "Hi  there" }, { "canned", "thanks" },
+                                    { "who", "U2" }, { "dm", "" } };
+    struct chat_command c = { 0 };
+    CHECK_INT(chat_command_from_form(&c, "/tw", &form, 42, v, 4), 0);
+    CHECK_STR(c.verb, "reply");
+    CHECK_STR(c.args, "42 Hi  there @U2");       /* the fill choice is no argument */
+    CHECK_STR(c.raw, "/tw reply 42 Hi  there @U2");
+    CHECK_INT(c.ticket, 42);
+    CHECK_INT(c.nfields, 4);
+    CHECK_STR(chat_form_value(c.fields, c.nfields, "canned"), "thanks");
+    v[3].value = "1";                             /* the flag switches the verb */
+    CHECK_INT(chat_command_from_form(&c, "/tw", &form, 42, v, 4), 0);
+    CHECK_STR(c.verb, "dm");
+    CHECK_STR(c.argv[0], "42");
+    CHECK(chat_form_value(v, 4, "nope") == NULL);
+    chat_command_clear(&c);
+}

@@ -784,3 +784,93 @@ TEST(stats_counts_tickets_answers_and_the_median_first_response)
     CHECK_STR(run(&f, AGENT, "stats forever"), "Usage: /tw stats [today|7d]");
     fx_close(&f);
 }
+
+/* --- forms (issue 19) ---------------------------------------------------- */
+
+/* Runs verb's form with `values` for ticket `id` as `user`, the way a modal
+ * or the console hands it over.  Returns the answer; *failed as set. */
+static const char *run_form(struct fx *f, const char *user, const char *verb, int64_t id,
+                            const struct chat_field_value *values, size_t n, int *failed)
+{
+    struct chat_form *form = script_form(f->rt, verb, user);
+    struct chat_command cmd = { 0 };
+    char *answer;
+    *failed = 0;
+    CHECK(form != NULL);
+    CHECK_INT(chat_command_from_form(&cmd, "/tw", form, id, values, n), 0);
+    cmd.user_id = user;
+    cmd.channel = "#support";
+    cmd.failed = failed;
+    answer = script_run_command(f->rt, &cmd);
+    chat_command_clear(&cmd);
+    chat_form_free(form);
+    snprintf(f->answer, sizeof f->answer, "%s", answer ? answer : "(null)");
+    free(answer);
+    return f->answer;
+}
+
+TEST(shipped_forms_offer_saved_canned_answers_and_configured_staff)
+{
+    struct fx f;
+    struct chat_form *form;
+    fx_open(&f, "scripts-forms1.db");
+    run(&f, LEAD, "canned add thanks Thanks {name}!");
+    form = script_form(f.rt, "reply", AGENT);
+    CHECK(form != NULL);
+    CHECK_INT(form->nfields, 3);
+    CHECK_STR(form->fields[0].name, "text");
+    CHECK_INT(form->fields[0].max, 280);
+    CHECK_INT(form->fields[0].weighted, 1);
+    CHECK_INT(form->fields[1].kind, CHAT_FIELD_CHOICE);
+    CHECK_STR(form->fields[1].fills, "text");
+    CHECK_INT(form->fields[1].noptions, 1);
+    CHECK_STR(form->fields[1].options[0], "thanks");
+    CHECK_STR(form->fields[2].verb, "dm");
+    chat_form_free(form);
+    form = script_form(f.rt, "assign", AGENT);
+    CHECK(form != NULL);
+    CHECK_INT(form->fields[0].kind, CHAT_FIELD_STAFF);
+    CHECK_INT(form->fields[0].noptions, 3);          /* U1-U3, not the console's admin */
+    for (size_t i = 0; i < form->fields[0].noptions; i++)
+        CHECK(strcmp(form->fields[0].options[i], "local-admin") != 0);
+    chat_form_free(form);
+    CHECK(script_form(f.rt, "close", AGENT) == NULL);  /* no form declared */
+    fx_close(&f);
+}
+
+TEST(a_submitted_form_runs_the_same_script_as_the_typed_line)
+{
+    struct fx f;
+    int failed;
+    struct chat_field_value reply[] = { { "text", "Sorry about that!" }, { "canned", "" },
+                                        { "dm", "" } };
+    struct chat_field_value dm[] = { { "text", "Your order is 4411" }, { "dm", "1" } };
+    struct chat_field_value who[] = { { "who", "U1" } };
+    struct chat_field_value tooshort[] = { { "text", "" } };
+    fx_open(&f, "scripts-forms2.db");
+    CHECK_HAS(run_form(&f, AGENT, "reply", 1, reply, 3, &failed),
+              "Reply to @tombecker77 queued: Sorry about that! ^BO");
+    CHECK_INT(failed, 0);
+    /* the DM switch runs dm with the same text */
+    CHECK_HAS(run_form(&f, AGENT, "reply", 1, dm, 2, &failed), "DM to @tombecker77 queued.");
+    CHECK_INT(failed, 0);
+    CHECK_HAS(run_form(&f, AGENT, "assign", 2, who, 1, &failed), "#2 is now Alice Jensen's");
+    /* a refusal is flagged, so a modal shows it on the field */
+    CHECK_HAS(run_form(&f, AGENT, "reply", 1, tooshort, 1, &failed), "Usage");
+    CHECK_INT(failed, 1);
+    CHECK_HAS(run_form(&f, AGENT, "escalate", 1, NULL, 0, &failed), "needs the lead role");
+    CHECK_INT(failed, 1);
+    fx_close(&f);
+}
+
+TEST(canned_fill_shows_the_answer_filled_for_the_ticket_and_sends_nothing)
+{
+    struct fx f;
+    fx_open(&f, "scripts-forms3.db");
+    run(&f, LEAD, "canned add thanks Thanks {name}, it is fixed! {agent}");
+    run(&f, LEAD, "canned add odd Hi {nickname}");
+    CHECK_STR(run(&f, AGENT, "canned fill 1 thanks"), "Thanks Tom Becker, it is fixed! Bob Okafor");
+    CHECK_HAS(run(&f, AGENT, "canned fill 1 odd"), "has {nickname}");
+    CHECK_INT(count_events(&f, 1, "reply"), 0);
+    fx_close(&f);
+}

@@ -384,8 +384,9 @@ TEST(slack_ticket_message_has_number_handle_link_buttons_and_metadata)
     CHECK(strstr(dump, "first response due in 59 min") != NULL);
     free(dump);
     actions = json_object_get(json_array_get(blocks, 3), "elements");
-    CHECK_INT(json_array_size(actions), 3);
-    CHECK_STR(json_string_value(json_object_get(json_array_get(actions, 0), "action_id")), "assign_me");
+    CHECK_INT(json_array_size(actions), 6);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(actions, 0), "action_id")), "form_reply");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(actions, 2), "action_id")), "assign_me");
     CHECK_STR(json_string_value(json_object_get(json_array_get(actions, 0), "value")), "42");
     meta = json_object_get(m, "metadata");
     CHECK_STR(json_string_value(json_object_get(meta, "event_type")), "vigil_ticket");
