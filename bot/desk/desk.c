@@ -30,13 +30,19 @@ struct desk *desk_new(uv_loop_t *loop, struct store *store, const struct config 
     d->loop = loop;
     d->store = store;
     d->cfg = cfg;
+    if (sla_open(d)) {   /* logged there */
+        free(d);
+        return NULL;
+    }
     return d;
 }
 
 void desk_free(struct desk *d)
 {
-    if (d)
+    if (d) {
         outbox_forget(d);
+        sla_free(d);
+    }
     free(d);   /* timers are closed by desk_stop before the loop ends */
 }
 
@@ -258,6 +264,19 @@ int desk_queue_thread(struct desk *d, const struct ticket *t, const char *text)
                       t->id, json_pack("{s:s}", "text", text));
 }
 
+int desk_queue_alert(struct desk *d, const struct ticket *t, const char *text, void *ping)
+{
+    char target[96];
+    json_t *p = json_pack("{s:s}", "text", text);
+    if (p && ping)
+        json_object_set_new(p, "ping", ping);
+    else
+        json_decref(ping);
+    return desk_queue(d, "ticket.thread",
+                      desk_chat_target(d, ticket_channel(d, t), target, sizeof target),
+                      t->id, p);
+}
+
 int desk_queue_receipt(struct desk *d, const struct ticket *t, int64_t line, const char *text,
                        int resend)
 {
@@ -284,6 +303,7 @@ int desk_record_change(struct desk *d, struct ticket *t, const char *actor, cons
                        const char *detail, const char *thread_line, int64_t now)
 {
     t->updated_at = now;
+    sla_restamp(d, t);   /* a tag may have moved it to a team's hours */
     if (store_ticket_update(d->store, t) ||
         store_event_append(d->store, t->id, actor, action, detail, now) ||
         (thread_line && desk_queue_thread(d, t, thread_line)) ||
@@ -365,8 +385,10 @@ static int open_ticket(struct desk *d, const struct mention *m, int64_t now, int
     t.last_tweet_id = tid;
     t.text = m->text;
     t.opened_at = now;
-    /* The customer's clock starts when they tweeted, not when we saw it. */
-    t.sla_due_at = tweeted + (int64_t)d->cfg->sla_first_response;
+    /* The customer's clock starts when they tweeted, not when we saw it;
+     * it counts business hours only (sla.c). */
+    t.tweeted_at = tweeted;
+    sla_restamp(d, &t);
     t.injected = m->injected;
     t.updated_at = now;
     *id = store_ticket_insert(d->store, &t);
@@ -394,6 +416,8 @@ static int attach(struct desk *d, int64_t tid, const struct mention *m, int64_t 
         return DESK_ERR;
     snprintf(detail, sizeof detail, "%lld", (long long)m->id);
     set_str(&t.last_tweet_id, detail);
+    /* answered before: the next response is due after this tweet */
+    sla_follow_up(&t, m->created_at > 0 && m->created_at <= now ? m->created_at : now);
     text_excerpt(m->text, line, sizeof line);
     snprintf(detail, sizeof detail, "@%s: %s", t.customer_handle, line);
     rc = desk_record_change(d, &t, "customer", "follow-up", detail, detail, now);

@@ -30,6 +30,11 @@ struct ticket {
     char *chat_ref;            /* the ticket message's id in chat (Slack ts) */
     char *chat_channel;
     char *chat_digest;         /* the digest message that listed it, until it gets its own */
+    /* SLA clocks (issue 17): the opening tweet's time; the follow-up clock,
+     * running from the customer's first tweet after vigil's last confirmed
+     * reply (followup_at, 0: not waiting) to followup_due_at */
+    int64_t tweeted_at, followup_at, followup_due_at;
+    int followup_warned, followup_breached;   /* warnings sent (count); breached */
 };
 
 struct event {
@@ -60,6 +65,8 @@ int store_busy(struct store *s);
  * since, and why (written to `why`); 0 when healthy. */
 int64_t store_failing_since(struct store *s, char *why, size_t len);
 int store_schema_version(struct store *s);
+/* The newest schema version this build knows (what store_open migrates to). */
+int store_schema_latest(void);
 int64_t store_size_bytes(struct store *s);
 
 /* Transactions nest (inner levels are savepoints).  commit/rollback close
