@@ -667,7 +667,7 @@ json_t *slack_text_message(const char *text)
 int slack_id_shaped(const char *id, char kind)
 {
     size_t n = id ? strlen(id) : 0;
-    if (n < 3 || n > 32)
+    if (n < 2 || n > 32)
         return 0;
     if (kind == 'S' ? id[0] != 'S' : id[0] != 'U' && id[0] != 'W')
         return 0;

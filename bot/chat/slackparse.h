@@ -103,7 +103,7 @@ json_t *slack_line_message(const char *text, const char *resend);
  * slack_text_message does.  New json_t; NULL on error. */
 json_t *slack_alert_message(const struct chat_ping *ping, size_t nping, const char *text);
 /* Is `id` a Slack user ('U'/'W') or user group ('S') id: the letter, then
- * two or more of A-Z 0-9? */
+ * A-Z and 0-9 only (up to 32 in all)? */
 int slack_id_shaped(const char *id, char kind);
 /* A command's answer for Slack: escaped (it may quote tweets), in a code
  * block when it has several lines, cut near 3,000 bytes; {text,

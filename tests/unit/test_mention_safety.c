@@ -322,7 +322,7 @@ static void message_pings(json_t *v, char *out, size_t len)
  * ('U'), a group ('S'), or nothing vigil may write (0). */
 static const struct { const char *id; char kind; } ping_ids[] = {
     { "U024BE7LH", 'U' }, { "W0123ABC", 'U' }, { "S0123ONCALL", 'S' }, { "SABC", 'S' },
-    { "U1", 0 }, { "S", 0 }, { "u024be7lh", 0 }, { "U02>|x", 0 }, { "<!channel>", 0 },
+    { "U1", 'U' }, { "S", 0 }, { "u024be7lh", 0 }, { "U02>|x", 0 }, { "<!channel>", 0 },
     { "S12^x", 0 }, { "here", 0 }, { "!here", 0 }, { "U024 BE", 0 }, { "@U024", 0 },
     { "subteam^S1", 0 }, { "", 0 }, { "U0_2", 0 },
 };
