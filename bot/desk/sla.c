@@ -48,6 +48,9 @@ int sla_open(struct desk *d)
     const struct config *c = d->cfg;
     char err[300];
 
+    if (!c->nsla_notify && c->chat && strcmp(c->chat, "slack") == 0)
+        log_warn("sla.notify is not set: SLA warnings on unassigned tickets notify no one",
+                 "hint=%s", "set sla.notify to the on-duty user group (\"S0123ABCD\")");
     d->hours = hours_new(&c->sla_hours, err, sizeof err);
     if (!d->hours) {
         log_error("sla.hours cannot be used", "error=%s", err);

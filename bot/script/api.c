@@ -1030,6 +1030,8 @@ static void push_config(lua_State *L, const struct config *c)
     lua_setfield(L, -2, "first_response");
     lua_pushnumber(L, c->sla_warn_before);
     lua_setfield(L, -2, "warn_before");
+    lua_pushnumber(L, c->sla_follow_up);   /* issue 17 */
+    lua_setfield(L, -2, "follow_up");
     lua_setfield(L, -2, "sla");
 }
 

@@ -249,3 +249,35 @@ TEST(sla_a_team_tag_puts_the_ticket_on_the_team_hours)
     store_ticket_clear(&t);
     fx_close(&f);
 }
+
+TEST(sla_the_ticket_message_counts_down_its_last_hour_in_steps_not_every_check)
+{
+    struct fx f;
+    int64_t due;
+    fx_open(&f, "pol6.db");
+    tweet(&f, 900, utc(2026, 12, 8, 9, 0));              /* Tuesday 10:00 CET */
+    due = utc(2026, 12, 8, 10, 0);
+    desk_set_adapters(f.desk, &fake.chat, &fake.source);
+    desk_start(f.desk);
+    fx_drain(&f);
+    CHECK_INT(logged("post 1 new ann"), 1);
+    /* every 10 s from 61 min before the target to 31 min before: the
+     * "due in" steps at 60, 55, 50, 45, 40 and 35 min each refresh once */
+    for (int64_t at = due - 3610; at <= due - 1810; at += 10) {
+        desk_set_clock(f.desk, at);
+        desk_sla_check(f.desk);
+        fx_drain(&f);
+    }
+    CHECK_INT(logged("update ts-1"), 6);
+    /* below 10 minutes, each minute: 9 more steps after the 10-min warning */
+    for (int64_t at = due - 1800; at < due; at += 10) {
+        desk_set_clock(f.desk, at);
+        desk_sla_check(f.desk);
+        fx_drain(&f);
+    }
+    /* 30 min: the first warning's own refresh; 25, 20, 15; 10 min: the
+     * second warning's; then each minute, 9 to 1: 20 in the hour */
+    CHECK_INT(logged("update ts-1"), 6 + 1 + 3 + 1 + 9);
+    CHECK_INT(count_events(&f, "sla warning"), 2);
+    fx_close(&f);
+}
