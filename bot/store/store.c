@@ -759,7 +759,10 @@ int store_stats(struct store *s, int64_t since, int64_t target, struct store_sta
         " (SELECT count(*) FROM tickets WHERE first_response_at >= ?1),"
         " (SELECT count(*) FROM tickets WHERE first_response_at >= ?1"
         "   AND first_response_at <= sla_due_at)");
-    sqlite3_stmt *med = stmt(s, "SELECT first_response_at - (sla_due_at - ?2) AS wait"
+    /* the wait is wall time from the tweet (sla_due_at is business time
+     * after it, issue 17); tweeted_at is 0 only in rows no migration saw */
+    sqlite3_stmt *med = stmt(s, "SELECT first_response_at - CASE WHEN tweeted_at > 0"
+        " THEN tweeted_at ELSE sla_due_at - ?2 END AS wait"
         " FROM tickets WHERE first_response_at >= ?1 ORDER BY wait");
     int64_t *waits = NULL;
     size_t n = 0, cap = 0;

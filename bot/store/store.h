@@ -116,8 +116,9 @@ struct store_stats {
     int64_t opened, answered, answered_in_target; /* since `since` */
     int64_t median_first_response;                /* seconds; -1 when none */
 };
-/* Counts for `stats`; `target` is sla.first_response (tweeted_at is
- * sla_due_at - target). */
+/* Counts for `stats`; `target` is sla.first_response (for a ticket
+ * without tweeted_at, the tweet was sla_due_at - target).  Answered in
+ * time: first_response_at <= sla_due_at, which counts business hours. */
 int store_stats(struct store *s, int64_t since, int64_t target, struct store_stats *out);
 
 /* --- events (append-only audit log) ----------------------------------- */
