@@ -140,3 +140,38 @@ def test_outside_business_hours_the_clock_waits_for_the_next_opening(tmp):
     finally:
         fs.stop()
         fx.stop()
+
+
+def test_a_follow_up_after_a_reply_starts_the_next_response_clock_and_pings_the_assignee(tmp):
+    fs, fx = fakes()
+    try:
+        first = fx.add_mention("@AcmeSupport where is my order?", author=("41", "ann", "Ann"),
+                               created_at=time.time())
+        bot, dbp = start(tmp, fs, fx, {
+            "first_response": 600, "follow_up": 60, "warn": Raw("{ 50 }"),
+            "notify": "S0ONCALL", "check_interval": 0.2})
+        wait_for(lambda: query(dbp, "SELECT count(*) FROM tickets")[0][0] == 1, 10, "ticket", bot)
+        fs.wait_ack(fs.send_slash("assign 1 me", user_id="U1"))
+        fs.wait_ack(fs.send_slash("reply 1 It ships today", user_id="U1"))
+        fx.wait_tweets(1)
+        wait_for(lambda: query(dbp, "SELECT first_response_at FROM tickets")[0][0], 10,
+                 "X's confirmation", bot)
+        # the customer answers 50 s ago (X's clock): 10 s of the minute left
+        fx.add_mention("@AcmeSupport it does not, the tracking is stuck",
+                       author=("41", "ann", "Ann"), conversation_id=first,
+                       created_at=time.time() - 50)
+        wait_for(lambda: lines(fs, "Next-response target missed for #1"), 30, "the breach", bot)
+        warn, = lines(fs, "left to its next response target")
+        breach, = lines(fs, "Next-response target missed for #1")
+        assert warn["pings"] == ["@U1"] and breach["pings"] == ["@U1"], (warn, breach)
+        (reason, fbreached, sbreached), = query(
+            dbp, "SELECT escalation_reason, followup_breached, sla_breached FROM tickets")
+        assert (reason, fbreached, sbreached) == ("next-response target missed", 1, 0)
+        pinged = [m["text"][:50] for m in fs.messages("C_MENTIONS") + fs.messages("C_ESCALATE")
+                  if m.get("pings") and m["ts"] not in (warn["ts"], breach["ts"])]
+        assert pinged == [], pinged
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+        fx.stop()
