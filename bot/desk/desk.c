@@ -797,6 +797,7 @@ static int op_escalate(struct desk *d, struct ticket *t, struct op *op, int64_t 
 {
     const char *reason = op->arg && *op->arg ? op->arg : "no reason given";
     char line[1000], target[96], ex[400], url[160], why[240], who[64];
+    json_t *payload, *ping;
 
     if (t->escalated)
         return say(op->err, op->errlen, DESK_INVALID, "#%lld is already escalated (%s).",
@@ -813,10 +814,15 @@ static int op_escalate(struct desk *d, struct ticket *t, struct op *op, int64_t 
     desk_permalink(d, t->customer_handle, t->tweet_id, url, sizeof url);
     snprintf(line, sizeof line, "#%lld escalated by %s: %s\n@%s: %s\n%s",
              (long long)t->id, desk_staff_name(d, op->actor), why, who, ex, url);
+    payload = json_pack("{s:s,s:s}", "channel", d->cfg->channel_escalations, "text", line);
+    /* a missed target's escalation is an alert: it pings, as its breach
+     * line did (issue 17); the ids come from config, never from the text */
+    ping = payload && (t->sla_breached || t->followup_breached) ? sla_ping(d, t) : NULL;
+    if (ping)
+        json_object_set_new(payload, "ping", ping);
     if (desk_queue(d, "channel.post",
                    desk_chat_target(d, d->cfg->channel_escalations, target, sizeof target),
-                   t->id, json_pack("{s:s,s:s}", "channel", d->cfg->channel_escalations,
-                                    "text", line)))
+                   t->id, payload))
         return DESK_ERR;
     snprintf(line, sizeof line, "%s escalated #%lld: %s", desk_staff_name(d, op->actor),
              (long long)t->id, reason);

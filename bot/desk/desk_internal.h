@@ -124,6 +124,9 @@ int sla_answered(struct ticket *t, int64_t at);
  * response"), its due time in *due; NULL (and *due the first-response
  * due time) when none runs. */
 const char *sla_running(const struct ticket *t, int64_t *due);
+/* Who an alert on `t` notifies: its assignee, else sla.notify.  New JSON
+ * array of {id, name} (a json_t *), NULL when there is no one to notify. */
+void *sla_ping(struct desk *d, const struct ticket *t);
 /* desk_queue_thread for an alert: `ping` (a JSON array of {id, name},
  * stolen, may be NULL) says who it notifies; only sla.c builds one. */
 int desk_queue_alert(struct desk *d, const struct ticket *t, const char *text, void *ping);

@@ -1054,6 +1054,7 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
         goto out;
     }
     if (strcmp(j->kind, "channel.post") == 0) {
+        ctx->ping = json_incref(json_object_get(p, "ping"));   /* an SLA escalation */
         line_for_job(ctx, j, payload_str(p, "channel"), NULL, payload_str(p, "text"), NULL);
         goto out;
     }

@@ -158,9 +158,7 @@ const char *sla_running(const struct ticket *t, int64_t *due)
 
 /* --- alerts ---------------------------------------------------------------- */
 
-/* Who an alert on `t` notifies: its assignee, else sla.notify.  New JSON
- * array of {id, name}, NULL when there is no one to notify. */
-static json_t *ping_for(struct desk *d, const struct ticket *t)
+void *sla_ping(struct desk *d, const struct ticket *t)
 {
     const struct config *c = d->cfg;
     json_t *a = json_array();
@@ -238,7 +236,7 @@ static int check_one(struct desk *d, int64_t id, int64_t now)
                  first ? "First-response" : "Next-response", (long long)t.id,
                  t.customer_handle, who);
         rc = desk_record_change(d, &t, "system", "sla breached", info.target, NULL, now) ||
-             desk_queue_alert(d, &t, line, ping_for(d, &t));
+             desk_queue_alert(d, &t, line, sla_ping(d, &t));
     } else if (warn) {
         *warned = k;
         info.left = left;
@@ -247,7 +245,7 @@ static int check_one(struct desk *d, int64_t id, int64_t now)
         snprintf(line, sizeof line, "#%lld (@%s) has %s left to its %s target: %s",
                  (long long)t.id, t.customer_handle, left_s, target, who);
         rc = desk_record_change(d, &t, "system", "sla warning", left_s, NULL, now) ||
-             desk_queue_alert(d, &t, line, ping_for(d, &t));
+             desk_queue_alert(d, &t, line, sla_ping(d, &t));
     }
     store_ticket_clear(&t);
     if (rc || store_commit(d->store)) {

@@ -1,8 +1,8 @@
 """End-to-end: the SLA policy against the strict fake Slack, which counts
 the notifications Slack would send for each message ("pings"): a warning
 pings the assignee or, unassigned, the on-duty group (sla.notify); a breach
-line too; a tweet, whatever it says, pings nobody; outside business hours
-the clock waits."""
+line and the escalation it causes too; a tweet, whatever it says, pings
+nobody; outside business hours the clock waits."""
 import datetime
 import json
 import os
@@ -88,9 +88,14 @@ def test_sla_warnings_ping_the_assignee_or_the_on_duty_group_and_tweets_ping_nob
         assert breach1["pings"] == ["!subteam^S0ONCALL"], breach1
         assert warn2["pings"] == ["@U2"], warn2
         assert warn1.get("thread_ts") and warn2.get("thread_ts")
+        # the breach escalated #1 (the default hook): that post pings too
+        wait_for(lambda: fs.messages("C_ESCALATE"), 10, "the escalation post", bot)
+        esc, = fs.messages("C_ESCALATE")
+        assert esc["text"].startswith("<!subteam^S0ONCALL> #1 escalated by"), esc["text"]
+        assert esc["pings"] == ["!subteam^S0ONCALL"], esc
         # every other message: the tickets quoting the hostile tweet, the
-        # assignment, the escalation post: no notification at all
-        alerts = {warn1["ts"], breach1["ts"], warn2["ts"]}
+        # assignment: no notification at all
+        alerts = {warn1["ts"], breach1["ts"], warn2["ts"], esc["ts"]}
         others = [(m["text"][:60], m["pings"])
                   for m in fs.messages("C_MENTIONS") + fs.messages("C_ESCALATE")
                   if m["ts"] not in alerts and m.get("pings")]
@@ -167,8 +172,11 @@ def test_a_follow_up_after_a_reply_starts_the_next_response_clock_and_pings_the_
         (reason, fbreached, sbreached), = query(
             dbp, "SELECT escalation_reason, followup_breached, sla_breached FROM tickets")
         assert (reason, fbreached, sbreached) == ("next-response target missed", 1, 0)
+        wait_for(lambda: fs.messages("C_ESCALATE"), 10, "the escalation post", bot)
+        esc, = fs.messages("C_ESCALATE")
+        assert esc["pings"] == ["@U1"], esc
         pinged = [m["text"][:50] for m in fs.messages("C_MENTIONS") + fs.messages("C_ESCALATE")
-                  if m.get("pings") and m["ts"] not in (warn["ts"], breach["ts"])]
+                  if m.get("pings") and m["ts"] not in (warn["ts"], breach["ts"], esc["ts"])]
         assert pinged == [], pinged
         assert fs.errors == [], fs.errors
         assert bot.stop()[0] == 0

@@ -147,7 +147,9 @@ TEST(sla_a_friday_evening_tweet_is_due_monday_and_warns_the_on_duty_group)
     CHECK_INT(logged("alert ts-1 [S0ONCALL] #1 (@ann) has 30 min left to its first response"), 1);
     CHECK_INT(logged("alert ts-1 [S0ONCALL] #1 (@ann) has 10 min left"), 1);
     CHECK_INT(logged("alert ts-1 [S0ONCALL] First-response target missed for #1 (@ann)"), 1);
-    CHECK_INT(logged("alert "), 3);
+    /* and the escalation it caused, in the escalations channel */
+    CHECK_INT(logged("alert - [S0ONCALL] #1 escalated by"), 1);
+    CHECK_INT(logged("alert "), 4);
     fx_close(&f);
 }
 
