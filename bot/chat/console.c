@@ -243,8 +243,9 @@ static void console_post_alert(struct chat *chat, const char *channel, const cha
     size_t used = 0;
     (void)job;
     for (size_t i = 0; i < nping && i < CHAT_MAX_PINGS; i++) {
-        int n = snprintf(who + used, sizeof who - used, "%s@%s", used ? " " : "\xf0\x9f\x94\x94 ",
-                         ping[i].name && *ping[i].name ? ping[i].name : ping[i].id);
+        const char *name = ping[i].name && *ping[i].name ? ping[i].name : ping[i].id;
+        int n = snprintf(who + used, sizeof who - used, "%s%s%s",
+                         used ? " " : "\xf0\x9f\x94\x94 ", *name == '@' ? "" : "@", name);
         if (n < 0 || (size_t)n >= sizeof who - used)
             break;
         used += (size_t)n;

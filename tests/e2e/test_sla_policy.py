@@ -6,6 +6,7 @@ nobody; outside business hours the clock waits."""
 import datetime
 import json
 import os
+import re
 import sys
 import time
 
@@ -183,3 +184,28 @@ def test_a_follow_up_after_a_reply_starts_the_next_response_clock_and_pings_the_
     finally:
         fs.stop()
         fx.stop()
+
+
+def test_the_console_shows_who_a_warning_would_ping(tmp):
+    """The console notifies no one; it shows the ping as "🔔 @name"."""
+    page = {"data": [{"id": "1860000000000000009", "text": "@AcmeSupport hello?",
+                      "author_id": "41", "created_at": "2026-11-20T09:00:00.000Z",
+                      "conversation_id": "1860000000000000009",
+                      "edit_history_tweet_ids": ["1860000000000000009"]}],
+            "includes": {"users": [{"id": "41", "name": "Ann", "username": "ann"}]},
+            "meta": {"newest_id": "1860000000000000009", "result_count": 1}}
+    replay = os.path.join(tmp, "one.jsonl")
+    with open(replay, "w") as f:
+        f.write(json.dumps(page) + "\n")
+    cfg = write_config(tmp, replay={"file": replay, "interval": 0.05},
+                       channels={"on_duty": "@oncall"},
+                       sla={"first_response": 60, "warn": Raw("{ 55 }"), "notify": "S0ONCALL",
+                            "check_interval": 0.2})
+    bot = Bot(tmp, cfg)
+    bot.wait_started()
+    # the replay stamps its tweets with the time it reads them: 55 s left in 5 s
+    wait_for(lambda: "\U0001F514" in bot.stdout(), 20, "the warning", bot)
+    line, = [x for x in bot.stdout().splitlines() if "\U0001F514" in x]
+    assert re.search("\U0001F514 @oncall: #1 \\(@ann\\) has [1-5]?[0-9]s left to its first "
+                     "response target: @oncall", line), line
+    assert bot.stop()[0] == 0
