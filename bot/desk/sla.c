@@ -25,8 +25,11 @@ static void on_timer(uv_timer_t *t)
     desk_sla_check(t->data);
 }
 
+static void restamp_running(struct desk *d);
+
 void sla_init(struct desk *d)
 {
+    restamp_running(d);
     uint64_t ms = (uint64_t)(d->cfg->sla_check_interval * 1000);
     uv_timer_init(d->loop, &d->sla_timer);
     d->sla_timer.data = d;
@@ -154,6 +157,40 @@ const char *sla_running(const struct ticket *t, int64_t *due)
         return "next response";
     }
     return NULL;
+}
+
+/* At start, the running clocks' due times follow this run's calendars (a
+ * changed sla.hours applies to waiting tickets at once), still counted from
+ * the stored clock starts, in one transaction.  The soonest 10,000 only
+ * (a start must stay quick); any other is restamped at its next change. */
+static void restamp_running(struct desk *d)
+{
+    size_t n = 0;
+    int64_t *ids = store_ticket_list(d->store, "sla", NULL, 10000, &n);
+    int rc = 0;
+
+    if (!ids || store_begin(d->store)) {
+        free(ids);
+        return;
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct ticket t;
+        int64_t first, next;
+        if (store_ticket_get(d->store, ids[i], &t))
+            continue;
+        first = t.sla_due_at;
+        next = t.followup_due_at;
+        sla_restamp(d, &t);
+        if (t.sla_due_at != first || t.followup_due_at != next)
+            rc = store_ticket_update(d->store, &t);
+        store_ticket_clear(&t);
+    }
+    if (rc || store_commit(d->store)) {
+        store_rollback(d->store);
+        log_warn("SLA due times could not be brought up to date with sla.hours",
+                 "tickets=%zu", n);
+    }
+    free(ids);
 }
 
 /* --- alerts ---------------------------------------------------------------- */

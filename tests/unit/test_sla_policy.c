@@ -21,7 +21,15 @@ struct fx {
     struct desk *desk;
 };
 
+static void fx_open_with(struct fx *f, const char *name, const char *sla);
+
 static void fx_open(struct fx *f, const char *name)
+{
+    fx_open_with(f, name, NULL);
+}
+
+/* `sla`: the config's sla table instead of the Berlin office's. */
+static void fx_open_with(struct fx *f, const char *name, const char *sla)
 {
     char cfgpath[700], dbpath[600], err[512];
     FILE *fp;
@@ -34,8 +42,11 @@ static void fx_open(struct fx *f, const char *name)
                 "x = { handle = 'AcmeSupport', user_id = '99' }\n"
                 "outbox = { x_rate = 1000, max_attempts = 3, max_backoff = 0.01 }\n"
                 "staff = { U1 = { name = 'Alice Jensen' } }\n"
-                "channels = { on_duty = '@support-oncall' }\n"
-                "sla = { first_response = 3600, follow_up = 2400, warn = { 1800, 600 },\n"
+                "channels = { on_duty = '@support-oncall' }\n");
+    if (sla)
+        fprintf(fp, "sla = %s\n", sla);
+    else
+        fprintf(fp, "sla = { first_response = 3600, follow_up = 2400, warn = { 1800, 600 },\n"
                 "  notify = 'S0ONCALL',\n"
                 "  hours = { timezone = 'Europe/Berlin', weekdays = '09:00-17:00',\n"
                 "            holidays = { '2026-12-24' } },\n"
@@ -281,5 +292,30 @@ TEST(sla_the_ticket_message_counts_down_its_last_hour_in_steps_not_every_check)
      * second warning's; then each minute, 9 to 1: 20 in the hour */
     CHECK_INT(logged("update ts-1"), 6 + 1 + 3 + 1 + 9);
     CHECK_INT(count_events(&f, "sla warning"), 2);
+    fx_close(&f);
+}
+
+TEST(sla_new_business_hours_apply_to_waiting_tickets_at_the_next_start)
+{
+    struct fx f;
+    struct ticket t;
+    /* around the clock: Saturday 2026-12-05 12:00 UTC, due 13:00 */
+    fx_open_with(&f, "pol7.db", "{ first_response = 3600 }");
+    tweet(&f, 900, utc(2026, 12, 5, 12, 0));
+    store_ticket_get(f.store, 1, &t);
+    CHECK_INT(t.sla_due_at, utc(2026, 12, 5, 13, 0));
+    store_ticket_clear(&t);
+    fx_close(&f);
+    /* the team now keeps office hours: the same tweet is due Monday 10:00 CET */
+    fx_open(&f, "pol7.db");
+    desk_set_adapters(f.desk, &fake.chat, &fake.source);
+    desk_set_clock(f.desk, utc(2026, 12, 5, 12, 30));
+    desk_start(f.desk);
+    store_ticket_get(f.store, 1, &t);
+    CHECK_INT(t.tweeted_at, utc(2026, 12, 5, 12, 0));
+    CHECK_INT(t.sla_due_at, utc(2026, 12, 7, 9, 0));
+    store_ticket_clear(&t);
+    fx_drain(&f);
+    CHECK_INT(count_events(&f, "sla breached"), 0);
     fx_close(&f);
 }
