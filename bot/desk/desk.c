@@ -416,7 +416,7 @@ static int attach(struct desk *d, int64_t tid, const struct mention *m, int64_t 
         return DESK_ERR;
     snprintf(detail, sizeof detail, "%lld", (long long)m->id);
     set_str(&t.last_tweet_id, detail);
-    /* answered before: the next response is due after this tweet */
+    /* the next response is due after this tweet (sla.c) */
     sla_follow_up(&t, m->created_at > 0 && m->created_at <= now ? m->created_at : now);
     text_excerpt(m->text, line, sizeof line);
     snprintf(detail, sizeof detail, "@%s: %s", t.customer_handle, line);

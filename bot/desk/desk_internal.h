@@ -113,13 +113,14 @@ void sla_free(struct desk *d);
  * sla.teams) or sla.hours: derived, never counted, so a restart, a pause
  * or a new tag cannot lose time. */
 void sla_restamp(struct desk *d, struct ticket *t);
-/* A customer's follow-up tweeted `at`: starts the next-response clock
- * when the ticket was answered and none runs yet (sla_restamp sets its
- * due time). */
+/* A customer's follow-up tweeted `at`: the next-response clock starts
+ * there unless an earlier unanswered follow-up holds it (it runs once the
+ * first response is in; sla_restamp sets its due time). */
 void sla_follow_up(struct ticket *t, int64_t at);
-/* X confirmed a reply at `at`: the first response, and the end of a
- * running follow-up clock.  Returns 1 when `t` changed. */
-int sla_answered(struct ticket *t, int64_t at);
+/* X confirmed at `at` a reply queued at `queued_at`: the first response,
+ * and the answer to a follow-up tweeted before the reply was written (a
+ * later one keeps its clock).  Returns 1 when `t` changed. */
+int sla_answered(struct ticket *t, int64_t at, int64_t queued_at);
 /* The target whose clock runs on `t` ("first response" / "next
  * response"), its due time in *due; NULL (and *due the first-response
  * due time) when none runs. */

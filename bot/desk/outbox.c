@@ -454,7 +454,7 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
              report(d, &t, payload, line, 0);
         /* The first response is when X confirmed one, not when it was queued:
          * a reply that never goes out must not stop the SLA clock. */
-        if (!rc && sla_answered(&t, now))
+        if (!rc && sla_answered(&t, now, j->created_at))
             rc = store_ticket_update(d->store, &t) || desk_queue_update(d, &t);
     } else if (strcmp(j->kind, "x.dm") == 0 && r->status == SEND_OK) {
         rc = store_event_append(d->store, t.id, "system", "dm sent", r->ref, now) ||

@@ -123,21 +123,23 @@ void sla_restamp(struct desk *d, struct ticket *t)
 
 void sla_follow_up(struct ticket *t, int64_t at)
 {
-    if (strcmp(t->state, "open") != 0 || !t->first_response_at || t->followup_at)
-        return;   /* the first clock still runs, or the next one already does */
+    /* the earliest unanswered follow-up counts; kept while the first clock
+     * runs too, for a reply already on its way does not answer it */
+    if (strcmp(t->state, "open") != 0 || t->followup_at)
+        return;
     t->followup_at = at;
     t->followup_warned = 0;
     t->followup_breached = 0;
 }
 
-int sla_answered(struct ticket *t, int64_t at)
+int sla_answered(struct ticket *t, int64_t at, int64_t queued_at)
 {
     int changed = 0;
     if (!t->first_response_at) {
         t->first_response_at = at;
         changed = 1;
     }
-    if (t->followup_at) {
+    if (t->followup_at && t->followup_at <= queued_at) {
         t->followup_at = t->followup_due_at = 0;
         t->followup_warned = t->followup_breached = 0;
         changed = 1;

@@ -319,3 +319,32 @@ TEST(sla_new_business_hours_apply_to_waiting_tickets_at_the_next_start)
     CHECK_INT(count_events(&f, "sla breached"), 0);
     fx_close(&f);
 }
+
+TEST(sla_a_follow_up_while_the_reply_is_on_its_way_keeps_its_own_clock)
+{
+    struct fx f;
+    struct ticket t;
+    char err[200];
+    fx_open(&f, "pol8.db");
+    tweet(&f, 900, utc(2026, 12, 8, 9, 0));              /* Tuesday 10:00 CET */
+    desk_set_clock(f.desk, utc(2026, 12, 8, 9, 10));
+    desk_reply(f.desk, "U1", 1, "Looking into it", err, sizeof err);
+    /* before X confirms the reply, the customer writes again */
+    tweet(&f, 901, utc(2026, 12, 8, 9, 20));
+    desk_set_adapters(f.desk, &fake.chat, &fake.source);
+    desk_start(f.desk);
+    fx_drain(&f);
+    store_ticket_get(f.store, 1, &t);
+    CHECK(t.first_response_at != 0);
+    CHECK_INT(t.followup_at, utc(2026, 12, 8, 9, 20));   /* not answered by that reply */
+    CHECK_INT(t.followup_due_at, utc(2026, 12, 8, 10, 0));
+    store_ticket_clear(&t);
+    /* a follow-up written before the next reply was queued is answered by it */
+    desk_set_clock(f.desk, utc(2026, 12, 8, 9, 30));
+    desk_reply(f.desk, "U1", 1, "It ships today", err, sizeof err);
+    fx_drain(&f);
+    store_ticket_get(f.store, 1, &t);
+    CHECK_INT(t.followup_at, 0);
+    store_ticket_clear(&t);
+    fx_close(&f);
+}
