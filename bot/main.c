@@ -352,6 +352,7 @@ static void on_sighup(uv_signal_t *s, int signum)
     }
     changed = config_reload_into(a->cfg, fresh, restart, sizeof restart);
     config_free(fresh);
+    desk_sla_reload(a->desk);   /* sla.hours and sla.teams: new calendars */
     if (!a->cli_level)
         log_set_level((enum log_level)log_parse_level(a->cfg->log_level ? a->cfg->log_level
                                                                         : "info"));

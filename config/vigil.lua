@@ -34,6 +34,15 @@ staff = {
 }
 
 sla = {
-  first_response = 3600,   -- seconds: customers expect an answer within the hour
-  warn_before    = 900,    -- warn 15 minutes before the target
+  first_response = 3600,   -- business seconds: customers expect an answer within the hour
+  follow_up      = 3600,   -- ... and the next answer after they follow up
+  warn           = { 1800, 600 },   -- warn 30 and 10 business minutes before each
+  -- who an unassigned ticket's warnings ping: a Slack user group id, or a
+  -- list of user ids; an assigned ticket pings its assignee
+  -- notify = "S0123ABCD",
+  -- the clocks count business hours only (leave out: around the clock, UTC)
+  -- hours = { timezone = "Europe/Copenhagen", weekdays = "08:00-18:00",
+  --           sat = "10:00-14:00", holidays = { "2026-12-24", "2026-12-25" } },
+  -- a ticket tagged "billing" runs on billing's hours
+  -- teams = { billing = { timezone = "America/New_York", weekdays = "09:00-17:00" } },
 }

@@ -8,7 +8,7 @@ PKGS="pkg-config gcc make libwebsockets-dev libwebsockets-evlib-uv libuv1-dev
 libcurl4-openssl-dev libssl-dev libjansson-dev liblua5.4-dev libreadline-dev
 libsqlite3-dev libutf8proc-dev python3 tmux clang libclang-rt-14-dev valgrind openssl
 lua-check libsystemd-dev systemd man-db procps dpkg-dev
-python3-yaml python3-jsonschema"
+python3-yaml python3-jsonschema tzdata"
 # `make bench` also needs gnuplot for the chart and Node.js + npm for Hubot.
 # A machine whose nodejs package already ships npm (NodeSource's does) must
 # not get Debian's npm, which conflicts with it.

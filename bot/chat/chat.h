@@ -27,6 +27,10 @@ struct ticket_view {
     int64_t tweeted_at, sla_due_at, first_response_at;   /* Unix seconds; 0 = none */
     int mentions;                /* tweets in the ticket so far */
     int injected;                /* from :inject, not from X */
+    /* The SLA target whose clock runs (issue 17): "first response" or
+     * "next response" (after a customer's follow-up); sla_due_at is its
+     * due time.  NULL: none runs (answered, closed, or not told). */
+    const char *sla_target;
 };
 
 /* A teammate a command names, as the chat identified them (Slack's
@@ -99,6 +103,18 @@ struct chat_command {
     void *owned;                      /* chat/command.c's memory; chat_command_clear */
 };
 
+/* Someone a line of vigil's own notifies (issue 17): a person (a staff id,
+ * which is the chat's user id) or a group (Slack's user group id "S0123").
+ * Only the desk builds these, from config (a ticket's assignee, sla.notify),
+ * never from text: a tweet, a name or anything typed reaches chat as text,
+ * which adapters escape, so it can never notify anyone.  `name` is for
+ * people reading a terminal.  Borrowed for the duration of the call. */
+struct chat_ping {
+    const char *id;
+    const char *name;
+};
+#define CHAT_MAX_PINGS 16
+
 /* Returns the immediate answer for the user (new string, the adapter frees
  * it with free()), or NULL for none. */
 typedef char *(*chat_command_fn)(void *arg, const struct chat_command *cmd);
@@ -159,6 +175,13 @@ struct chat_ops {
     /* Optional (issue 19): tickets changed; a chat that shows an App Home
      * refreshes it soon (coalesced, never once per change). */
     void (*home_changed)(struct chat *c);
+    /* Optional: post_line that notifies `ping[0..nping)` (an alert: an SLA
+     * warning, a breach).  `text` is escaped like any line; the ping is
+     * the only markup, made from ids of the chat's own shape (others are
+     * dropped).  NULL: the line is posted without notifying. */
+    void (*post_alert)(struct chat *c, const char *channel, const char *thread,
+                       const struct chat_ping *ping, size_t nping, const char *text,
+                       int64_t job, send_done_fn done, void *arg);
 };
 
 /* A staff member's App Home (issue 19), built by the desk: lists of

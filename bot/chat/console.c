@@ -116,15 +116,23 @@ static void fmt_clock(int64_t t, char *out, size_t len)
 
 static void sla_text(const struct ticket_view *t, char *out, size_t len)
 {
+    const char *target = t->sla_target ? t->sla_target : "first response";
     int64_t left = t->sla_due_at - (int64_t)time(NULL);
-    if (t->first_response_at)
+    char when[16];
+    if (!t->sla_target && t->first_response_at)
         snprintf(out, len, "answered");
-    else if (strcmp(t->status, "closed") == 0)
+    else if (!t->sla_target && strcmp(t->status, "closed") == 0)
         snprintf(out, len, "closed unanswered");
-    else if (left >= 0)
-        snprintf(out, len, "%lld min to first response", (long long)(left + 59) / 60);
+    else if (left > 3600) {   /* paused outside business hours, or far off */
+        time_t due = (time_t)t->sla_due_at;
+        struct tm tm;
+        localtime_r(&due, &tm);
+        strftime(when, sizeof when, "%a %H:%M", &tm);
+        snprintf(out, len, "%s due %s", target, when);
+    } else if (left >= 0)
+        snprintf(out, len, "%lld min to %s", (long long)(left + 59) / 60, target);
     else
-        snprintf(out, len, "first response %lld min overdue", (long long)(-left + 59) / 60);
+        snprintf(out, len, "%s %lld min overdue", target, (long long)(-left + 59) / 60);
 }
 
 static void render(struct console *c, const struct ticket_view *t)
@@ -233,6 +241,39 @@ static void console_post_thread(struct chat *chat, const char *channel, const ch
     free(line);
     free(clean);
     ok_ref(c, done, arg);
+}
+
+static void console_post_channel(struct chat *chat, const char *channel, const char *text,
+                                 send_done_fn done, void *arg);
+
+/* An alert: the line, after who it notifies ("@Alice"), which is what a
+ * chat would turn into pings; the terminal notifies no one. */
+static void console_post_alert(struct chat *chat, const char *channel, const char *thread,
+                               const struct chat_ping *ping, size_t nping, const char *text,
+                               int64_t job, send_done_fn done, void *arg)
+{
+    char who[CHAT_MAX_PINGS * 72 + 16] = "", *line;
+    size_t used = 0;
+    (void)job;
+    for (size_t i = 0; i < nping && i < CHAT_MAX_PINGS; i++) {
+        const char *name = ping[i].name && *ping[i].name ? ping[i].name : ping[i].id;
+        int n = snprintf(who + used, sizeof who - used, "%s%s%s",
+                         used ? " " : "\xf0\x9f\x94\x94 ", *name == '@' ? "" : "@", name);
+        if (n < 0 || (size_t)n >= sizeof who - used)
+            break;
+        used += (size_t)n;
+    }
+    line = malloc(strlen(text) + used + 3);
+    if (!line) {
+        done(arg, &(struct send_result){ SEND_RETRY, NULL, "out of memory", 0 });
+        return;
+    }
+    snprintf(line, strlen(text) + used + 3, "%s%s%s", who, used ? ": " : "", text);
+    if (thread)
+        console_post_thread(chat, channel, thread, line, done, arg);
+    else
+        console_post_channel(chat, channel, line, done, arg);
+    free(line);
 }
 
 /* The terminal cannot rewrite a line: the new state is printed as a new
@@ -669,6 +710,7 @@ static const struct chat_ops console_ops = {
     .post_channel = console_post_channel,
     .state = console_state,
     .update_line = console_update_line,
+    .post_alert = console_post_alert,
 };
 
 struct chat *console_new(uv_loop_t *loop, const char *admin_user, const char *umbrella,

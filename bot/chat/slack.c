@@ -811,6 +811,7 @@ static const struct chat_ops slack_ops = {
     .find_line = slack_find_line_op,
     .update_line_button = slack_update_line_button,
     .home_changed = slack_home_changed,
+    .post_alert = slack_post_alert,
 };
 
 struct chat *slack_new(uv_loop_t *loop, struct lws_context *ws, struct http *http,

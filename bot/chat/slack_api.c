@@ -394,6 +394,21 @@ void slack_post_line(struct chat *c, const char *channel, const char *thread,
     send_or_fail(to_slack(c), "chat.postMessage", channel, body, NULL, done, arg);
 }
 
+/* post_line with the alert's mentions in front (slack_alert_message). */
+void slack_post_alert(struct chat *c, const char *channel, const char *thread,
+                      const struct chat_ping *ping, size_t nping, const char *text,
+                      int64_t job, send_done_fn done, void *arg)
+{
+    json_t *body = slack_alert_message(ping, nping, text);
+    if (body) {
+        json_object_set_new(body, "channel", json_string(channel));
+        if (thread)
+            json_object_set_new(body, "thread_ts", json_string(thread));
+        json_object_set_new(body, "metadata", slack_line_metadata((long long)job));
+    }
+    send_or_fail(to_slack(c), "chat.postMessage", channel, body, NULL, done, arg);
+}
+
 struct find_ctx {
     send_done_fn done;
     void *arg;

@@ -88,6 +88,9 @@ void slack_post_digest(struct chat *c, const char *channel, const struct ticket_
                        size_t n, size_t backlog, send_done_fn done, void *arg);
 void slack_post_line(struct chat *c, const char *channel, const char *thread, const char *text,
                      int64_t job, send_done_fn done, void *arg);
+void slack_post_alert(struct chat *c, const char *channel, const char *thread,
+                      const struct chat_ping *ping, size_t nping, const char *text,
+                      int64_t job, send_done_fn done, void *arg);
 void slack_find_ticket_op(struct chat *c, const char *channel, int64_t id, int64_t oldest,
                           send_done_fn done, void *arg);
 void slack_find_line_op(struct chat *c, const char *channel, const char *thread, int64_t job,

@@ -535,15 +535,19 @@ static json_t *button(const char *action, const char *label, const char *value,
 
 static void sla_line(const struct ticket_view *v, long long now, char *out, size_t len)
 {
+    const char *target = v->sla_target ? v->sla_target : "first response";
     long long left = v->sla_due_at - now;
-    if (v->first_response_at)
+    if (!v->sla_target && v->first_response_at)
         snprintf(out, len, "answered");
-    else if (strcmp(v->status, "closed") == 0)
+    else if (!v->sla_target && strcmp(v->status, "closed") == 0)
         snprintf(out, len, "closed without a reply");
+    else if (left > 3600)   /* the clock may pause for the night: say when, not how long */
+        snprintf(out, len, "%s due <!date^%lld^{date_short_pretty} {time}|%lld>", target,
+                 (long long)v->sla_due_at, (long long)v->sla_due_at);
     else if (left >= 0)
-        snprintf(out, len, "first response due in %lld min", (left + 59) / 60);
+        snprintf(out, len, "%s due in %lld min", target, (left + 59) / 60);
     else
-        snprintf(out, len, ":warning: first response %lld min overdue", (-left + 59) / 60);
+        snprintf(out, len, ":warning: %s %lld min overdue", target, (-left + 59) / 60);
 }
 
 json_t *slack_ticket_message(const struct ticket_view *v, long long now)
@@ -555,7 +559,7 @@ json_t *slack_ticket_message(const struct ticket_view *v, long long now)
     const char *label = v->status;
     /* Every customer or staff string is bounded (inline_text) before it
      * meets a fixed buffer, so no snprintf below cuts a UTF-8 character. */
-    char head[2000], ctx[2400], fallback[1600], value[32], sla[96], block_id[40], at[400];
+    char head[2000], ctx[2400], fallback[1600], value[32], sla[160], block_id[40], at[400];
     char link[1200];
     char *handle = inline_text(v->customer_handle ? v->customer_handle : "?", 64);
     char *name = inline_text(v->customer_name ? v->customer_name : "", 200);
@@ -662,6 +666,58 @@ json_t *slack_text_message(const char *text)
     free(esc);
     free(body);
     free(fb);
+    return msg;
+}
+
+int slack_id_shaped(const char *id, char kind)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n < 2 || n > 32)
+        return 0;
+    if (kind == 'S' ? id[0] != 'S' : id[0] != 'U' && id[0] != 'W')
+        return 0;
+    return strspn(id + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == n - 1;
+}
+
+json_t *slack_alert_message(const struct chat_ping *ping, size_t nping, const char *text)
+{
+    char head[CHAT_MAX_PINGS * 48 + 1] = "", *line;
+    size_t used = 0, len;
+    json_t *msg = slack_text_message(text), *block;
+    const char *body;
+
+    if (!msg)
+        return NULL;
+    for (size_t i = 0; i < nping && i < CHAT_MAX_PINGS; i++) {
+        const char *id = ping[i].id;
+        int n = 0;
+        if (slack_id_shaped(id, 'S'))
+            n = snprintf(head + used, sizeof head - used, "<!subteam^%s> ", id);
+        else if (slack_id_shaped(id, 'U'))
+            n = snprintf(head + used, sizeof head - used, "<@%s> ", id);
+        if (n > 0 && (size_t)n < sizeof head - used)
+            used += (size_t)n;
+        else
+            head[used] = '\0';
+    }
+    if (!used)
+        return msg;
+    /* the mentions go in front of the escaped line, in the section and in
+     * the fallback text (which is what notifications show) */
+    block = json_object_get(json_array_get(json_object_get(msg, "blocks"), 0), "text");
+    for (int k = 0; k < 2; k++) {   /* the section, then the fallback text */
+        json_t *holder = k == 0 ? block : msg;
+        body = json_string_value(json_object_get(holder, "text"));
+        len = used + strlen(body ? body : "") + 1;
+        line = malloc(len);
+        if (!line) {
+            json_decref(msg);
+            return NULL;
+        }
+        snprintf(line, len, "%s%s", head, body ? body : "");
+        json_object_set_new(holder, "text", json_string(line));
+        free(line);
+    }
     return msg;
 }
 

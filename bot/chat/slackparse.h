@@ -102,6 +102,14 @@ json_t *slack_line_message(const char *text, const char *resend);
  * each for ticket `value` ("42") and labelled as people name it ("Undo").
  * New json_t; NULL for an unknown action. */
 json_t *slack_button_line_message(const char *text, const char *actions, const char *value);
+/* A thread line of vigil's own that notifies `ping` (issue 17): "<@U…>" for
+ * a person, "<!subteam^S…>" for a group, made only from ids of Slack's
+ * shape (any other id is left out, never written), then `text` escaped as
+ * slack_text_message does.  New json_t; NULL on error. */
+json_t *slack_alert_message(const struct chat_ping *ping, size_t nping, const char *text);
+/* Is `id` a Slack user ('U'/'W') or user group ('S') id: the letter, then
+ * A-Z and 0-9 only (up to 32 in all)? */
+int slack_id_shaped(const char *id, char kind);
 /* A command's answer for Slack: escaped (it may quote tweets), in a code
  * block when it has several lines, cut near 3,000 bytes; {text,
  * response_type: ephemeral}.  New json_t, NULL when out of memory. */

@@ -19,7 +19,8 @@
 
 #include "core/log.h"
 
-enum ktype { K_SECTION, K_STR, K_NUM, K_INT, K_STAFF, K_LIST };
+enum ktype { K_SECTION, K_STR, K_NUM, K_INT, K_STAFF, K_LIST,
+             K_SLA_WARN, K_SLA_NOTIFY, K_SLA_HOURS, K_SLA_TEAMS };
 
 /* Schema: every key vigil accepts.  `secret` keys are redacted in logs even
  * when written inline (they should come from env()). */
@@ -54,6 +55,11 @@ static const struct key schema[] = {
     S("sla"), NUM("sla.first_response", sla_first_response),
     NUM("sla.warn_before", sla_warn_before),
     NUM("sla.check_interval", sla_check_interval),
+    /* SLA policy (issue 17): follow-up target, warnings, pings, business hours */
+    NUM("sla.follow_up", sla_follow_up),
+    { "sla.warn", K_SLA_WARN, 0, 0 }, { "sla.notify", K_SLA_NOTIFY, 0, 0 },
+    { "sla.hours", K_SLA_HOURS, offsetof(struct config, sla_hours), 0 },
+    { "sla.teams", K_SLA_TEAMS, 0, 0 },
     S("reply"), STR("reply.signature", reply_signature),
     /* issue 18: the undo window and the collision guard */
     NUM("reply.hold", reply_hold), NUM("reply.collision_window", reply_collision_window),
@@ -141,6 +147,7 @@ struct loader {
     size_t errlen;
     int failed;
     int inline_secret;   /* a secret written in the file, not read with env() */
+    int sla_warn_set;    /* sla.warn was written (it replaces sla.warn_before) */
 };
 
 static void fail(struct loader *ld, int line, const char *fmt, ...)
@@ -464,6 +471,309 @@ static int load_staff(struct loader *ld, int line)
     return 0;
 }
 
+/* --- SLA policy (issue 17): sla.warn, sla.notify, sla.hours, sla.teams --- */
+
+/* sla.warn = 1800 or { 1800, 600 }: business seconds before a target,
+ * kept in descending order (the order warnings come in). */
+static int load_sla_warn(struct loader *ld, int line)
+{
+    lua_State *L = ld->L;
+    struct config *c = ld->c;
+    int one = lua_type(L, -1) == LUA_TNUMBER;
+    size_t n = one ? 1 : lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
+
+    if ((!one && !lua_istable(L, -1)) || n < 1 || n > CONFIG_WARNS) {
+        fail(ld, line, "key 'sla.warn' must be seconds before the target, or a list of "
+             "1 to %d of them (e.g. { 1800, 600 })", CONFIG_WARNS);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double v;
+        if (!one)
+            lua_rawgeti(L, -1, (lua_Integer)i + 1);
+        v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : -1;
+        if (!one)
+            lua_pop(L, 1);   /* pop element */
+        if (!(v > 0)) {
+            fail(ld, line, "key 'sla.warn' holds %s: each warning is a positive number "
+                 "of seconds before the target", v < 0 ? "a value that is not a number" : "0");
+            return -1;
+        }
+        size_t j = i;   /* insertion sort, descending */
+        while (j > 0 && c->sla_warn[j - 1] < v) {
+            c->sla_warn[j] = c->sla_warn[j - 1];
+            j--;
+        }
+        c->sla_warn[j] = v;
+    }
+    c->nsla_warn = n;
+    ld->sla_warn_set = 1;
+    return 0;
+}
+
+/* A chat id vigil may ping: letters, digits, '_' and '-' only, so that it
+ * can never carry markup of its own. */
+static int id_shaped(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n < 64 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                        "0123456789_-") == n;
+}
+
+/* sla.notify = "S0123ABCD" (a user group) or { "U1", "U2" } (people). */
+static int load_sla_notify(struct loader *ld, int line)
+{
+    lua_State *L = ld->L;
+    struct config *c = ld->c;
+    int one = lua_type(L, -1) == LUA_TSTRING;
+    size_t n = one ? 1 : lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
+
+    if ((!one && !lua_istable(L, -1)) || n < 1 || n > 16) {
+        fail(ld, line, "key 'sla.notify' must be a chat id (a user group \"S0123\" or a "
+             "person \"U024BE7LH\") or a list of 1 to 16 of them");
+        return -1;
+    }
+    c->sla_notify = calloc(n, sizeof *c->sla_notify);
+    if (!c->sla_notify)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *v;
+        if (!one)
+            lua_rawgeti(L, -1, (lua_Integer)i + 1);
+        v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        if (v && id_shaped(v))
+            c->sla_notify[c->nsla_notify++] = strdup(v);
+        if (!one)
+            lua_pop(L, 1);   /* pop element */
+        if (!v || !id_shaped(v)) {
+            fail(ld, line, "key 'sla.notify' holds \"%s\", which is not a chat id "
+                 "(letters, digits, '_' and '-': \"S0123\", \"U024BE7LH\")", v ? v : "?");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* "09:00-17:00" -> minutes after midnight; 0 or -1. */
+static int parse_span(const char *s, int span[2])
+{
+    int h1, m1, h2, m2, end = 0;
+    if (sscanf(s, "%2d:%2d-%2d:%2d%n", &h1, &m1, &h2, &m2, &end) != 4 || s[end] ||
+        h1 < 0 || h1 > 24 || h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59)
+        return -1;
+    span[0] = h1 * 60 + m1;
+    span[1] = h2 * 60 + m2;
+    return span[0] < span[1] && span[1] <= 24 * 60 ? 0 : -1;
+}
+
+/* One weekday's value at the stack top: "09:00-17:00", a list of such
+ * spans in order, or false / "" (closed). */
+static int load_day(struct loader *ld, const char *where, int line, int spans[][2], int *n)
+{
+    lua_State *L = ld->L;
+    int one = lua_type(L, -1) == LUA_TSTRING;
+    size_t len = one ? 1 : lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
+
+    *n = 0;
+    if ((lua_isboolean(L, -1) && !lua_toboolean(L, -1)) ||
+        (one && !*lua_tostring(L, -1)))
+        return 0;
+    if ((!one && !lua_istable(L, -1)) || len > CONFIG_SPANS) {
+        fail(ld, line, "key '%s' must be \"HH:MM-HH:MM\", a list of up to %d of them, "
+             "or false (closed)", where, CONFIG_SPANS);
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        const char *v;
+        int ok;
+        if (!one)
+            lua_rawgeti(L, -1, (lua_Integer)i + 1);
+        v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+        ok = parse_span(v, spans[i]) == 0 && (i == 0 || spans[i][0] >= spans[i - 1][1]);
+        if (!ok)
+            fail(ld, line, "key '%s' holds \"%s\": spans are \"HH:MM-HH:MM\" within "
+                 "00:00-24:00, each ending after it starts, in order, not overlapping",
+                 where, v);
+        if (!one)
+            lua_pop(L, 1);   /* pop element */
+        if (!ok)
+            return -1;
+    }
+    *n = (int)len;
+    return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* holidays = { "2026-12-24", ... } at the stack top. */
+static int load_holidays(struct loader *ld, const char *where, int line, struct config_hours *h)
+{
+    lua_State *L = ld->L;
+    size_t n = lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
+    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+    if (!lua_istable(L, -1)) {
+        fail(ld, line, "key '%s' must be a list of dates \"YYYY-MM-DD\"", where);
+        return -1;
+    }
+    h->holidays = calloc(n ? n : 1, sizeof *h->holidays);
+    if (!h->holidays)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        int y = 0, m = 0, d = 0, end = 0, ok;
+        const char *v;
+        lua_rawgeti(L, -1, (lua_Integer)i + 1);
+        v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+        ok = sscanf(v, "%4d-%2d-%2d%n", &y, &m, &d, &end) == 3 && !v[end] && end == 10 &&
+             y >= 2000 && y < 2100 && m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] &&
+             !(m == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400)));
+        if (ok)
+            h->holidays[h->nholidays++] = y * 10000 + m * 100 + d;
+        else
+            fail(ld, line, "key '%s' holds \"%s\", which is not a date \"YYYY-MM-DD\" "
+                 "(2000-2099)", where, v);
+        lua_pop(L, 1);   /* pop element */
+        if (!ok)
+            return -1;
+    }
+    qsort(h->holidays, h->nholidays, sizeof *h->holidays, cmp_int);
+    return 0;
+}
+
+/* Is `zone` in the installed tz database?  glibc reads an unknown name as
+ * UTC without a word, which would move every deadline silently. */
+static int zone_installed(const char *zone)
+{
+    const char *dir = getenv("TZDIR");
+    char path[512];
+    struct stat st;
+    if (strcmp(zone, "UTC") == 0)
+        return 1;
+    if (!*zone || *zone == '/' || strstr(zone, ".."))
+        return 0;
+    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", zone);
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* A calendar at the stack top: { timezone = "Europe/Berlin", weekdays =
+ * "09:00-17:00", sat = "10:00-14:00", holidays = { "2026-12-24" } }. */
+static int load_calendar(struct loader *ld, const char *path, int line, struct config_hours *h)
+{
+    static const char *const days[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+    lua_State *L = ld->L;
+    char where[160];
+    int any = 0;
+
+    if (!lua_istable(L, -1)) {
+        fail(ld, line, "key '%s' must be a table { timezone =, weekdays = \"09:00-17:00\", "
+             "mon = ..., sun = ..., holidays = { \"YYYY-MM-DD\" } }", path);
+        return -1;
+    }
+    memset(h->nspans, 0, sizeof h->nspans);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {    /* unknown keys first: a typo must not close a day */
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+        int known = !strcmp(k, "timezone") || !strcmp(k, "weekdays") || !strcmp(k, "holidays");
+        for (int i = 0; i < 7; i++)
+            known |= !strcmp(k, days[i]);
+        if (!known) {
+            fail(ld, line, "unknown key '%s.%s' (known: timezone, weekdays, mon..sun, "
+                 "holidays)", path, k);
+            lua_pop(L, 2);       /* pop value, key */
+            return -1;
+        }
+        lua_pop(L, 1);           /* pop value, keep key */
+    }
+    lua_getfield(L, -1, "timezone");
+    if (!lua_isnil(L, -1)) {
+        const char *z = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        free(h->timezone);
+        h->timezone = z ? strdup(z) : NULL;
+        if (!z || !zone_installed(z))
+            fail(ld, line, "key '%s.timezone' must name a zone of the tz database "
+                 "(\"Europe/Berlin\"; see /usr/share/zoneinfo, package tzdata), got %s%s%s",
+                 path, z ? "\"" : "", z ? z : luaL_typename(L, -1), z ? "\"" : "");
+    }
+    lua_pop(L, 1);               /* pop timezone */
+    lua_getfield(L, -1, "weekdays");
+    if (!ld->failed && !lua_isnil(L, -1)) {
+        snprintf(where, sizeof where, "%s.weekdays", path);
+        if (load_day(ld, where, line, h->spans[1], &h->nspans[1]) == 0)
+            for (int i = 2; i <= 5; i++) {
+                memcpy(h->spans[i], h->spans[1], sizeof h->spans[1]);
+                h->nspans[i] = h->nspans[1];
+            }
+    }
+    lua_pop(L, 1);               /* pop weekdays */
+    for (int i = 0; i < 7 && !ld->failed; i++) {
+        lua_getfield(L, -1, days[i]);
+        snprintf(where, sizeof where, "%s.%s", path, days[i]);
+        if (!lua_isnil(L, -1))
+            load_day(ld, where, line, h->spans[i], &h->nspans[i]);
+        lua_pop(L, 1);           /* pop day */
+    }
+    lua_getfield(L, -1, "holidays");
+    snprintf(where, sizeof where, "%s.holidays", path);
+    if (!ld->failed && !lua_isnil(L, -1))
+        load_holidays(ld, where, line, h);
+    lua_pop(L, 1);               /* pop holidays */
+    for (int i = 0; i < 7; i++)
+        any |= h->nspans[i] > 0;
+    if (!ld->failed && !any)
+        fail(ld, line, "key '%s' opens on no day of the week: the SLA clock would never "
+             "run (set weekdays = \"09:00-17:00\", or leave sla.hours out for around the "
+             "clock)", path);
+    return ld->failed ? -1 : 0;
+}
+
+/* sla.teams = { billing = { <a calendar like sla.hours> } }. */
+static int load_sla_teams(struct loader *ld, int line)
+{
+    lua_State *L = ld->L;
+    struct config *c = ld->c;
+    size_t n = 0;
+
+    if (!lua_istable(L, -1)) {
+        fail(ld, line, "key 'sla.teams' must be a table of team name -> business hours");
+        return -1;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, -2))
+        n++, lua_pop(L, 1);      /* pop value, keep key */
+    c->sla_teams = calloc(n ? n : 1, sizeof *c->sla_teams);
+    if (!c->sla_teams)
+        return -1;
+    lua_pushnil(L);
+    while (!ld->failed && lua_next(L, -2)) {
+        struct config_team_hours *t = &c->sla_teams[c->nsla_teams];
+        char path[160];
+        const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        if (!name || !*name) {
+            fail(ld, line, "key 'sla.teams' must be keyed by team names (strings)");
+        } else {
+            t->team = strdup(name);
+            t->hours.timezone = strdup("UTC");
+            c->nsla_teams++;
+            snprintf(path, sizeof path, "sla.teams.%s", name);
+            load_calendar(ld, path, line, &t->hours);
+        }
+        lua_pop(L, 1);           /* pop value, keep key */
+    }
+    if (ld->failed)
+        lua_pop(L, 1);           /* lua_next stopped early: pop the key */
+    return ld->failed ? -1 : 0;
+}
+
+static void free_calendar(struct config_hours *h)
+{
+    free(h->timezone);
+    free(h->holidays);
+}
+
 /* Walks the table at the stack top; `prefix` is its dotted path ("" at top). */
 static int walk(struct loader *ld, const char *prefix, int line)
 {
@@ -499,6 +809,14 @@ static int walk(struct loader *ld, const char *prefix, int line)
                 walk(ld, path, kline);
         } else if (k->type == K_STAFF) {
             load_staff(ld, kline);
+        } else if (k->type == K_SLA_WARN) {
+            load_sla_warn(ld, kline);
+        } else if (k->type == K_SLA_NOTIFY) {
+            load_sla_notify(ld, kline);
+        } else if (k->type == K_SLA_HOURS) {
+            load_calendar(ld, k->path, kline, &ld->c->sla_hours);
+        } else if (k->type == K_SLA_TEAMS) {
+            load_sla_teams(ld, kline);
         } else if (k->type == K_STR) {
             set_string(ld, k, kline);
         } else if (k->type == K_LIST) {
@@ -577,8 +895,19 @@ static void set_defaults(struct config *c)
     c->channel_escalations = strdup("#support-escalations");
     c->channel_on_duty = strdup("on-duty");
     c->sla_first_response = 3600;
-    c->sla_warn_before = 900;
+    c->sla_warn_before = -1;         /* unset: sla.warn's first (largest) offset */
     c->sla_check_interval = 5;
+    /* SLA policy (issue 17): warnings 30 and 10 min before; the clock runs
+     * around the week in UTC until sla.hours says otherwise */
+    c->sla_follow_up = -1;           /* unset: sla.first_response */
+    c->sla_warn[0] = 1800;
+    c->sla_warn[1] = 600;
+    c->nsla_warn = 2;
+    c->sla_hours.timezone = strdup("UTC");
+    for (int i = 0; i < 7; i++) {
+        c->sla_hours.spans[i][0][1] = 24 * 60;
+        c->sla_hours.nspans[i] = 1;
+    }
     c->reply_signature = strdup(" ^{initials}");
     /* issue 18: a public send waits 5 s for an undo; replies within 2 min collide */
     c->reply_hold = 5;
@@ -630,6 +959,52 @@ static int need(struct loader *ld, const char *key, const char *v, const char *w
         return 0;
     fail(ld, 0, "missing required key '%s' (%s)", key, why);
     return -1;
+}
+
+/* SLA policy (issue 17): the old single warning (sla.warn_before) still
+ * works, alone; every warning comes before both targets. */
+static int validate_sla(struct loader *ld)
+{
+    struct config *c = ld->c;
+    int line = key_line(ld->L, "sla");
+    int has_warn = ld->sla_warn_set;
+    if (c->sla_warn_before >= 0) {
+        if (has_warn) {
+            fail(ld, line, "keys 'sla.warn_before' and 'sla.warn' both set: 'sla.warn' "
+                 "replaces it (sla.warn = { %g })", c->sla_warn_before);
+            return -1;
+        }
+        if (c->sla_warn_before >= c->sla_first_response) {
+            fail(ld, line,
+                 "key 'sla.warn_before' (%g) must be less than 'sla.first_response' (%g)",
+                 c->sla_warn_before, c->sla_first_response);
+            return -1;
+        }
+        c->sla_warn[0] = c->sla_warn_before;
+        c->nsla_warn = c->sla_warn_before > 0;
+    }
+    if (c->sla_follow_up < 0)
+        c->sla_follow_up = c->sla_first_response;
+    if (!(c->sla_first_response >= 60 && c->sla_follow_up >= 60)) {
+        fail(ld, line, "keys 'sla.first_response' and 'sla.follow_up' are business "
+             "seconds, at least 60");
+        return -1;
+    }
+    for (size_t i = 0; i < c->nsla_warn; i++)
+        if (c->sla_warn[i] >= c->sla_first_response || c->sla_warn[i] >= c->sla_follow_up) {
+            fail(ld, line, "key 'sla.warn' (%g) must be less than 'sla.first_response' "
+                 "(%g) and 'sla.follow_up' (%g)", c->sla_warn[i], c->sla_first_response,
+                 c->sla_follow_up);
+            return -1;
+        }
+    c->sla_warn_before = c->nsla_warn ? c->sla_warn[0] : 0;
+    for (size_t i = 0; i < c->nsla_notify; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->sla_notify[i], c->sla_notify[j]) == 0) {
+                fail(ld, line, "key 'sla.notify' names \"%s\" twice", c->sla_notify[i]);
+                return -1;
+            }
+    return 0;
 }
 
 /* Cross-key rules: what each chosen chat and source requires. */
@@ -691,12 +1066,8 @@ static int validate(struct loader *ld)
              "\"!\" or \"@\" (a mention of the bot), got \"%s\"", c->slack.thread_prefix);
         return -1;
     }
-    if (c->sla_warn_before >= c->sla_first_response) {
-        fail(ld, key_line(ld->L, "sla"),
-             "key 'sla.warn_before' (%g) must be less than 'sla.first_response' (%g)",
-             c->sla_warn_before, c->sla_first_response);
+    if (validate_sla(ld))
         return -1;
-    }
     if (!(c->store_alert_after >= 1 && c->store_alert_after <= 86400)) {
         fail(ld, key_line(ld->L, "store"),
              "key 'store.alert_after' is seconds, between 1 and 86400, got %g",
@@ -928,6 +1299,15 @@ void config_free(struct config *c)
         free(c->staff[i].shift_text);
     }
     free(c->staff);
+    free_calendar(&c->sla_hours);
+    for (size_t i = 0; i < c->nsla_notify; i++)
+        free(c->sla_notify[i]);
+    free(c->sla_notify);
+    for (size_t i = 0; i < c->nsla_teams; i++) {
+        free(c->sla_teams[i].team);
+        free_calendar(&c->sla_teams[i].hours);
+    }
+    free(c->sla_teams);
     free(c->path);
     free(c);
 }
@@ -939,7 +1319,8 @@ void config_free(struct config *c)
  * '.'.  Anything else (tokens, URLs, store and socket paths, chat and
  * source, script budgets) is read once at start and needs a restart. */
 static const char *const reloadable[] = {
-    "log_level", "channels.", "sla.first_response", "sla.warn_before", "reply.",
+    "log_level", "channels.", "sla.first_response", "sla.warn_before", "sla.follow_up",
+    "reply.",
     "outbox.", "slack.post_rate", "slack.digest_threshold", "x.poll_interval",
     "x.prices.", "store.alert_after", "approval.", "autoassign.", NULL,
 };
@@ -967,6 +1348,35 @@ static int same_value(const struct config *a, const struct config *b, const stru
     return *(const double *)pa == *(const double *)pb;
 }
 
+/* The SLA policy's own-shaped keys (sla.warn, .notify, .hours, .teams):
+ * swapped whole, the old going to `fresh` to be freed with it; the desk
+ * rebuilds its calendars from them (desk_sla_reload). */
+static void swap_sla_policy(struct config *live, struct config *fresh)
+{
+    struct config tmp;
+    memcpy(tmp.sla_warn, live->sla_warn, sizeof tmp.sla_warn);
+    tmp.nsla_warn = live->nsla_warn;
+    tmp.sla_hours = live->sla_hours;
+    tmp.sla_notify = live->sla_notify;
+    tmp.nsla_notify = live->nsla_notify;
+    tmp.sla_teams = live->sla_teams;
+    tmp.nsla_teams = live->nsla_teams;
+    memcpy(live->sla_warn, fresh->sla_warn, sizeof live->sla_warn);
+    live->nsla_warn = fresh->nsla_warn;
+    live->sla_hours = fresh->sla_hours;
+    live->sla_notify = fresh->sla_notify;
+    live->nsla_notify = fresh->nsla_notify;
+    live->sla_teams = fresh->sla_teams;
+    live->nsla_teams = fresh->nsla_teams;
+    memcpy(fresh->sla_warn, tmp.sla_warn, sizeof fresh->sla_warn);
+    fresh->nsla_warn = tmp.nsla_warn;
+    fresh->sla_hours = tmp.sla_hours;
+    fresh->sla_notify = tmp.sla_notify;
+    fresh->nsla_notify = tmp.nsla_notify;
+    fresh->sla_teams = tmp.sla_teams;
+    fresh->nsla_teams = tmp.nsla_teams;
+}
+
 size_t config_reload_into(struct config *live, struct config *fresh, char *restart,
                           size_t len)
 {
@@ -980,8 +1390,10 @@ size_t config_reload_into(struct config *live, struct config *fresh, char *resta
         char tmp[sizeof(double)];
         size_t size = k->type == K_STR || k->type == K_LIST ? sizeof(char *)
                       : k->type == K_INT ? sizeof(int) : sizeof(double);
-        if (k->type == K_SECTION || k->type == K_STAFF || same_value(live, fresh, k))
-            continue;
+        if (k->type == K_SECTION || k->type == K_STAFF || k->type == K_SLA_WARN ||
+            k->type == K_SLA_NOTIFY || k->type == K_SLA_HOURS || k->type == K_SLA_TEAMS ||
+            same_value(live, fresh, k))
+            continue;   /* the staff and the SLA policy are swapped whole below */
         if (!is_reloadable(k->path)) {
             int w = snprintf(restart + used, len - used, "%s%s", used ? ", " : "", k->path);
             if (w > 0 && (size_t)w < len - used)
@@ -1000,6 +1412,7 @@ size_t config_reload_into(struct config *live, struct config *fresh, char *resta
     live->nstaff = fresh->nstaff;
     fresh->staff = st;
     fresh->nstaff = n;
+    swap_sla_policy(live, fresh);
     return changed;
 }
 

@@ -22,6 +22,16 @@ struct staff {
     struct shift shift;
 };
 
+/* SLA business hours (issue 17 §2): one calendar, parsed from sla.hours. */
+#define CONFIG_SPANS 4               /* opening spans per weekday */
+struct config_hours {
+    char *timezone;                  /* IANA name ("Europe/Berlin"); "UTC" by default */
+    int spans[7][CONFIG_SPANS][2];   /* per weekday, 0 = Sunday: [from, to) minutes after midnight */
+    int nspans[7];
+    int *holidays;                   /* local dates as yyyymmdd, sorted */
+    size_t nholidays;
+};
+
 struct config {
     char *path;                      /* the file it came from */
     char *chat;                      /* "console" | "slack" */
@@ -41,6 +51,17 @@ struct config {
     size_t nstaff;
 
     double sla_first_response, sla_warn_before, sla_check_interval;
+    /* SLA policy (issue 17 §1-§2): follow-up target, warnings, business
+     * hours, who alerts ping, per-team hours */
+#define CONFIG_WARNS 4
+    double sla_follow_up;            /* seconds to the next response after a follow-up */
+    double sla_warn[CONFIG_WARNS];   /* business seconds before a target, descending */
+    size_t nsla_warn;
+    struct config_hours sla_hours;   /* all week, UTC, when sla.hours is not set */
+    char **sla_notify;               /* chat ids an unassigned ticket's alerts ping */
+    size_t nsla_notify;
+    struct config_team_hours { char *team; struct config_hours hours; } *sla_teams;
+    size_t nsla_teams;               /* sla.teams: hours for tickets tagged with the team */
 
     char *reply_signature;           /* appended to public replies; {initials} */
     /* issue 18: going public safely */

@@ -30,13 +30,19 @@ struct desk *desk_new(uv_loop_t *loop, struct store *store, const struct config 
     d->loop = loop;
     d->store = store;
     d->cfg = cfg;
+    if (sla_open(d)) {   /* logged there */
+        free(d);
+        return NULL;
+    }
     return d;
 }
 
 void desk_free(struct desk *d)
 {
-    if (d)
+    if (d) {
         outbox_forget(d);
+        sla_free(d);
+    }
     free(d);   /* timers are closed by desk_stop before the loop ends */
 }
 
@@ -258,6 +264,19 @@ int desk_queue_thread(struct desk *d, const struct ticket *t, const char *text)
                       t->id, json_pack("{s:s}", "text", text));
 }
 
+int desk_queue_alert(struct desk *d, const struct ticket *t, const char *text, void *ping)
+{
+    char target[96];
+    json_t *p = json_pack("{s:s}", "text", text);
+    if (p && ping)
+        json_object_set_new(p, "ping", ping);
+    else
+        json_decref(ping);
+    return desk_queue(d, "ticket.thread",
+                      desk_chat_target(d, ticket_channel(d, t), target, sizeof target),
+                      t->id, p);
+}
+
 int desk_queue_receipt(struct desk *d, const struct ticket *t, int64_t line, const char *text,
                        int resend)
 {
@@ -293,6 +312,7 @@ int desk_record_change(struct desk *d, struct ticket *t, const char *actor, cons
                        const char *detail, const char *thread_line, int64_t now)
 {
     t->updated_at = now;
+    sla_restamp(d, t);   /* a tag may have moved it to a team's hours */
     if (store_ticket_update(d->store, t) ||
         store_event_append(d->store, t->id, actor, action, detail, now) ||
         (thread_line && desk_queue_thread(d, t, thread_line)) ||
@@ -374,8 +394,10 @@ static int open_ticket(struct desk *d, const struct mention *m, int64_t now, int
     t.last_tweet_id = tid;
     t.text = m->text;
     t.opened_at = now;
-    /* The customer's clock starts when they tweeted, not when we saw it. */
-    t.sla_due_at = tweeted + (int64_t)d->cfg->sla_first_response;
+    /* The customer's clock starts when they tweeted, not when we saw it;
+     * it counts business hours only (sla.c). */
+    t.tweeted_at = tweeted;
+    sla_restamp(d, &t);
     t.injected = m->injected;
     t.updated_at = now;
     *id = store_ticket_insert(d->store, &t);
@@ -403,6 +425,8 @@ static int attach(struct desk *d, int64_t tid, const struct mention *m, int64_t 
         return DESK_ERR;
     snprintf(detail, sizeof detail, "%lld", (long long)m->id);
     set_str(&t.last_tweet_id, detail);
+    /* the next response is due after this tweet (sla.c) */
+    sla_follow_up(&t, m->created_at > 0 && m->created_at <= now ? m->created_at : now);
     text_excerpt(m->text, line, sizeof line);
     snprintf(detail, sizeof detail, "@%s: %s", t.customer_handle, line);
     rc = desk_record_change(d, &t, "customer", "follow-up", detail, detail, now);
@@ -818,6 +842,7 @@ static int op_escalate(struct desk *d, struct ticket *t, struct op *op, int64_t 
 {
     const char *reason = op->arg && *op->arg ? op->arg : "no reason given";
     char line[1000], target[96], ex[400], url[160], why[240], who[64];
+    json_t *payload, *ping;
 
     if (t->escalated)
         return say(op->err, op->errlen, DESK_INVALID, "#%lld is already escalated (%s).",
@@ -834,10 +859,15 @@ static int op_escalate(struct desk *d, struct ticket *t, struct op *op, int64_t 
     desk_permalink(d, t->customer_handle, t->tweet_id, url, sizeof url);
     snprintf(line, sizeof line, "#%lld escalated by %s: %s\n@%s: %s\n%s",
              (long long)t->id, desk_staff_name(d, op->actor), why, who, ex, url);
+    payload = json_pack("{s:s,s:s}", "channel", d->cfg->channel_escalations, "text", line);
+    /* a missed target's escalation is an alert: it pings, as its breach
+     * line did (issue 17); the ids come from config, never from the text */
+    ping = payload && (t->sla_breached || t->followup_breached) ? sla_ping(d, t) : NULL;
+    if (ping)
+        json_object_set_new(payload, "ping", ping);
     if (desk_queue(d, "channel.post",
                    desk_chat_target(d, d->cfg->channel_escalations, target, sizeof target),
-                   t->id, json_pack("{s:s,s:s}", "channel", d->cfg->channel_escalations,
-                                    "text", line)))
+                   t->id, payload))
         return DESK_ERR;
     snprintf(line, sizeof line, "%s escalated #%lld: %s", desk_staff_name(d, op->actor),
              (long long)t->id, reason);

@@ -29,15 +29,23 @@ enum desk_rc {
 /* What changed, for observers (admin :tail, tests). */
 enum desk_event_kind { DESK_EV_TICKET, DESK_EV_MENTION, DESK_EV_JOB, DESK_EV_SLA };
 
+/* What an SLA hook is told (issue 17): which target, when it is due, and
+ * how many business seconds are left (0 at a breach); a warning's offset
+ * (sla.warn's entry it is for; 0 at a breach). */
+struct desk_sla {
+    const char *target;      /* "first_response" | "follow_up" */
+    int64_t due_at, left, warn;
+};
+
 /* Script hooks (the Lua runtime installs them).  Each returns 0, or -1 to
  * report that the hook failed (logged by the hook; ingest goes on). */
 struct desk_hooks {
     /* Runs inside the ingest transaction, after the ticket exists. */
     int (*on_mention)(void *arg, int64_t ticket_id, const struct mention *m, int is_new);
-    int (*on_sla_warning)(void *arg, int64_t ticket_id);
+    int (*on_sla_warning)(void *arg, int64_t ticket_id, const struct desk_sla *sla);
     /* Returns 1 when the hook handled the breach itself; 0 lets the desk
      * apply the default (escalate with "first-response target missed"). */
-    int (*on_sla_breach)(void *arg, int64_t ticket_id);
+    int (*on_sla_breach)(void *arg, int64_t ticket_id, const struct desk_sla *sla);
     void *arg;
 };
 
@@ -63,6 +71,9 @@ const struct config *desk_config(struct desk *d);
 int64_t desk_now(struct desk *d);
 /* Tests move the desk's clock; 0 returns to the real one. */
 void desk_set_clock(struct desk *d, int64_t fixed_now);
+/* The config's SLA policy was reloaded (SIGHUP): rebuild the business-hours
+ * calendars and bring the waiting tickets' due times up to date. */
+void desk_sla_reload(struct desk *d);
 /* Steps the wall clock vigil reads by `seconds` (as `date -s` or an NTP
  * step would), the monotonic one not: for tests of clock steps. */
 void desk_step_clock(struct desk *d, int64_t seconds);

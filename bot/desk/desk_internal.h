@@ -58,6 +58,11 @@ struct desk {
     struct { char target[64]; int64_t last_ms; } rate[DESK_MAX_TARGETS];
     struct blocked blocked[DESK_MAX_TARGETS];
     int backlog_told;        /* the admins were told a job waits past outbox.alert_after */
+    /* SLA policy (issue 17, sla.c) */
+    struct hours *hours;     /* sla.hours */
+    struct hours **team_hours;   /* sla.teams, in config order */
+    size_t nteam_hours;          /* how many were built (a reload may change the config's) */
+    int64_t sla_last_tick;   /* when desk_sla_check last ran: which "due in" steps passed */
 };
 
 int64_t desk_now_ms(struct desk *d);
@@ -137,5 +142,34 @@ int outbox_send_held(struct desk *d, struct ticket *t, const char *actor, char *
                      size_t errlen, int64_t now);
 void sla_init(struct desk *d);
 void sla_close(struct desk *d);
+
+/* --- SLA policy (issue 17, sla.c) --- */
+/* Builds the calendars of sla.hours and sla.teams; -1 (logged) when one
+ * cannot be (a zone the tz database lacks). */
+int sla_open(struct desk *d);
+void sla_free(struct desk *d);
+/* Sets `t`'s due times from its stored clock starts (tweeted_at,
+ * followup_at) and the calendar of its team (its first tag naming one in
+ * sla.teams) or sla.hours: derived, never counted, so a restart, a pause
+ * or a new tag cannot lose time. */
+void sla_restamp(struct desk *d, struct ticket *t);
+/* A customer's follow-up tweeted `at`: the next-response clock starts
+ * there unless an earlier unanswered follow-up holds it (it runs once the
+ * first response is in; sla_restamp sets its due time). */
+void sla_follow_up(struct ticket *t, int64_t at);
+/* X confirmed at `at` a reply queued at `queued_at`: the first response,
+ * and the answer to a follow-up tweeted before the reply was written (a
+ * later one keeps its clock).  Returns 1 when `t` changed. */
+int sla_answered(struct ticket *t, int64_t at, int64_t queued_at);
+/* The target whose clock runs on `t` ("first response" / "next
+ * response"), its due time in *due; NULL (and *due the first-response
+ * due time) when none runs. */
+const char *sla_running(const struct ticket *t, int64_t *due);
+/* Who an alert on `t` notifies: its assignee, else sla.notify.  New JSON
+ * array of {id, name} (a json_t *), NULL when there is no one to notify. */
+void *sla_ping(struct desk *d, const struct ticket *t);
+/* desk_queue_thread for an alert: `ping` (a JSON array of {id, name},
+ * stolen, may be NULL) says who it notifies; only sla.c builds one. */
+int desk_queue_alert(struct desk *d, const struct ticket *t, const char *text, void *ping);
 
 #endif

@@ -325,8 +325,8 @@ static int load_view(struct desk *d, int64_t id, struct view_buf *b)
     b->v.assignee_name = b->t.assignee ? desk_staff_name(d, b->t.assignee) : NULL;
     b->v.tags = b->t.tags;
     b->v.priority = b->t.priority;
-    b->v.tweeted_at = b->t.sla_due_at - (int64_t)d->cfg->sla_first_response;
-    b->v.sla_due_at = b->t.sla_due_at;
+    b->v.tweeted_at = b->t.tweeted_at ? b->t.tweeted_at : b->t.opened_at;
+    b->v.sla_target = sla_running(&b->t, &b->v.sla_due_at);
     b->v.first_response_at = b->t.first_response_at;
     b->v.mentions = (int)store_ticket_mentions(d->store, b->t.id);
     b->v.injected = b->t.injected;
@@ -340,6 +340,7 @@ struct done_ctx {
     int slot;
     int64_t *digest;        /* a digest: every job it covers (the head included) */
     size_t ndigest;
+    json_t *ping;           /* an alert line: who it notifies (desk_queue_alert); or NULL */
 };
 
 static const char *payload_str(json_t *p, const char *key)
@@ -459,10 +460,8 @@ static int apply_result(struct desk *d, const struct job *j, json_t *payload,
              report(d, &t, payload, line, 0);
         /* The first response is when X confirmed one, not when it was queued:
          * a reply that never goes out must not stop the SLA clock. */
-        if (!rc && !t.first_response_at) {
-            t.first_response_at = now;
+        if (!rc && sla_answered(&t, now, j->created_at))
             rc = store_ticket_update(d->store, &t) || desk_queue_update(d, &t);
-        }
     } else if (strcmp(j->kind, "x.dm") == 0 && r->status == SEND_OK) {
         rc = store_event_append(d->store, t.id, "system", "dm sent", r->ref, now) ||
              report(d, &t, payload, "DM delivered.", 0) ||
@@ -679,6 +678,7 @@ static void end_job(struct done_ctx *ctx, const struct send_result *r, int calle
     f->retry_after = r->retry_after;
     f->blocked_delay = blocked_delay;
     f->digest = ctx->digest != NULL;
+    json_decref(ctx->ping);
     free(ctx);
     if (f->njobs && record_kept(d, f)) {
         /* What happened happened: the send is not repeated, its outcome is
@@ -752,7 +752,21 @@ static void send_line(struct done_ctx *ctx, const char *channel, const char *thr
                       const char *text, send_done_fn done, void *arg)
 {
     struct chat *chat = ctx->d->chat;
-    if (chat->ops->post_line)
+    struct chat_ping ping[CHAT_MAX_PINGS];
+    size_t nping = 0, i;
+    json_t *p;
+
+    json_array_foreach(ctx->ping, i, p) {   /* a JSON NULL loops zero times */
+        const char *id = json_string_value(json_object_get(p, "id"));
+        if (id && nping < CHAT_MAX_PINGS) {
+            ping[nping].id = id;
+            ping[nping++].name = json_string_value(json_object_get(p, "name"));
+        }
+    }
+    if (nping && chat->ops->post_alert)
+        chat->ops->post_alert(chat, channel, thread, ping, nping, text,
+                              ctx->d->inflight[ctx->slot].job_id, done, arg);
+    else if (chat->ops->post_line)
         chat->ops->post_line(chat, channel, thread, text, ctx->d->inflight[ctx->slot].job_id,
                              done, arg);
     else if (thread)
@@ -1050,6 +1064,7 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
         goto out;
     }
     if (strcmp(j->kind, "channel.post") == 0) {
+        ctx->ping = json_incref(json_object_get(p, "ping"));   /* an SLA escalation */
         line_for_job(ctx, j, payload_str(p, "channel"), NULL, payload_str(p, "text"), NULL);
         goto out;
     }
@@ -1083,6 +1098,7 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
     } else if (strcmp(j->kind, "ticket.thread") == 0) {
         struct then_thread *tt = NULL;
         struct repost *rp = NULL;
+        ctx->ping = json_incref(json_object_get(p, "ping"));   /* an alert (sla.c) */
         if (!vb.t.chat_ref && vb.t.chat_digest)
             tt = calloc(1, sizeof *tt);
         else if (vb.t.chat_ref)
@@ -1281,7 +1297,7 @@ static void run_due_jobs(struct desk *d)
         d->inflight[slot].job_id = j.id;
         d->inflight[slot].d = d;
         snprintf(d->inflight[slot].target, sizeof d->inflight[slot].target, "%s", j.target);
-        ctx = malloc(sizeof *ctx);
+        ctx = calloc(1, sizeof *ctx);
         if (!ctx) {
             d->inflight[slot].used = 0;
             store_job_clear(&j);

@@ -136,6 +136,9 @@ static void fill_ticket(lua_State *L, const struct ticket *t)
     set_int(L, "opened_at", t->opened_at);
     set_int(L, "first_response_at", t->first_response_at);
     set_int(L, "sla_due_at", t->sla_due_at);
+    set_int(L, "tweeted_at", t->tweeted_at);           /* issue 17: the SLA clocks */
+    set_int(L, "followup_at", t->followup_at);
+    set_int(L, "followup_due_at", t->followup_due_at);
     set_int(L, "closed_at", t->closed_at);
     lua_pushinteger(L, store_ticket_mentions(rt->store, t->id));
     lua_setfield(L, -2, "mentions");
@@ -1050,6 +1053,8 @@ static void push_config(lua_State *L, const struct config *c)
     lua_setfield(L, -2, "first_response");
     lua_pushnumber(L, c->sla_warn_before);
     lua_setfield(L, -2, "warn_before");
+    lua_pushnumber(L, c->sla_follow_up);   /* issue 17 */
+    lua_setfield(L, -2, "follow_up");
     lua_setfield(L, -2, "sla");
     lua_createtable(L, 0, 2);                      /* auto-assignment */
     set_str(L, "mode", c->autoassign_mode);

@@ -193,12 +193,6 @@ struct mention_args {
     int is_new;
 };
 
-static int push_ticket_only(lua_State *L, void *arg)
-{
-    api_push_ticket(L, *(int64_t *)arg);
-    return 1;
-}
-
 static int push_mention(lua_State *L, void *arg)
 {
     struct mention_args *a = arg;
@@ -228,15 +222,39 @@ static int hook_on_mention(void *arg, int64_t ticket_id, const struct mention *m
     return 0;
 }
 
-static int hook_on_sla_warning(void *arg, int64_t ticket_id)
+struct sla_args {
+    int64_t ticket;
+    const struct desk_sla *sla;
+};
+
+/* (ticket, { target =, due_at =, left =, warn = }) for the SLA hooks. */
+static int push_sla(lua_State *L, void *arg)
 {
-    run_hooks(arg, "on_sla_warning", push_ticket_only, &ticket_id);
+    struct sla_args *a = arg;
+    api_push_ticket(L, a->ticket);
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, a->sla->target);
+    lua_setfield(L, -2, "target");
+    lua_pushinteger(L, a->sla->due_at);
+    lua_setfield(L, -2, "due_at");
+    lua_pushinteger(L, a->sla->left);
+    lua_setfield(L, -2, "left");
+    lua_pushinteger(L, a->sla->warn);
+    lua_setfield(L, -2, "warn");
+    return 2;
+}
+
+static int hook_on_sla_warning(void *arg, int64_t ticket_id, const struct desk_sla *sla)
+{
+    struct sla_args a = { ticket_id, sla };
+    run_hooks(arg, "on_sla_warning", push_sla, &a);
     return 0;
 }
 
-static int hook_on_sla_breach(void *arg, int64_t ticket_id)
+static int hook_on_sla_breach(void *arg, int64_t ticket_id, const struct desk_sla *sla)
 {
-    return run_hooks(arg, "on_sla_breach", push_ticket_only, &ticket_id);
+    struct sla_args a = { ticket_id, sla };
+    return run_hooks(arg, "on_sla_breach", push_sla, &a);
 }
 
 const struct desk_hooks *script_desk_hooks(struct script_rt *rt)

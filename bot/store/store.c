@@ -122,9 +122,19 @@ static const char *const migrations[] = {
     "CREATE TABLE presence (staff_id TEXT PRIMARY KEY, reason TEXT, until INTEGER,"
     "  since INTEGER NOT NULL, set_by TEXT NOT NULL);"
     "CREATE INDEX tickets_assignee_open ON tickets(assignee, opened_at) WHERE state = 'open';",
-    /* commands in a ticket's thread (issue 19): every staff message in a
+    /* 6: commands in a ticket's thread (issue 19): every staff message in a
      * thread asks which ticket the thread is; without this, a scan */
     "CREATE INDEX tickets_chat_ref ON tickets(chat_ref) WHERE chat_ref IS NOT NULL;",
+    /* 7: SLA policy (issue 17): when the opening tweet was written (the
+     * first-response target is business time after it, so it no longer
+     * follows from sla_due_at), and the clock of the next response after a
+     * customer's follow-up.  Older tickets take opened_at, seconds after. */
+    "ALTER TABLE tickets ADD COLUMN tweeted_at INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE tickets SET tweeted_at = opened_at;"
+    "ALTER TABLE tickets ADD COLUMN followup_at INTEGER;"
+    "ALTER TABLE tickets ADD COLUMN followup_due_at INTEGER;"
+    "ALTER TABLE tickets ADD COLUMN followup_warned INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tickets ADD COLUMN followup_breached INTEGER NOT NULL DEFAULT 0;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -521,7 +531,8 @@ int64_t store_mention_count(struct store *s)
     " conversation_id, tweet_id, last_tweet_id, text, assignee, escalated," \
     " escalation_reason, priority, tags, opened_at, first_response_at, closed_at," \
     " sla_due_at, sla_warned, sla_breached, injected, chat_ref, chat_channel, updated_at," \
-    " chat_digest"
+    " chat_digest, tweeted_at, followup_at, followup_due_at, followup_warned," \
+    " followup_breached"
 
 int64_t store_ticket_find_open(struct store *s, const char *author_id,
                                const char *conversation_id)
@@ -593,6 +604,21 @@ static void bind_ticket(sqlite3_stmt *st, const struct ticket *t)
     sqlite3_bind_int64(st, 23, t->updated_at);
 }
 
+/* Binds the SLA clock columns (issue 17) as ?26..?30. */
+static void bind_sla(sqlite3_stmt *st, const struct ticket *t)
+{
+    sqlite3_bind_int64(st, 26, t->tweeted_at);
+    if (t->followup_at) {
+        sqlite3_bind_int64(st, 27, t->followup_at);
+        sqlite3_bind_int64(st, 28, t->followup_due_at);
+    } else {
+        sqlite3_bind_null(st, 27);
+        sqlite3_bind_null(st, 28);
+    }
+    sqlite3_bind_int(st, 29, t->followup_warned);
+    sqlite3_bind_int(st, 30, t->followup_breached);
+}
+
 int64_t store_ticket_insert(struct store *s, const struct ticket *t)
 {
     sqlite3_stmt *st = stmt(s,
@@ -600,10 +626,13 @@ int64_t store_ticket_insert(struct store *s, const struct ticket *t)
         " conversation_id, tweet_id, last_tweet_id, text, assignee, escalated,"
         " escalation_reason, priority, tags, opened_at, first_response_at, closed_at,"
         " sla_due_at, sla_warned, sla_breached, injected, chat_ref, chat_channel,"
-        " updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        " updated_at, tweeted_at, followup_at, followup_due_at, followup_warned,"
+        " followup_breached) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+        " ?26,?27,?28,?29,?30)");
     if (!st)
         return -1;
     bind_ticket(st, t);
+    bind_sla(st, t);
     if (step_done(s, st) != STORE_OK)
         return -1;
     return sqlite3_last_insert_rowid(s->db);
@@ -616,10 +645,12 @@ int store_ticket_update(struct store *s, const struct ticket *t)
         " conversation_id=?, tweet_id=?, last_tweet_id=?, text=?, assignee=?, escalated=?,"
         " escalation_reason=?, priority=?, tags=?, opened_at=?, first_response_at=?,"
         " closed_at=?, sla_due_at=?, sla_warned=?, sla_breached=?, injected=?, chat_ref=?,"
-        " chat_channel=?, updated_at=?, chat_digest=?24 WHERE id=?25");
+        " chat_channel=?, updated_at=?, chat_digest=?24, tweeted_at=?26, followup_at=?27,"
+        " followup_due_at=?28, followup_warned=?29, followup_breached=?30 WHERE id=?25");
     if (!st)
         return STORE_ERR;
     bind_ticket(st, t);
+    bind_sla(st, t);
     bind_text(st, 24, t->chat_digest);
     sqlite3_bind_int64(st, 25, t->id);
     return step_done(s, st);
@@ -663,6 +694,11 @@ int store_ticket_get(struct store *s, int64_t id, struct ticket *t)
     t->chat_channel = col_dup(st, 22);
     t->updated_at = sqlite3_column_int64(st, 23);
     t->chat_digest = col_dup(st, 24);
+    t->tweeted_at = sqlite3_column_int64(st, 25);
+    t->followup_at = sqlite3_column_int64(st, 26);
+    t->followup_due_at = sqlite3_column_int64(st, 27);
+    t->followup_warned = sqlite3_column_int(st, 28);
+    t->followup_breached = sqlite3_column_int(st, 29);
     sqlite3_reset(st);
     return STORE_OK;
 }
@@ -722,8 +758,14 @@ int64_t *store_ticket_list(struct store *s, const char *where, const char *arg,
         { "escalated", "SELECT id FROM tickets WHERE state='open' AND escalated=1"
                        " ORDER BY id DESC LIMIT ?" },
         { "all", "SELECT id FROM tickets ORDER BY id DESC LIMIT ?" },
-        { "sla", "SELECT id FROM tickets WHERE state='open' AND first_response_at IS NULL"
-                 " AND (sla_warned=0 OR sla_breached=0) ORDER BY sla_due_at LIMIT ?" },
+        /* a running clock, soonest target first: the first response, or
+         * the next one after a customer's follow-up (issue 17) */
+        { "sla", "SELECT id FROM tickets WHERE state='open' AND"
+                 " ((first_response_at IS NULL AND sla_breached=0) OR"
+                 "  (first_response_at IS NOT NULL AND followup_at IS NOT NULL AND"
+                 "   followup_breached=0))"
+                 " ORDER BY CASE WHEN first_response_at IS NULL THEN sla_due_at"
+                 " ELSE followup_due_at END LIMIT ?" },
         { "customer", "SELECT id FROM tickets WHERE customer_id=?2 ORDER BY id DESC LIMIT ?1" },
         { "assignee", "SELECT id FROM tickets WHERE state='open' AND assignee=?2"
                       " ORDER BY id DESC LIMIT ?1" },
@@ -755,7 +797,10 @@ int store_stats(struct store *s, int64_t since, int64_t target, struct store_sta
         " (SELECT count(*) FROM tickets WHERE first_response_at >= ?1),"
         " (SELECT count(*) FROM tickets WHERE first_response_at >= ?1"
         "   AND first_response_at <= sla_due_at)");
-    sqlite3_stmt *med = stmt(s, "SELECT first_response_at - (sla_due_at - ?2) AS wait"
+    /* the wait is wall time from the tweet (sla_due_at is business time
+     * after it, issue 17); tweeted_at is 0 only in rows no migration saw */
+    sqlite3_stmt *med = stmt(s, "SELECT first_response_at - CASE WHEN tweeted_at > 0"
+        " THEN tweeted_at ELSE sla_due_at - ?2 END AS wait"
         " FROM tickets WHERE first_response_at >= ?1 ORDER BY wait");
     int64_t *waits = NULL;
     size_t n = 0, cap = 0;

@@ -30,6 +30,11 @@ struct ticket {
     char *chat_ref;            /* the ticket message's id in chat (Slack ts) */
     char *chat_channel;
     char *chat_digest;         /* the digest message that listed it, until it gets its own */
+    /* SLA clocks (issue 17): the opening tweet's time; the follow-up clock,
+     * running from the customer's first tweet after vigil's last confirmed
+     * reply (followup_at, 0: not waiting) to followup_due_at */
+    int64_t tweeted_at, followup_at, followup_due_at;
+    int followup_warned, followup_breached;   /* warnings sent (count); breached */
 };
 
 struct event {
@@ -118,8 +123,9 @@ struct store_stats {
     int64_t opened, answered, answered_in_target; /* since `since` */
     int64_t median_first_response;                /* seconds; -1 when none */
 };
-/* Counts for `stats`; `target` is sla.first_response (tweeted_at is
- * sla_due_at - target). */
+/* Counts for `stats`; `target` is sla.first_response (for a ticket
+ * without tweeted_at, the tweet was sla_due_at - target).  Answered in
+ * time: first_response_at <= sla_due_at, which counts business hours. */
 int store_stats(struct store *s, int64_t since, int64_t target, struct store_stats *out);
 
 /* --- events (append-only audit log) ----------------------------------- */

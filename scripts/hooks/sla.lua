@@ -1,16 +1,21 @@
--- hooks/sla.lua: what happens when a ticket's first-response clock runs out.
+-- hooks/sla.lua: what happens when a ticket's SLA clock runs low or out.
+-- `sla` says which clock: sla.target is "first_response" or "follow_up"
+-- (the next response after a customer's follow-up), sla.due_at the due
+-- time, sla.left the business seconds left (0 at a breach).
 return hooks {
-  -- sla.warn_before seconds before the target.  Vigil already flags the
-  -- ticket in chat; this is the place to page someone, e.g.
-  --   ticket:note("@support-oncall: #" .. ticket.id .. " needs an answer")
-  on_sla_warning = function(ticket)
+  -- At each sla.warn offset before the target.  vigil has already posted
+  -- the warning in the ticket's thread, pinging the assignee or sla.notify;
+  -- this is the place for more, e.g.
+  --   if sla.left <= 600 then ticket:tag("urgent") end
+  on_sla_warning = function(ticket, sla)
   end,
 
   -- At the target: escalate to the second tier.  Returning true tells the
   -- desk the breach is handled (it would otherwise escalate by itself).
-  on_sla_breach = function(ticket)
+  on_sla_breach = function(ticket, sla)
     if not ticket.escalated and ticket.state == "open" then
-      ticket:escalate("first-response target missed")
+      ticket:escalate(sla.target == "follow_up" and "next-response target missed"
+                      or "first-response target missed")
     end
     return true
   end,

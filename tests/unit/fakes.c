@@ -89,6 +89,23 @@ static void f_line(struct chat *c, const char *ch, const char *ref, const char *
     answer(done, arg, ref);
 }
 
+/* An alert (issue 17): "alert <thread> [id id] text". */
+static void f_alert(struct chat *c, const char *ch, const char *thread,
+                    const struct chat_ping *ping, size_t nping, const char *text, int64_t job,
+                    send_done_fn done, void *arg)
+{
+    char who[200] = "";
+    (void)c;
+    (void)ch;
+    (void)job;
+    for (size_t i = 0; i < nping; i++)
+        snprintf(who + strlen(who), sizeof who - strlen(who), "%s%s", i ? " " : "", ping[i].id);
+    if (fake.n < FAKE_LOG_LINES)
+        snprintf(fake.log[fake.n++], sizeof fake.log[0], "alert %s [%s] %s",
+                 thread ? thread : "-", who, text);
+    answer(done, arg, "al");
+}
+
 static void f_reply(struct source *s, const char *to, const char *text, int attempt,
                     int64_t since, send_done_fn done, void *arg)
 {
@@ -116,6 +133,7 @@ const struct chat_ops fake_chat_ops = {
     .post_channel = f_channel,
     .find_ticket = f_find,
     .update_line = f_line,
+    .post_alert = f_alert,
 };
 
 const struct chat_ops fake_chat_ops_minimal = {

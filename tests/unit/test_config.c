@@ -109,7 +109,7 @@ TEST(config_defaults_fill_unset_keys)
     CHECK_STR(c->store_path, "var/vigil.db");
     CHECK_STR(c->admin_user, "local-admin");
     CHECK(c->sla_first_response == 3600);
-    CHECK(c->sla_warn_before == 900);
+    CHECK(c->sla_warn_before == 1800);   /* sla.warn's first: 30 and 10 min */
     CHECK_INT(c->outbox_max_attempts, 12);
     CHECK_INT(c->x.max_results, 100);
     CHECK(c->log_level == NULL);
@@ -753,3 +753,112 @@ TEST(config_approval_names_trainees_and_people_whose_replies_need_a_lead)
     FAILS(MINIMAL "reply = { hold = 3600 }\n", "'reply.hold'", "0 to 600");
 }
 
+
+/* --- SLA policy (issue 17): business hours, follow-up, warnings, pings ---- */
+
+TEST(config_sla_policy_reads_hours_holidays_warnings_and_who_to_ping)
+{
+    struct config *c = load(MINIMAL
+        "sla = { first_response = 3600, follow_up = 1800, warn = { 600, 1200 },\n"
+        "  notify = \"S0123ONCALL\",\n"
+        "  hours = { timezone = \"Europe/Berlin\", weekdays = \"09:00-17:00\",\n"
+        "            fri = { \"09:00-12:00\", \"13:00-15:00\" }, sat = false,\n"
+        "            holidays = { \"2026-12-25\", \"2026-12-24\" } },\n"
+        "  teams = { billing = { timezone = \"America/New_York\", weekdays = \"08:00-20:00\" } } }\n");
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK(c->sla_follow_up == 1800);
+    CHECK_INT(c->nsla_warn, 2);
+    CHECK(c->sla_warn[0] == 1200 && c->sla_warn[1] == 600);   /* in the order they come */
+    CHECK(c->sla_warn_before == 1200);
+    CHECK_INT(c->nsla_notify, 1);
+    CHECK_STR(c->sla_notify[0], "S0123ONCALL");
+    CHECK_STR(c->sla_hours.timezone, "Europe/Berlin");
+    CHECK_INT(c->sla_hours.nspans[0], 0);                      /* Sunday: closed */
+    CHECK_INT(c->sla_hours.nspans[1], 1);
+    CHECK_INT(c->sla_hours.spans[1][0][0], 9 * 60);
+    CHECK_INT(c->sla_hours.spans[1][0][1], 17 * 60);
+    CHECK_INT(c->sla_hours.nspans[5], 2);
+    CHECK_INT(c->sla_hours.spans[5][1][1], 15 * 60);
+    CHECK_INT(c->sla_hours.nspans[6], 0);
+    CHECK_INT(c->sla_hours.nholidays, 2);
+    CHECK_INT(c->sla_hours.holidays[0], 20261224);
+    CHECK_INT(c->nsla_teams, 1);
+    CHECK_STR(c->sla_teams[0].team, "billing");
+    CHECK_STR(c->sla_teams[0].hours.timezone, "America/New_York");
+    config_free(c);
+}
+
+TEST(config_sla_defaults_warn_at_30_and_10_minutes_around_the_clock)
+{
+    struct config *c = load(MINIMAL);
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK_INT(c->nsla_warn, 2);
+    CHECK(c->sla_warn[0] == 1800 && c->sla_warn[1] == 600);
+    CHECK(c->sla_follow_up == c->sla_first_response);
+    CHECK_STR(c->sla_hours.timezone, "UTC");
+    for (int i = 0; i < 7; i++)
+        CHECK_INT(c->sla_hours.spans[i][0][1] * c->sla_hours.nspans[i], 24 * 60);
+    CHECK_INT(c->nsla_notify, 0);
+    config_free(c);
+}
+
+TEST(config_sla_warn_before_alone_is_still_the_one_warning)
+{
+    struct config *c = load(MINIMAL "sla = { warn_before = 300 }\n");
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK_INT(c->nsla_warn, 1);
+    CHECK(c->sla_warn[0] == 300);
+    config_free(c);
+}
+
+TEST(config_sla_policy_mistakes_name_the_key)
+{
+    FAILS(MINIMAL "sla = { warn_before = 300, warn = { 600 } }\n", "'sla.warn' replaces it");
+    FAILS(MINIMAL "sla = { warn = { 3600 } }\n", "'sla.warn' (3600) must be less than");
+    FAILS(MINIMAL "sla = { warn = { 600, \"x\" } }\n", "'sla.warn'", "not a number");
+    FAILS(MINIMAL "sla = { notify = \"<!channel>\" }\n", "'sla.notify'", "not a chat id");
+    FAILS(MINIMAL "sla = { notify = { \"U1\", \"U1\" } }\n", "names \"U1\" twice");
+    FAILS(MINIMAL "sla = { hours = { timezone = \"Mars/Olympus\", weekdays = \"09:00-17:00\" } }\n",
+          "'sla.hours.timezone'", "Mars/Olympus");
+    FAILS(MINIMAL "sla = { hours = { weekdays = \"17:00-09:00\" } }\n", "'sla.hours.weekdays'",
+          "17:00-09:00");
+    FAILS(MINIMAL "sla = { hours = { mon = { \"09:00-12:00\", \"11:00-13:00\" } } }\n",
+          "'sla.hours.mon'", "not overlapping");
+    FAILS(MINIMAL "sla = { hours = { weekday = \"09:00-17:00\" } }\n",
+          "unknown key 'sla.hours.weekday'");
+    FAILS(MINIMAL "sla = { hours = { weekdays = \"09:00-17:00\", holidays = { \"2026-02-29\" } } }\n",
+          "'sla.hours.holidays'", "2026-02-29");
+    FAILS(MINIMAL "sla = { hours = { sun = false } }\n", "opens on no day of the week");
+    FAILS(MINIMAL "sla = { teams = { billing = { weekdays = \"9-17\" } } }\n",
+          "'sla.teams.billing.weekdays'");
+}
+
+TEST(config_reload_moves_the_sla_policy_whole)
+{
+    struct config *live = load(MINIMAL "sla = { warn = { 900 } }\n");
+    struct config *fresh = load(MINIMAL "sla = { warn = { 1200, 300 }, notify = \"S0ONCALL\",\n"
+                                "  hours = { timezone = \"Europe/Berlin\", weekdays = \"09:00-17:00\" },\n"
+                                "  teams = { billing = { weekdays = \"08:00-12:00\" } } }\n");
+    char restart[200];
+
+    CHECK(live && fresh);
+    if (!live || !fresh)
+        goto out;
+    config_reload_into(live, fresh, restart, sizeof restart);
+    CHECK_STR(restart, "");                           /* none of it waits for a restart */
+    CHECK_INT(live->nsla_warn, 2);
+    CHECK(live->sla_warn[0] == 1200);
+    CHECK_INT(live->nsla_notify, 1);
+    CHECK_STR(live->sla_hours.timezone, "Europe/Berlin");
+    CHECK_INT(live->nsla_teams, 1);
+    CHECK_INT(fresh->nsla_teams, 0);                  /* the old policy, freed with fresh */
+out:
+    config_free(live);
+    config_free(fresh);
+}

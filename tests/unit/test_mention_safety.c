@@ -273,3 +273,123 @@ TEST(a_long_display_name_keeps_the_ticket_header)
     }
     json_decref(m);
 }
+
+/* --- alerts (issue 17): vigil's own lines that notify ---------------------- */
+
+/* The pings Slack would send for one string, as the fake Slack counts them
+ * (CONTROL_PING in tests/fakes/fake_slack.py): "<@U…>", "<!subteam^S…>",
+ * "<!here>" …, optionally with a "|label".  Appended to `out` ("@U1 "). */
+static void collect_pings(const char *s, char *out, size_t len)
+{
+    static const char *const specials[] = { "!here", "!channel", "!everyone" };
+    for (const char *p = strchr(s, '<'); p; p = strchr(p + 1, '<')) {
+        size_t n = 0;
+        const char *q = p + 1;
+        if ((q[0] == '@' && (q[1] == 'U' || q[1] == 'W'))) {
+            n = 2 + strspn(q + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+            n = n > 2 ? n : 0;
+        } else if (strncmp(q, "!subteam^", 9) == 0) {
+            n = 9 + strspn(q + 9, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+            n = n > 9 ? n : 0;
+        } else {
+            for (size_t i = 0; i < 3; i++)
+                if (strncmp(q, specials[i], strlen(specials[i])) == 0)
+                    n = strlen(specials[i]);
+        }
+        if (!n || (q[n] != '>' && !(q[n] == '|' && strchr(q + n, '>'))))
+            continue;
+        snprintf(out + strlen(out), len - strlen(out), "%.*s ", (int)n, q);
+    }
+}
+
+/* Every ping in a message: its fallback text and its mrkdwn texts. */
+static void message_pings(json_t *v, char *out, size_t len)
+{
+    const char *k;
+    size_t i;
+    json_t *x;
+    if (json_is_string(v)) {
+        collect_pings(json_string_value(v), out, len);
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, x) message_pings(x, out, len);
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, k, x) if (strcmp(k, "url") && strcmp(k, "metadata"))
+            message_pings(x, out, len);
+    }
+}
+
+/* Ids a desk might hand over, and what Slack would make of each: a person
+ * ('U'), a group ('S'), or nothing vigil may write (0). */
+static const struct { const char *id; char kind; } ping_ids[] = {
+    { "U024BE7LH", 'U' }, { "W0123ABC", 'U' }, { "S0123ONCALL", 'S' }, { "SABC", 'S' },
+    { "U1", 'U' }, { "S", 0 }, { "u024be7lh", 0 }, { "U02>|x", 0 }, { "<!channel>", 0 },
+    { "S12^x", 0 }, { "here", 0 }, { "!here", 0 }, { "U024 BE", 0 }, { "@U024", 0 },
+    { "subteam^S1", 0 }, { "", 0 }, { "U0_2", 0 },
+};
+#define NPING_IDS (sizeof ping_ids / sizeof ping_ids[0])
+
+/* An alert pings exactly the ids of Slack's shape the desk handed over, in
+ * its fallback text and in its section; whatever the line says (a handle,
+ * a name, a tweet quoted) adds none, and after the mentions the line is
+ * escaped text like any other. */
+TEST(an_alert_notifies_only_the_ids_vigil_chose_whatever_its_text_says)
+{
+    int bad = 0;
+    for (int i = 0; i < 3000 && bad < 3; i++) {
+        char *text = generate(), want[400] = "", head[400] = "", got[4000] = "", twice[800];
+        struct chat_ping ping[4];
+        size_t n = rnd() % 4;
+        json_t *m, *blocks;
+        const char *body;
+        for (size_t k = 0; k < n; k++) {
+            size_t pick = rnd() % NPING_IDS;
+            const char *id = ping_ids[pick].id;
+            ping[k].id = id;
+            ping[k].name = text;
+            if (ping_ids[pick].kind == 'S') {
+                snprintf(want + strlen(want), sizeof want - strlen(want), "!subteam^%s ", id);
+                snprintf(head + strlen(head), sizeof head - strlen(head), "<!subteam^%s> ", id);
+            } else if (ping_ids[pick].kind == 'U') {
+                snprintf(want + strlen(want), sizeof want - strlen(want), "@%s ", id);
+                snprintf(head + strlen(head), sizeof head - strlen(head), "<@%s> ", id);
+            }
+        }
+        m = slack_alert_message(ping, n, text);
+        if (!m) {
+            unit_fail(__FILE__, __LINE__, "no alert built for \"%s\"", text);
+            free(text);
+            return;
+        }
+        blocks = json_object_get(m, "blocks");
+        message_pings(json_object_get(m, "text"), got, sizeof got);
+        message_pings(blocks, got, sizeof got);
+        snprintf(twice, sizeof twice, "%s%s", want, want);
+        body = json_string_value(json_object_get(json_object_get(json_array_get(blocks, 0),
+                                                                 "text"), "text"));
+        if (strcmp(got, twice) != 0 || !body || strncmp(body, head, strlen(head)) != 0 ||
+            !only_own_sequences(body + strlen(head)) ||
+            !no_customer_formatting(body + strlen(head))) {
+            unit_fail(__FILE__, __LINE__, "alert with text \"%s\" pings \"%s\", want \"%s\"; "
+                      "section \"%s\"", text, got, twice, body ? body : "(null)");
+            bad++;
+        }
+        json_decref(m);
+        free(text);
+    }
+}
+
+/* The slack_text_message every other line goes through notifies no one,
+ * even holding the very ids an alert would ping. */
+TEST(a_line_that_is_not_an_alert_notifies_no_one_even_naming_ids)
+{
+    for (size_t k = 0; k < NPING_IDS; k++) {
+        char text[200], got[400] = "";
+        json_t *m;
+        snprintf(text, sizeof text, "<@%s> <!subteam^%s> @%s", ping_ids[k].id,
+                 ping_ids[k].id, ping_ids[k].id);
+        m = slack_text_message(text);
+        message_pings(m, got, sizeof got);
+        CHECK_STR(got, "");
+        json_decref(m);
+    }
+}

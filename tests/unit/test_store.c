@@ -106,6 +106,11 @@ TEST(store_migrates_a_version_1_database_forward_keeping_its_data)
                                "ALTER TABLE tickets DROP COLUMN chat_digest;"
                                "DROP TABLE presence;"
                                "DROP INDEX tickets_assignee_open;"
+                               "ALTER TABLE tickets DROP COLUMN tweeted_at;"
+                               "ALTER TABLE tickets DROP COLUMN followup_at;"
+                               "ALTER TABLE tickets DROP COLUMN followup_due_at;"
+                               "ALTER TABLE tickets DROP COLUMN followup_warned;"
+                               "ALTER TABLE tickets DROP COLUMN followup_breached;"
                                "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     s = store_open(dbpath);
