@@ -46,3 +46,8 @@ exclude_files = { "lua/types/vigil.lua" }
 for _, f in ipairs { "scripts/assign.lua", "scripts/escalate.lua", "scripts/note.lua" } do
   files[f] = { ignore = { "211/text" } }
 end
+
+-- scripts/tests/*_test.lua run in `vigil test`'s plain Lua state (all the
+-- standard libraries) with the test kit's globals; the fixture scripts
+-- beside them (scripts/tests/api/) are scripts, checked as above.
+files["scripts/tests/*_test.lua"] = { std = "lua54", read_globals = { "test", "expect", "assert_eq" } }
