@@ -47,6 +47,7 @@ for _, f in ipairs { "scripts/assign.lua", "scripts/escalate.lua", "scripts/note
   files[f] = { ignore = { "211/text" } }
 end
 
--- Test files (`vigil test`, bot/test/testkit.lua) also see the kit's globals.
-stds.vigil_test = { read_globals = { "test", "expect", "assert_eq" } }
-files["scripts/tests/"] = { std = "vigil+vigil_test" }
+-- scripts/tests/*_test.lua run in `vigil test`'s plain Lua state (all the
+-- standard libraries) with the test kit's globals; the fixture scripts
+-- beside them (scripts/tests/api/) are scripts, checked as above.
+files["scripts/tests/*_test.lua"] = { std = "lua54", read_globals = { "test", "expect", "assert_eq" } }

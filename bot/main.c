@@ -596,6 +596,7 @@ static int run_bot(struct config *cfg, const char *cli_level)
         rc = 1;
         goto out;
     }
+    admin_set_journal(a.admin, a.journal);   /* the REPL's commands, :inject */
     desk_set_observer(a.desk, on_desk_event, &a);
     log_set_sink(on_log_line, &a);
 

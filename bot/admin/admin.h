@@ -23,6 +23,12 @@ int admin_listen(struct admin *a);
 void admin_close(struct admin *a);
 void admin_free(struct admin *a);
 
+struct journal;
+/* Commands run here (/tw … from the REPL) and :inject's mentions go into
+ * `j` (borrowed; NULL: not recording), as chat commands and source pages
+ * do (issue 21 §5).  The console's own /tw lines are journaled by chat. */
+void admin_set_journal(struct admin *a, struct journal *j);
+
 /* Runs one command line as `user`.  Returns new text (never NULL); `*ok`
  * is 0 when the command failed. */
 char *admin_exec(struct admin *a, const char *user, const char *line, int *ok);

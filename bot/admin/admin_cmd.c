@@ -16,6 +16,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "source/journal.h"
 #include "source/mention.h"
 #include "source/source.h"
 #include "source/xlink.h"
@@ -254,6 +255,7 @@ static char *cmd_inject(struct admin *a, const char *args, int *ok)
         *ok = 0;
         return strdup("The injected mention was not stored (see log).");
     }
+    journal_page(a->journal, desk_now(a->desk), "inject", &p);   /* stored: once */
     tid = store_ticket_find_open(a->store, author, conv);
     text_excerpt(text, text_out, sizeof text_out);
     log_info("mention injected", "handle=%s ticket=%lld", handle, (long long)tid);
@@ -264,6 +266,11 @@ static char *cmd_inject(struct admin *a, const char *args, int *ok)
             out = NULL;
         return out ? out : strdup("Injected.");
     }
+}
+
+void admin_set_journal(struct admin *a, struct journal *j)
+{
+    a->journal = j;
 }
 
 char *admin_exec(struct admin *a, const char *user, const char *line, int *ok)
@@ -280,6 +287,7 @@ char *admin_exec(struct admin *a, const char *user, const char *line, int *ok)
         char *answer;
         if (chat_command_parse(&cmd, line, a->cfg->command, CHAT_PARSE_PEOPLE) < 0)
             return strdup("out of memory");
+        journal_command(a->journal, desk_now(a->desk), &cmd);   /* before it runs, as chat's */
         answer = script_run_command(a->scripts, &cmd);
         *ok = !script_last_failed(a->scripts);
         chat_command_clear(&cmd);

@@ -24,6 +24,7 @@ struct admin {
     uv_timer_t sweep;       /* drops clients idle on half a line */
     int sweeping;
     time_t started;
+    struct journal *journal;   /* borrowed; NULL: not recording */
 };
 
 /* The items the REPL completes for `kind` (verbs, tickets, staff, canned;

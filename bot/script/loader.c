@@ -358,8 +358,10 @@ static int load_file(struct script_rt *rt, const char *file)
     if (is_hook) {
         lua_pushcfunction(L, sandbox_check_hooks);
         lua_pushvalue(L, -2);
-        if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-            snprintf(err, sizeof err, "%s", lua_tostring(L, -1));
+        if (lua_pcall(L, 1, 0, 0) != LUA_OK) {   /* a plain table, not from hooks{} */
+            const char *why = api_user_error(L, -1);
+            snprintf(err, sizeof err, "%s: %s", path,
+                     why ? why : lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
             goto fail;
         }
     } else {

@@ -858,13 +858,16 @@ int store_event_append(struct store *s, int64_t ticket_id, const char *actor,
 struct event *store_events_of(struct store *s, int64_t ticket_id, size_t *n)
 {
     sqlite3_stmt *st = stmt(s, "SELECT id, ticket_id, at, actor, action, detail FROM events"
-                               " WHERE ticket_id = ? ORDER BY id");
+                               " WHERE ticket_id IS ? ORDER BY id");
     struct event *v = NULL;
     size_t cap = 0;
     *n = 0;
     if (!st)
         return NULL;
-    sqlite3_bind_int64(st, 1, ticket_id);
+    if (ticket_id > 0)
+        sqlite3_bind_int64(st, 1, ticket_id);
+    else   /* the desk's own events (presence): stored without a ticket */
+        sqlite3_bind_null(st, 1);
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (*n == cap) {
             struct event *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);

@@ -131,8 +131,8 @@ int store_stats(struct store *s, int64_t since, int64_t target, struct store_sta
 /* --- events (append-only audit log) ----------------------------------- */
 int store_event_append(struct store *s, int64_t ticket_id, const char *actor,
                        const char *action, const char *detail, int64_t now);
-/* Events of a ticket, oldest first; returns new array, free with
- * store_events_free(). */
+/* Events of a ticket, oldest first (ticket_id 0: the desk-wide events
+ * such as away/back); returns new array, free with store_events_free(). */
 struct event *store_events_of(struct store *s, int64_t ticket_id, size_t *n);
 void store_events_free(struct event *v, size_t n);
 

@@ -376,12 +376,13 @@ static int b_ticket(lua_State *L)
     return 1;
 }
 
-/* bot:events(id) -> { {at, actor, action, detail}, ... } oldest first. */
+/* bot:events(id) -> { {at, actor, action, detail}, ... } oldest first;
+ * bot:events() -> the desk-wide ones (away, back), which have no ticket. */
 static int b_events(lua_State *L)
 {
     struct tbot *b = check_bot(L);
     size_t n = 0;
-    struct event *ev = store_events_of(b->o.store, luaL_checkinteger(L, 2), &n);
+    struct event *ev = store_events_of(b->o.store, luaL_optinteger(L, 2, 0), &n);
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
         lua_createtable(L, 0, 4);

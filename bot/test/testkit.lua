@@ -310,7 +310,7 @@ function Bot:channel(name)
 end
 
 -- The audit trail of ticket `id` as "actor action detail" lines, or the
--- events of one action.
+-- events of one action; `id` nil: the desk-wide events (away, back).
 function Bot:audit(id, action)
   local out = {}
   for _, e in ipairs(self:events(id)) do

@@ -87,6 +87,15 @@ def test_record_journals_pages_and_commands_without_secrets_and_replay_reproduce
         bot.proc.stdin.write(line.encode() + b"\n")
         bot.proc.stdin.flush()
         wait_for(lambda: answer in bot.stdout(), 10, answer, bot)
+    # the admin socket's commands (vigil repl) and :inject are journaled too,
+    # as the admin user; :inject from the console goes the same way
+    for line, answer in (("/tw note 1 from the repl", "Note added to #1"),
+                         (":inject @zed my parcel never came", "Injected @zed: ticket #")):
+        r = kit(ROOT, "repl", "-c", cfg, "-e", line, env=secrets)
+        assert r.returncode == 0 and answer in r.stdout, r.stdout + r.stderr
+    bot.proc.stdin.write(b":inject @yan where is my refund\n")
+    bot.proc.stdin.flush()
+    wait_for(lambda: "Injected @yan" in bot.stdout(), 10, ":inject at the console", bot)
     rc, _ = bot.stop()
     assert rc == 0
     days = os.listdir(jdir)
@@ -100,9 +109,13 @@ def test_record_journals_pages_and_commands_without_secrets_and_replay_reproduce
     entries = [json.loads(l) for l in text.splitlines()]
     pages = [e for e in entries if e["kind"] == "page"]
     commands = [e for e in entries if e["kind"] == "command"]
-    assert sum(len(p["mentions"]) for p in pages) == 30, len(pages)
+    assert sum(len(p["mentions"]) for p in pages) == 32, len(pages)
+    injected = [p["mentions"][0] for p in pages if p["source"] == "inject"]
+    assert [(m["handle"], m["text"], m["injected"]) for m in injected] == [
+        ("zed", "my parcel never came", True), ("yan", "where is my refund", True)], injected
     assert [(c["user"], c["raw"]) for c in commands] == [
-        ("U1", "/tw assign 1 me"), ("U1", "/tw reply 1 hello from the journal")]
+        ("U1", "/tw assign 1 me"), ("U1", "/tw reply 1 hello from the journal"),
+        ("U1", "/tw note 1 from the repl")]
 
     # replayed offline (the folder: every day in it), through the same scripts
     p = kit(ROOT, "replay", jdir, "--scripts", "scripts", "-c", cfg,
@@ -112,7 +125,9 @@ def test_record_journals_pages_and_commands_without_secrets_and_replay_reproduce
         transcript = f.read()
     assert "command U1: /tw assign 1 me\n    | #1 is yours now." in transcript, transcript
     assert "public reply to " in transcript and ": hello from the journal ^AJ\n" in transcript
-    assert transcript.count(" posted to #support: ") == 9, transcript
+    assert "command U1: /tw note 1 from the repl\n" in transcript, transcript
+    assert transcript.count(" posted to #support: ") == 11, transcript
+    assert "my parcel never came" in transcript and "where is my refund" in transcript
     p = kit(ROOT, "replay", path, "--scripts", "scripts", "-c", cfg,
             "--expect", os.path.join(tmp, "golden"), env=secrets)
     assert p.returncode == 0 and "matches" in p.stdout, p.stdout + p.stderr

@@ -875,3 +875,33 @@ TEST(a_command_table_with_an_unknown_key_or_a_bad_args_list_does_not_load)
     }
     sb_close(&s);
 }
+
+/* The older checks of command{} and hooks{} read like the declarative-args
+ * ones: file:line and the reason in the admin's notice, no error id. */
+TEST(a_malformed_command_or_hooks_table_says_where_and_why)
+{
+    struct sb s;
+    static const struct { const char *file, *body, *why; } bad[] = {
+        { "scripts/bad.lua", "return command { run = 'ran' }",
+          "bad.lua:1: command{}: 'run' must be a function(ctx, args)" },
+        { "scripts/bad.lua", "return command { usage = {}, run = function() end }",
+          "bad.lua:1: command{}: 'usage' must be a string" },
+        { "scripts/bad.lua", "return command 'ran'",
+          "bad.lua:1: command{}: takes a table, got string" },
+        { "scripts/hooks/badhook.lua", "return hooks { on_mentoin = function() end }",
+          "badhook.lua:1: hooks{}: unknown hook 'on_mentoin'" },
+        { "scripts/hooks/badhook.lua", "return hooks { on_mention = true }",
+          "badhook.lua:1: hooks{}: 'on_mention' must be a function" },
+        { "scripts/hooks/badhook.lua", "return { on_mention = 1 }",
+          "badhook.lua: hooks{}: 'on_mention' must be a function" },
+    };
+    sb_open(&s, "oldchecks");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_file(&s, bad[i].file, "%s\n", bad[i].body);
+        s.notice[0] = '\0';
+        CHECK_INT(script_reload(s.rt, strstr(bad[i].file, "hooks/") ? "hooks/badhook" : "bad"), 1);
+        CHECK_HAS(s.notice, bad[i].why);
+        CHECK(strstr(s.notice, "error id") == NULL);
+    }
+    sb_close(&s);
+}
