@@ -115,6 +115,25 @@ static const char *const migrations[] = {
      * for), so a team sees what vigil costs them */
     "CREATE TABLE usage (day TEXT NOT NULL, scope TEXT NOT NULL, item TEXT NOT NULL,"
     "  n INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (day, scope, item));",
+    /* 5 (issue 17 §5, search): every tweet of a ticket in an FTS5 index,
+     * rowid = ticket id.  Triggers keep it in the transaction that stores
+     * the ticket or the mention, so the index can never lag behind
+     * (the opening tweet is the ticket's text; its mention row is skipped).
+     * Backfills the tickets already stored. */
+    "CREATE VIRTUAL TABLE ticket_text USING fts5(body,"
+    "  tokenize = 'unicode61 remove_diacritics 2');"
+    "INSERT INTO ticket_text (rowid, body) SELECT t.id, t.text || coalesce(char(10) ||"
+    "  (SELECT group_concat(m.text, char(10)) FROM mentions m WHERE m.ticket_id = t.id"
+    "   AND CAST(m.id AS TEXT) <> t.tweet_id), '') FROM tickets t;"
+    "CREATE TRIGGER ticket_text_open AFTER INSERT ON tickets BEGIN"
+    "  INSERT INTO ticket_text (rowid, body) VALUES (new.id, new.text); END;"
+    "CREATE TRIGGER ticket_text_gone AFTER DELETE ON tickets BEGIN"
+    "  DELETE FROM ticket_text WHERE rowid = old.id; END;"
+    "CREATE TRIGGER ticket_text_mention AFTER INSERT ON mentions"
+    "  WHEN new.ticket_id IS NOT NULL AND CAST(new.id AS TEXT) <>"
+    "    (SELECT tweet_id FROM tickets WHERE id = new.ticket_id) BEGIN"
+    "  UPDATE ticket_text SET body = body || char(10) || new.text"
+    "  WHERE rowid = new.ticket_id; END;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1188,5 +1207,103 @@ void store_strv_free(char **v)
         return;
     for (char **p = v; *p; p++)
         free(*p);
+    free(v);
+}
+
+/* --- search (issue 17 §5) ---------------------------------------------- */
+
+/* The filters of a search, one bound parameter each; a NULL leaves that
+ * filter out.  ?1 is the FTS5 expression (only in the first statement). */
+#define SEARCH_WHERE \
+    " AND (?2 IS NULL OR t.customer_handle = ?2 COLLATE NOCASE)" \
+    " AND (?3 IS NULL OR instr(',' || t.tags || ',', ',' || ?3 || ',') > 0)" \
+    " AND (?4 IS NULL OR CASE ?4" \
+    "   WHEN 'open' THEN t.state = 'open' WHEN 'closed' THEN t.state = 'closed'" \
+    "   WHEN 'escalated' THEN t.state = 'open' AND t.escalated = 1" \
+    "   WHEN 'assigned' THEN t.state = 'open' AND t.escalated = 0 AND t.assignee IS NOT NULL" \
+    "   WHEN 'new' THEN t.state = 'open' AND t.escalated = 0 AND t.assignee IS NULL" \
+    "   WHEN 'unassigned' THEN t.state = 'open' AND t.assignee IS NULL END)" \
+    " AND (?5 IS NULL OR t.assignee = ?5)" \
+    " AND (?6 IS NULL OR t.opened_at >= ?6)" \
+    " AND (?7 IS NULL OR t.opened_at < ?7)"
+
+#define SEARCH_FTS " FROM ticket_text JOIN tickets t ON t.id = ticket_text.rowid" \
+    " WHERE ticket_text MATCH ?1" SEARCH_WHERE
+#define SEARCH_ALL " FROM tickets t WHERE ?1 IS NULL" SEARCH_WHERE
+
+static void bind_search(sqlite3_stmt *st, const struct store_search *q)
+{
+    bind_text(st, 1, q->match);
+    bind_text(st, 2, q->handle);
+    bind_text(st, 3, q->tag);
+    bind_text(st, 4, q->status);
+    bind_text(st, 5, q->assignee);
+    if (q->since)
+        sqlite3_bind_int64(st, 6, q->since);
+    if (q->until)
+        sqlite3_bind_int64(st, 7, q->until);
+}
+
+int store_search(struct store *s, const struct store_search *q, size_t limit, size_t offset,
+                 struct store_hit **hits, size_t *n, int64_t *total)
+{
+    /* Two statements: snippet() cannot share a query with count(*) OVER (). */
+    sqlite3_stmt *st = q->match
+        ? stmt(s, "SELECT t.id, snippet(ticket_text, 0, '', '', '…', 16)" SEARCH_FTS
+                  " ORDER BY t.id DESC LIMIT ?8 OFFSET ?9")
+        : stmt(s, "SELECT t.id, t.text" SEARCH_ALL " ORDER BY t.id DESC LIMIT ?8 OFFSET ?9");
+    sqlite3_stmt *cnt = q->match ? stmt(s, "SELECT count(*)" SEARCH_FTS)
+                                 : stmt(s, "SELECT count(*)" SEARCH_ALL);
+    struct store_hit *v = NULL;
+    size_t cap = 0;
+    int rc;
+
+    *hits = NULL;
+    *n = 0;
+    *total = 0;
+    if (!st || !cnt)
+        return STORE_ERR;
+    bind_search(st, q);
+    sqlite3_bind_int64(st, 8, (int64_t)limit);
+    sqlite3_bind_int64(st, 9, (int64_t)offset);
+    for (;;) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
+        if (*n == cap) {
+            struct store_hit *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);
+            if (!nv) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            v = nv;
+        }
+        v[*n].id = sqlite3_column_int64(st, 0);
+        v[*n].excerpt = col_dup(st, 1);
+        (*n)++;
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) {
+        bind_search(cnt, q);
+        rc = sqlite3_step(cnt);
+        if (rc == SQLITE_ROW)
+            *total = sqlite3_column_int64(cnt, 0);
+        sqlite3_reset(cnt);
+    }
+    if (rc != SQLITE_ROW) {
+        failed(s, rc, sqlite3_errmsg(s->db));
+        log_error("search failed", "error=%s", sqlite3_errmsg(s->db));
+        store_hits_free(v, *n);
+        *n = 0;
+        return STORE_ERR;
+    }
+    *hits = v;
+    return STORE_OK;
+}
+
+void store_hits_free(struct store_hit *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i].excerpt);
     free(v);
 }

@@ -185,4 +185,23 @@ int store_canned_set(struct store *s, const char *name, const char *body,
 char **store_canned_names(struct store *s);
 void store_strv_free(char **v);
 
+/* --- search (issue 17 §5) ---------------------------------------------- */
+/* What to look for; NULL / 0 leaves a filter out.  `match` is an FTS5
+ * expression (desk/find.c quotes every user word); the others are bound
+ * as values. */
+struct store_search {
+    const char *match, *handle, *tag, *status, *assignee;
+    int64_t since, until;     /* opened_at in [since, until) */
+};
+struct store_hit {
+    int64_t id;
+    char *excerpt;            /* the matching part of the ticket's tweets */
+};
+/* Matching tickets, newest first, `limit` from `offset`: new array of `*n`
+ * hits (free with store_hits_free), NULL when none; `*total` is how many
+ * match in all. */
+int store_search(struct store *s, const struct store_search *q, size_t limit, size_t offset,
+                 struct store_hit **hits, size_t *n, int64_t *total);
+void store_hits_free(struct store_hit *v, size_t n);
+
 #endif

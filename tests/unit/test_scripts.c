@@ -235,7 +235,7 @@ TEST(every_default_script_and_hook_loads)
     verbs = script_verbs(f.rt);
     for (char **v = verbs; v && *v; v++)
         n++;
-    CHECK_INT(n, 18);
+    CHECK_INT(n, 19);
     script_strv_free(verbs);
     list = script_list(f.rt);
     CHECK_HAS(list, "hooks/privacy.lua");
@@ -744,7 +744,7 @@ TEST(scripts_and_reload_are_for_admins_and_report_each_script)
     CHECK_STR(run(&f, LEAD, "scripts"), "/tw scripts needs the admin role; you are lead.");
     CHECK_STR(run(&f, LEAD, "reload"), "/tw reload needs the admin role; you are lead.");
     a = run(&f, ADMIN, "scripts");
-    CHECK_PREFIX(a, "20 scripts, all loaded:\n");
+    CHECK_PREFIX(a, "21 scripts, all loaded:\n");
     CHECK_HAS(a, "assign.lua         ok");
     CHECK_HAS(a, "hooks/privacy.lua  ok");
     CHECK_STR(run(&f, ADMIN, "reload assign"), "Reloaded assign.lua.");

@@ -78,7 +78,7 @@ TEST(store_open_creates_the_newest_schema)
 
     if (!s)
         return;
-    CHECK_INT(store_schema_version(s), 4);
+    CHECK(store_schema_version(s) >= 5);   /* at least the search index */
     CHECK_INT(store_ticket_count(s), 0);
     CHECK_INT(store_mention_count(s), 0);
     CHECK_INT(store_job_count(s, "queued"), 0);
@@ -91,14 +91,20 @@ TEST(store_migrates_a_version_1_database_forward_keeping_its_data)
 {
     struct store *s = fresh("v1.db");
     sqlite3 *db;
+    int newest;
 
     if (!s)
         return;
+    newest = store_schema_version(s);
     CHECK_INT(store_kv_set(s, "desk", "motd", "kept"), STORE_OK);
     store_close(s);
     /* make it look like a database written by schema 1 */
     CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-    CHECK_INT(sqlite3_exec(db, "DROP TABLE usage;"
+    CHECK_INT(sqlite3_exec(db, "DROP TABLE ticket_text;"
+                               "DROP TRIGGER ticket_text_open;"
+                               "DROP TRIGGER ticket_text_gone;"
+                               "DROP TRIGGER ticket_text_mention;"
+                               "DROP TABLE usage;"
                                "DROP INDEX outbox_queued_ticket;"
                                "ALTER TABLE tickets DROP COLUMN chat_digest;"
                                "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
@@ -107,7 +113,7 @@ TEST(store_migrates_a_version_1_database_forward_keeping_its_data)
     CHECK(s != NULL);
     if (!s)
         return;
-    CHECK_INT(store_schema_version(s), 4);
+    CHECK_INT(store_schema_version(s), newest);
     CHECK_STR(kv(s, "desk", "motd"), "kept");
     store_close(s);
 }
@@ -140,9 +146,11 @@ TEST(store_reopen_keeps_data)
 {
     struct store *s = fresh("reopen.db");
     char *v;
+    int newest;
 
     if (!s)
         return;
+    newest = store_schema_version(s);
     CHECK_INT(store_kv_set(s, "desk", "motd", "hello"), STORE_OK);
     CHECK_INT(store_cursor_set(s, "x", "1860000000000000000", 5), STORE_OK);
     store_close(s);
@@ -151,7 +159,7 @@ TEST(store_reopen_keeps_data)
     CHECK(s != NULL);
     if (!s)
         return;
-    CHECK_INT(store_schema_version(s), 4);
+    CHECK_INT(store_schema_version(s), newest);
     CHECK_STR(kv(s, "desk", "motd"), "hello");
     v = store_cursor_get(s, "x");
     CHECK_STR(v, "1860000000000000000");

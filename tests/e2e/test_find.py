@@ -1,0 +1,78 @@
+"""End-to-end: issue 17 §5-§7 — /tw find over tickets and tweets, what the
+agent sees on a ticket, stats per hour and agent, CSV export."""
+import os
+import subprocess
+
+from harness import Bot, outbox_drained, replay_done, vigil_path, wait_for, write_config, ROOT
+
+STAFF = {"U1": {"name": "Alice Jensen", "role": "admin"},
+         "U2": {"name": "Bob Stone", "role": "agent"}}
+
+
+def start(tmp, **keys):
+    cfg = write_config(tmp, staff=STAFF, **keys)
+    dbp = os.path.join(tmp, "vigil.db")
+    bot = Bot(tmp, cfg)
+    wait_for(lambda: replay_done(dbp) and outbox_drained(dbp), 20, "replay", bot)
+    return bot, cfg, dbp
+
+
+def repl(cfg, *lines):
+    args = []
+    for line in lines:
+        args += ["-e", line]
+    r = subprocess.run([vigil_path(), "repl", "-c", cfg, *args], cwd=ROOT, capture_output=True,
+                       text=True, timeout=30, env=dict(os.environ, NO_COLOR="1"))
+    return r.stdout
+
+
+def ids(out):
+    """The ticket numbers a find answer lists, in order."""
+    return [int(line.split()[0][1:]) for line in out.splitlines() if line.startswith("#")]
+
+
+def test_find_searches_every_tweet_of_a_ticket_with_each_operator(tmp):
+    bot, cfg, dbp = start(tmp)
+    out = repl(cfg, "/tw find refund")
+    # #3 says refund in its opening tweet, #6 in a follow-up
+    assert "2 tickets match" in out and ids(out) == [6, 3], out
+    assert "Got the refund email" in out and "https://x.com/lena_writes/status/" in out, out
+    assert ids(repl(cfg, "/tw find @PriyaNair")) == [9, 5]
+    assert ids(repl(cfg, "/tw find twice @priyanair")) == [5]
+    repl(cfg, "/tw tag 4 login", "/tw close 3", "/tw assign 5 U2", "/tw escalate 1 customs")
+    assert ids(repl(cfg, "/tw find tag:login")) == [4]
+    assert ids(repl(cfg, "/tw find refund status:closed")) == [3]
+    assert ids(repl(cfg, "/tw find refund status:open")) == [6]
+    assert ids(repl(cfg, "/tw find status:escalated")) == [1]
+    assert ids(repl(cfg, "/tw find status:assigned")) == [5]
+    assert ids(repl(cfg, "/tw find assignee:@bob")) == [5]
+    assert ids(repl(cfg, "/tw find assignee:U2 charged")) == [5]
+    assert "Bob Stone" not in repl(cfg, "/tw find assignee:@carol")
+    assert "assignee: @carol is not on the support staff." in repl(cfg, "/tw find assignee:@carol")
+    assert len(ids(repl(cfg, "/tw find since:1h"))) == 9
+    assert "No tickets match." in repl(cfg, "/tw find until:2026-01-01")
+    assert "No tickets match." in repl(cfg, "/tw find since:2099-01-01")
+    out = repl(cfg, "/tw find since:yesterday")
+    assert "since: takes a date (2026-12-01, UTC) or an age" in out, out
+    assert bot.stop()[0] == 0
+
+
+def test_find_reads_fts_syntax_as_words_and_pages_long_answers(tmp):
+    bot, cfg, dbp = start(tmp)
+    # FTS5 operators typed by an agent are words: no error, no other match
+    for q in ['"NEAR" OR *', 'body:refund', '"x" (']:
+        out = repl(cfg, "/tw find " + q)
+        assert "No tickets match." in out, (q, out)
+    # -word and ^word are the word (FTS5 would exclude, or anchor, it)
+    assert ids(repl(cfg, "/tw find -refund")) == [6, 3]
+    assert ids(repl(cfg, "/tw find ^refund")) == [6, 3]
+    # as the FTS5 operator NOT would exclude #3; as a word it finds its "Not impressed"
+    assert ids(repl(cfg, "/tw find refund NOT blender")) == [3]
+    repl(cfg, *[f":inject @pager{i} my parcel number {i} is lost" for i in range(12)])
+    out = repl(cfg, "/tw find parcel lost")
+    assert "12 tickets match (1–10, newest first)" in out, out
+    assert "2 more: /tw find parcel lost page:2" in out, out
+    out = repl(cfg, "/tw find parcel lost page:2")
+    assert "12 tickets match (11–12, newest first)" in out and len(ids(out)) == 2, out
+    assert "no page 5" in repl(cfg, "/tw find parcel lost page:5")
+    assert bot.stop()[0] == 0
