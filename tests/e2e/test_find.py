@@ -76,3 +76,39 @@ def test_find_reads_fts_syntax_as_words_and_pages_long_answers(tmp):
     assert "12 tickets match (11–12, newest first)" in out and len(ids(out)) == 2, out
     assert "no page 5" in repl(cfg, "/tw find parcel lost page:5")
     assert bot.stop()[0] == 0
+
+
+def test_stats_shows_answered_within_target_per_hour_and_per_agent(tmp):
+    bot, cfg, dbp = start(tmp)
+    out = repl(cfg, "/tw reply 3 Sorry about that!", "/tw stats")
+    # the replay source confirms the reply at once: answered in target, by the local admin
+    wait_for(lambda: "By agent" in repl(cfg, "/tw stats"), 10, "the first response", bot)
+    out = repl(cfg, "/tw stats 7d")
+    assert "Answered within target, by hour opened (server time):" in out, out
+    assert "1/1 (100%)" in out, out
+    assert "  Local Admin  1/1 (100%)  median " in out, out
+    assert bot.stop()[0] == 0
+
+
+def test_export_writes_a_csv_of_first_responses_from_the_repl_only(tmp):
+    bot, cfg, dbp = start(tmp)
+    repl(cfg, "/tw reply 3 Sorry about that!", ":inject @evil =HYPERLINK(\"http://x\",\"y\"), ok")
+    path = os.path.join(tmp, "export.csv")
+    wait_for(lambda: "By agent" in repl(cfg, "/tw stats"), 10, "the first response", bot)
+    out = repl(cfg, f"/tw export 30d {path}")
+    assert f"Wrote 10 tickets (opened since " in out and path in out, out
+    import csv
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][:4] == ["ticket", "opened_at", "customer", "state"], rows[0]
+    assert len(rows) == 11
+    by_id = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    assert by_id["3"]["first_response_by"] == "local-admin"
+    assert by_id["3"]["within_target"] == "yes" and int(by_id["3"]["first_response_seconds"]) >= 0
+    assert by_id["4"]["first_response_at"] == "" and by_id["4"]["within_target"] == ""
+    # a tweet a spreadsheet would run as a formula stays text; quoting per RFC 4180
+    assert by_id["10"]["text"] == "'=HYPERLINK(\"http://x\",\"y\"), ok", by_id["10"]
+    assert open(path, "rb").read().count(b"\r\n") >= 11
+    assert os.stat(path).st_mode & 0o077 == 0
+    assert "Usage: /tw export" in repl(cfg, "/tw export 30d relative.csv")
+    assert bot.stop()[0] == 0

@@ -208,7 +208,7 @@ TEST(store_search_index_is_backfilled_for_tickets_stored_before_it)
     struct mention m;
     int64_t a, first;
     int version;
-    char sql[200], *ex = NULL;
+    char sql[300], *ex = NULL;
 
     CHECK(s != NULL);
     if (!s)
@@ -223,8 +223,9 @@ TEST(store_search_index_is_backfilled_for_tickets_stored_before_it)
     store_close(s);
     /* undo the search migration as if the file came from the vigil before */
     CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-    snprintf(sql, sizeof sql, "DROP TABLE ticket_text; DROP TRIGGER ticket_text_open;"
-             " DROP TRIGGER ticket_text_gone; DROP TRIGGER ticket_text_mention;"
+    snprintf(sql, sizeof sql, "DROP TABLE ticket_text; DROP INDEX tickets_handle;"
+             " DROP TRIGGER ticket_text_open; DROP TRIGGER ticket_text_gone;"
+             " DROP TRIGGER ticket_text_mention;"
              " PRAGMA user_version = %d;",
              version - 1);
     CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
