@@ -25,14 +25,16 @@ return command {
       rows[#rows + 1] = { "#" .. t.id, t.status, text.handle(t.customer),
                           text.excerpt(t.excerpt, 70), t.url }
     end
-    local first = (page - 1) * PAGE + 1
+    local first, last = (page - 1) * PAGE + 1, (page - 1) * PAGE + #r.tickets
+    local capped = r.total > 1000   -- the count stops past 1,000
     local head = r.total == 1 and "1 ticket matches:" or
-      ("%d tickets match (%d–%d, newest first):"):format(r.total, first, first + #r.tickets - 1)
+      ("%s tickets match (%d–%d, newest first):"):format(capped and "More than 1,000" or r.total,
+                                                        first, last)
     local out = head .. "\n" .. text.columns(rows)
-    local more = r.total - (first + #r.tickets - 1)
+    local more = r.total - last
     if more > 0 then
-      out = out .. ("\n%d more: %s find %s page:%d"):format(more, text.cmd(),
-                                                         query:gsub("%s+$", ""), page + 1)
+      out = out .. ("\n%s more: %s find %s page:%d"):format(capped and "Many" or more, text.cmd(),
+                                                          query:gsub("%s+$", ""), page + 1)
     end
     return out
   end,

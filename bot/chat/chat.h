@@ -27,6 +27,11 @@ struct ticket_view {
     int64_t tweeted_at, sla_due_at, first_response_at;   /* Unix seconds; 0 = none */
     int mentions;                /* tweets in the ticket so far */
     int injected;                /* from :inject, not from X */
+    /* issue 17 §6; raw, untrusted (adapters escape); NULL when none */
+    const char *lang;            /* the tweet's language as X tagged it ("en", "und") */
+    const char *quote_text, *quote_author;   /* the post it quotes, and its author's handle */
+    const char *media;           /* media links, one per line */
+    int64_t earlier;             /* the customer's tickets before this one */
 };
 
 /* A teammate a command names, as the chat identified them (Slack's

@@ -136,6 +136,11 @@ static const char *const migrations[] = {
     "  WHERE rowid = new.ticket_id; END;"
     /* @handle: without it a customer's tickets were a scan (55 ms at 100,000) */
     "CREATE INDEX tickets_handle ON tickets(customer_handle COLLATE NOCASE);",
+    /* 6 (issue 17 §6): what the agent sees on a ticket besides the text:
+     * the quoted post and its author, media links (one per line) */
+    "ALTER TABLE mentions ADD COLUMN quote_text TEXT;"
+    "ALTER TABLE mentions ADD COLUMN quote_author TEXT;"
+    "ALTER TABLE mentions ADD COLUMN media TEXT;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -471,7 +476,8 @@ int store_mention_insert(struct store *s, const struct mention *m, int64_t origi
     sqlite3_stmt *st = stmt(s,
         "INSERT INTO mentions (id, original_id, ticket_id, author_id, author_handle,"
         " author_name, conversation_id, in_reply_to_user_id, lang, text, created_at,"
-        " received_at, skipped, injected) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        " received_at, skipped, injected, quote_text, quote_author, media)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!st)
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, m->id);
@@ -489,6 +495,9 @@ int store_mention_insert(struct store *s, const struct mention *m, int64_t origi
     sqlite3_bind_int64(st, 12, now);
     bind_text(st, 13, skipped);
     sqlite3_bind_int(st, 14, m->injected);
+    bind_text(st, 15, m->quote_text);
+    bind_text(st, 16, m->quote_author);
+    bind_text(st, 17, m->media);
     return step_done(s, st);
 }
 
@@ -1408,4 +1417,43 @@ void store_responses_free(struct store_response *v, size_t n)
         free(v[i].agent);
     }
     free(v);
+}
+
+/* --- what the agent sees on a ticket (issue 17 §6) ----------------------- */
+
+int store_ticket_details(struct store *s, const struct ticket *t, struct store_details *out)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT lang, quote_text, quote_author, media FROM mentions"
+                               " WHERE id = CAST(?1 AS INTEGER)");
+    sqlite3_stmt *cnt = stmt(s, "SELECT count(*) FROM tickets WHERE customer_id = ?1"
+                                " AND id < ?2");
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!st || !cnt)
+        return STORE_ERR;
+    bind_text(st, 1, t->tweet_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->lang = col_dup(st, 0);
+        out->quote_text = col_dup(st, 1);
+        out->quote_author = col_dup(st, 2);
+        out->media = col_dup(st, 3);
+    }
+    sqlite3_reset(st);
+    bind_text(cnt, 1, t->customer_id);
+    sqlite3_bind_int64(cnt, 2, t->id);
+    if (sqlite3_step(cnt) == SQLITE_ROW)
+        out->earlier = sqlite3_column_int64(cnt, 0);
+    sqlite3_reset(cnt);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
+}
+
+void store_details_clear(struct store_details *d)
+{
+    free(d->lang);
+    free(d->quote_text);
+    free(d->quote_author);
+    free(d->media);
+    memset(d, 0, sizeof *d);
 }

@@ -220,4 +220,13 @@ int store_responses(struct store *s, int64_t since, int64_t until,
                     struct store_response **out, size_t *n);
 void store_responses_free(struct store_response *v, size_t n);
 
+/* --- what the agent sees on a ticket (issue 17 §6) ----------------------- */
+struct store_details {
+    char *lang, *quote_text, *quote_author, *media;   /* of the opening tweet; NULL: none */
+    int64_t earlier;            /* the customer's tickets before this one */
+};
+/* Fills `*out` (strings owned by it: store_details_clear) for ticket `t`. */
+int store_ticket_details(struct store *s, const struct ticket *t, struct store_details *out);
+void store_details_clear(struct store_details *d);
+
 #endif

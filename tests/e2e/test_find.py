@@ -112,3 +112,76 @@ def test_export_writes_a_csv_of_first_responses_from_the_repl_only(tmp):
     assert os.stat(path).st_mode & 0o077 == 0
     assert "Usage: /tw export" in repl(cfg, "/tw export 30d relative.csv")
     assert bot.stop()[0] == 0
+
+
+def x_mentions_with_details(fx):
+    """A quoted post with a ping in it, and a customer's second ticket that
+    quotes it in Spanish with a photo and a video."""
+    orig = fx.add_mention("@AcmeSupport FREE blender <!channel> & more",
+                          author=("9100", "acme_dea1s", "Acme Deals"))
+    fx.add_mention("@AcmeSupport first question", author=("9200", "dana_k", "Dana"))
+    return fx.add_mention("@AcmeSupport ¿es esto vuestro?", author=("9200", "dana_k", "Dana"),
+                          quote_of=orig, lang="es",
+                          media=[{"type": "photo", "url": "https://pbs.twimg.com/media/a.jpg"},
+                                 {"type": "video",
+                                  "preview_image_url": "https://pbs.twimg.com/v.jpg"}])
+
+
+def test_a_ticket_shows_language_quote_media_and_earlier_tickets_in_slack(tmp):
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
+    from fake_slack import FakeSlack
+    from test_slack import TOKENS, slack_and_x_config
+    from test_x import SECRETS, fake as fake_x
+    from harness import Bot as B, query
+    fs = FakeSlack(app_token="xapp-1-test", bot_token="xoxb-test",
+                   channels=("C_MENTIONS", "C_ESCALATE"),
+                   users={"U1": {"name": "alice", "real_name": "Alice Jensen"}})
+    fs.start()
+    fx = fake_x()
+    try:
+        x_mentions_with_details(fx)
+        cfg = slack_and_x_config(tmp, fs, fx, post_rate=500, outbox={"x_rate": 500})
+        bot = B(tmp, cfg, env=dict(TOKENS, **SECRETS))
+        bot.wait_started()
+        fs.wait_connected()
+        dbp = os.path.join(tmp, "vigil.db")
+        wait_for(lambda: outbox_drained(dbp) and
+                 query(dbp, "SELECT count(*) FROM tickets") == [(3,)], 30, "3 tickets", bot)
+        # X was asked for what the ticket shows, as X documents it
+        page = [r for r in fx.requests if r["path"].endswith("/mentions")][0]["query"]
+        assert "attachments.media_keys" in page["expansions"] and \
+            "referenced_tweets.id.author_id" in page["expansions"], page
+        assert page["media.fields"] == "url,preview_image_url,type", page
+        posts = [m for m in fs.messages("C_MENTIONS") if not m.get("thread_ts")]
+        third = [m for m in posts if (m.get("metadata") or {}).get("event_payload", {})
+                 .get("ticket") == 3][0]
+        blob = str(third["blocks"])
+        assert "lang: es" in blob and "1 earlier ticket" in blob, blob
+        quote = [b for b in third["blocks"] if b["type"] == "rich_text"][1]
+        assert quote["elements"][0]["elements"][0]["text"] == \
+            "Quoting @acme_dea1s: @AcmeSupport FREE blender <!channel> & more", quote
+        media = [b for b in third["blocks"] if b["type"] == "context"][-1]["elements"][0]["text"]
+        assert media == "Media: <https://pbs.twimg.com/media/a.jpg|1> " \
+                        "<https://pbs.twimg.com/v.jpg|2>", media
+        assert fx.errors == [] and fs.errors == [], (fx.errors, fs.errors)
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
+        fx.stop()
+
+
+def test_a_ticket_shows_language_quote_media_and_earlier_tickets_at_the_console(tmp):
+    from test_x import fake as fake_x, start as start_x
+    fx = fake_x()
+    try:
+        x_mentions_with_details(fx)
+        bot, dbp = start_x(tmp, fx)
+        wait_for(lambda: "media: " in bot.stdout(), 20, "the third ticket", bot)
+        out = bot.stdout()
+        assert "  lang: es · 1 earlier ticket\n" in out, out
+        assert "  ↪ quoting @acme_dea1s: @AcmeSupport FREE blender <!channel> & more\n" in out
+        assert "  media: https://pbs.twimg.com/media/a.jpg https://pbs.twimg.com/v.jpg\n" in out
+        assert bot.stop()[0] == 0
+    finally:
+        fx.stop()

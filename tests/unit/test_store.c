@@ -100,7 +100,10 @@ TEST(store_migrates_a_version_1_database_forward_keeping_its_data)
     store_close(s);
     /* make it look like a database written by schema 1 */
     CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-    CHECK_INT(sqlite3_exec(db, "DROP TABLE ticket_text; DROP INDEX tickets_handle;"
+    CHECK_INT(sqlite3_exec(db, "ALTER TABLE mentions DROP COLUMN quote_text;"
+                               "ALTER TABLE mentions DROP COLUMN quote_author;"
+                               "ALTER TABLE mentions DROP COLUMN media;"
+                               "DROP TABLE ticket_text; DROP INDEX tickets_handle;"
                                "DROP TRIGGER ticket_text_open;"
                                "DROP TRIGGER ticket_text_gone;"
                                "DROP TRIGGER ticket_text_mention;"
