@@ -111,6 +111,12 @@ struct chat_ops {
      * find_ticket, with the same answers. */
     void (*find_line)(struct chat *c, const char *channel, const char *thread, int64_t job,
                       int64_t oldest, send_done_fn done, void *arg);
+    /* Optional (issue 17 §7, /tw export): shares `len` bytes of `data` as
+     * a file `filename` titled `title` in `channel`; done() once, SEND_OK
+     * with the file's id.  NULL: the chat takes no files. */
+    void (*upload_file)(struct chat *c, const char *channel, const char *filename,
+                        const char *title, const char *data, size_t len, send_done_fn done,
+                        void *arg);
 };
 
 struct chat {

@@ -767,6 +767,7 @@ static const struct chat_ops slack_ops = {
     .update_line = slack_update_line,
     .post_line = slack_post_line,
     .find_line = slack_find_line_op,
+    .upload_file = slack_upload_file,
 };
 
 struct chat *slack_new(uv_loop_t *loop, struct lws_context *ws, struct http *http,

@@ -83,5 +83,8 @@ void slack_find_ticket_op(struct chat *c, const char *channel, int64_t id, int64
                           send_done_fn done, void *arg);
 void slack_find_line_op(struct chat *c, const char *channel, const char *thread, int64_t job,
                         int64_t oldest, send_done_fn done, void *arg);
+void slack_upload_file(struct chat *c, const char *channel, const char *filename,
+                       const char *title, const char *data, size_t len, send_done_fn done,
+                       void *arg);
 
 #endif

@@ -792,3 +792,21 @@ char *slack_ack_frame(const char *envelope_id, json_t *payload)
     json_decref(a);
     return text;
 }
+
+int slack_parse_upload_url(const char *json, size_t len, char *url, size_t urllen,
+                           char *file_id, size_t idlen)
+{
+    json_t *root = json_loadb(json, len, 0, NULL);
+    const char *u = json_string_value(json_object_get(root, "upload_url"));
+    const char *id = json_string_value(json_object_get(root, "file_id"));
+    int rc = -1;
+    if (json_is_true(json_object_get(root, "ok")) && u && id && *id &&
+        (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0) &&
+        !strpbrk(u, " \t\r\n") && strlen(u) < urllen && strlen(id) < idlen) {
+        snprintf(url, urllen, "%s", u);
+        snprintf(file_id, idlen, "%s", id);
+        rc = 0;
+    }
+    json_decref(root);
+    return rc;
+}

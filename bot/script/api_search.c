@@ -251,10 +251,36 @@ static int c_export(lua_State *L)
     return 2;
 }
 
+/* ctx:upload(filename, data [, title]): shares `data` as a file in the
+ * channel the command came from (Slack's files upload flow).  The upload
+ * runs after the command answers; a failure is said in that channel. */
+static int c_upload(lua_State *L)
+{
+    struct script_rt *rt = script_rt_of(L);
+    const char *name = luaL_checkstring(L, 2);
+    size_t len;
+    const char *data = luaL_checklstring(L, 3, &len);
+    const char *title = luaL_optstring(L, 4, name);
+    const char *channel = rt->cmd && rt->cmd->channel ? rt->cmd->channel
+                                                      : rt->cfg->channel_mentions;
+    int rc;
+
+    luaL_argcheck(L, *name && !strpbrk(name, "/\\") && strlen(name) < 100, 2,
+                  "a file name without a path");
+    rc = desk_upload_file(rt->desk, channel, name, title, data, len);
+    if (rc == DESK_INVALID)
+        return api_fail(L, "This chat takes no files: run it from the console or `vigil "
+                           "repl` with a path (/tw export 30d /tmp/tickets.csv).");
+    if (rc != DESK_OK)
+        return luaL_error(L, "could not start the upload (see log)");
+    return 0;
+}
+
 void api_search_open(lua_State *L)
 {
     static const luaL_Reg ctx_m[] = {
         { "find", c_find }, { "responses", c_responses }, { "export", c_export },
+        { "upload", c_upload },
         { NULL, NULL },
     };
     luaL_getmetatable(L, "vigil.ctx");

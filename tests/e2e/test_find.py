@@ -110,7 +110,8 @@ def test_export_writes_a_csv_of_first_responses_from_the_repl_only(tmp):
     assert by_id["10"]["text"] == "'=HYPERLINK(\"http://x\",\"y\"), ok", by_id["10"]
     assert open(path, "rb").read().count(b"\r\n") >= 11
     assert os.stat(path).st_mode & 0o077 == 0
-    assert "Usage: /tw export" in repl(cfg, "/tw export 30d relative.csv")
+    assert "Usage: /tw export" in repl(cfg, "/tw export 30d relative.csv extra")
+    assert "This chat takes no files" in repl(cfg, "/tw export 7d")
     assert bot.stop()[0] == 0
 
 
@@ -185,3 +186,33 @@ def test_a_ticket_shows_language_quote_media_and_earlier_tickets_at_the_console(
         assert bot.stop()[0] == 0
     finally:
         fx.stop()
+
+
+def test_export_in_slack_shares_the_csv_through_the_files_upload_flow(tmp):
+    import csv
+    import io
+    from test_slack import fake as fake_slack, run_replay
+    fs = fake_slack()
+    try:
+        bot, dbp = run_replay(tmp, fs)
+        env = fs.send_slash("export 7d", user_id="U1")
+        answer = fs.wait_ack(env)["payload"]["text"]
+        assert answer.startswith("Sharing 9 tickets (opened since "), answer
+        wait_for(lambda: any(f["shared"] for f in getattr(fs, "files", {}).values()), 10,
+                 "the shared file", bot)
+        (f,) = fs.files.values()
+        assert f["shared"]["channel"] == "C_MENTIONS" and f["filename"].startswith("tickets-7d-")
+        assert f["shared"]["title"].startswith("Tickets opened since ")
+        rows = list(csv.reader(io.StringIO(f["data"].decode())))
+        assert rows[0][0] == "ticket" and len(rows) == 10, rows[:2]
+        methods = [c["method"] for c in fs.calls if c["method"].startswith("files.")]
+        assert methods == ["files.getUploadURLExternal", "files.completeUploadExternal"], methods
+        assert "files.upload" not in [c["method"] for c in fs.calls]
+        # a path is the console's: refused from Slack, even to an admin's role
+        env = fs.send_slash(f"export 7d {tmp}/x.csv", user_id="U1")
+        assert "Only the console's and the REPL's admin" in fs.wait_ack(env)["payload"]["text"]
+        assert not os.path.exists(f"{tmp}/x.csv")
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
