@@ -23,7 +23,7 @@ return command {
     local rows = {}
     for _, t in ipairs(r.tickets) do
       rows[#rows + 1] = { "#" .. t.id, t.status, text.handle(t.customer),
-                          text.excerpt(t.excerpt, 70), t.url }
+                          text.excerpt(t.excerpt, 70), t.chat_url or t.url }
     end
     local first, last = (page - 1) * PAGE + 1, (page - 1) * PAGE + #r.tickets
     local capped = r.total > 1000   -- the count stops past 1,000

@@ -117,6 +117,10 @@ struct chat_ops {
     void (*upload_file)(struct chat *c, const char *channel, const char *filename,
                         const char *title, const char *data, size_t len, send_done_fn done,
                         void *arg);
+    /* Optional (issue 17 §5, /tw find): a link to the message `ref` in
+     * `channel` into `out`; 0 when it could make one.  NULL: no links. */
+    int (*message_link)(struct chat *c, const char *channel, const char *ref, char *out,
+                        size_t len);
 };
 
 struct chat {

@@ -585,3 +585,30 @@ void slack_upload_file(struct chat *c, const char *channel, const char *filename
     if (!body || slack_api_call(s, "files.getUploadURLExternal", body, 0, on_upload_url, u))
         upload_end(u, SEND_FAIL, "could not call files.getUploadURLExternal");
 }
+
+/* --- message links (issue 17 §5, /tw find) ------------------------------
+ * Slack's permalink shape, <workspace>/archives/<channel>/p<ts without the
+ * dot>, built from auth.test's URL rather than asked of chat.getPermalink
+ * for every line of a search answer. */
+int slack_message_link(struct chat *c, const char *channel, const char *ref, char *out,
+                       size_t len)
+{
+    struct slack *s = to_slack(c);
+    const char *url = s->team_url, *dot = ref ? strchr(ref, '.') : NULL;
+    size_t ul = url ? strlen(url) : 0;
+
+    if (len)
+        out[0] = '\0';
+    if (!url || (strncmp(url, "https://", 8) && strncmp(url, "http://", 7)) ||
+        strpbrk(url, "<>| \t\r\n") || !channel || !*channel || !dot ||
+        strspn(channel, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(channel) ||
+        strspn(ref, "0123456789.") != strlen(ref))
+        return -1;
+    if ((size_t)snprintf(out, len, "%s%sarchives/%s/p%.*s%s", url,
+                         ul && url[ul - 1] == '/' ? "" : "/", channel, (int)(dot - ref), ref,
+                         dot + 1) >= len) {
+        out[0] = '\0';
+        return -1;
+    }
+    return 0;
+}

@@ -312,6 +312,15 @@ static void on_uploaded(void *arg, const struct send_result *r)
     free(u);
 }
 
+int desk_chat_link(struct desk *d, const char *channel, const char *ref, char *out, size_t len)
+{
+    if (len)
+        out[0] = '\0';
+    if (!d->chat || !d->chat->ops->message_link || !channel || !ref)
+        return -1;
+    return d->chat->ops->message_link(d->chat, channel, ref, out, len);
+}
+
 int desk_upload_file(struct desk *d, const char *channel, const char *filename,
                      const char *title, const char *data, size_t len)
 {

@@ -121,6 +121,9 @@ int desk_post_channel(struct desk *d, const char *channel, const char *text);
  * DESK_INVALID when the chat takes no files. */
 int desk_upload_file(struct desk *d, const char *channel, const char *filename,
                      const char *title, const char *data, size_t len);
+/* A link to a ticket's chat message (chat_channel, chat_ref) into `out`;
+ * 0 when the chat could make one. */
+int desk_chat_link(struct desk *d, const char *channel, const char *ref, char *out, size_t len);
 
 /* One-line states of the chat and the source adapters (borrowed; "" when
  * none is wired). */

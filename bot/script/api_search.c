@@ -20,7 +20,8 @@
 
 /* ctx:find(query [, limit [, offset]]) -> { total = N, tickets = { t… } }
  * where each t is a ticket table with `excerpt` (the matching words in
- * context).  A bad query fails with the reason for the agent. */
+ * context) and `chat_url` (its chat message, when the chat links).  A bad
+ * query fails with the reason for the agent. */
 static int c_find(lua_State *L)
 {
     struct script_rt *rt = script_rt_of(L);
@@ -64,8 +65,14 @@ static int c_find(lua_State *L)
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
         api_push_ticket(L, hits[i].id);   /* the page's tickets exist: read in this call */
+        char link[600];
         lua_pushstring(L, hits[i].excerpt ? hits[i].excerpt : "");
         lua_setfield(L, -2, "excerpt");
+        if (desk_chat_link(rt->desk, hits[i].chat_channel, hits[i].chat_ref, link,
+                           sizeof link) == 0) {
+            lua_pushstring(L, link);
+            lua_setfield(L, -2, "chat_url");
+        }
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_setfield(L, -2, "tickets");

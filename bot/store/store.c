@@ -1246,8 +1246,9 @@ void store_strv_free(char **v)
 #define SEARCH_FTS " FROM ticket_text JOIN tickets t ON t.id = ticket_text.rowid" \
     " WHERE ticket_text MATCH ?1" SEARCH_WHERE
 #define SEARCH_ALL " FROM tickets t WHERE ?1 IS NULL" SEARCH_WHERE
-#define SEARCH_PAGE_FTS "SELECT t.id, snippet(ticket_text, 0, '', '', '…', 16)" SEARCH_FTS
-#define SEARCH_PAGE_ALL "SELECT t.id, t.text" SEARCH_ALL
+#define SEARCH_PAGE_FTS "SELECT t.id, snippet(ticket_text, 0, '', '', '…', 16)," \
+    " t.chat_channel, t.chat_ref" SEARCH_FTS
+#define SEARCH_PAGE_ALL "SELECT t.id, t.text, t.chat_channel, t.chat_ref" SEARCH_ALL
 #define SEARCH_ORDER_FTS " ORDER BY ticket_text.rowid DESC"
 #define SEARCH_ORDER_ALL " ORDER BY t.id DESC"
 #define SEARCH_LIMIT " LIMIT ?8 OFFSET ?9"
@@ -1313,6 +1314,8 @@ int store_search(struct store *s, const struct store_search *q, size_t limit, si
         }
         v[*n].id = sqlite3_column_int64(st, 0);
         v[*n].excerpt = col_dup(st, 1);
+        v[*n].chat_channel = col_dup(st, 2);
+        v[*n].chat_ref = col_dup(st, 3);
         (*n)++;
     }
     sqlite3_reset(st);
@@ -1340,8 +1343,11 @@ int store_search(struct store *s, const struct store_search *q, size_t limit, si
 
 void store_hits_free(struct store_hit *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         free(v[i].excerpt);
+        free(v[i].chat_channel);
+        free(v[i].chat_ref);
+    }
     free(v);
 }
 

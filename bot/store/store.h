@@ -196,6 +196,7 @@ struct store_search {
 struct store_hit {
     int64_t id;
     char *excerpt;            /* the matching part of the ticket's tweets */
+    char *chat_channel, *chat_ref;   /* its chat message, NULL until posted */
 };
 #define STORE_SEARCH_CAP 1000
 /* Matching tickets, newest first, `limit` from `offset`: new array of `*n`

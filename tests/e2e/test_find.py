@@ -216,3 +216,21 @@ def test_export_in_slack_shares_the_csv_through_the_files_upload_flow(tmp):
         assert bot.stop()[0] == 0
     finally:
         fs.stop()
+
+
+def test_find_in_slack_links_each_ticket_message(tmp):
+    from test_slack import fake as fake_slack, run_replay
+    from harness import query
+    fs = fake_slack()
+    try:
+        bot, dbp = run_replay(tmp, fs)
+        env = fs.send_slash("find refund", user_id="U2")
+        answer = fs.wait_ack(env)["payload"]["text"]
+        for n in (6, 3):
+            (channel, ts), = query(dbp, f"SELECT chat_channel, chat_ref FROM tickets WHERE id={n}")
+            link = f"{fs.base_url}archives/{channel}/p{ts.replace('.', '')}"
+            assert link in answer, (link, answer)
+        assert fs.errors == [], fs.errors
+        assert bot.stop()[0] == 0
+    finally:
+        fs.stop()
