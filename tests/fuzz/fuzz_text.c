@@ -86,6 +86,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     v.tweet_id = "1";
     v.tweet_url = "https://x.com/a/status/1";
     v.tags = "";
+    v.lang = s;          /* issue 17 §6: the quoted post, media and language are hostile too */
+    v.quote_text = s;
+    v.quote_author = s;
+    v.media = s;
+    v.earlier = (int64_t)size;
     m = slack_ticket_message(&v, 1700000000);
     json_decref(m);
     m = slack_text_message(s);
