@@ -245,3 +245,33 @@ TEST(store_search_index_is_backfilled_for_tickets_stored_before_it)
     free(ex);
     store_close(s);
 }
+
+/* The count stops past STORE_SEARCH_CAP; a page that holds every match is
+ * the count. */
+TEST(store_search_counts_up_to_the_cap_and_pages_newest_first)
+{
+    struct store *s = store_open(unit_tmp("cap.db"));
+    struct store_search q = { .match = "\"parcel\"" };
+    struct store_hit *hits;
+    size_t n;
+    int64_t total;
+
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    CHECK_INT(store_begin(s), STORE_OK);
+    for (int i = 0; i < STORE_SEARCH_CAP + 5; i++)
+        open_ticket(s, 5000 + i, "many", i % 2 ? "my parcel" : "my parcel is late", NOW);
+    CHECK_INT(store_commit(s), STORE_OK);
+    CHECK_INT(store_search(s, &q, 10, 0, &hits, &n, &total), STORE_OK);
+    CHECK_INT(n, 10);
+    CHECK_INT(total, STORE_SEARCH_CAP + 1);
+    CHECK(n == 10 && hits[0].id == STORE_SEARCH_CAP + 5 && hits[9].id == STORE_SEARCH_CAP - 4);
+    store_hits_free(hits, n);
+    q.match = "\"late\"";
+    CHECK_INT(store_search(s, &q, 10, 500, &hits, &n, &total), STORE_OK);
+    CHECK_INT(total, (STORE_SEARCH_CAP + 5) / 2 + 1);
+    CHECK_INT(n, 3);
+    store_hits_free(hits, n);
+    store_close(s);
+}
