@@ -1,7 +1,8 @@
 /* bench_core.c — in-process measurements for `make bench` that a socket
  * would blur: the script runtime's per-command cost (with and without the
  * instruction-count hook), ingest of fake X pages into the real desk, and
- * the raw limit of the same SQLite writing the same rows.  Each run prints
+ * the raw limit of the same SQLite writing the same rows, and /tw find's
+ * search over a store of N tickets.  Each run prints
  * one JSON object; bench/run.py alternates runs and does the statistics.
  * Links every bot object but main.o; knows nothing of Slack or Hubot. */
 #include <dirent.h>
@@ -19,6 +20,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "desk/desk.h"
+#include "desk/find.h"
 #include "script/script.h"
 #include "source/xparse.h"
 #include "store/store.h"
@@ -371,6 +373,172 @@ static int cmd_sqlite(char **argv)
     return 0;
 }
 
+/* --- search (issue 17 §5) --------------------------------------------------- */
+
+/* Words tweets are made of, drawn with a skew (rnd() squared), so some
+ * queries hit thousands of tickets and some a handful. */
+static const char *const vocab[] = {
+    "my", "order", "is", "late", "the", "app", "crashes", "refund", "please", "help",
+    "parcel", "delivery", "password", "reset", "charged", "twice", "blender", "kettle",
+    "warranty", "invoice", "login", "error", "tracking", "still", "waiting", "days",
+    "subscription", "cancel", "promo", "code", "broken", "lid", "screen", "battery",
+    "support", "chat", "email", "phone", "store", "return", "label", "address",
+    "toaster", "voucher", "customs", "damaged",
+};
+#define NVOCAB (sizeof vocab / sizeof vocab[0])
+
+static unsigned long long rng_state = 88172645463325252ULL;
+static unsigned rnd(unsigned n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (unsigned)(rng_state % n);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+#define REPS 21
+
+/* Median milliseconds of REPS runs of one /tw find query (a page of 10 and
+ * the total), through find_parse and store_search as ctx:find does. */
+static double time_find(struct store *s, const char *text, int64_t now, int64_t *total)
+{
+    double ms[REPS];
+    struct find_query q;
+    char err[200];
+
+    if (find_parse(text, now, &q, err, sizeof err))
+        die("bad query", err);
+    for (int r = 0; r < REPS; r++) {
+        struct store_search ss = { .match = q.match, .handle = q.handle[0] ? q.handle : NULL,
+                                   .tag = q.tag[0] ? q.tag : NULL,
+                                   .status = q.status[0] ? q.status : NULL,
+                                   .since = q.since, .until = q.until };
+        struct store_hit *hits;
+        size_t nh;
+        double t0 = now_s();
+        if (store_search(s, &ss, 10, 0, &hits, &nh, total))
+            die("search failed", text);
+        store_hits_free(hits, nh);
+        ms[r] = (now_s() - t0) * 1000;
+    }
+    find_query_clear(&q);
+    qsort(ms, REPS, sizeof ms[0], cmp_double);
+    return ms[REPS / 2];
+}
+
+/* The same phrase without the index: LIKE over every tweet (what search
+ * costs with a plain query); median ms of REPS. */
+static double time_like(const char *db, const char *phrase)
+{
+    double ms[REPS];
+    sqlite3 *c;
+    sqlite3_stmt *st;
+
+    if (sqlite3_open_v2(db, &c, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(c, "SELECT DISTINCT ticket_id FROM mentions WHERE text LIKE ?1"
+                              " ORDER BY ticket_id DESC LIMIT 10", -1, &st, NULL) != SQLITE_OK)
+        die("cannot prepare", sqlite3_errmsg(c));
+    for (int r = 0; r < REPS; r++) {
+        char a[64];
+        double t0 = now_s();
+        snprintf(a, sizeof a, "%%%s%%", phrase);
+        sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            ;
+        sqlite3_reset(st);
+        ms[r] = (now_s() - t0) * 1000;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(c);
+    qsort(ms, REPS, sizeof ms[0], cmp_double);
+    return ms[REPS / 2];
+}
+
+/* search DB N: a store of N tickets (two tweets each, through the store's
+ * own inserts and index triggers, 1,000 per transaction), then /tw find
+ * queries against it, and one of them (an order number) as a LIKE scan. */
+static int cmd_search(char **argv)
+{
+    static const char *const queries[][2] = {
+        { "an order number (one ticket)", "order 900420" },
+        { "two words", "password reset" },
+        { "a common word", "order" },
+        { "a word, open only", "refund status:open" },
+        { "a customer", "@user4242" },
+        { "a word, last 7 days", "kettle since:7d" },
+        { "no words: open, last 7 days", "status:open since:7d" },
+        { "a filter nothing matches (a full scan)", "status:escalated" },
+    };
+    long n = atol(argv[1]);
+    const int64_t now = 1796000000;
+    struct store *s = store_open(argv[0]);
+    double t0, build;
+    int64_t total;
+
+    if (!s || n < 1)
+        die("cannot create", argv[0]);
+    t0 = now_s();
+    for (long i = 0; i < n; i++) {
+        struct ticket t = { 0 };
+        struct mention m = { 0 };
+        char tid[24], handle[32], text[2][200];
+        int64_t id;
+
+        if (i % 1000 == 0 && store_begin(s))
+            die("begin failed", NULL);
+        for (int k = 0; k < 2; k++) {
+            size_t o = (size_t)snprintf(text[k], sizeof text[k], "@AcmeSupport");
+            for (int w = 0; w < 8; w++) {
+                unsigned r = rnd(NVOCAB);
+                r = r * r / NVOCAB;                 /* skewed towards the first words */
+                o += (size_t)snprintf(text[k] + o, sizeof text[k] - o, " %s", vocab[r]);
+            }
+            if (k == 0 && i % 100 == 0)   /* one in a hundred gives an order number */
+                snprintf(text[k] + o, sizeof text[k] - o, " order %ld", 900000 + i / 100);
+        }
+        snprintf(tid, sizeof tid, "%ld", 1860000000000000000L + 2 * i);
+        snprintf(handle, sizeof handle, "user%ld", i % 50000);
+        t.state = i % 5 ? "closed" : "open";
+        t.customer_id = t.customer_handle = handle;
+        t.conversation_id = t.tweet_id = t.last_tweet_id = tid;
+        t.text = text[0];
+        t.priority = "normal";
+        t.tags = "";
+        t.opened_at = t.updated_at = now - (n - i) * 60;   /* one a minute */
+        t.sla_due_at = t.opened_at + 3600;
+        if ((id = store_ticket_insert(s, &t)) < 0)
+            die("insert failed", NULL);
+        for (int k = 0; k < 2; k++) {
+            m.id = m.original_id = 1860000000000000000L + 2 * i + k;
+            m.text = text[k];
+            m.author_id = m.author_handle = handle;
+            if (store_mention_insert(s, &m, m.id, id, NULL, now))
+                die("insert failed", NULL);
+        }
+        if ((i % 1000 == 999 || i == n - 1) && store_commit(s))
+            die("commit failed", NULL);
+    }
+    build = now_s() - t0;
+    printf("{\"tickets\": %ld, \"build_seconds\": %.3f, \"queries\": [", n, build);
+    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
+        double ms = time_find(s, queries[q][1], now, &total);
+        printf("%s{\"what\": \"%s\", \"query\": \"%s\", \"ms\": %.3f, \"total\": %lld}",
+               q ? ", " : "", queries[q][0], queries[q][1], ms, (long long)total);
+    }
+    store_close(s);
+    printf("], \"like_ms\": %.3f, \"fts_ms\": ", time_like(argv[0], "900420"));
+    s = store_open(argv[0]);
+    printf("%.3f}\n", time_find(s, "900420", now, &total));
+    store_close(s);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 7 && strcmp(argv[1], "dispatch") == 0)
@@ -381,9 +549,12 @@ int main(int argc, char **argv)
         return cmd_ingest(argv + 2);
     if (argc == 5 && strcmp(argv[1], "sqlite") == 0)
         return cmd_sqlite(argv + 2);
+    if (argc == 4 && strcmp(argv[1], "search") == 0)
+        return cmd_search(argv + 2);
     fprintf(stderr, "usage: bench_core dispatch SCRIPTS LIB DB N HOOK(0|1)\n"
                     "       bench_core slash SCRIPTS LIB DB N\n"
                     "       bench_core ingest SCRIPTS LIB DB PAGES_DIR\n"
-                    "       bench_core sqlite SRC_DB DST_DB BATCHES\n");
+                    "       bench_core sqlite SRC_DB DST_DB BATCHES\n"
+                    "       bench_core search DB N\n");
     return 2;
 }

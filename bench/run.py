@@ -585,6 +585,26 @@ def dispatch_runs(build, runs):
     return res
 
 
+def search_runs(build, runs, quick):
+    """/tw find over a store of 100,000 tickets (issue 17 §5), and the same
+    order number as a LIKE scan: bench_core search."""
+    n = 20000 if quick else 100000
+    tmp = tempfile.mkdtemp(prefix="bench-search-")
+    res = []
+    try:
+        for r in range(runs):
+            res.append(core(build, "search", os.path.join(tmp, f"s{r}.db"), str(n)))
+            log(f"    search run {r + 1}: {res[-1]['tickets']} tickets built in "
+                f"{res[-1]['build_seconds']:.1f} s; "
+                + ", ".join(f"{q['query']} {q['ms']:.2f} ms" for q in res[-1]["queries"])
+                + f"; LIKE {res[-1]['like_ms']:.1f} ms vs FTS {res[-1]['fts_ms']:.3f} ms")
+            for f in os.listdir(tmp):
+                os.unlink(os.path.join(tmp, f))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return res
+
+
 def reload_run(build, quick):
     """Saves a new whoami.lua into a running vigil and times, at the fake,
     how long until a command gets the new answer."""
@@ -718,7 +738,7 @@ def main():
     ap.add_argument("--build", default="build/bench")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="smaller loads (trying the bench out)")
-    ap.add_argument("--only", default="chat,ingest,dispatch,reload,storm,tickets")
+    ap.add_argument("--only", default="chat,ingest,dispatch,reload,storm,tickets,search")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "latest.json"))
     a = ap.parse_args()
     build = os.path.join(ROOT, a.build) if not os.path.isabs(a.build) else a.build
@@ -774,6 +794,10 @@ def main():
             log(f"    hook {out['dispatch']['hook']} us, no hook {out['dispatch']['nohook']} us, "
                 f"slash command frame to ack {out['dispatch']['slash']} us")
             lap("dispatch")
+        if "search" in only:
+            log("== search: /tw find over 100,000 tickets")
+            out["search"] = search_runs(build, a.runs, a.quick)
+            lap("search")
         if "reload" in only:
             log("== hot reload")
             out["reload"] = [reload_run(build, a.quick) for _ in range(a.runs)]

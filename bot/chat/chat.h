@@ -31,6 +31,11 @@ struct ticket_view {
      * "next response" (after a customer's follow-up); sla_due_at is its
      * due time.  NULL: none runs (answered, closed, or not told). */
     const char *sla_target;
+    /* issue 17 §6; raw, untrusted (adapters escape); NULL when none */
+    const char *lang;            /* the tweet's language as X tagged it ("en", "und") */
+    const char *quote_text, *quote_author;   /* the post it quotes, and its author's handle */
+    const char *media;           /* media links, one per line */
+    int64_t earlier;             /* the customer's tickets before this one */
 };
 
 /* A teammate a command names, as the chat identified them (Slack's
@@ -182,6 +187,16 @@ struct chat_ops {
     void (*post_alert)(struct chat *c, const char *channel, const char *thread,
                        const struct chat_ping *ping, size_t nping, const char *text,
                        int64_t job, send_done_fn done, void *arg);
+    /* Optional (issue 17 §7, /tw export): shares `len` bytes of `data` as
+     * a file `filename` titled `title` in `channel`; done() once, SEND_OK
+     * with the file's id.  NULL: the chat takes no files. */
+    void (*upload_file)(struct chat *c, const char *channel, const char *filename,
+                        const char *title, const char *data, size_t len, send_done_fn done,
+                        void *arg);
+    /* Optional (issue 17 §5, /tw find): a link to the message `ref` in
+     * `channel` into `out`; 0 when it could make one.  NULL: no links. */
+    int (*message_link)(struct chat *c, const char *channel, const char *ref, char *out,
+                        size_t len);
 };
 
 /* A staff member's App Home (issue 19), built by the desk: lists of

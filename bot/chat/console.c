@@ -16,6 +16,7 @@
 #include <readline/readline.h>
 
 #include "chat/command.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/text.h"
 
@@ -135,8 +136,40 @@ static void sla_text(const struct ticket_view *t, char *out, size_t len)
         snprintf(out, len, "%s %lld min overdue", target, (long long)(-left + 59) / 60);
 }
 
+/* Issue 17 §6: language, earlier tickets, the quoted post and media, as
+ * lines for the terminal (each untrusted string through text_for_terminal). */
+static void details(const struct ticket_view *t, struct buf *b)
+{
+    char *lang = t->lang && *t->lang ? text_for_terminal(t->lang) : NULL;
+    if (lang || t->earlier > 0) {
+        buf_printf(b, "  %s%s%s", lang ? "lang: " : "", lang ? lang : "",
+                   lang && t->earlier > 0 ? " · " : "");
+        if (t->earlier > 0)
+            buf_printf(b, "%lld earlier ticket%s", (long long)t->earlier,
+                       t->earlier == 1 ? "" : "s");
+        buf_addstr(b, "\n");
+    }
+    free(lang);
+    if (t->quote_text) {
+        char *q = text_for_terminal(t->quote_text);
+        char *who = text_for_terminal(t->quote_author ? t->quote_author : "?");
+        buf_printf(b, "  ↪ quoting @%s: %s\n", who ? who : "?", q ? q : "");
+        free(q);
+        free(who);
+    }
+    if (t->media && *t->media) {
+        char *m = text_for_terminal(t->media);
+        for (char *p = m; p && *p; p++)
+            if (*p == '\n')
+                *p = ' ';                        /* one link after the other */
+        buf_printf(b, "  media: %s\n", m ? m : "");
+        free(m);
+    }
+}
+
 static void render(struct console *c, const struct ticket_view *t)
 {
+    struct buf more = { 0 };
     char *text = text_for_terminal(t->text), *name = text_for_terminal(t->customer_name ? t->customer_name : "");
     char *handle = text_for_terminal(t->customer_handle), when[16], sla[64], head[512];
     size_t n;
@@ -153,13 +186,17 @@ static void render(struct console *c, const struct ticket_view *t)
              t->assignee_name ? " · " : "", t->assignee_name ? t->assignee_name : "",
              t->tags && *t->tags ? " · tags: " : "", t->tags && *t->tags ? t->tags : "",
              t->injected ? " · injected" : "", t->mentions > 1 ? " · follow-ups" : "");
-    n = strlen(head) + strlen(text ? text : "") + strlen(t->tweet_url) + 256;
+    details(t, &more);
+    n = strlen(head) + strlen(text ? text : "") + strlen(t->tweet_url) + 256 +
+        strlen(buf_str(&more));
     out = malloc(n);
     if (out) {
-        snprintf(out, n, "%s\n  %s\n  %s%s%s\n  [Assign to me] [Escalate] [Close]\n", head,
-                 text ? text : "", paint(c, "\033[2m"), t->tweet_url, paint(c, "\033[0m"));
+        snprintf(out, n, "%s\n  %s\n%s  %s%s%s\n  [Assign to me] [Escalate] [Close]\n", head,
+                 text ? text : "", buf_str(&more), paint(c, "\033[2m"), t->tweet_url,
+                 paint(c, "\033[0m"));
         emit(c, out);
     }
+    buf_free(&more);
     free(out);
     free(text);
     free(name);

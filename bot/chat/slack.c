@@ -727,6 +727,8 @@ static void on_auth(struct slack *s, void *arg, const struct slack_api *r,
         free(s->bot_id);
         s->bot_user_id = r->user_id ? strdup(r->user_id) : NULL;
         s->bot_id = r->bot_id ? strdup(r->bot_id) : NULL;
+        free(s->team_url);
+        s->team_url = r->url ? strdup(r->url) : NULL;
         log_info("slack: authenticated", "bot_user=%s", r->user_id ? r->user_id : "?");
         open_connection(s);
     } else if (slack_error_is_bad_token(r->error)) {
@@ -784,6 +786,7 @@ static void slack_destroy(struct chat *c)
         free(s->recent[i]);
     for (int i = 0; i < 64; i++)
         free(s->users[i].name);
+    free(s->team_url);
     free(s->bot_user_id);
     free(s->bot_id);
     free(s);
@@ -812,6 +815,8 @@ static const struct chat_ops slack_ops = {
     .update_line_button = slack_update_line_button,
     .home_changed = slack_home_changed,
     .post_alert = slack_post_alert,
+    .upload_file = slack_upload_file,
+    .message_link = slack_message_link,
 };
 
 struct chat *slack_new(uv_loop_t *loop, struct lws_context *ws, struct http *http,

@@ -497,3 +497,145 @@ void slack_find_line_op(struct chat *c, const char *channel, const char *thread,
     }
     done(arg, &fail);
 }
+
+/* --- files (issue 17 §7, /tw export) --------------------------------------
+ * Slack's flow since files.upload was retired: files.getUploadURLExternal
+ * (name and length) gives a one-time URL, the bytes are POSTed there, and
+ * files.completeUploadExternal shares the file in the channel. */
+
+struct upload {
+    struct slack *s;
+    char channel[64], file_id[64], url[1024];
+    char *title, *data;
+    size_t len;
+    send_done_fn done;
+    void *arg;
+};
+
+static void upload_end(struct upload *u, enum send_status st, const char *error)
+{
+    struct send_result r = { st, st == SEND_OK ? u->file_id : NULL, error, 0 };
+    if (st != SEND_OK)
+        log_warn("slack file upload failed", "channel=%s error=%s", u->channel,
+                 error ? error : "?");
+    u->done(u->arg, &r);
+    free(u->title);
+    free(u->data);
+    free(u);
+}
+
+static void on_completed(struct slack *s, void *arg, const struct slack_api *r,
+                         const struct http_response *h, double retry_after)
+{
+    (void)s, (void)h, (void)retry_after;
+    upload_end(arg, r->ok ? SEND_OK : SEND_FAIL, r->error);
+}
+
+static void on_uploaded(void *arg, const struct http_response *h)
+{
+    struct upload *u = arg;
+    json_t *body;
+    char err[64];
+
+    if (h->status < 200 || h->status >= 300) {
+        snprintf(err, sizeof err, "upload %s", h->status ? "refused" : "failed");
+        upload_end(u, SEND_FAIL, h->error ? h->error : err);
+        return;
+    }
+    body = json_pack("{s:[{s:s,s:s}],s:s}", "files", "id", u->file_id, "title", u->title,
+                     "channel_id", u->channel);
+    if (!body || slack_api_call(u->s, "files.completeUploadExternal", body, 0, on_completed, u))
+        upload_end(u, SEND_FAIL, "could not call files.completeUploadExternal");
+}
+
+static void on_upload_url(struct slack *s, void *arg, const struct slack_api *r,
+                          const struct http_response *h, double retry_after)
+{
+    struct upload *u = arg;
+    const char *headers[] = { "Content-Type: application/octet-stream", NULL };
+    struct http_request req = { 0 };
+
+    (void)retry_after;
+    if (!r->ok || slack_parse_upload_url(h->body, h->len, u->url, sizeof u->url, u->file_id,
+                                         sizeof u->file_id)) {
+        upload_end(u, SEND_FAIL, r->error ? r->error : "no upload URL in Slack's answer");
+        return;
+    }
+    /* the file goes no less protected than the API: https when it is */
+    if (strncmp(s->cfg->slack.api_url, "https://", 8) == 0 && strncmp(u->url, "https://", 8)) {
+        upload_end(u, SEND_FAIL, "Slack's upload URL is not https");
+        return;
+    }
+    /* the one-time URL carries its own authorisation: no token goes there */
+    req.method = "POST";
+    req.url = u->url;
+    req.headers = headers;
+    req.body = u->data;
+    req.body_len = u->len;
+    req.timeout_ms = 60000;
+    req.max_body = 64u << 10;
+    if (http_send(s->http, &req, on_uploaded, u))
+        upload_end(u, SEND_FAIL, "could not send the file");
+}
+
+void slack_upload_file(struct chat *c, const char *channel, const char *filename,
+                       const char *title, const char *data, size_t len, send_done_fn done,
+                       void *arg)
+{
+    struct slack *s = to_slack(c);
+    struct upload *u = calloc(1, sizeof *u);
+    char length[24];
+    json_t *body;
+
+    if (u) {
+        u->title = strdup(title);
+        u->data = malloc(len ? len : 1);
+    }
+    if (!u || !u->title || !u->data) {
+        struct send_result r = { SEND_FAIL, NULL, "out of memory", 0 };
+        if (u) {
+            free(u->title);
+            free(u->data);
+        }
+        free(u);
+        done(arg, &r);
+        return;
+    }
+    memcpy(u->data, data, len);
+    u->len = len;
+    u->s = s;
+    u->done = done;
+    u->arg = arg;
+    snprintf(u->channel, sizeof u->channel, "%s", channel);
+    snprintf(length, sizeof length, "%zu", len);
+    body = json_pack("{s:s,s:s}", "filename", filename, "length", length);
+    if (!body || slack_api_call(s, "files.getUploadURLExternal", body, 0, on_upload_url, u))
+        upload_end(u, SEND_FAIL, "could not call files.getUploadURLExternal");
+}
+
+/* --- message links (issue 17 §5, /tw find) ------------------------------
+ * Slack's permalink shape, <workspace>/archives/<channel>/p<ts without the
+ * dot>, built from auth.test's URL rather than asked of chat.getPermalink
+ * for every line of a search answer. */
+int slack_message_link(struct chat *c, const char *channel, const char *ref, char *out,
+                       size_t len)
+{
+    struct slack *s = to_slack(c);
+    const char *url = s->team_url, *dot = ref ? strchr(ref, '.') : NULL;
+    size_t ul = url ? strlen(url) : 0;
+
+    if (len)
+        out[0] = '\0';
+    if (!url || (strncmp(url, "https://", 8) && strncmp(url, "http://", 7)) ||
+        strpbrk(url, "<>| \t\r\n") || !channel || !*channel || !dot ||
+        strspn(channel, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(channel) ||
+        strspn(ref, "0123456789.") != strlen(ref))
+        return -1;
+    if ((size_t)snprintf(out, len, "%s%sarchives/%s/p%.*s%s", url,
+                         ul && url[ul - 1] == '/' ? "" : "/", channel, (int)(dot - ref), ref,
+                         dot + 1) >= len) {
+        out[0] = '\0';
+        return -1;
+    }
+    return 0;
+}

@@ -35,6 +35,7 @@ struct slack {
     void *fatal_arg;
 
     char *bot_user_id, *bot_id;
+    char *team_url;              /* auth.test's workspace URL, for message links */
     struct conn *conns[MAX_CONNS];
     struct conn *current;          /* the socket envelopes are expected on */
     int opening;                   /* apps.connections.open or a connect in flight */
@@ -95,5 +96,10 @@ void slack_find_ticket_op(struct chat *c, const char *channel, int64_t id, int64
                           send_done_fn done, void *arg);
 void slack_find_line_op(struct chat *c, const char *channel, const char *thread, int64_t job,
                         int64_t oldest, send_done_fn done, void *arg);
+int slack_message_link(struct chat *c, const char *channel, const char *ref, char *out,
+                       size_t len);
+void slack_upload_file(struct chat *c, const char *channel, const char *filename,
+                       const char *title, const char *data, size_t len, send_done_fn done,
+                       void *arg);
 
 #endif

@@ -550,6 +550,56 @@ static void sla_line(const struct ticket_view *v, long long now, char *out, size
         snprintf(out, len, ":warning: %s %lld min overdue", target, (-left + 59) / 60);
 }
 
+/* " · lang: es · 3 earlier tickets" (issue 17 §6) appended to `out`. */
+static void details_line(const struct ticket_view *v, char *out, size_t len)
+{
+    char *lang = v->lang && *v->lang ? inline_text(v->lang, 16) : NULL;
+    snprintf(out, len, "%s%s%s", lang ? " · lang: " : "", lang ? lang : "",
+             v->earlier > 0 ? " · " : "");
+    if (v->earlier > 0)
+        snprintf(out + strlen(out), len - strlen(out), "%lld earlier ticket%s",
+                 (long long)v->earlier, v->earlier == 1 ? "" : "s");
+    free(lang);
+}
+
+/* The quoted post (plain text in a rich_text quote, like the tweet: it
+ * can ping no one) and the media as links (link_to refuses a URL Slack
+ * could misread).  Issue 17 §6. */
+static void add_details(json_t *blocks, const struct ticket_view *v)
+{
+    if (v->quote_text) {
+        size_t n = strlen(v->quote_text) + 200;
+        char *line = malloc(n), *author = inline_text(v->quote_author ? v->quote_author
+                                                                       : "?", 64);
+        json_t *q;
+        if (line && author) {
+            snprintf(line, n, "Quoting @%s: %s", author, v->quote_text);
+            q = quote_block(line, 1500);
+            if (q)
+                json_array_append_new(blocks, q);
+        }
+        free(line);
+        free(author);
+    }
+    if (v->media && *v->media) {
+        char links[1400] = "Media:", url[600], label[24];
+        int k = 0;
+        for (const char *p = v->media; *p && k < 8;) {
+            size_t len = strcspn(p, "\n");
+            if (len < sizeof url) {
+                memcpy(url, p, len);
+                url[len] = '\0';
+                snprintf(label, sizeof label, "%d", ++k);
+                snprintf(links + strlen(links), sizeof links - strlen(links), " ");
+                link_to(links + strlen(links), sizeof links - strlen(links), url, label);
+            }
+            p += len + (p[len] == '\n');
+        }
+        json_array_append_new(blocks, json_pack("{s:s,s:[o]}", "type", "context", "elements",
+                                                mrkdwn(links)));
+    }
+}
+
 json_t *slack_ticket_message(const struct ticket_view *v, long long now)
 {
     static const char *const labels[][2] = {
@@ -587,6 +637,7 @@ json_t *slack_ticket_message(const struct ticket_view *v, long long now)
              assignee ? "assigned to " : "unassigned", assignee ? assignee : "",
              tags ? " · tags: " : "", tags ? tags : "",
              v->mentions > 1 ? " · follow-ups in thread" : "");
+    details_line(v, ctx + strlen(ctx), sizeof ctx - strlen(ctx));
     snprintf(fallback, sizeof fallback, "#%lld @%s: %s", (long long)v->id, handle, fb_text);
 
     blocks = json_array();
@@ -595,6 +646,7 @@ json_t *slack_ticket_message(const struct ticket_view *v, long long now)
     body = NULL;
     json_array_append_new(blocks, json_pack("{s:s,s:[o]}", "type", "context", "elements",
                                             mrkdwn(ctx)));
+    add_details(blocks, v);
     actions = json_array();
     if (strcmp(v->status, "closed") == 0) {
         json_array_append_new(actions, button("reopen", "Reopen", value, NULL));
@@ -840,4 +892,22 @@ char *slack_ack_frame(const char *envelope_id, json_t *payload)
     text = a ? json_dumps(a, JSON_COMPACT) : NULL;
     json_decref(a);
     return text;
+}
+
+int slack_parse_upload_url(const char *json, size_t len, char *url, size_t urllen,
+                           char *file_id, size_t idlen)
+{
+    json_t *root = json_loadb(json, len, 0, NULL);
+    const char *u = json_string_value(json_object_get(root, "upload_url"));
+    const char *id = json_string_value(json_object_get(root, "file_id"));
+    int rc = -1;
+    if (json_is_true(json_object_get(root, "ok")) && u && id && *id &&
+        (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0) &&
+        !strpbrk(u, " \t\r\n") && strlen(u) < urllen && strlen(id) < idlen) {
+        snprintf(url, urllen, "%s", u);
+        snprintf(file_id, idlen, "%s", id);
+        rc = 0;
+    }
+    json_decref(root);
+    return rc;
 }

@@ -42,6 +42,11 @@ struct slack_api {
     char *channel_name;        /* conversations.info: "support" (without #) */
 };
 int slack_parse_api(const char *json, size_t len, struct slack_api *r);
+/* files.getUploadURLExternal's answer: upload_url (http or https; the
+ * caller holds it to the API's own scheme) and file_id into the buffers;
+ * 0 when both are there. */
+int slack_parse_upload_url(const char *json, size_t len, char *url, size_t urllen,
+                           char *file_id, size_t idlen);
 void slack_api_clear(struct slack_api *r);
 /* Is a Web API error worth retrying (rate limits, Slack's own trouble)? */
 int slack_error_is_transient(const char *error);

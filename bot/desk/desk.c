@@ -321,6 +321,51 @@ int desk_record_change(struct desk *d, struct ticket *t, const char *actor, cons
     return DESK_OK;
 }
 
+struct upload_ctx {
+    struct desk *d;
+    char channel[64], filename[128];
+};
+
+static void on_uploaded(void *arg, const struct send_result *r)
+{
+    struct upload_ctx *u = arg;
+    char text[400];
+    if (r->status == SEND_OK) {
+        log_info("file shared", "channel=%s file=%s id=%s", u->channel, u->filename,
+                 r->ref ? r->ref : "?");
+    } else {
+        snprintf(text, sizeof text, "The file %s could not be shared here: %s.", u->filename,
+                 r->error ? r->error : "Slack refused it");
+        desk_post_channel(u->d, u->channel, text);
+    }
+    free(u);
+}
+
+int desk_chat_link(struct desk *d, const char *channel, const char *ref, char *out, size_t len)
+{
+    if (len)
+        out[0] = '\0';
+    if (!d->chat || !d->chat->ops->message_link || !channel || !ref)
+        return -1;
+    return d->chat->ops->message_link(d->chat, channel, ref, out, len);
+}
+
+int desk_upload_file(struct desk *d, const char *channel, const char *filename,
+                     const char *title, const char *data, size_t len)
+{
+    struct upload_ctx *u;
+    if (!d->chat || !d->chat->ops->upload_file)
+        return DESK_INVALID;
+    u = calloc(1, sizeof *u);
+    if (!u)
+        return DESK_ERR;
+    u->d = d;
+    snprintf(u->channel, sizeof u->channel, "%s", channel);
+    snprintf(u->filename, sizeof u->filename, "%s", filename);
+    d->chat->ops->upload_file(d->chat, channel, filename, title, data, len, on_uploaded, u);
+    return DESK_OK;
+}
+
 int desk_post_channel(struct desk *d, const char *channel, const char *text)
 {
     char target[96];

@@ -159,6 +159,15 @@ int desk_audit(struct desk *d, int64_t ticket_id, const char *actor, const char 
                const char *detail);
 /* Posts `text` to a channel through the outbox (e.g. admin notices). */
 int desk_post_channel(struct desk *d, const char *channel, const char *text);
+/* Shares `len` bytes as a file in `channel` (issue 17 §7: /tw export), now
+ * and not through the outbox: a report asked for again is cheaper than one
+ * kept across restarts.  A failure is said in the channel and the log.
+ * DESK_INVALID when the chat takes no files. */
+int desk_upload_file(struct desk *d, const char *channel, const char *filename,
+                     const char *title, const char *data, size_t len);
+/* A link to a ticket's chat message (chat_channel, chat_ref) into `out`;
+ * 0 when the chat could make one. */
+int desk_chat_link(struct desk *d, const char *channel, const char *ref, char *out, size_t len);
 
 /* One-line states of the chat and the source adapters (borrowed; "" when
  * none is wired). */

@@ -306,12 +306,21 @@ static void check_backlog(struct desk *d)
 
 struct view_buf {
     struct ticket t;
+    struct store_details det;
     char url[160];
     struct ticket_view v;
 };
 
+static void view_clear(struct view_buf *b)
+{
+    store_ticket_clear(&b->t);
+    store_details_clear(&b->det);
+}
+
 static int load_view(struct desk *d, int64_t id, struct view_buf *b)
 {
+    memset(&b->det, 0, sizeof b->det);
+    memset(&b->v, 0, sizeof b->v);
     if (store_ticket_get(d->store, id, &b->t))
         return -1;
     desk_permalink(d, b->t.customer_handle, b->t.tweet_id, b->url, sizeof b->url);
@@ -330,6 +339,13 @@ static int load_view(struct desk *d, int64_t id, struct view_buf *b)
     b->v.first_response_at = b->t.first_response_at;
     b->v.mentions = (int)store_ticket_mentions(d->store, b->t.id);
     b->v.injected = b->t.injected;
+    if (store_ticket_details(d->store, &b->t, &b->det) == STORE_OK) {
+        b->v.lang = b->det.lang;
+        b->v.quote_text = b->det.quote_text;
+        b->v.quote_author = b->det.quote_author;
+        b->v.media = b->det.media;
+        b->v.earlier = b->det.earlier;
+    }
     return 0;
 }
 
@@ -797,7 +813,7 @@ static void on_found(void *arg, const struct send_result *r)
         on_done(f->ctx, &retry);
     } else {
         d->chat->ops->post_ticket(d->chat, f->channel, &vb.v, on_done, f->ctx);
-        store_ticket_clear(&vb.t);
+        view_clear(&vb);
     }
     free(f);
 }
@@ -946,7 +962,7 @@ static void repost_now(struct repost *rp)
         return;
     }
     d->chat->ops->post_ticket(d->chat, rp->channel, &vb.v, on_reposted, rp);
-    store_ticket_clear(&vb.t);
+    view_clear(&vb);
 }
 
 /* A retried job may have re-posted already: look first, as a post does. */
@@ -1148,7 +1164,7 @@ static void dispatch(struct desk *d, const struct job *j, struct done_ctx *ctx)
     } else {
         fail_now(ctx, "unknown job kind");
     }
-    store_ticket_clear(&vb.t);
+    view_clear(&vb);
 out:
     json_decref(p);
 }
@@ -1214,7 +1230,7 @@ static int try_digest(struct desk *d, const struct job *head, struct done_ctx *c
              backlog);
     d->chat->ops->post_digest(d->chat, head->target + 5, views, k, backlog, on_done, ctx);
     for (size_t i = 0; i < k; i++)
-        store_ticket_clear(&vb[i].t);
+        view_clear(&vb[i]);
     free(vb);
     free(views);
     return 1;

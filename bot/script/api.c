@@ -565,6 +565,11 @@ static const struct staff *resolve_user(struct script_rt *rt, const char *ref)
     }
 }
 
+const struct staff *api_resolve_user(lua_State *L, const char *ref)
+{
+    return resolve_user(rt_of(L), ref);
+}
+
 static int c_user(lua_State *L)
 {
     struct script_rt *rt = rt_of(L);
@@ -1177,6 +1182,7 @@ void api_open(lua_State *L)
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
     new_class(L, "vigil.ctx", ctx_m);
+    api_search_open(L);                            /* ctx:find (api_search.c) */
     new_class(L, "vigil.kv", kv_m);
     new_class(L, "vigil.canned", canned_m);
     luaL_newlib(L, vigil_f);

@@ -96,6 +96,11 @@ void api_push_user(lua_State *L, const char *id);
 int api_fail(lua_State *L, const char *msg);
 /* Returns the user-facing message if the error at `idx` is one, else NULL. */
 const char *api_user_error(lua_State *L, int idx);
+/* me, @name, U123 -> a staff entry (borrowed from the config), or NULL. */
+const struct staff *api_resolve_user(lua_State *L, const char *ref);
+
+/* api_search.c: adds ctx:find to the ctx methods (after api.c made them). */
+void api_search_open(lua_State *L);
 
 /* script.c: charges `n` instructions of work done in C (a pattern match,
  * a copy) to the running invocation and stops it, as the count hook does,

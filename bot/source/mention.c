@@ -13,6 +13,9 @@ void mention_clear(struct mention *m)
     free(m->conversation_id);
     free(m->in_reply_to_user_id);
     free(m->lang);
+    free(m->quote_text);
+    free(m->quote_author);
+    free(m->media);
     memset(m, 0, sizeof *m);
 }
 

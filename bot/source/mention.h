@@ -19,6 +19,10 @@ struct mention {
     int64_t created_at;         /* Unix seconds; 0 when unknown */
     int is_retweet;             /* referenced_tweets has "retweeted" */
     int injected;               /* made up by an admin (:inject), not from X */
+    /* What the agent needs to see (issue 17 §6); untrusted, as tweeted. */
+    char *quote_text;           /* the post it quotes, NULL when none (or X left it out) */
+    char *quote_author;         /* that post's author's handle, else id; NULL when none */
+    char *media;                /* its photos', videos' and GIFs' URLs, one per line; NULL: none */
 };
 
 /* A page as a source delivers it: mentions in ascending id order. */

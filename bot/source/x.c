@@ -24,9 +24,13 @@
 #include "source/xlink.h"
 #include "source/xparse.h"
 
+/* attachments, media.fields and the two .author_id / media_keys expansions:
+ * a quoted post's text and author and the media links (issue 17 §6). */
 #define FIELDS "&tweet.fields=created_at,author_id,conversation_id,in_reply_to_user_id," \
-    "referenced_tweets,lang,entities,edit_history_tweet_ids&expansions=author_id," \
-    "referenced_tweets.id&user.fields=name,username,profile_image_url,verified"
+    "referenced_tweets,lang,entities,edit_history_tweet_ids,attachments&expansions=author_id," \
+    "referenced_tweets.id,referenced_tweets.id.author_id,attachments.media_keys" \
+    "&user.fields=name,username,profile_image_url,verified" \
+    "&media.fields=url,preview_image_url,type"
 #define AUTH_WAIT 1800.0        /* s: credentials refused; do not spin */
 #define CAPPED_WAIT 3600.0      /* s: monthly usage cap; says so and waits long */
 

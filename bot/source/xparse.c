@@ -167,6 +167,8 @@ static json_t *find_user(json_t *users, const char *id)
 {
     size_t i;
     json_t *u;
+    if (!id)
+        return NULL;
     json_array_foreach(users, i, u) {
         const char *uid = json_string_value(json_object_get(u, "id"));
         if (uid && strcmp(uid, id) == 0)
@@ -175,8 +177,70 @@ static json_t *find_user(json_t *users, const char *id)
     return NULL;
 }
 
-static int parse_tweet(json_t *tw, json_t *users, struct mention *m)
+/* includes.<kind>[] entry whose `key` is `id`, borrowed; NULL when none. */
+static json_t *find_by(json_t *list, const char *key, const char *id)
 {
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) {
+        const char *k = json_string_value(json_object_get(v, key));
+        if (k && id && strcmp(k, id) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+/* The quoted post and the media of `tw`, from the page's includes (what
+ * expansions=referenced_tweets.id,attachments.media_keys asked for).  A
+ * quote or a media key X left out of includes is simply not shown. */
+static void parse_details(json_t *tw, json_t *includes, struct mention *m)
+{
+    json_t *r, *key, *users = json_object_get(includes, "users");
+    size_t i, len = 0;
+
+    json_array_foreach(json_object_get(tw, "referenced_tweets"), i, r) {
+        const char *type = json_string_value(json_object_get(r, "type"));
+        json_t *q, *u;
+        char *text;
+        if (!type || strcmp(type, "quoted") != 0 || m->quote_text)
+            continue;
+        q = find_by(json_object_get(includes, "tweets"), "id",
+                    json_string_value(json_object_get(r, "id")));
+        text = q ? dup_str(q, "text") : NULL;
+        if (!text)
+            continue;
+        m->quote_text = xparse_unescape(text);
+        free(text);
+        u = find_user(users, json_string_value(json_object_get(q, "author_id")));
+        m->quote_author = u ? dup_str(u, "username") : dup_str(q, "author_id");
+    }
+    json_array_foreach(json_object_get(json_object_get(tw, "attachments"), "media_keys"), i,
+                       key) {
+        json_t *md = find_by(json_object_get(includes, "media"), "media_key",
+                             json_string_value(key));
+        /* photos have url; videos and GIFs only a preview image */
+        const char *url = json_string_value(json_object_get(md, "url"));
+        char *grown;
+        size_t ul;
+        if (!url)
+            url = json_string_value(json_object_get(md, "preview_image_url"));
+        if (!url || strncmp(url, "https://", 8) != 0 || strpbrk(url, " \n\r\t<>\"|"))
+            continue;   /* only a plain https link is shown as one */
+        ul = strlen(url);
+        grown = realloc(m->media, len + ul + 2);
+        if (!grown)
+            return;
+        m->media = grown;
+        if (len)
+            m->media[len++] = '\n';
+        memcpy(m->media + len, url, ul + 1);
+        len += ul;
+    }
+}
+
+static int parse_tweet(json_t *tw, json_t *includes, struct mention *m)
+{
+    json_t *users = json_object_get(includes, "users");
     const char *id = json_string_value(json_object_get(tw, "id"));
     char *text = NULL;
     const char *author = json_string_value(json_object_get(tw, "author_id"));
@@ -217,6 +281,7 @@ static int parse_tweet(json_t *tw, json_t *users, struct mention *m)
         mention_clear(m);
         return -1;
     }
+    parse_details(tw, includes, m);
     return 0;
 }
 
@@ -277,7 +342,8 @@ int xparse_mentions_page(const char *json, size_t len, struct mention_page *page
         }
     }
     json_array_foreach(data, i, tw) {
-        if (json_is_object(tw) && parse_tweet(tw, users, &page->v[page->n]) == 0)
+        if (json_is_object(tw) &&
+            parse_tweet(tw, json_object_get(root, "includes"), &page->v[page->n]) == 0)
             page->n++;
         else
             page->nerrors++;

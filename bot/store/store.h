@@ -244,4 +244,49 @@ int store_canned_set(struct store *s, const char *name, const char *body,
 char **store_canned_names(struct store *s);
 void store_strv_free(char **v);
 
+/* --- search (issue 17 §5) ---------------------------------------------- */
+/* What to look for; NULL / 0 leaves a filter out.  `match` is an FTS5
+ * expression (desk/find.c quotes every user word); the others are bound
+ * as values. */
+struct store_search {
+    const char *match, *handle, *tag, *status, *assignee;
+    int64_t since, until;     /* opened_at in [since, until) */
+};
+struct store_hit {
+    int64_t id;
+    char *excerpt;            /* the matching part of the ticket's tweets */
+    char *chat_channel, *chat_ref;   /* its chat message, NULL until posted */
+};
+#define STORE_SEARCH_CAP 1000
+/* Matching tickets, newest first, `limit` from `offset`: new array of `*n`
+ * hits (free with store_hits_free), NULL when none; `*total` is how many
+ * match in all, counted up to STORE_SEARCH_CAP + 1 ("more than 1,000"). */
+int store_search(struct store *s, const struct store_search *q, size_t limit, size_t offset,
+                 struct store_hit **hits, size_t *n, int64_t *total);
+void store_hits_free(struct store_hit *v, size_t n);
+
+/* --- first responses, for stats and export (issue 17 §7) ---------------- */
+struct store_response {
+    int64_t id, opened_at;
+    int64_t first_response_at;  /* 0: not answered */
+    int64_t sla_due_at;         /* as the SLA clock stored it */
+    char *state, *customer_handle, *tags, *text, *assignee;
+    char *agent;                /* who queued the first reply or DM, else the assignee */
+    int escalated;
+};
+/* Tickets opened in [since, until), oldest first: new array of `*n` (free
+ * with store_responses_free), NULL when none. */
+int store_responses(struct store *s, int64_t since, int64_t until,
+                    struct store_response **out, size_t *n);
+void store_responses_free(struct store_response *v, size_t n);
+
+/* --- what the agent sees on a ticket (issue 17 §6) ----------------------- */
+struct store_details {
+    char *lang, *quote_text, *quote_author, *media;   /* of the opening tweet; NULL: none */
+    int64_t earlier;            /* the customer's tickets before this one */
+};
+/* Fills `*out` (strings owned by it: store_details_clear) for ticket `t`. */
+int store_ticket_details(struct store *s, const struct ticket *t, struct store_details *out);
+void store_details_clear(struct store_details *d);
+
 #endif

@@ -225,6 +225,36 @@ function Ctx:rest(n) end
 ---@return vigil.Stats
 function Ctx:stats(since) end
 
+---Searches tickets as /tw find does (SCRIPTING.md): newest first; each
+---ticket carries `excerpt` and `chat_url`.
+---@param query string
+---@param limit? integer 1-200, default 10
+---@param offset? integer
+---@return { total: integer, tickets: vigil.Ticket[] }
+function Ctx:find(query, limit, offset) end
+
+---The tickets opened in [since, until), oldest first, with their first
+---response: { id, opened_at, first_response_at, sla_due_at, in_target, agent }.
+---@param since integer
+---@param until_? integer defaults to now
+---@return table[]
+function Ctx:responses(since, until_) end
+
+---The same tickets as CSV; with an absolute `path` (console/REPL admin
+---only) the file is written and the row count returned.
+---@param since integer
+---@param until_? integer
+---@param path? string
+---@return string|integer csv_or_rows
+---@return integer? rows
+function Ctx:export(since, until_, path) end
+
+---Shares `data` as a file in the command's channel (Slack's upload flow).
+---@param filename string
+---@param data string
+---@param title? string
+function Ctx:upload(filename, data, title) end
+
 ---@class vigil.CommandInfo
 ---@field name string
 ---@field usage? string

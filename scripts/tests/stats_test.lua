@@ -16,5 +16,5 @@ end)
 
 test("an unknown period gets the usage", function()
   local bot = test.bot{}
-  expect(bot:say(AGENT, "/tw stats forever")):contains("stats [today|7d]")
+  expect(bot:say(AGENT, "/tw stats forever")):contains("stats [today|7d|30d]")
 end)

@@ -100,6 +100,13 @@ SPEC_FILE = "slack_web_openapi_v2.json"
 NEWER_METHODS = {
     # Socket Mode; slack.md §1: an empty form body, the app token in the header.
     "apps.connections.open": {"consumes": {FORM}, "args": set()},
+    # Files, Slack's flow since files.upload was retired (2024-2025): a one-time
+    # upload URL for a file of a stated length, then the share (issue 17 §7).
+    "files.getUploadURLExternal": {"consumes": {FORM},
+                                   "args": {"filename", "length", "alt_txt", "snippet_type"}},
+    "files.completeUploadExternal": {"consumes": {FORM, "application/json"},
+                                     "args": {"files", "channel_id", "channels",
+                                              "initial_comment", "thread_ts"}},
 }
 # Arguments newer than the spec, each one in slack.md §5's table of key args.
 NEWER_ARGS = {
@@ -692,7 +699,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         path = urllib.parse.urlsplit(self.path).path
-        if path.startswith("/api/") or path.startswith("/response/"):
+        if path.startswith("/upload/"):   # files.getUploadURLExternal's one-time URL
+            body = self._read_body()
+            if body is not None:
+                status, text = self.server.fake._upload(path[len("/upload/"):], body)
+                data = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+        elif path.startswith("/api/") or path.startswith("/response/"):
             self._api("POST")
         else:
             self._read_body()
@@ -1729,6 +1746,64 @@ class FakeSlack:
         return 429, _fail("ratelimited"), [("Retry-After", str(wait))]
 
     # Method handlers run with the lock held and return the response body.
+
+    # -- files (issue 17 §7): strict like Slack: an upload URL takes one POST
+    # of exactly the length asked for, and only an uploaded file can be shared,
+    # once, in a channel that exists.
+
+    def _m_files_getUploadURLExternal(self, args):
+        name, length = args.get("filename"), str(args.get("length", ""))
+        if not name:
+            return _fail("invalid_arguments")
+        if not length.isdigit() or int(length) < 1:
+            return _fail("invalid_arguments")
+        fid = f"F{self._next():09d}"
+        token = uuid.uuid4().hex
+        self._uploads = getattr(self, "_uploads", {})
+        self._uploads[token] = {"id": fid, "filename": name, "length": int(length),
+                                "data": None, "shared": None}
+        self.files = getattr(self, "files", {})
+        return {"ok": True, "upload_url": f"{self.base_url}upload/{token}", "file_id": fid}
+
+    def _upload(self, token, body):
+        with self._cv:
+            up = getattr(self, "_uploads", {}).get(token)
+            if up is None or up["data"] is not None:
+                self._violation(f"upload to {'a used' if up else 'an unknown'} upload URL")
+                return 404, "Not Found"
+            if len(body) != up["length"]:
+                self._violation(f"upload of {len(body)} bytes to a URL asked for "
+                                f"{up['length']}")
+                return 400, "length mismatch"
+            up["data"] = body
+            self._cv.notify_all()
+        return 200, f"OK - {len(body)}"
+
+    def _m_files_completeUploadExternal(self, args):
+        files = args.get("files")
+        if isinstance(files, str):
+            try:
+                files = json.loads(files)
+            except ValueError:
+                return _fail("invalid_arguments")
+        if not isinstance(files, list) or not files:
+            return _fail("invalid_arguments")
+        channel = args.get("channel_id")
+        if channel and channel not in self._channels:
+            return _fail("channel_not_found")
+        done = []
+        for f in files:
+            up = next((u for u in getattr(self, "_uploads", {}).values()
+                       if u["id"] == (f or {}).get("id")), None)
+            if up is None or up["data"] is None:
+                return _fail("file_not_found")
+            if up["shared"] is not None:
+                self._violation(f"{up['id']} completed twice")
+                return _fail("file_not_found")
+            up["shared"] = {"channel": channel, "title": f.get("title") or up["filename"]}
+            self.files[up["id"]] = dict(up)
+            done.append({"id": up["id"], "title": up["shared"]["title"]})
+        return {"ok": True, "files": done}
 
     def _m_auth_test(self, args):
         return {"ok": True, "url": self.base_url, "team": TEAM_NAME, "user": BOT_NAME,

@@ -831,6 +831,7 @@ class FakeX:
         self.rate_limits = dict(self._rate_config)
 
         self._users, self._tweets = {}, {}
+        self._media = {}   # media_key -> media object (issue 17 §6: add_mention(media=...))
         self._by_name = {}             # lowercase username -> user id
         self._live = []                # int ids of the brand's live mentions, ascending
         self._brand_texts = set()      # for duplicate detection
@@ -1022,13 +1023,15 @@ class FakeX:
 
     def add_mention(self, text=None, author=None, conversation_id=None,
                     in_reply_to=None, reply_to_brand=False, edit_of=None, retweet_of=None,
-                    quote_of=None, lang="en", created_at=None):
+                    quote_of=None, lang="en", created_at=None, media=None):
         """A customer's tweet in the brand's mentions timeline.  Returns its id.
         in_reply_to: the tweet answered (its author becomes in_reply_to_user_id);
         reply_to_brand: answer the brand's latest tweet (one is made if none exists);
         edit_of: an edit of that tweet (edit_history_tweet_ids [orig..., new]), by
         its author unless `author` is given;
-        retweet_of / quote_of: a retweet / quote of that tweet.
+        retweet_of / quote_of: a retweet / quote of that tweet;
+        media: a list of {"type": "photo", "url": ...} or {"type": "video",
+        "preview_image_url": ...}, served as attachments.media_keys + includes.media.
         author: (id, username, name); default ("42", "ann", "Ann Example")."""
         with self._lock:
             if author is None and edit_of is not None:
@@ -1066,6 +1069,13 @@ class FakeX:
             tweet = self._store_tweet(text, author_id, ms, lang, conversation_id, in_reply_to,
                                       reply_user, referenced, history,
                                       in_timeline=self._mentions_brand(text) or reply_to_brand)
+            if media:
+                keys = []
+                for k, m in enumerate(media):
+                    key = f"{3 if m.get('type', 'photo') == 'photo' else 7}_{tweet['id']}{k}"
+                    self._media[key] = dict(m, media_key=key, type=m.get("type", "photo"))
+                    keys.append(key)
+                tweet["attachments"] = {"media_keys": keys}
             return tweet["id"]
 
     def _latest_brand_tweet(self, conversation_id):
@@ -1586,6 +1596,7 @@ class FakeX:
             "in_reply_to_user_id": tweet["in_reply_to_user_id"],
             "referenced_tweets": tweet["referenced_tweets"] or None,
             "entities": tweet["entities"] or None,
+            "attachments": tweet.get("attachments"),
             "possibly_sensitive": False,
             "reply_settings": "everyone",
             "public_metrics": {"retweet_count": 0, "reply_count": 0, "like_count": 0,
@@ -1640,7 +1651,17 @@ class FakeX:
                 if "referenced_tweets.id" in expansions or "edit_history_tweet_ids" in expansions:
                     if ref not in ref_tweets:
                         ref_tweets.append(ref)
+        media_keys = []
+        if "attachments.media_keys" in expansions:
+            for t in tweets:
+                media_keys += (t.get("attachments") or {}).get("media_keys", [])
         includes = {}
+        if media_keys:
+            # media_key and type always come, as on X; the rest when media.fields asks
+            mfields = self._fields(req, "media.fields")
+            includes["media"] = [{k: v for k, v in self._media[key].items()
+                                  if k in ("media_key", "type") or k in mfields}
+                                 for key in media_keys if key in self._media]
         if user_ids:
             includes["users"] = [self._user_json(self._users[u], ufields) for u in user_ids
                                  if u in self._users]

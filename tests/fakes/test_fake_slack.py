@@ -675,6 +675,33 @@ def test_deleted_message_cannot_be_updated_or_replied_under(fs):
     assert post(fs, channel="C_MENTIONS", text="more", thread_ts=ts)["ok"]
 
 
+def test_file_upload_url_takes_one_post_of_the_stated_length(fs):
+    def upload(url, data):
+        u = urllib.parse.urlsplit(url)
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+        conn.request("POST", u.path, body=data,
+                     headers={"Content-Type": "application/octet-stream"})
+        status = conn.getresponse().status
+        conn.close()
+        return status
+    r = form(fs, "files.getUploadURLExternal", filename="t.csv", length="5")
+    assert r["ok"] and r["file_id"].startswith("F"), r
+    assert form(fs, "files.completeUploadExternal",
+                files=json.dumps([{"id": r["file_id"]}]))["error"] == "file_not_found"
+    assert upload(r["upload_url"], b"abcdef") == 400
+    expect_error(fs, "upload of 6 bytes to a URL asked for 5")
+    assert upload(r["upload_url"], b"a,b\r\n") == 200
+    assert upload(r["upload_url"], b"a,b\r\n") == 404
+    expect_error(fs, "upload to a used upload URL")
+    done = form(fs, "files.completeUploadExternal", channel_id="C_MENTIONS",
+                files=json.dumps([{"id": r["file_id"], "title": "T"}]))
+    assert done == {"ok": True, "files": [{"id": r["file_id"], "title": "T"}]}, done
+    assert fs.files[r["file_id"]]["data"] == b"a,b\r\n"
+    assert fs.files[r["file_id"]]["shared"] == {"channel": "C_MENTIONS", "title": "T"}
+    assert form(fs, "files.getUploadURLExternal", filename="t.csv", length="0")["error"] == \
+        "invalid_arguments"
+
+
 def test_standalone_ready(fs):
     p = subprocess.Popen([sys.executable, os.path.join(HERE, "fake_slack.py"), "--port", "0"],
                          stdout=subprocess.PIPE, text=True)

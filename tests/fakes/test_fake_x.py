@@ -307,6 +307,36 @@ def test_edits_retweets_quotes_and_reach():
         assert t["in_reply_to_user_id"] == BRAND and t["referenced_tweets"][0]["type"] == "replied_to"
 
 
+def test_media_and_quotes_come_as_the_expansions_ask():
+    with Fake() as (fx, api):
+        orig = fx.add_mention("@AcmeSupport is this you?", author=("9", "deals", "Deals"))
+        tid = fx.add_mention("@AcmeSupport look", quote_of=orig, lang="es",
+                             media=[{"type": "photo", "url": "https://pbs.twimg.com/media/a.jpg"},
+                                    {"type": "video",
+                                     "preview_image_url": "https://pbs.twimg.com/v.jpg"}])
+        params = {"tweet.fields": "attachments,lang,referenced_tweets", "max_results": "10",
+                  "expansions": "attachments.media_keys,referenced_tweets.id,"
+                                "referenced_tweets.id.author_id",
+                  "media.fields": "url,preview_image_url,type"}
+        body = api.call("GET", MENTIONS, params)[2]
+        t = {x["id"]: x for x in body["data"]}[tid]
+        assert t["lang"] == "es" and len(t["attachments"]["media_keys"]) == 2
+        media = {m["media_key"]: m for m in body["includes"]["media"]}
+        photo, video = (media[k] for k in t["attachments"]["media_keys"])
+        assert photo == {"media_key": photo["media_key"], "type": "photo",
+                         "url": "https://pbs.twimg.com/media/a.jpg"}
+        assert video["type"] == "video" and "url" not in video
+        assert video["preview_image_url"] == "https://pbs.twimg.com/v.jpg"
+        assert orig in [x["id"] for x in body["includes"]["tweets"]]
+        assert "deals" in [u["username"] for u in body["includes"]["users"]]
+        # without the expansion, no includes.media; an unknown media field is refused
+        body = api.call("GET", MENTIONS, {"tweet.fields": "attachments"})[2]
+        assert "media" not in body.get("includes", {})
+        st = api.call("GET", MENTIONS, {"media.fields": "url,bogus"})[0]
+        assert st == 400
+        fx.errors.clear()
+
+
 def test_a_token_reused_with_another_since_id_is_recorded():
     with Fake() as (fx, api):
         ids = fx.add_mentions(30)

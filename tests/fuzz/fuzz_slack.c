@@ -36,6 +36,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(text);
     }
     slack_parse_api((const char *)data, size, &r);
+    {
+        char url[64], id[16];   /* small: the size checks are fuzzed too */
+        if (slack_parse_upload_url((const char *)data, size, url, sizeof url, id,
+                                   sizeof id) == 0 && strncmp(url, "http", 4) != 0)
+            abort();
+    }
     slack_api_clear(&r);
     slack_find_ticket((const char *)data, size, 7, ts, sizeof ts);
     return 0;

@@ -1,6 +1,6 @@
 /* fuzz_text.c — text from users and customers: slash-command lines, the
  * weighted tweet length, mrkdwn escaping and the ticket message built from
- * a hostile tweet and display name. */
+ * a hostile tweet and display name, and /tw find queries. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 
 #include "chat/command.h"
 #include "chat/slackparse.h"
+#include "desk/find.h"
 #include "source/tweetlen.h"
 #include "script/refs.h"
 
@@ -43,6 +44,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (refs_user(s, who, sizeof who) != REFS_BAD && strlen(who) >= sizeof who)
             abort();
     }
+    {
+        /* /tw find: the FTS5 expression is only "phrases", every " inside doubled */
+        struct find_query q;
+        char err[200];
+        if (find_parse(s, 1796000000, &q, err, sizeof err) == 0) {
+            for (const char *p = q.match; p && *p;) {
+                if (*p++ != '"')
+                    abort();
+                for (;;) {
+                    if (!*p)
+                        abort();
+                    if (*p == '"' && p[1] == '"') {
+                        p += 2;
+                    } else if (*p == '"') {
+                        p++;
+                        break;
+                    } else {
+                        p++;
+                    }
+                }
+                if (*p && *p++ != ' ')
+                    abort();
+            }
+            find_query_clear(&q);
+        } else if (!err[0] || q.match) {
+            abort();
+        }
+    }
     tweetlen_check((const char *)data, size, &tl);
     esc = slack_escape(s);
     /* escaping must leave no raw control character for Slack to act on */
@@ -57,6 +86,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     v.tweet_id = "1";
     v.tweet_url = "https://x.com/a/status/1";
     v.tags = "";
+    v.lang = s;          /* issue 17 §6: the quoted post, media and language are hostile too */
+    v.quote_text = s;
+    v.quote_author = s;
+    v.media = s;
+    v.earlier = (int64_t)size;
     m = slack_ticket_message(&v, 1700000000);
     json_decref(m);
     m = slack_text_message(s);

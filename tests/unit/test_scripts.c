@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "chat/chat.h"
@@ -277,7 +278,7 @@ TEST(help_lists_every_command_with_its_usage_in_aligned_columns)
         "/tw dm <ticket> <text>", "/tw escalate <ticket> [reason]", "/tw help [command]",
         "/tw history <ticket>", "/tw note <ticket> <text>", "/tw reload [name]",
         "/tw reopen <ticket>", "/tw reply <ticket> <text>", "/tw scripts",
-        "/tw stats [today|7d]", "/tw tag <ticket> <tag>", "/tw tickets [open|mine|",
+        "/tw stats [today|7d|30d]", "/tw tag <ticket> <tag>", "/tw tickets [open|mine|",
         "/tw unassign <ticket>", "/tw whoami", NULL,
     };
     fx_open(&f, "scripts-help1.db");
@@ -781,7 +782,43 @@ TEST(stats_counts_tickets_answers_and_the_median_first_response)
     CHECK_HAS(a, "Today: 3 new tickets, 1 answered, 1 within the 1 h target (100%).");
     CHECK_HAS(a, "Median first response: ");
     CHECK_HAS(run(&f, AGENT, "stats 7d"), "Last 7 days: 3 new tickets, 1 answered");
-    CHECK_STR(run(&f, AGENT, "stats forever"), "Usage: /tw stats [today|7d]");
+    CHECK_STR(run(&f, AGENT, "stats forever"), "Usage: /tw stats [today|7d|30d]");
+    fx_close(&f);
+}
+
+TEST(stats_shows_answered_within_target_per_hour_and_per_agent)
+{
+    struct fx f;
+    struct ticket t;
+    const char *a;
+    char hour[16];
+    time_t opened;
+    fx_open(&f, "scripts-stats2.db");
+    run(&f, AGENT, "reply 1 Sorry!");
+    fx_drain(&f);   /* X confirms it: #1 answered in time by Bob */
+    a = run(&f, AGENT, "stats");
+    CHECK_HAS(a, "By agent (who sent the first answer):\n  Bob Okafor  1/1 (100%)  median ");
+    t = ticket(&f, 3);
+    opened = (time_t)t.opened_at;
+    strftime(hour, sizeof hour, "  %H:00", localtime(&opened));
+    desk_set_clock(f.desk, t.sla_due_at + 60);   /* #2 and #3 missed theirs */
+    store_ticket_clear(&t);
+    a = run(&f, AGENT, "stats");
+    CHECK_HAS(a, "Answered within target, by hour opened (server time):\n");
+    CHECK_HAS(a, hour);
+    CHECK_HAS(a, "1/3 (33%)");
+    desk_set_clock(f.desk, 0);
+    fx_close(&f);
+}
+
+TEST(export_to_a_file_is_refused_to_chat_users_even_admins)
+{
+    struct fx f;
+    fx_open(&f, "scripts-export1.db");
+    CHECK_STR(run(&f, ADMIN, "export 30d /tmp/vigil-export-refused.csv"),
+              "Only the console's and the REPL's admin may write a file.");
+    CHECK_HAS(run(&f, AGENT, "export 30d /tmp/vigil-export-refused.csv"), "needs the lead role");
+    CHECK(access("/tmp/vigil-export-refused.csv", F_OK) != 0);
     fx_close(&f);
 }
 

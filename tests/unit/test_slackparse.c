@@ -439,3 +439,24 @@ TEST(slack_buttons_map_to_commands)
     CHECK(slack_action_command("/tw", "close", "", &c) < 0);
     CHECK(c.verb == NULL);
 }
+
+/* issue 17 §7: files.getUploadURLExternal's answer, as Slack documents it */
+TEST(slack_upload_url_answer_gives_the_url_and_file_id)
+{
+    char url[200], id[32];
+    const char *ok = "{\"ok\":true,\"upload_url\":\"https://files.slack.com/upload/v1/"
+                     "CwABAAAAXw\",\"file_id\":\"F07ABCDEF\"}";
+    const char *bad[] = {
+        "{\"ok\":false,\"error\":\"invalid_arguments\"}",
+        "{\"ok\":true,\"upload_url\":\"file:///etc/passwd\",\"file_id\":\"F1\"}",
+        "{\"ok\":true,\"upload_url\":\"https://a b\",\"file_id\":\"F1\"}",
+        "{\"ok\":true,\"upload_url\":\"https://files.slack.com/u\",\"file_id\":\"\"}",
+    };
+    CHECK_INT(slack_parse_upload_url(ok, strlen(ok), url, sizeof url, id, sizeof id), 0);
+    CHECK_STR(url, "https://files.slack.com/upload/v1/CwABAAAAXw");
+    CHECK_STR(id, "F07ABCDEF");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_INT(slack_parse_upload_url(bad[i], strlen(bad[i]), url, sizeof url, id,
+                                         sizeof id), -1);
+    CHECK_INT(slack_parse_upload_url(ok, strlen(ok), url, 10, id, sizeof id), -1);
+}

@@ -100,18 +100,7 @@ TEST(store_migrates_a_version_1_database_forward_keeping_its_data)
     store_close(s);
     /* make it look like a database written by schema 1 */
     CHECK_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
-    CHECK_INT(sqlite3_exec(db, "DROP TABLE usage;"
-                               "DROP INDEX outbox_queued_ticket;"
-                               "DROP INDEX tickets_chat_ref;"
-                               "ALTER TABLE tickets DROP COLUMN chat_digest;"
-                               "DROP TABLE presence;"
-                               "DROP INDEX tickets_assignee_open;"
-                               "ALTER TABLE tickets DROP COLUMN tweeted_at;"
-                               "ALTER TABLE tickets DROP COLUMN followup_at;"
-                               "ALTER TABLE tickets DROP COLUMN followup_due_at;"
-                               "ALTER TABLE tickets DROP COLUMN followup_warned;"
-                               "ALTER TABLE tickets DROP COLUMN followup_breached;"
-                               "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(db, UNIT_REWIND_TO_SCHEMA_1, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     s = store_open(dbpath);
     CHECK(s != NULL);

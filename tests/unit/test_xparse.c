@@ -598,3 +598,47 @@ TEST(a_delete_answer_counts_only_when_x_says_deleted_true)
     CHECK_INT(xparse_deleted(bad, strlen(bad)), -1);
     CHECK_INT(xparse_deleted("{\"data\":", 8), -1);
 }
+
+/* issue 17 §6: language, the quoted post (text and author) and media
+ * links, from the expansions and includes X documents. */
+TEST(xparse_reads_lang_quote_and_media_from_includes)
+{
+    size_t len;
+    char *json = slurp("tests/fixtures/x/mentions-details.json", &len);
+    struct mention_page p;
+
+    if (!json)
+        return;
+    CHECK_INT(xparse_mentions_page(json, len, &p, err, sizeof err), 0);
+    CHECK_INT(p.n, 2);
+    if (p.n == 2) {
+        CHECK_STR(p.v[0].lang, "en");
+        CHECK_STR(p.v[0].quote_text, "FREE blender for everyone & <@U024BE7LH> click!");
+        CHECK_STR(p.v[0].quote_author, "acme_dea1s");
+        /* a photo's url, a video's preview; a key missing from includes is left out */
+        CHECK_STR(p.v[0].media, "https://pbs.twimg.com/media/Fabc.jpg\n"
+                                "https://pbs.twimg.com/ext_tw_video_thumb/1/pu/img/v.jpg");
+        CHECK_STR(p.v[1].lang, "es");
+        CHECK(p.v[1].quote_text == NULL);   /* the quoted post is not in includes */
+        CHECK(p.v[1].quote_author == NULL);
+        CHECK(p.v[1].media == NULL);
+    }
+    mention_page_free(&p);
+    free(json);
+}
+
+TEST(xparse_media_links_are_plain_https_only)
+{
+    const char *page =
+        "{\"data\":[{\"id\":\"5\",\"text\":\"hi\",\"author_id\":\"1\","
+        "\"attachments\":{\"media_keys\":[\"a\",\"b\",\"c\",7]}}],"
+        "\"includes\":{\"media\":[{\"media_key\":\"a\",\"url\":\"javascript:alert(1)\"},"
+        "{\"media_key\":\"b\",\"url\":\"https://x.example/a|<!here>\"},"
+        "{\"media_key\":\"c\",\"url\":\"https://pbs.twimg.com/media/ok.png\"}]}}";
+    struct mention_page p;
+    CHECK_INT(xparse_mentions_page(page, strlen(page), &p, err, sizeof err), 0);
+    CHECK_INT(p.n, 1);
+    if (p.n == 1)
+        CHECK_STR(p.v[0].media, "https://pbs.twimg.com/media/ok.png");
+    mention_page_free(&p);
+}

@@ -38,4 +38,27 @@ const char *unit_root(void);
         unit_fail(__FILE__, __LINE__, "%s == \"%s\", want \"%s\"", #a,  \
                   a_ ? a_ : "(null)", b_ ? b_ : "(null)"); } while (0)
 
+/* SQL that makes a store look written by schema 1: it undoes every later
+ * migration (newest first), so store_open runs them all again.  A new
+ * migration adds its undo here (test_store's and test_find's migration
+ * tests use it). */
+#define UNIT_REWIND_TO_SCHEMA_1                                                  \
+    "ALTER TABLE mentions DROP COLUMN quote_text;"                               \
+    "ALTER TABLE mentions DROP COLUMN quote_author;"                             \
+    "ALTER TABLE mentions DROP COLUMN media;"                                    \
+    "DROP TRIGGER ticket_text_open; DROP TRIGGER ticket_text_gone;"              \
+    "DROP TRIGGER ticket_text_mention;"                                          \
+    "DROP TABLE ticket_text; DROP INDEX tickets_handle;"                         \
+    "ALTER TABLE tickets DROP COLUMN tweeted_at;"                                \
+    "ALTER TABLE tickets DROP COLUMN followup_at;"                               \
+    "ALTER TABLE tickets DROP COLUMN followup_due_at;"                           \
+    "ALTER TABLE tickets DROP COLUMN followup_warned;"                           \
+    "ALTER TABLE tickets DROP COLUMN followup_breached;"                         \
+    "DROP INDEX tickets_chat_ref;"                                               \
+    "DROP TABLE presence; DROP INDEX tickets_assignee_open;"                     \
+    "DROP TABLE usage;"                                                          \
+    "DROP INDEX outbox_queued_ticket;"                                           \
+    "ALTER TABLE tickets DROP COLUMN chat_digest;"                               \
+    "PRAGMA user_version = 1;"
+
 #endif
