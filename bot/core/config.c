@@ -309,14 +309,15 @@ static int set_list(struct loader *ld, const struct key *k, int line)
             free(joined);
             return -1;
         }
-        grown = realloc(joined, len + strlen(v) + 2);
+        size_t room = len + strlen(v) + 2;   /* a comma, the item, the NUL */
+        grown = realloc(joined, room);
         if (!grown) {
             lua_pop(L, 1);
             free(joined);
             return -1;
         }
         joined = grown;
-        len += (size_t)sprintf(joined + len, "%s%s", len ? "," : "", v);
+        len += (size_t)snprintf(joined + len, room - len, "%s%s", len ? "," : "", v);
         lua_pop(L, 1);                       /* pop the item */
     }
     lua_pop(L, 1);                           /* pop the nil */
