@@ -5,7 +5,8 @@ local USAGE = "edit <ticket> <new text>"
 return command {
   usage = USAGE,
   help  = "Change the ticket's draft reply and approve it (approve <ticket> <new text>).\n" ..
-          "The draft's Edit button answers with how.",
+          "In Slack the draft's Edit button opens a box for the new text, the draft quoted above it.",
+  form  = { { name = "text", label = "New text (replaces the draft)", max = "reply" } },
   roles = "lead",
   run = function(ctx, args)
     if not args[1] then ctx:fail(text.usage(USAGE)) end

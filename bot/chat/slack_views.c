@@ -300,6 +300,26 @@ static void open_form(struct slack *s, json_t *p, const char *verb, long long ti
             quote = json_deep_copy(b);
             json_object_del(quote, "block_id");
         }
+    /* a thread line of ours (a draft's Edit button): its text, as the
+     * thread shows it: we escaped it when we posted it, so it is mrkdwn
+     * that can ping nobody */
+    if (!quote && json_is_string(json_object_get(message, "text"))) {
+        char text[2900];   /* a context element takes 3,000 */
+        size_t n;
+        snprintf(text, sizeof text, "%s", json_string_value(json_object_get(message, "text")));
+        n = strlen(text);
+        if (n == sizeof text - 1) {   /* cut: drop a UTF-8 sequence left half */
+            size_t at = n;
+            unsigned char lead;
+            while (at > 0 && ((unsigned char)text[at - 1] & 0xC0) == 0x80)
+                at--;
+            lead = at > 0 ? (unsigned char)text[at - 1] : 0;
+            if (lead >= 0xC0 && at - 1 + (lead >= 0xF0 ? 4u : lead >= 0xE0 ? 3u : 2u) > n)
+                text[at - 1] = '\0';
+        }
+        quote = json_pack("{s:s,s:[{s:s,s:s}]}", "type", "context", "elements", "type", "mrkdwn",
+                          "text", text);
+    }
     slack_api_call(s, "views.open", json_pack("{s:s,s:o}", "trigger_id", trigger, "view",
                                               form_view(s, form, &m, quote, NULL, 0, NULL)),
                    0, on_view_api, "views.open");

@@ -795,11 +795,13 @@ json_t *slack_line_message(const char *text, const char *resend)
 
 json_t *slack_button_line_message(const char *text, const char *actions, const char *value)
 {
-    static const struct { const char *action, *label, *style; } labels[] = {
+    static const struct { const char *action, *id, *label, *style; } labels[] = {
         { .action = "undo", .label = "Undo", .style = "danger" },
         { .action = "send_anyway", .label = "Send anyway", .style = "danger" },
         { .action = "approve", .label = "Approve", .style = "primary" },
-        { .action = "edit", .label = "Edit", .style = NULL },
+        /* Edit opens edit.lua's form (slack_views.c: "form_<verb>"), the
+         * draft quoted above the box (issue 19 met issue 18) */
+        { .action = "edit", .id = "form_edit", .label = "Edit", .style = NULL },
         { .action = "reject", .label = "Reject", .style = "danger" },
     };
     json_t *msg = slack_line_message(text, NULL), *row = json_array();
@@ -811,8 +813,8 @@ json_t *slack_button_line_message(const char *text, const char *actions, const c
             if (strlen(labels[i].action) == n && strncmp(p, labels[i].action, n) == 0)
                 break;
         if (i == sizeof labels / sizeof labels[0] ||
-            json_array_append_new(row, button(labels[i].action, labels[i].label, value,
-                                              labels[i].style)))
+            json_array_append_new(row, button(labels[i].id ? labels[i].id : labels[i].action,
+                                              labels[i].label, value, labels[i].style)))
             goto fail;
         p += n + (p[n] == ',');
     }
@@ -840,7 +842,7 @@ int slack_action_command(const char *umbrella, const char *action_id, const char
         { .action = "undo", .verb = "undo", .args = "%s" },
         { .action = "send_anyway", .verb = "reply!", .args = "%s" },
         { .action = "approve", .verb = "approve", .args = "%s" },
-        { .action = "edit", .verb = "edit", .args = "%s" },
+        { .action = "edit", .verb = "edit", .args = "%s" },   /* drafts before form_edit */
         { .action = "reject", .verb = "reject", .args = "%s" },
     };
     char args[64], raw[160];
