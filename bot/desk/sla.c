@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "desk/hours.h"
@@ -42,6 +43,34 @@ void sla_close(struct desk *d)
 {
     uv_timer_stop(&d->sla_timer);
     uv_close((uv_handle_t *)&d->sla_timer, closed_cb);
+}
+
+/* --- the desk's time zone ------------------------------------------------ */
+
+/* Before sla_open (or if it failed) there is no calendar: UTC. */
+int desk_utc_offset(struct desk *d, int64_t at)
+{
+    return d->hours ? hours_utc_offset(d->hours, at) : 0;
+}
+
+void desk_local_time(struct desk *d, int64_t at, struct tm *out)
+{
+    time_t t = (time_t)at;
+    if (d->hours) {
+        hours_local_time(d->hours, at, out);
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    gmtime_r(&t, out);
+}
+
+int64_t desk_local_instant(struct desk *d, const struct tm *local)
+{
+    struct tm tm = *local;
+    if (d->hours)
+        return hours_local_instant(d->hours, local);
+    tm.tm_isdst = 0;
+    return (int64_t)timegm(&tm);
 }
 
 /* --- the policy ---------------------------------------------------------- */
