@@ -28,6 +28,7 @@ stds.vigil = {
       "log", "tweet_length", "staff", "now", "status", "usage", "commands", "scripts",
       "reload", "ticket_filters",
       "tickets", "count", "presence", "available", "set_away", "set_back",   -- api_query.c
+      "date", "time",                                                          -- api_time.c
       config = { read_only = true, other_fields = true },
     } },
   },

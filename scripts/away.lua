@@ -1,6 +1,7 @@
 -- away [@user] [reason] [until]: say you are away, so nobody waits on you
 -- and auto-assignment passes you by.  `until` is the last word: 14:00 (the
--- next 14:00, local time), 2h, 30m, 1d or tomorrow (09:00 tomorrow).
+-- next 14:00 in the desk's time zone, sla.hours.timezone), 2h, 30m, 1d or
+-- tomorrow (09:00 tomorrow).
 local text = require "vigil.text"
 
 local USAGE = "away [@user] [reason] [until: 14:00|2h|30m|1d|tomorrow]"
@@ -11,7 +12,7 @@ local function parse_until(word, now)
   if n then
     return now + tonumber(n) * ({ m = 60, h = 3600, d = 86400 })[unit]
   end
-  local t = os.date("*t", now)
+  local t = vigil.date("*t", now)
   local h, m = word:match("^(%d%d?):(%d%d)$")
   if word:lower() == "tomorrow" then
     h, m, t.day = 9, 0, t.day + 1
@@ -21,10 +22,10 @@ local function parse_until(word, now)
   h, m = tonumber(h), tonumber(m)
   if h > 23 or m > 59 then return nil end
   t.hour, t.min, t.sec, t.isdst = h, m, 0, nil
-  local at = os.time(t)
+  local at = vigil.time(t)
   if at <= now then                 -- 08:00 said at 17:00: tomorrow morning
     t.day = t.day + 1
-    at = os.time(t)
+    at = vigil.time(t)
   end
   return at
 end
@@ -54,7 +55,7 @@ return command {
     local aa = vigil.config.autoassign.mode ~= "off"
     return ("%s away%s%s.%s %s back%s ends it.")
       :format(whom, reason ~= "" and (" (" .. reason .. ")") or "",
-              untl and (" until %s (%s)"):format(os.date("%a %H:%M", untl), text.due(untl, now)) or "",
+              untl and (" until %s (%s)"):format(vigil.date("%a %H:%M", untl), text.due(untl, now)) or "",
               aa and " New tickets are not auto-assigned meanwhile;" or "",
               text.cmd(), who.id == ctx.user.id and "" or (" @" .. who.name))
   end,

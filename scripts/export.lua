@@ -7,9 +7,9 @@ local USAGE = "export [today|7d|30d|<N>d] [/absolute/path.csv]"
 
 local function since(period, now)
   if period == "today" then
-    local d = os.date("*t", now)
+    local d = vigil.date("*t", now)
     d.hour, d.min, d.sec = 0, 0, 0
-    return os.time(d)
+    return vigil.time(d)
   end
   local n = period:match("^(%d+)d$")
   n = n and tonumber(n)

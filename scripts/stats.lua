@@ -5,9 +5,9 @@ local text = require "vigil.text"
 local function since(period, now)
   if period == "7d" then return now - 7 * 86400, "Last 7 days" end
   if period == "30d" then return now - 30 * 86400, "Last 30 days" end
-  local d = os.date("*t", now)
+  local d = vigil.date("*t", now)
   d.hour, d.min, d.sec = 0, 0, 0
-  return os.time(d), "Today"
+  return vigil.time(d), "Today"
 end
 
 -- "3/4 (75%)": answered within target of those whose target is decided
@@ -24,7 +24,7 @@ local function breakdown(list)
   for _, r in ipairs(list) do
     if r.in_target ~= nil then
       any = true
-      local h = tonumber(os.date("%H", r.opened_at))
+      local h = tonumber(vigil.date("%H", r.opened_at))
       hour[h] = hour[h] or { ok = 0, n = 0 }
       hour[h].n = hour[h].n + 1
       if r.in_target then hour[h].ok = hour[h].ok + 1 end
@@ -86,7 +86,7 @@ return command {
     end
     local hours, agents = breakdown(ctx:responses(from))
     if hours then
-      lines[#lines + 1] = "Answered within target, by hour opened (server time):"
+      lines[#lines + 1] = "Answered within target, by hour opened (desk time):"
       lines[#lines + 1] = text.columns(hours)
       lines[#lines + 1] = "By agent (who sent the first answer):"
       lines[#lines + 1] = text.columns(agents)

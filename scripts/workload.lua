@@ -13,7 +13,7 @@ end
 local function status(p, open)
   if p.away then
     local s = "away"
-    if p.back_at then s = s .. " until " .. os.date("%a %H:%M", p.back_at) end
+    if p.back_at then s = s .. " until " .. vigil.date("%a %H:%M", p.back_at) end
     if p.reason then s = s .. " (" .. p.reason .. ")" end
     return s
   end

@@ -181,7 +181,7 @@ struct chat_ops {
      * refreshes it soon (coalesced, never once per change). */
     void (*home_changed)(struct chat *c);
     /* Optional: post_line that notifies `ping[0..nping)` (an alert: an SLA
-     * warning, a breach).  `text` is escaped like any line; the ping is
+     * warning, a breach, an assignment or escalation notice).  `text` is escaped like any line; the ping is
      * the only markup, made from ids of the chat's own shape (others are
      * dropped).  NULL: the line is posted without notifying. */
     void (*post_alert)(struct chat *c, const char *channel, const char *thread,

@@ -163,14 +163,14 @@ int shift_contains(const struct shift *s, int wday, int minute)
     return 0;
 }
 
-int shift_contains_time(const struct shift *s, int64_t t)
+int shift_contains_time(const struct shift *s, int64_t t, int utc_offset)
 {
-    time_t tt = (time_t)t;
+    time_t tt = (time_t)(t + utc_offset);
     struct tm tm;
 
     if (!s->n)
         return 1;
-    if (!localtime_r(&tt, &tm))
+    if (!gmtime_r(&tt, &tm))
         return 1;   /* an unreadable clock never hides anyone */
     return shift_contains(s, tm.tm_wday, tm.tm_hour * 60 + tm.tm_min);
 }

@@ -35,8 +35,9 @@ int shift_parse(const char *text, struct shift *out, char *err, size_t errlen);
  * inside the shift.  Pure. */
 int shift_contains(const struct shift *s, int wday, int minute);
 
-/* The same for Unix time `t`, read in the process's local time zone
- * (TZ).  An empty shift (n == 0) contains every time. */
-int shift_contains_time(const struct shift *s, int64_t t);
+/* The same for Unix time `t` read where clocks are `utc_offset` seconds
+ * east of UTC (the desk's zone at `t`: desk_utc_offset).  An empty shift
+ * (n == 0) contains every time.  Pure. */
+int shift_contains_time(const struct shift *s, int64_t t, int utc_offset);
 
 #endif

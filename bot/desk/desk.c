@@ -665,10 +665,17 @@ static int reopen_in_op(struct desk *d, struct ticket *t, const char *actor,
     return desk_record_change(d, t, actor, "reopened", why[0] ? why + 1 : NULL, line, now);
 }
 
+/* Appends {id, name} to `ping` (a JSON array; both strings copied). */
+static void add_ping(json_t *ping, const char *id, const char *name)
+{
+    json_array_append_new(ping, json_pack("{s:s,s:s}", "id", id, "name", name));
+}
+
 static int op_assign(struct desk *d, struct ticket *t, struct op *op, int64_t now)
 {
     const struct staff *s = config_staff(d->cfg, op->arg);
     char line[400], was[140] = "";
+    json_t *ping;
 
     if (!s)
         return say(op->err, op->errlen, DESK_INVALID,
@@ -680,17 +687,34 @@ static int op_assign(struct desk *d, struct ticket *t, struct op *op, int64_t no
     if (t->assignee && strcmp(t->assignee, s->id) == 0)
         return say(op->err, op->errlen, DESK_INVALID, "#%lld is already assigned to %s.",
                    (long long)t->id, s->name);
-    /* issue 18: taking someone else's ticket tells them, in its thread */
-    if (t->assignee && strcmp(t->assignee, op->actor) != 0)
+    /* issue 18: taking someone else's ticket tells them, in its thread;
+     * the line pings them, and the new assignee unless they took it
+     * themselves (issue 17: ids from the staff list, never from text) */
+    ping = json_array();
+    if (!ping)
+        return DESK_ERR;
+    if (strcmp(op->actor, s->id) != 0)
+        add_ping(ping, s->id, s->name);
+    if (t->assignee && strcmp(t->assignee, op->actor) != 0) {
         snprintf(was, sizeof was, " (%s: it is no longer yours)",
                  desk_staff_name(d, t->assignee));
+        add_ping(ping, t->assignee, desk_staff_name(d, t->assignee));
+    }
     set_str(&t->assignee, s->id);
     if (strcmp(op->actor, s->id) == 0)
         snprintf(line, sizeof line, "%s took #%lld%s", s->name, (long long)t->id, was);
     else
         snprintf(line, sizeof line, "%s assigned #%lld to %s%s", desk_staff_name(d, op->actor),
                  (long long)t->id, s->name, was);
-    return desk_record_change(d, t, op->actor, "assigned", s->id, line, now);
+    if (json_array_size(ping) == 0) {
+        json_decref(ping);
+        return desk_record_change(d, t, op->actor, "assigned", s->id, line, now);
+    }
+    /* desk_queue_alert takes the ping array */
+    if (desk_record_change(d, t, op->actor, "assigned", s->id, NULL, now) ||
+        desk_queue_alert(d, t, line, ping))
+        return DESK_ERR;
+    return DESK_OK;
 }
 
 static int op_unassign(struct desk *d, struct ticket *t, struct op *op, int64_t now)
@@ -905,9 +929,11 @@ static int op_escalate(struct desk *d, struct ticket *t, struct op *op, int64_t 
     snprintf(line, sizeof line, "#%lld escalated by %s: %s\n@%s: %s\n%s",
              (long long)t->id, desk_staff_name(d, op->actor), why, who, ex, url);
     payload = json_pack("{s:s,s:s}", "channel", d->cfg->channel_escalations, "text", line);
-    /* a missed target's escalation is an alert: it pings, as its breach
-     * line did (issue 17); the ids come from config, never from the text */
-    ping = payload && (t->sla_breached || t->followup_breached) ? sla_ping(d, t) : NULL;
+    /* an escalation is an alert: a missed target's pings as its breach line
+     * did (issue 17), a manual one the on-duty group (sla.notify); the ids
+     * come from config, never from the text */
+    ping = !payload ? NULL : t->sla_breached || t->followup_breached ? sla_ping(d, t)
+                                                                      : sla_group_ping(d);
     if (ping)
         json_object_set_new(payload, "ping", ping);
     if (desk_queue(d, "channel.post",

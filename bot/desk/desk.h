@@ -71,6 +71,15 @@ const struct config *desk_config(struct desk *d);
 int64_t desk_now(struct desk *d);
 /* Tests move the desk's clock; 0 returns to the real one. */
 void desk_set_clock(struct desk *d, int64_t fixed_now);
+/* The desk's one time zone (sla.hours.timezone, UTC unless set), which
+ * shifts, "/tw away … 14:00", stats by hour and "today" read: its offset
+ * east of UTC at `at`, the local date and clock of `at` (as gmtime_r
+ * fills a struct tm), and the instant its clocks show `local` (see
+ * hours_local_instant).  The process's TZ plays no part. */
+struct tm;
+int desk_utc_offset(struct desk *d, int64_t at);
+void desk_local_time(struct desk *d, int64_t at, struct tm *out);
+int64_t desk_local_instant(struct desk *d, const struct tm *local);
 /* The config's SLA policy was reloaded (SIGHUP): rebuild the business-hours
  * calendars and bring the waiting tickets' due times up to date. */
 void desk_sla_reload(struct desk *d);

@@ -168,6 +168,9 @@ const char *sla_running(const struct ticket *t, int64_t *due);
 /* Who an alert on `t` notifies: its assignee, else sla.notify.  New JSON
  * array of {id, name} (a json_t *), NULL when there is no one to notify. */
 void *sla_ping(struct desk *d, const struct ticket *t);
+/* The on-duty group alone (sla.notify), as sla_ping: what an escalation
+ * post notifies.  New JSON array, NULL when sla.notify is empty. */
+void *sla_group_ping(struct desk *d);
 /* desk_queue_thread for an alert: `ping` (a JSON array of {id, name},
  * stolen, may be NULL) says who it notifies; only sla.c builds one. */
 int desk_queue_alert(struct desk *d, const struct ticket *t, const char *text, void *ping);

@@ -147,6 +147,16 @@ int hours_utc_offset(const struct hours *h, int64_t at)
     return h->tr[lo].off;
 }
 
+void hours_local_time(const struct hours *h, int64_t at, struct tm *out)
+{
+    int32_t off = hours_utc_offset(h, at);
+    time_t local = (time_t)(at + off);
+    memset(out, 0, sizeof *out);
+    gmtime_r(&local, out);   /* UTC arithmetic on the shifted instant: no TZ */
+    out->tm_isdst = 0;
+    out->tm_gmtoff = off;
+}
+
 /* The instant when local clocks show `local` (seconds since the epoch as if
  * local time were UTC).  A time that happens twice (autumn) is its first
  * occurrence; one that never happens (spring's gap) is read with the offset
@@ -320,4 +330,11 @@ void hours_free(struct hours *h)
     free(h->holidays);
     free(h->tr);
     free(h);
+}
+
+int64_t hours_local_instant(const struct hours *h, const struct tm *local)
+{
+    struct tm tm = *local;
+    tm.tm_isdst = 0;
+    return local_to_utc(h, (int64_t)timegm(&tm));   /* timegm: no TZ either */
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/config.h"
 
@@ -30,5 +31,14 @@ int64_t hours_add(const struct hours *h, int64_t from, int64_t secs);
 int hours_open(const struct hours *h, int64_t at);
 /* The zone's UTC offset at `at`, in seconds east of Greenwich. */
 int hours_utc_offset(const struct hours *h, int64_t at);
+/* The date and clock local to the zone at `at`, as gmtime_r fills `out`
+ * (tm_wday 0 = Sunday, tm_yday from 0); tm_isdst is 0 and tm_gmtoff the
+ * zone's offset.  Pure: the process's TZ plays no part. */
+void hours_local_time(const struct hours *h, int64_t at, struct tm *out);
+/* The instant at which the zone's clocks show `local` (tm_year .. tm_sec;
+ * out-of-range fields carry over as timegm does; tm_wday, tm_yday, tm_isdst
+ * ignored).  A time shown twice (autumn) is its first; one never shown
+ * (spring's gap) lands as far past the gap's start as meant.  Pure. */
+int64_t hours_local_instant(const struct hours *h, const struct tm *local);
 
 #endif

@@ -34,7 +34,7 @@ int desk_presence(struct desk *d, const char *staff_id, struct desk_presence *ou
     memset(out, 0, sizeof *out);
     if (!s)
         return DESK_NOTFOUND;
-    out->on_shift = shift_contains_time(&s->shift, now);
+    out->on_shift = shift_contains_time(&s->shift, now, desk_utc_offset(d, now));
     rc = store_presence_get(desk_store(d), staff_id, &p);
     if (rc == STORE_ERR)
         return DESK_ERR;

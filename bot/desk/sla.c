@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "desk/hours.h"
@@ -42,6 +43,34 @@ void sla_close(struct desk *d)
 {
     uv_timer_stop(&d->sla_timer);
     uv_close((uv_handle_t *)&d->sla_timer, closed_cb);
+}
+
+/* --- the desk's time zone ------------------------------------------------ */
+
+/* Before sla_open (or if it failed) there is no calendar: UTC. */
+int desk_utc_offset(struct desk *d, int64_t at)
+{
+    return d->hours ? hours_utc_offset(d->hours, at) : 0;
+}
+
+void desk_local_time(struct desk *d, int64_t at, struct tm *out)
+{
+    time_t t = (time_t)at;
+    if (d->hours) {
+        hours_local_time(d->hours, at, out);
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    gmtime_r(&t, out);
+}
+
+int64_t desk_local_instant(struct desk *d, const struct tm *local)
+{
+    struct tm tm = *local;
+    if (d->hours)
+        return hours_local_instant(d->hours, local);
+    tm.tm_isdst = 0;
+    return (int64_t)timegm(&tm);
 }
 
 /* --- the policy ---------------------------------------------------------- */
@@ -211,27 +240,40 @@ static void restamp_running(struct desk *d)
 
 /* --- alerts ---------------------------------------------------------------- */
 
-void *sla_ping(struct desk *d, const struct ticket *t)
+/* NULL for an empty (or unallocated) array: no one to notify. */
+static json_t *ping_or_null(json_t *a)
 {
-    const struct config *c = d->cfg;
-    json_t *a = json_array();
-    if (t->assignee) {
-        json_array_append_new(a, json_pack("{s:s,s:s}", "id", t->assignee, "name",
-                                           desk_staff_name(d, t->assignee)));
-    } else {
-        for (size_t i = 0; i < c->nsla_notify; i++) {
-            const struct staff *s = config_staff(c, c->sla_notify[i]);
-            const char *name = s ? s->name : c->nsla_notify == 1 ? c->channel_on_duty
-                                                                 : c->sla_notify[i];
-            json_array_append_new(a, json_pack("{s:s,s:s}", "id", c->sla_notify[i],
-                                               "name", name));
-        }
-    }
     if (a && json_array_size(a) == 0) {
         json_decref(a);
         a = NULL;
     }
     return a;
+}
+
+void *sla_ping(struct desk *d, const struct ticket *t)
+{
+    json_t *a;
+    if (!t->assignee)
+        return sla_group_ping(d);
+    a = json_array();
+    if (a)
+        json_array_append_new(a, json_pack("{s:s,s:s}", "id", t->assignee, "name",
+                                           desk_staff_name(d, t->assignee)));
+    return ping_or_null(a);
+}
+
+void *sla_group_ping(struct desk *d)
+{
+    const struct config *c = d->cfg;
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < c->nsla_notify; i++) {
+        const struct staff *s = config_staff(c, c->sla_notify[i]);
+        const char *name = s ? s->name : c->nsla_notify == 1 ? c->channel_on_duty
+                                                             : c->sla_notify[i];
+        json_array_append_new(a, json_pack("{s:s,s:s}", "id", c->sla_notify[i],
+                                           "name", name));
+    }
+    return ping_or_null(a);
 }
 
 static void fmt_minutes(int64_t secs, char *out, size_t len)

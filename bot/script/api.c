@@ -1187,6 +1187,7 @@ void api_open(lua_State *L)
     new_class(L, "vigil.canned", canned_m);
     luaL_newlib(L, vigil_f);
     api_query_open(L);                             /* vigil.tickets, count, presence, ... */
+    api_time_open(L);                              /* vigil.date, vigil.time (api_time.c) */
     lua_newtable(L);                               /* metatable: vigil.config */
     lua_pushcfunction(L, v_config_index);
     lua_setfield(L, -2, "__index");

@@ -90,6 +90,9 @@ void api_push_kv(lua_State *L, const char *scope);
 /* api_query.c: vigil.tickets, count, presence, available, set_away,
  * set_back, set into the table at the stack top. */
 void api_query_open(lua_State *L);
+/* api_time.c: vigil.date, vigil.time (the desk's time zone), set into
+ * the table at the stack top. */
+void api_time_open(lua_State *L);
 /* Pushes a user table { id, name, initials, role } for a chat user id. */
 void api_push_user(lua_State *L, const char *id);
 /* Raises a user-facing error: the message is shown as it is. */

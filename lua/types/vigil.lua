@@ -305,6 +305,20 @@ function api.staff() end
 ---@return integer
 function api.now() end
 
+---os.date in the desk's time zone (sla.hours.timezone, UTC unless set), not
+---the process's: "*t" gives a table (wday 1 = Sunday); "!" reads UTC.
+---@param format? string defaults to "%c"
+---@param t? integer defaults to vigil.now()
+---@return string|osdate
+function api.date(format, t) end
+
+---os.time in the desk's time zone: the instant its clocks show `t`
+---(hour defaults to 12, min and sec to 0; out-of-range fields carry over);
+---vigil.now() without a table.
+---@param t? osdateparam
+---@return integer
+function api.time(t) end
+
 ---@return vigil.Status
 function api.status() end
 

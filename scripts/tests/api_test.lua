@@ -99,7 +99,7 @@ end)
 test("an off-shift teammate is not available, by the bot's clock", function()
   local start
   do local b = probe_bot(); start = b:now(); b:close() end
-  local t = os.date("*t", start)
+  local t = os.date("!*t", start)   -- the desk's zone: UTC, as sla.hours is not set
   local day = ({ "sun", "mon", "tue", "wed", "thu", "fri", "sat" })[t.wday]
   local shift = ("%s %02d:00-%02d:00"):format(day, t.hour, t.hour + 1)
   local bot = probe_bot{ staff = {
@@ -130,4 +130,24 @@ test("kv refuses what it cannot store, with the reason", function()
   expect(probe(bot, "try(kv.set, kv, 'f', print)")):equals('"kv: cannot store a function"')
   expect(probe(bot, "try(kv.set, kv, ('k'):rep(300), 1)")):contains("kv keys are at most 256 bytes")
   expect(probe(bot, "kv:get('f')")):equals("nil")
+end)
+
+test("vigil.date and vigil.time read the desk's time zone, not the process's", function()
+  -- Monday 2026-12-07 07:30 UTC: 16:30 in Tokyo, Sunday 23:30 in Los Angeles
+  local at = 1796628600
+  local tokyo = probe_bot{ config = { sla = { hours = { timezone = "Asia/Tokyo",
+                                                         weekdays = "09:00-17:00" } } } }
+  expect(probe(tokyo, ("vigil.date('%%a %%H:%%M', %d)"):format(at))):equals('"Mon 16:30"')
+  expect(probe(tokyo, ("vigil.date('!%%H:%%M', %d)"):format(at))):equals('"07:30"')
+  expect(probe(tokyo, ("vigil.date('*t', %d).wday"):format(at))):equals("2")
+  expect(probe(tokyo, "vigil.time{ year = 2026, month = 12, day = 7, hour = 14, min = 0 }"))
+    :equals(tostring(at - 2 * 3600 - 1800))                          -- 05:00 UTC
+  local la = probe_bot{ config = { sla = { hours = { timezone = "America/Los_Angeles",
+                                                      weekdays = "09:00-17:00" } } } }
+  expect(probe(la, ("vigil.date('%%a %%H:%%M', %d)"):format(at))):equals('"Sun 23:30"')
+  expect(probe(la, "vigil.time{ year = 2026, month = 12, day = 7, hour = 14, min = 0 }"))
+    :equals(tostring(at + 14 * 3600 + 1800))                         -- 22:00 UTC
+  expect(probe(la, "vigil.time{ year = 2026, month = 12, day = 32, hour = 0 }"))
+    :equals("1798790400")                           -- 2027-01-01 00:00 PST, 08:00 UTC
+  expect(probe(la, "try(vigil.time, { year = 2026, month = 12 })")):contains("'day' missing")
 end)

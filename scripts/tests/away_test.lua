@@ -64,3 +64,16 @@ test("back ends your own absence; back when not away says so", function()
   expect(bot:say(AGENT, "/tw back")):equals("Welcome back.")
   expect(bot:say(AGENT, "/tw back")):equals("Bob Okafor was not away.")
 end)
+
+test("a clock time is the desk's (sla.hours.timezone), not the server's", function()
+  local bot = test.bot{ config = { sla = { hours = { timezone = "Asia/Tokyo",
+                                                      weekdays = "09:00-17:00" } } } }
+  -- 14:00 in Tokyo is 05:00 UTC: the next one after the bot's clock
+  local now = bot:now()
+  local left = (5 * 3600 - now % 86400) % 86400
+  if left < 60 then left = left + 86400 end
+  local h, m = left // 3600, left % 3600 // 60
+  local due = h == 0 and ("in %d min"):format(m)
+           or m == 0 and ("in %d h"):format(h) or ("in %d h %d min"):format(h, m)
+  expect(bot:say(AGENT, "/tw away 14:00")):matches(" until %a+ 14:00 %(" .. due .. "%)")
+end)

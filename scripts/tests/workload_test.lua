@@ -2,10 +2,10 @@
 -- or off shift, and what nobody holds.
 local LEAD, AGENT, ADMIN = "U01ALICE", "U02BOB", "U03CARMEN"
 
--- A shift holding the bot's clock now and ending `hours` later, in the local
+-- A shift holding the bot's clock now and ending `hours` later, in the desk's
 -- time zone the bot reads shifts in ("tue 09:00-11:00").
 local function shift_from(now, hours)
-  local t = os.date("*t", now)
+  local t = os.date("!*t", now)   -- the desk's zone: UTC, as sla.hours is not set
   assert(t.hour + hours <= 23, "the test epoch is too late in the local day for this helper")
   local day = ({ "sun", "mon", "tue", "wed", "thu", "fri", "sat" })[t.wday]
   return ("%s %02d:00-%02d:00"):format(day, t.hour, t.hour + hours)

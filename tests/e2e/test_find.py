@@ -84,7 +84,7 @@ def test_stats_shows_answered_within_target_per_hour_and_per_agent(tmp):
     # the replay source confirms the reply at once: answered in target, by the local admin
     wait_for(lambda: "By agent" in repl(cfg, "/tw stats"), 10, "the first response", bot)
     out = repl(cfg, "/tw stats 7d")
-    assert "Answered within target, by hour opened (server time):" in out, out
+    assert "Answered within target, by hour opened (desk time):" in out, out
     assert "1/1 (100%)" in out, out
     assert "  Local Admin  1/1 (100%)  median " in out, out
     assert bot.stop()[0] == 0

@@ -94,9 +94,11 @@ def test_sla_warnings_ping_the_assignee_or_the_on_duty_group_and_tweets_ping_nob
         esc, = fs.messages("C_ESCALATE")
         assert esc["text"].startswith("<!subteam^S0ONCALL> #1 escalated by"), esc["text"]
         assert esc["pings"] == ["!subteam^S0ONCALL"], esc
-        # every other message: the tickets quoting the hostile tweet, the
-        # assignment: no notification at all
-        alerts = {warn1["ts"], breach1["ts"], warn2["ts"], esc["ts"]}
+        # the assignment by Alice pings Bob (test_pings.py); every other
+        # message, the tickets quoting the hostile tweet: no notification
+        assigned, = lines(fs, f"Alice Jensen assigned #{two} to Bob Okafor")
+        assert assigned["pings"] == ["@U2"], assigned
+        alerts = {warn1["ts"], breach1["ts"], warn2["ts"], esc["ts"], assigned["ts"]}
         others = [(m["text"][:60], m["pings"])
                   for m in fs.messages("C_MENTIONS") + fs.messages("C_ESCALATE")
                   if m["ts"] not in alerts and m.get("pings")]

@@ -5,6 +5,7 @@
 #include "unit.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -207,4 +208,62 @@ TEST(hours_refuse_an_unknown_zone_and_a_week_without_hours)
     c.nspans[1] = 0;
     CHECK(hours_new(&c, err, sizeof err) == NULL);
     CHECK(strstr(err, "no opening") != NULL);
+}
+
+/* "YYYY-MM-DD HH:MM wday" of `at` in the calendar's zone. */
+static void local_str(const struct hours *h, int64_t at, char *out, size_t len)
+{
+    struct tm tm;
+    hours_local_time(h, at, &tm);
+    snprintf(out, len, "%04d-%02d-%02d %02d:%02d %d", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_wday);
+}
+
+static int64_t local_at(const struct hours *h, int y, int mo, int d, int hh, int mi)
+{
+    struct tm tm = { 0 };
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = hh;
+    tm.tm_min = mi;
+    return hours_local_instant(h, &tm);
+}
+
+TEST(hours_local_time_in_tokyo_and_los_angeles_whatever_tz_says)
+{
+    struct hours *tokyo = daily("Asia/Tokyo", 0, 24 * 60);
+    struct hours *la = daily("America/Los_Angeles", 0, 24 * 60);
+    char s[64], *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+    struct tm tm;
+
+    setenv("TZ", "Europe/Berlin", 1);   /* the process's zone plays no part */
+    tzset();
+    /* Monday 2026-12-07 07:30 UTC */
+    local_str(tokyo, utc(2026, 12, 7, 7, 30), s, sizeof s);
+    CHECK_STR(s, "2026-12-07 16:30 1");
+    local_str(la, utc(2026, 12, 7, 7, 30), s, sizeof s);
+    CHECK_STR(s, "2026-12-06 23:30 0");                 /* still Sunday, PST */
+    local_str(la, utc(2026, 7, 1, 7, 30), s, sizeof s);
+    CHECK_STR(s, "2026-07-01 00:30 3");                 /* PDT: UTC-7 */
+    hours_local_time(tokyo, utc(2026, 12, 31, 15, 0), &tm);
+    CHECK_INT(tm.tm_year + 1900, 2027);                 /* New Year in Tokyo first */
+    CHECK_INT(tm.tm_yday, 0);
+    CHECK_INT(tm.tm_gmtoff, 9 * 3600);
+    /* and back: the instant a local clock shows */
+    CHECK_INT(local_at(tokyo, 2026, 12, 7, 14, 0), utc(2026, 12, 7, 5, 0));
+    CHECK_INT(local_at(la, 2026, 12, 7, 14, 0), utc(2026, 12, 7, 22, 0));
+    CHECK_INT(local_at(la, 2026, 12, 7, 24 + 2, 0), utc(2026, 12, 8, 10, 0));   /* carries */
+    /* 2026-03-08 02:30 never happens in Los Angeles: 03:30 PDT; 2026-11-01
+     * 01:30 happens twice: the first, PDT */
+    CHECK_INT(local_at(la, 2026, 3, 8, 2, 30), utc(2026, 3, 8, 10, 30));
+    CHECK_INT(local_at(la, 2026, 11, 1, 1, 30), utc(2026, 11, 1, 8, 30));
+    if (old)
+        setenv("TZ", old, 1);
+    else
+        unsetenv("TZ");
+    tzset();
+    free(old);
+    hours_free(tokyo);
+    hours_free(la);
 }

@@ -40,6 +40,7 @@ static const struct { const char *table, *stub; } classes[] = {
     { "ticket_m", "function Ticket:" }, { "ctx_m", "function Ctx:" },
     { "kv_m", "function Kv:" },         { "canned_m", "function Canned:" },
     { "vigil_f", "function api." },     { "query_f", "function api." },
+    { "time_f", "function api." },      /* api_time.c */
     { "str", "" },
 };
 

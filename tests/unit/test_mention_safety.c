@@ -9,8 +9,17 @@
 #include <jansson.h>
 #include <stdlib.h>
 
+#include <stdio.h>
+#include <time.h>
+#include <uv.h>
+
 #include "chat/slackparse.h"
+#include "core/config.h"
+#include "desk/desk.h"
+#include "fakes.h"
+#include "source/mention.h"
 #include "source/xlink.h"
+#include "store/store.h"
 
 static const char *const pieces[] = {
     "<!channel>", "<!here>", "<!everyone>", "<@U024BE7LH>", "<@U1|alice>", "<#C123|general>",
@@ -391,5 +400,180 @@ TEST(a_line_that_is_not_an_alert_notifies_no_one_even_naming_ids)
         message_pings(m, got, sizeof got);
         CHECK_STR(got, "");
         json_decref(m);
+    }
+}
+
+/* --- the desk's notices (assignment, reassignment, escalation) ---------- */
+
+/* A chat that builds each line as the Slack adapter would and keeps the
+ * pings Slack would send for it, all lines in order ("@U2 | | …"). */
+static char notice_pings[8000];
+
+static void notice_sent(json_t *m, send_done_fn done, void *arg, const char *ref)
+{
+    char got[400] = "", section[400] = "", line[900];
+    struct send_result r = { .status = SEND_OK, .ref = ref };
+    /* what notifications show (the fallback text) and what the channel
+     * shows (the section) ping the same */
+    message_pings(json_object_get(m, "text"), got, sizeof got);
+    message_pings(json_object_get(m, "blocks"), section, sizeof section);
+    if (strcmp(got, section) != 0)
+        snprintf(line, sizeof line, "text %s but section %s| ", got, section);
+    else
+        snprintf(line, sizeof line, "%s| ", got);
+    strncat(notice_pings, line, sizeof notice_pings - strlen(notice_pings) - 1);
+    json_decref(m);
+    done(arg, &r);
+}
+
+static void n_post_ticket(struct chat *c, const char *ch, const struct ticket_view *t,
+                          send_done_fn done, void *arg)
+{
+    static char ref[32];
+    (void)c;
+    (void)ch;
+    snprintf(ref, sizeof ref, "ts-%lld", (long long)t->id);
+    done(arg, &(struct send_result){ .status = SEND_OK, .ref = ref });
+}
+
+static void n_update(struct chat *c, const char *ch, const char *ref,
+                     const struct ticket_view *t, send_done_fn done, void *arg)
+{
+    (void)c;
+    (void)ch;
+    (void)t;
+    done(arg, &(struct send_result){ .status = SEND_OK, .ref = ref });
+}
+
+static void n_thread(struct chat *c, const char *ch, const char *ref, const char *text,
+                     send_done_fn done, void *arg)
+{
+    (void)c;
+    (void)ch;
+    (void)ref;
+    notice_sent(slack_text_message(text), done, arg, "th");
+}
+
+static void n_channel(struct chat *c, const char *ch, const char *text, send_done_fn done,
+                      void *arg)
+{
+    (void)c;
+    (void)ch;
+    notice_sent(slack_text_message(text), done, arg, "ch");
+}
+
+static void n_alert(struct chat *c, const char *ch, const char *thread,
+                    const struct chat_ping *ping, size_t nping, const char *text, int64_t job,
+                    send_done_fn done, void *arg)
+{
+    (void)c;
+    (void)ch;
+    (void)thread;
+    (void)job;
+    notice_sent(slack_alert_message(ping, nping, text), done, arg, "al");
+}
+
+static const struct chat_ops notice_chat_ops = {
+    .name = "notices",
+    .post_ticket = n_post_ticket,
+    .update_ticket = n_update,
+    .post_thread = n_thread,
+    .post_channel = n_channel,
+    .post_alert = n_alert,
+};
+
+/* `s` as a Lua string literal, every byte escaped. */
+static void lua_quoted(FILE *fp, const char *s)
+{
+    fputc('"', fp);
+    for (; *s; s++)
+        fprintf(fp, "\\%03u", (unsigned char)*s);
+    fputc('"', fp);
+}
+
+/* Staff names and tweets generated to hold every control sequence: the
+ * desk's assignment, reassignment and escalation notices ping exactly the
+ * ids it chose (the assignee, the previous one, the on-duty group), never
+ * one a name, a reason or a tweet spells out. */
+TEST(notices_ping_only_the_ids_the_desk_chose_whatever_names_and_tweets_say)
+{
+    for (int round = 0; round < 12; round++) {
+        char cfgpath[700], dbpath[600], err[512], name[32], want[400] = "";
+        char *names[3], *tweet = generate(), *reason = generate();
+        struct config *cfg;
+        struct store *st;
+        struct desk *d;
+        struct mention m = { 0 };
+        struct mention_page page = { 0 };
+        uv_loop_t loop;
+        FILE *fp;
+
+        snprintf(name, sizeof name, "notice%d.db", round);
+        snprintf(dbpath, sizeof dbpath, "%s", unit_tmp(name));
+        snprintf(cfgpath, sizeof cfgpath, "%s.lua", dbpath);
+        fp = fopen(cfgpath, "w");
+        fprintf(fp, "replay = { file = 'x' }\n"
+                    "x = { handle = 'AcmeSupport', user_id = '99' }\n"
+                    "reply = { hold = 0, collision_window = 0 }\n"
+                    "sla = { notify = 'S0ONCALL' }\nstaff = {\n");
+        for (int k = 0; k < 3; k++) {
+            names[k] = generate();
+            fprintf(fp, "  U%d = { name = ", k + 1);
+            lua_quoted(fp, names[k]);
+            fprintf(fp, ", role = 'lead' },\n");
+        }
+        fprintf(fp, "}\n");
+        fclose(fp);
+        cfg = config_load(cfgpath, err, sizeof err);
+        if (!cfg) {
+            unit_fail(__FILE__, __LINE__, "config: %s", err);
+            goto next;
+        }
+        fake_reset(&notice_chat_ops);
+        notice_pings[0] = '\0';
+        st = store_open(dbpath);
+        uv_loop_init(&loop);
+        d = desk_new(&loop, st, cfg);
+        page.v = &m;
+        page.n = 1;
+        m.id = m.original_id = 900;
+        m.text = tweet;
+        m.author_id = "41";
+        m.author_handle = "ann";
+        m.author_name = reason;
+        m.conversation_id = "900";
+        m.created_at = (int64_t)time(NULL);   /* no SLA target near: no SLA alert */
+        desk_ingest(d, "test", &page, NULL, NULL);
+        /* U1 gives it to U2; U2 gives it to themself (no change: refused);
+         * U3 takes it from U2; U1 gives it back to U2; U1 escalates */
+        CHECK_INT(desk_assign(d, "U1", 1, "U2", err, sizeof err), DESK_OK);
+        strcat(want, "@U2 | ");
+        CHECK_INT(desk_assign(d, "U3", 1, "U3", err, sizeof err), DESK_OK);
+        strcat(want, "@U2 | ");
+        CHECK_INT(desk_assign(d, "U1", 1, "U2", err, sizeof err), DESK_OK);
+        strcat(want, "@U2 @U3 | ");
+        CHECK_INT(desk_escalate(d, "U1", 1, reason, err, sizeof err), DESK_OK);
+        strcat(want, "!subteam^S0ONCALL | ");
+        desk_set_adapters(d, &fake.chat, &fake.source);
+        desk_start(d);
+        for (int i = 0; i < 200; i++)
+            uv_run(&loop, UV_RUN_NOWAIT);
+        /* the escalation's own thread line ("… escalated #1: <reason>") pings no one */
+        strcat(want, "| ");
+        if (strcmp(notice_pings, want) != 0)
+            unit_fail(__FILE__, __LINE__, "names \"%s\" / \"%s\" / \"%s\", tweet \"%s\": "
+                      "pings \"%s\", want \"%s\"", names[0], names[1], names[2], tweet,
+                      notice_pings, want);
+        desk_stop(d);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+        desk_free(d);
+        store_close(st);
+        config_free(cfg);
+next:
+        for (int k = 0; k < 3; k++)
+            free(names[k]);
+        free(tweet);
+        free(reason);
     }
 }

@@ -804,7 +804,7 @@ TEST(stats_shows_answered_within_target_per_hour_and_per_agent)
     desk_set_clock(f.desk, t.sla_due_at + 60);   /* #2 and #3 missed theirs */
     store_ticket_clear(&t);
     a = run(&f, AGENT, "stats");
-    CHECK_HAS(a, "Answered within target, by hour opened (server time):\n");
+    CHECK_HAS(a, "Answered within target, by hour opened (desk time):\n");
     CHECK_HAS(a, hour);
     CHECK_HAS(a, "1/3 (33%)");
     desk_set_clock(f.desk, 0);

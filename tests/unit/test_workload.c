@@ -97,27 +97,18 @@ TEST(shift_that_cannot_be_read_is_refused_naming_the_part)
     CHECK_INT(shift_parse("mon 24:00-01:00", &s, err, sizeof err), -1);
 }
 
-TEST(shift_time_is_read_in_local_time)
+TEST(shift_time_is_read_at_the_offset_given_not_the_process_zone)
 {
     struct shift s;
-    char err[200], *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
-    /* 2026-12-07 is a Monday; 07:30 UTC is 08:30 in Copenhagen (CET) */
+    char err[200];
+    /* 2026-12-07 is a Monday; 07:30 UTC is 08:30 at UTC+1 (Copenhagen) */
     int64_t t = 1796628600;
     CHECK_INT(shift_parse("mon-fri 08:00-16:00", &s, err, sizeof err), 0);
-    setenv("TZ", "UTC", 1);
-    tzset();
-    CHECK(!shift_contains_time(&s, t));
-    setenv("TZ", "Europe/Copenhagen", 1);
-    tzset();
-    CHECK(shift_contains_time(&s, t));
-    if (old)
-        setenv("TZ", old, 1);
-    else
-        unsetenv("TZ");
-    tzset();
-    free(old);
+    CHECK(!shift_contains_time(&s, t, 0));
+    CHECK(shift_contains_time(&s, t, 3600));
+    CHECK(!shift_contains_time(&s, t, -8 * 3600));   /* Los Angeles: Sunday 23:30 */
     s.n = 0;
-    CHECK(shift_contains_time(&s, t));            /* no shift: always on */
+    CHECK(shift_contains_time(&s, t, 0));         /* no shift: always on */
 }
 
 /* --- fixture: desk + runtime over a scripts dir ----------------------------- */
@@ -390,6 +381,23 @@ TEST(staff_off_shift_are_not_available_and_a_bad_shift_is_a_config_error)
               "false\t\"mon-fri 08:00-16:00\"\tfalse\t\"off shift\"");
     desk_set_clock(f.desk, 1796628600 + 3600);
     CHECK_STR(lua(&f, "return vigil.available('U2')"), "true");
+    fx_stop(&f);
+
+    /* the desk's zone (sla.hours.timezone) decides, whatever TZ says:
+     * Monday 07:30 UTC is Monday 16:30 in Tokyo, Sunday 23:30 in Los Angeles */
+    setenv("TZ", "Europe/Copenhagen", 1);
+    tzset();
+    fx_open(&f, "shift_tokyo.db", NULL,
+            "sla = { hours = { timezone = 'Asia/Tokyo', weekdays = '09:00-17:00' } }\n"
+            "staff.U1.shift = 'mon 09:00-17:00'\nstaff.U2.shift = 'mon-fri 08:00-16:00'");
+    CHECK_STR(lua(&f, "return vigil.available('U1'), vigil.available('U2')"),
+              "true\tfalse\t\"off shift\"");
+    fx_stop(&f);
+    fx_open(&f, "shift_la.db", NULL,
+            "sla = { hours = { timezone = 'America/Los_Angeles', weekdays = '09:00-17:00' } }\n"
+            "staff.U1.shift = 'sun 23:00-24:00'\nstaff.U2.shift = 'mon-fri 08:00-16:00'");
+    CHECK_STR(lua(&f, "return vigil.available('U1'), vigil.available('U2')"),
+              "true\tfalse\t\"off shift\"");
     fx_stop(&f);
     if (old)
         setenv("TZ", old, 1);
