@@ -100,6 +100,6 @@ return command {
     if not args[2] then ctx:fail(text.usage(USAGE)) end
     local t = ctx:ticket(args[1])
     local sent = t:reply(expand(ctx, t, args[2]))
-    return ("Reply to %s queued: %s"):format(text.handle(t.customer), sent)
+    return text.reply_queued(t, sent)
   end,
 }
