@@ -17,6 +17,9 @@ test("a reply to someone else's ticket is held; reply! sends the held one", func
     "Reply to @ann: sending anyway in 5 s: hello ann ^DP\nUndo: /tw undo 1")
   bot:advance(10)
   expect(bot:replies()):equals({ { ticket = 1, to = "1864000000000000001", text = "hello ann ^DP" } })
+  local audit = bot:audit(1, "reply")
+  expect(audit):has_length(1)
+  expect(audit[1]):matches("^U04DAN reply sent anyway %(job %d+%): hello ann %^DP$")
   expect(bot:say("U04DAN", "/tw reply! 1")):equals(
     "#1 has no held reply. To send one past the guard: /tw reply! 1 <text>")
 end)
