@@ -46,3 +46,12 @@ test("with reply.hold 0 a canned reply is queued at once", function()
   expect(bot:say(AGENT, "/tw canned 1 thanks")):equals(
     "Reply to @ann queued: Thanks @ann, we're on it! ^BO")
 end)
+
+test("a canned reply to a closed ticket reopens it and says so, as reply does", function()
+  local bot = test.bot{}
+  bot:mention{ from = "@ann", text = "@AcmeSupport where is my refund" }
+  bot:say(LEAD, "/tw canned add thanks Thanks {handle}, we're on it!")
+  bot:say(AGENT, "/tw close 1")
+  expect(bot:say(AGENT, "/tw canned 1 thanks")):contains("\n#1 was closed; it is open again.")
+  expect(bot:ticket(1).state):equals("open")
+end)
