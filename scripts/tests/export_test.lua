@@ -43,6 +43,7 @@ test("only leads export; a bad period answers the usage", function()
   expect(bot:say("U02BOB", "/tw export")):equals("/tw export needs the lead role; you are agent.")
   expect(bot:say(LEAD, "/tw export lately")):contains("Usage: /tw export [today|7d|30d|<N>d]")
   expect(bot:say(LEAD, "/tw export 0d")):contains("Usage:")
+  expect(bot:say(LEAD, "/tw export 7d 30d")):contains("Usage:")
   expect(bot:uploads()):has_length(0)
 end)
 
