@@ -99,7 +99,9 @@ return command {
     if sub[verb] then return sub[verb](ctx, args) end
     if not args[2] then ctx:fail(text.usage(USAGE)) end
     local t = ctx:ticket(args[1])
-    local sent = t:reply(expand(ctx, t, args[2]))
-    return ("Reply to %s queued: %s"):format(text.handle(t.customer), sent)
+    local was_closed = t.state == "closed"
+    local out = text.reply_queued(t, t:reply(expand(ctx, t, args[2])))
+    if was_closed then out = out .. ("\n#%d was closed; it is open again."):format(t.id) end
+    return out
   end,
 }

@@ -24,13 +24,14 @@ return command {
           "`vigil repl` only) the bot writes the file there instead.",
   roles = "lead",
   run = function(ctx, args)
-    local period, path = "30d", nil
+    local period, path, periods = "30d", nil, 0
     for _, a in ipairs(args) do
-      if a:sub(1, 1) == "/" then path = a else period = a:lower() end
+      if a:sub(1, 1) == "/" then path = a else period, periods = a:lower(), periods + 1 end
     end
     local now = text.now()
     local from = since(period, now)
-    if not from or #args > 2 then ctx:fail(text.usage(USAGE)) end
+    -- two periods ("7d 30d") would silently take the last
+    if not from or #args > 2 or periods > 1 then ctx:fail(text.usage(USAGE)) end
     local when = os.date("!%Y-%m-%d %H:%M", from)
     if path then
       local rows = ctx:export(from, nil, path)

@@ -12,7 +12,9 @@ return command {
           "since:/until: take a date (2026-12-01, UTC) or an age (12h, 7d, 2w).",
   run = function(ctx, args)
     local query, page = ctx.text or "", 1
-    query = query:gsub("%f[%S]page:(%d+)%f[%s%z]", function(n) page = tonumber(n); return "" end)
+    -- %f[%g], not %f[%S]: the frontier sees "\0" before the text, and "\0"
+    -- is %S, so "page:2" first in the line was searched as a word.
+    query = query:gsub("%f[%g]page:(%d+)%f[%s%z]", function(n) page = tonumber(n); return "" end)
     if not query:find("%S") then ctx:fail(text.usage(USAGE)) end
     if page < 1 or page > 1000 then ctx:fail("page: is 1 to 1000.") end
     local r = ctx:find(query, PAGE, (page - 1) * PAGE)

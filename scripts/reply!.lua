@@ -11,11 +11,6 @@ return command {
     if not args[1] then ctx:fail(text.usage(USAGE)) end
     local t = ctx:ticket(args[1])
     local sent = args[2] and t:reply(ctx:rest(1), { force = true }) or t:send_held()
-    local hold = vigil.config.reply.hold
-    if hold > 0 then
-      return ("Reply to %s: sending anyway in %g s: %s\nUndo: %s undo %d"):format(
-        text.handle(t.customer), hold, sent, text.cmd(), t.id)
-    end
-    return ("Reply to %s queued anyway: %s"):format(text.handle(t.customer), sent)
+    return text.reply_queued(t, sent, true)
   end,
 }

@@ -17,12 +17,7 @@ return command {
     local t = args.ticket
     local was_closed = t.state == "closed"
     local sent = t:reply(args.text)
-    local out = ("Reply to %s queued: %s"):format(text.handle(t.customer), sent)
-    local hold = vigil.config.reply.hold
-    if hold > 0 then
-      out = ("Reply to %s: sending in %g s: %s\nUndo: %s undo %d"):format(
-        text.handle(t.customer), hold, sent, text.cmd(), t.id)
-    end
+    local out = text.reply_queued(t, sent)
     if was_closed then out = out .. ("\n#%d was closed; it is open again."):format(t.id) end
     return out
   end,

@@ -1024,14 +1024,19 @@ static int op_tag(struct desk *d, struct ticket *t, struct op *op, int64_t now)
     return desk_record_change(d, t, op->actor, "tagged", tag, line, now);
 }
 
-static int op_priority(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+int desk_priority_known(const char *priority)
 {
     static const char *const allowed[] = { "low", "normal", "high", "urgent", NULL };
+    for (int i = 0; priority && allowed[i]; i++)
+        if (strcmp(priority, allowed[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int op_priority(struct desk *d, struct ticket *t, struct op *op, int64_t now)
+{
     char line[200];
-    int ok = 0;
-    for (int i = 0; allowed[i]; i++)
-        ok |= op->arg && strcmp(op->arg, allowed[i]) == 0;
-    if (!ok)
+    if (!desk_priority_known(op->arg))
         return say(op->err, op->errlen, DESK_INVALID,
                    "Priority is low, normal, high or urgent (got \"%s\").",
                    op->arg ? op->arg : "");

@@ -163,6 +163,8 @@ int desk_tag(struct desk *d, const char *actor, int64_t id, const char *tag,
              char *err, size_t errlen);
 int desk_set_priority(struct desk *d, const char *actor, int64_t id, const char *priority,
                       char *err, size_t errlen);
+/* Whether `priority` is one a ticket can have (low, normal, high, urgent). */
+int desk_priority_known(const char *priority);
 /* Appends an audit event with no other effect (denials, script errors). */
 int desk_audit(struct desk *d, int64_t ticket_id, const char *actor, const char *action,
                const char *detail);

@@ -1678,7 +1678,7 @@ int outbox_send_held(struct desk *d, struct ticket *t, const char *actor, char *
     }
     if (release(d, t, &j, p, "Sent anyway.", now))
         goto out;
-    snprintf(detail, sizeof detail, "reply (job %lld): %s", (long long)j.id,
+    snprintf(detail, sizeof detail, "sent anyway (job %lld): %s", (long long)j.id,
              payload_str(p, "text"));
     rc = desk_record_change(d, t, actor, "reply", detail, NULL, now);
     if (rc == DESK_OK)

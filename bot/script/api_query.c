@@ -74,6 +74,8 @@ static void read_query(lua_State *L, struct ticket_query *q, lua_Integer *limit)
             q->customer = luaL_checkstring(L, v);
         } else if (strcmp(k, "priority") == 0) {
             q->priority = luaL_checkstring(L, v);
+            luaL_argcheck(L, desk_priority_known(q->priority), 1,
+                          "priority is \"low\", \"normal\", \"high\" or \"urgent\"");
         } else if (strcmp(k, "since") == 0 || strcmp(k, "before") == 0) {
             lua_Integer t = luaL_checkinteger(L, v);
             *(k[0] == 's' ? &q->since : &q->until) = t;

@@ -201,8 +201,10 @@ static int l_command(lua_State *L)
     lua_pop(L, 1);
     for (const char *const *f = (const char *const[]){ "usage", "help", NULL }; *f; f++) {
         lua_getfield(L, 1, *f);
-        if (!lua_isnil(L, -1) && !lua_isstring(L, -1))
-            return load_fail(L, "command{}: '%s' must be a string", *f);
+        /* lua_type, not lua_isstring: that takes a number (usage = 42) too */
+        if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+            return load_fail(L, "command{}: '%s' must be a string, got %s", *f,
+                             luaL_typename(L, -1));
         lua_pop(L, 1);
     }
     args_check_command(L);        /* unknown keys, the args spec */

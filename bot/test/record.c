@@ -168,6 +168,35 @@ static void r_send_dm(struct source *s, const char *user_id, const char *text, i
     answer(r, "dm", done, arg, ref);
 }
 
+/* unsend: the post `id` is "deleted" (kind "delete", `to` the id), or
+ * refused the way fail_next("delete") set up. */
+static void r_delete_post(struct source *s, const char *id, int attempt, send_done_fn done,
+                          void *arg)
+{
+    struct recorder *r = of_source(s);
+    int failing = r->fail_kind && strcmp(r->fail_kind, "delete") == 0;
+    if (!failing)
+        add(r, "delete", 0, NULL, id, NULL);
+    answer(r, "delete", done, arg, id);
+}
+
+/* export: the file is kept (kind "upload", `to` the file name, `ref` its
+ * title, `text` its bytes) and given a made-up file id. */
+static void r_upload_file(struct chat *c, const char *channel, const char *filename,
+                          const char *title, const char *data, size_t len, send_done_fn done,
+                          void *arg)
+{
+    struct recorder *r = of_chat(c);
+    struct record_entry *e = add(r, "upload", 0, channel, filename, NULL);
+    char ref[32];
+    snprintf(ref, sizeof ref, "file-%zu", r->n);
+    if (e) {
+        e->ref = dup_or_null(title);
+        e->text = strndup(data ? data : "", data ? len : 0);
+    }
+    ok(done, arg, ref);
+}
+
 static int r_start(struct chat *c) { return 0; }
 static void r_stop(struct chat *c) {}
 static void r_destroy(struct chat *c) {}
@@ -186,6 +215,7 @@ static const struct chat_ops record_chat_ops = {
     .post_channel = r_post_channel,
     .state = r_state,
     .update_line = r_update_line,
+    .upload_file = r_upload_file,
 };
 
 static const struct source_ops record_source_ops = {
@@ -195,6 +225,7 @@ static const struct source_ops record_source_ops = {
     .destroy = r_source_destroy,
     .send_reply = r_send_reply,
     .send_dm = r_send_dm,
+    .delete_post = r_delete_post,
     .state = r_source_state,
     .permalink = xlink_permalink,
     .check_text = xlink_check_text,

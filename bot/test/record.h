@@ -1,5 +1,6 @@
 /* record.h — a chat and a source that send nothing: every post, thread
- * line, channel message, public reply and DM the outbox hands them is kept
+ * line, channel message, public reply, DM, deleted post and shared file
+ * the outbox hands them is kept
  * in order and answered at once, for `vigil test` and `vigil replay`.
  * Knows the chat and source interfaces; never a wire format or the store. */
 #ifndef VIGIL_RECORD_H
@@ -13,8 +14,10 @@
 
 /* One thing the bot showed or sent.  Strings owned by the recorder. */
 struct record_entry {
-    const char *kind;     /* "ticket", "update", "thread", "channel", "reply", "dm", or
-                           * "edit": line `ref` now reads `text` (also rewritten there) */
+    const char *kind;     /* "ticket", "update", "thread", "channel", "reply", "dm",
+                           * "edit": line `ref` now reads `text` (also rewritten there),
+                           * "delete": post `to` deleted (unsend), or "upload": file
+                           * `to` titled `ref` holding `text` shared in `channel` */
     int64_t ticket;       /* ticket posts and updates, and thread lines under them; else 0 */
     char *channel;        /* chat sends */
     char *ref;            /* what the send answered (ticket message "ts-1", line "line-3") */

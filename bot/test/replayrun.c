@@ -77,6 +77,11 @@ static void show_sends(struct run *r)
         } else if (!strcmp(e->kind, "channel")) {
             fprintf(r->out, "channel %s: ", e->channel);
             put_flat(r->out, e->posted ? e->posted : e->text);
+        } else if (!strcmp(e->kind, "delete")) {
+            fprintf(r->out, "post %s deleted", e->to);
+        } else if (!strcmp(e->kind, "upload")) {
+            fprintf(r->out, "file %s shared in %s: ", e->to, e->channel);
+            put_flat(r->out, e->ref ? e->ref : "");
         } else {   /* reply, dm */
             fprintf(r->out, "%s to %s: ", !strcmp(e->kind, "reply") ? "public reply" : "dm",
                     e->to);

@@ -454,14 +454,15 @@ static int b_queued(lua_State *L)
     return 1;
 }
 
-/* bot:fail_next("reply" | "dm", error): X refuses the next such send for
- * good, with `error` (default: a deleted tweet). */
+/* bot:fail_next("reply" | "dm" | "delete", error): X refuses the next such
+ * send (or unsend's delete) for good, with `error` (default: a deleted tweet). */
 static int b_fail_next(lua_State *L)
 {
     struct tbot *b = check_bot(L);
     const char *kind = luaL_checkstring(L, 2);
-    luaL_argcheck(L, !strcmp(kind, "reply") || !strcmp(kind, "dm"), 2, "\"reply\" or \"dm\"");
-    b->o.rec->fail_kind = strcmp(kind, "reply") == 0 ? "reply" : "dm";
+    luaL_argcheck(L, !strcmp(kind, "reply") || !strcmp(kind, "dm") || !strcmp(kind, "delete"), 2,
+                  "\"reply\", \"dm\" or \"delete\"");
+    b->o.rec->fail_kind = !strcmp(kind, "reply") ? "reply" : !strcmp(kind, "dm") ? "dm" : "delete";
     snprintf(b->o.rec->fail_error, sizeof b->o.rec->fail_error, "%s",
              luaL_optstring(L, 3, "You attempted to reply to a Tweet that is deleted"));
     return 0;

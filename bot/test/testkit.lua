@@ -299,6 +299,26 @@ function Bot:dms()
   return out
 end
 
+-- Posts deleted on X (unsend): { {id = post id}, ... }.
+function Bot:deletes()
+  local out = {}
+  for _, e in ipairs(self:_sent()) do
+    if e.kind == "delete" then out[#out + 1] = { id = e.to } end
+  end
+  return out
+end
+
+-- Files shared in chat (export): { {channel =, name =, title =, text =}, ... }.
+function Bot:uploads()
+  local out = {}
+  for _, e in ipairs(self:_sent()) do
+    if e.kind == "upload" then
+      out[#out + 1] = { channel = e.channel, name = e.to, title = e.ref, text = e.text }
+    end
+  end
+  return out
+end
+
 -- Texts posted to a channel outside any ticket's thread (escalations,
 -- notices, pings of the on-duty group).
 function Bot:channel(name)

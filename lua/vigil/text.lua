@@ -185,6 +185,19 @@ function text.errmsg(e)
   return (e:gsub("^[^\n:]*%.lua:%d+: ", ""))
 end
 
+-- The answer to a public reply just queued (reply, reply!, canned share it,
+-- so they cannot drift): with reply.hold it waits that long and can be
+-- undone, and says so.  `anyway`: it went past the collision guard.
+function text.reply_queued(t, sent, anyway)
+  local hold = vigil and vigil.config and vigil.config.reply and vigil.config.reply.hold or 0
+  local how = anyway and " anyway" or ""
+  if hold > 0 then
+    return ("Reply to %s: sending%s in %g s: %s\nUndo: %s undo %d"):format(
+      text.handle(t.customer), how, hold, sent, text.cmd(), t.id)
+  end
+  return ("Reply to %s queued%s: %s"):format(text.handle(t.customer), how, sent)
+end
+
 -- Staff display name for an id (events name actors by id).
 function text.staff_name(id)
   if not id then return "-" end

@@ -67,6 +67,9 @@ test("an unknown filter key or a bad value is an error, never a wider query", fu
   expect(probe(bot, "try(vigil.count, { limit = 5 })")):contains("unknown filter 'limit'")
   expect(probe(bot, "try(vigil.tickets, { limit = 501 })")):contains("limit")
   expect(probe(bot, "try(vigil.tickets, { state = 'gone' })")):contains("state")
+  expect(probe(bot, "try(vigil.tickets, { priority = 'meh' })")):contains("priority is")
+  expect(probe(bot, "try(vigil.count, { priority = 'meh' })")):contains("priority is")
+  expect(probe(bot, "vigil.count{ priority = 'normal' }")):equals("0")
 end)
 
 test("a listed ticket is a copy: changing it changes nothing", function()
