@@ -33,7 +33,7 @@ test("within target by hour opened and by agent, with each agent's median", func
   bot:mention{ from = "@di", text = "@AcmeSupport fourth, target still ahead" }
   bot:advance(10)
   local out = bot:say(AGENT, "/tw stats")
-  expect(out):contains("Answered within target, by hour opened (server time):\n" ..
+  expect(out):contains("Answered within target, by hour opened (desk time):\n" ..
                        "  " .. nine .. ":00  1/3 (33%)\n")
   expect(out):lacks("  " .. ten .. ":00")   -- #4's target is still ahead: not counted yet
   expect(out):contains("By agent (who sent the first answer):\n" ..
