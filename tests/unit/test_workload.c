@@ -147,15 +147,7 @@ static struct mention mk(int64_t id, const char *author, const char *handle, con
 
 static void fx_start(struct fx *f)
 {
-    char err[512];
-    f->cfg = config_load(f->cfgpath, err, sizeof err);
-    if (!f->cfg) {
-        unit_fail(__FILE__, __LINE__, "config: %s", err);
-        abort();
-    }
-    f->store = store_open(f->dbpath);
-    uv_loop_init(&f->loop);
-    f->desk = desk_new(&f->loop, f->store, f->cfg);
+    f->desk = fake_desk_open(&f->loop, f->cfgpath, f->dbpath, &f->cfg, &f->store);
     desk_set_adapters(f->desk, &fake.chat, &fake.source);
     desk_set_clock(f->desk, 1796628600);         /* Mon 2026-12-07 07:30 UTC */
     f->rt = script_new(&f->loop, f->desk);
@@ -191,13 +183,7 @@ static void fx_open(struct fx *f, const char *name, const char *scripts, const c
 
 static void fx_stop(struct fx *f)
 {
-    desk_stop(f->desk);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    script_free(f->rt);
-    uv_loop_close(&f->loop);
-    desk_free(f->desk);
-    store_close(f->store);
-    config_free(f->cfg);
+    fake_desk_close(&f->loop, f->desk, f->rt, f->store, f->cfg);
 }
 
 static void ingest(struct fx *f, int64_t id, const char *author)
