@@ -1168,58 +1168,48 @@ int64_t store_job_count(struct store *s, const char *state)
     return count(s, "SELECT count(*) FROM outbox WHERE state = ?", state);
 }
 
-int64_t store_job_last_failed(struct store *s, int64_t ticket_id, const char *prefix)
+/* The newest outbox job of `ticket_id` whose kind starts with `prefix`, in
+ * `state`, and queued by `by` when that is not NULL: its id, 0 when none,
+ * -1 on error. */
+static int64_t last_job(struct store *s, int64_t ticket_id, const char *prefix,
+                        const char *state, const char *by)
 {
-    sqlite3_stmt *st = stmt(s, "SELECT coalesce((SELECT id FROM outbox WHERE ticket_id = ?"
-                               " AND state = 'failed' AND substr(kind, 1, length(?2)) = ?2"
-                               " ORDER BY id DESC LIMIT 1), 0)");
+#define LAST_JOB(and_by) "SELECT coalesce((SELECT id FROM outbox WHERE ticket_id = ?" \
+    " AND state = ?3 AND substr(kind, 1, length(?2)) = ?2" and_by \
+    " ORDER BY id DESC LIMIT 1), 0)"
+    sqlite3_stmt *st = stmt(s, by ? LAST_JOB(" AND json_extract(payload, '$.by') = ?4")
+                                  : LAST_JOB(""));
+#undef LAST_JOB
     int64_t id = -1;
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, ticket_id);
     bind_text(st, 2, prefix);
+    bind_text(st, 3, state);
+    if (by)
+        bind_text(st, 4, by);
     if (sqlite3_step(st) == SQLITE_ROW)
         id = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
     return id;
+}
+
+int64_t store_job_last_failed(struct store *s, int64_t ticket_id, const char *prefix)
+{
+    return last_job(s, ticket_id, prefix, "failed", NULL);
 }
 
 int64_t store_job_last_in(struct store *s, int64_t ticket_id, const char *prefix,
                           const char *state)
 {
-    sqlite3_stmt *st = stmt(s, "SELECT coalesce((SELECT id FROM outbox WHERE ticket_id = ?"
-                               " AND state = ?3 AND substr(kind, 1, length(?2)) = ?2"
-                               " ORDER BY id DESC LIMIT 1), 0)");
-    int64_t id = -1;
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, ticket_id);
-    bind_text(st, 2, prefix);
-    bind_text(st, 3, state);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return id;
+    return last_job(s, ticket_id, prefix, state, NULL);
 }
 
 int64_t store_job_last_by(struct store *s, int64_t ticket_id, const char *prefix,
                           const char *state, const char *by)
 {
-    sqlite3_stmt *st = stmt(s, "SELECT coalesce((SELECT id FROM outbox WHERE ticket_id = ?"
-                               " AND state = ?3 AND substr(kind, 1, length(?2)) = ?2"
-                               " AND json_extract(payload, '$.by') = ?4"
-                               " ORDER BY id DESC LIMIT 1), 0)");
-    int64_t id = -1;
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, ticket_id);
-    bind_text(st, 2, prefix);
-    bind_text(st, 3, state);
-    bind_text(st, 4, by);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return id;
+    /* NULL `by` matched no job before (json_extract = NULL): keep it so */
+    return by ? last_job(s, ticket_id, prefix, state, by) : 0;
 }
 
 int store_job_set_payload(struct store *s, int64_t id, const char *payload)
