@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat/command.h"
 #include "core/config.h"
 #include "desk/desk.h"
 #include "script/script.h"
@@ -192,4 +193,20 @@ void fake_desk_close(uv_loop_t *loop, struct desk *desk, struct script_rt *rt,
     desk_free(desk);
     store_close(store);
     config_free(cfg);
+}
+
+const char *fake_run_command(struct script_rt *rt, const char *user, const char *line,
+                             char *answer, size_t len)
+{
+    char text[2048];
+    struct chat_command cmd = { .user_id = user, .channel = "#support" };
+    char *a;
+
+    snprintf(text, sizeof text, "/tw %s", line);
+    CHECK(chat_command_parse(&cmd, text, "/tw", CHAT_PARSE_PEOPLE) == 0);
+    a = script_run_command(rt, &cmd);
+    chat_command_clear(&cmd);
+    snprintf(answer, len, "%s", a ? a : "(null)");
+    free(a);
+    return answer;
 }

@@ -69,4 +69,9 @@ struct desk *fake_desk_open(uv_loop_t *loop, const char *cfgpath, const char *db
 void fake_desk_close(uv_loop_t *loop, struct desk *desk, struct script_rt *rt,
                      struct store *store, struct config *cfg);
 
+/* Runs "/tw <line>" as `user` in #support through `rt`: the answer, copied
+ * into `answer` ("(null)" when there was none); the line must parse. */
+const char *fake_run_command(struct script_rt *rt, const char *user, const char *line,
+                             char *answer, size_t len);
+
 #endif

@@ -152,16 +152,7 @@ static void fx_close(struct fx *f)
 /* Runs "/tw <line>" as `user`; returns the answer (valid until the next run). */
 static const char *run(struct fx *f, const char *user, const char *line)
 {
-    char text[2048];
-    struct chat_command cmd = { .user_id = user, .channel = "#support" };
-    char *answer;
-    snprintf(text, sizeof text, "/tw %s", line);
-    CHECK(chat_command_parse(&cmd, text, "/tw", CHAT_PARSE_PEOPLE) == 0);
-    answer = script_run_command(f->rt, &cmd);
-    chat_command_clear(&cmd);
-    snprintf(f->answer, sizeof f->answer, "%s", answer ? answer : "(null)");
-    free(answer);
-    return f->answer;
+    return fake_run_command(f->rt, user, line, f->answer, sizeof f->answer);
 }
 
 /* The detail of the latest event `action` of ticket `id` (static), or NULL. */

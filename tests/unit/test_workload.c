@@ -195,16 +195,7 @@ static void ingest(struct fx *f, int64_t id, const char *author)
 
 static const char *run(struct fx *f, const char *user, const char *line)
 {
-    char text[2048];
-    struct chat_command cmd = { .user_id = user, .channel = "#support" };
-    char *answer;
-    snprintf(text, sizeof text, "/tw %s", line);
-    CHECK(chat_command_parse(&cmd, text, "/tw", CHAT_PARSE_PEOPLE) == 0);
-    answer = script_run_command(f->rt, &cmd);
-    chat_command_clear(&cmd);
-    snprintf(f->answer, sizeof f->answer, "%s", answer ? answer : "(null)");
-    free(answer);
-    return f->answer;
+    return fake_run_command(f->rt, user, line, f->answer, sizeof f->answer);
 }
 
 static const char *lua(struct fx *f, const char *code)
