@@ -5,28 +5,14 @@ late says so, and unsend deletes a sent reply on X."""
 import os
 import shutil
 import subprocess
-import sys
 import time
 
 from harness import ROOT, Bot, Raw, outbox_drained, query, stop_fakes, wait_for, write_config
 from test_slack import TOKENS, receipt, start_with_x, thread_of
+from test_x import SECRETS, fake
 
-sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
-from fake_x import FakeX  # noqa: E402
-
-SECRETS = {"X_BEARER": "AAAA-test-bearer", "X_CK": "ck-test", "X_CS": "cs-secret-test",
-           "X_TK": "tk-test", "X_TS": "ts-secret-test"}
-BRAND = "1500000000000000001"
 STAFF = {"U1": {"name": "Alice Jensen", "initials": "AJ", "role": "lead"},
          "U2": {"name": "Bob Okafor", "initials": "BO", "role": "agent"}}
-
-
-def fake():
-    fx = FakeX(brand_id=BRAND, brand_username="AcmeSupport", bearer=SECRETS["X_BEARER"],
-               oauth1=dict(consumer_key="ck-test", consumer_secret="cs-secret-test",
-                           token="tk-test", token_secret="ts-secret-test"))
-    fx.start()
-    return fx
 
 
 def start(tmp, fx, name="bot", hold=3, **keys):
