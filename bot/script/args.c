@@ -13,7 +13,6 @@
 
 #include <ctype.h>
 #include <lauxlib.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,19 +26,6 @@ struct arg {
     enum arg_type type;
     int optional, rest;
 };
-
-/* A load error the admin reads whole ("scripts/x.lua:3: command{}: ..."),
- * not hidden behind an error id as a script's own errors are. */
-static int check_fail(lua_State *L, const char *fmt, ...)
-{
-    va_list ap;
-    luaL_where(L, 1);
-    va_start(ap, fmt);
-    lua_pushvfstring(L, fmt, ap);
-    va_end(ap);
-    lua_concat(L, 2);
-    return api_fail(L, lua_tostring(L, -1));
-}
 
 /* "user?", "text…", "reason?…" -> struct arg.  Returns 0, or -1 when s is
  * not a name with its marks. */
@@ -80,7 +66,7 @@ static void spec_entry(lua_State *L, int idx, lua_Integer i, struct arg *a)
     lua_rawgeti(L, idx, i);
     s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
     if (!s || parse_arg(s, a) != 0)
-        check_fail(L, "command{}: args[%d] is not an argument: write a name (\"ticket\", "
+        sandbox_load_fail(L, "command{}: args[%d] is not an argument: write a name (\"ticket\", "
                       "\"user\" or any word), with ? when it may be left out and … when it "
                       "takes the rest of the line: { \"ticket\", \"user?\", \"text…\" }",
                    (int)i);
@@ -94,29 +80,29 @@ static void check_spec(lua_State *L, int idx)
     int optional_seen = 0;
 
     if (!lua_istable(L, idx))
-        check_fail(L, "command{}: 'args' must be a list like { \"ticket\", \"user?\", "
+        sandbox_load_fail(L, "command{}: 'args' must be a list like { \"ticket\", \"user?\", "
                       "\"text…\" }");
     n = (lua_Integer)lua_rawlen(L, idx);
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
         if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > n)
-            check_fail(L, "command{}: 'args' must be a list (no named keys)");
+            sandbox_load_fail(L, "command{}: 'args' must be a list (no named keys)");
     }
     for (lua_Integer i = 1; i <= n; i++) {
         struct arg a, b;
         spec_entry(L, idx, i, &a);
         if (a.rest && i < n)
-            check_fail(L, "command{}: args[%d] \"%s…\" takes the rest of the line, so it "
+            sandbox_load_fail(L, "command{}: args[%d] \"%s…\" takes the rest of the line, so it "
                           "must come last", (int)i, a.name);
         if (optional_seen && !a.optional)
-            check_fail(L, "command{}: args[%d] \"%s\" is required but comes after an "
+            sandbox_load_fail(L, "command{}: args[%d] \"%s\" is required but comes after an "
                           "optional one", (int)i, a.name);
         optional_seen |= a.optional;
         for (lua_Integer j = 1; j < i; j++) {
             spec_entry(L, idx, j, &b);
             if (strcmp(a.name, b.name) == 0)
-                check_fail(L, "command{}: args names \"%s\" twice", a.name);
+                sandbox_load_fail(L, "command{}: args names \"%s\" twice", a.name);
         }
     }
 }
@@ -136,7 +122,7 @@ int args_check_command(lua_State *L)
         for (int i = 0; k && command_keys[i]; i++)
             known |= strcmp(k, command_keys[i]) == 0;
         if (!known)
-            return check_fail(L, "command{}: unknown key '%s' (known: args, form, help, roles, "
+            return sandbox_load_fail(L, "command{}: unknown key '%s' (known: args, form, help, roles, "
                                  "run, usage)", k ? k : luaL_typename(L, -2));
         lua_pop(L, 1);
     }

@@ -175,10 +175,10 @@ static const char *const hook_names[] = {
 };
 
 /* A malformed command{} or hooks{}: a load error the admin reads whole
- * ("scripts/x.lua:3: command{}: ..."), as args.c's checks are, not a
- * script error hidden behind an error id.  Level 1 is the script's line
- * that called command{}; called from C (the loader), there is none. */
-static int load_fail(lua_State *L, const char *fmt, ...)
+ * ("scripts/x.lua:3: command{}: ..."), not a script error hidden behind an
+ * error id.  Level 1 is the script's line that called command{}; called
+ * from C (the loader), there is none. */
+int sandbox_load_fail(lua_State *L, const char *fmt, ...)
 {
     va_list ap;
     luaL_where(L, 1);
@@ -193,17 +193,17 @@ static int load_fail(lua_State *L, const char *fmt, ...)
 static int l_command(lua_State *L)
 {
     if (!lua_istable(L, 1))
-        return load_fail(L, "command{}: takes a table, got %s: return command { run = "
+        return sandbox_load_fail(L, "command{}: takes a table, got %s: return command { run = "
                             "function(ctx, args) ... end }", luaL_typename(L, 1));
     lua_getfield(L, 1, "run");
     if (!lua_isfunction(L, -1))
-        return load_fail(L, "command{}: 'run' must be a function(ctx, args)");
+        return sandbox_load_fail(L, "command{}: 'run' must be a function(ctx, args)");
     lua_pop(L, 1);
     for (const char *const *f = (const char *const[]){ "usage", "help", NULL }; *f; f++) {
         lua_getfield(L, 1, *f);
         /* lua_type, not lua_isstring: that takes a number (usage = 42) too */
         if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
-            return load_fail(L, "command{}: '%s' must be a string, got %s", *f,
+            return sandbox_load_fail(L, "command{}: '%s' must be a string, got %s", *f,
                              luaL_typename(L, -1));
         lua_pop(L, 1);
     }
@@ -215,7 +215,7 @@ static int l_command(lua_State *L)
 int sandbox_check_hooks(lua_State *L)
 {
     if (!lua_istable(L, 1))
-        return load_fail(L, "hooks{}: takes a table, got %s: return hooks { on_mention = "
+        return sandbox_load_fail(L, "hooks{}: takes a table, got %s: return hooks { on_mention = "
                             "function(ticket, mention) ... end }", luaL_typename(L, 1));
     lua_pushnil(L);
     while (lua_next(L, 1)) {
@@ -224,10 +224,10 @@ int sandbox_check_hooks(lua_State *L)
         for (int i = 0; hook_names[i]; i++)
             known |= strcmp(k, hook_names[i]) == 0;
         if (!known)
-            return load_fail(L, "hooks{}: unknown hook '%s' (known: on_mention, before_reply, "
+            return sandbox_load_fail(L, "hooks{}: unknown hook '%s' (known: on_mention, before_reply, "
                                 "on_sla_warning, on_sla_breach)", k);
         if (!lua_isfunction(L, -1))
-            return load_fail(L, "hooks{}: '%s' must be a function", k);
+            return sandbox_load_fail(L, "hooks{}: '%s' must be a function", k);
         lua_pop(L, 1);
     }
     lua_settop(L, 1);

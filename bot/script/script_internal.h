@@ -140,6 +140,9 @@ void sandbox_push_env(lua_State *L);
 char *sandbox_read_file(const char *path, size_t *len, char *err, size_t errlen);
 /* sandbox.c: hooks{...}, the check a hook file's table goes through. */
 int sandbox_check_hooks(lua_State *L);
+/* sandbox.c: raises the load error "<where>: <fmt ...>" the admin reads
+ * whole (command{}, hooks{} and their args). */
+int sandbox_load_fail(lua_State *L, const char *fmt, ...);
 
 /* args.c: command{...}'s check (as a lua_CFunction, the table at 1): its
  * keys and its args spec.  Raises with the reason; returns 0. */

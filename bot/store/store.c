@@ -234,6 +234,44 @@ static char *col_dup(sqlite3_stmt *st, int i)
     return v ? strdup((const char *)v) : NULL;
 }
 
+/* Steps `st` to its end, `fill` reading each row into one more `size`-byte
+ * element: new array of `*n` elements (free() it after freeing what `fill`
+ * duplicated), NULL when none.  `*rc` is the last step's code, SQLITE_DONE
+ * when every row was read; on anything else the rows read so far are
+ * returned all the same.  Resets `st`. */
+static void *read_rows(sqlite3_stmt *st, size_t size, void (*fill)(sqlite3_stmt *, void *),
+                       size_t *n, int *rc)
+{
+    char *v = NULL;
+    size_t cap = 0;
+
+    *n = 0;
+    for (;;) {
+        *rc = sqlite3_step(st);
+        if (*rc != SQLITE_ROW)
+            break;
+        if (*n == cap) {
+            char *nv = realloc(v, (cap = cap ? cap * 2 : 16) * size);
+            if (!nv) {
+                *rc = SQLITE_NOMEM;
+                break;
+            }
+            v = nv;
+        }
+        fill(st, v + (*n)++ * size);
+    }
+    sqlite3_reset(st);
+    return v;
+}
+
+/* Records and logs why reading rows failed ("what failed"): STORE_ERR. */
+static int read_failed(struct store *s, int rc, const char *what)
+{
+    failed(s, rc, sqlite3_errmsg(s->db));
+    log_error(what, "error=%s", sqlite3_errmsg(s->db));
+    return STORE_ERR;
+}
+
 static int migrate(struct store *s)
 {
     int version = store_schema_version(s);
@@ -759,22 +797,15 @@ int64_t store_ticket_mentions(struct store *s, int64_t id)
 
 /* Steps `st` to the end, collecting column 0 of every row: new array of
  * `*n` ids (free()), NULL when none.  Resets `st`. */
+static void fill_id(sqlite3_stmt *st, void *row)
+{
+    *(int64_t *)row = sqlite3_column_int64(st, 0);
+}
+
 static int64_t *collect_ids(sqlite3_stmt *st, size_t *n)
 {
-    int64_t *v = NULL;
-    size_t cap = 0;
-    *n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (*n == cap) {
-            int64_t *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);
-            if (!nv)
-                break;
-            v = nv;
-        }
-        v[(*n)++] = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_reset(st);
-    return v;
+    int rc;
+    return read_rows(st, sizeof(int64_t), fill_id, n, &rc);
 }
 
 int64_t *store_ticket_list(struct store *s, const char *where, const char *arg,
@@ -885,12 +916,22 @@ int store_event_append(struct store *s, int64_t ticket_id, const char *actor,
     return step_done(s, st);
 }
 
+static void fill_event(sqlite3_stmt *st, void *row)
+{
+    struct event *e = row;
+    e->id = sqlite3_column_int64(st, 0);
+    e->ticket_id = sqlite3_column_int64(st, 1);
+    e->at = sqlite3_column_int64(st, 2);
+    e->actor = col_dup(st, 3);
+    e->action = col_dup(st, 4);
+    e->detail = col_dup(st, 5);
+}
+
 struct event *store_events_of(struct store *s, int64_t ticket_id, size_t *n)
 {
     sqlite3_stmt *st = stmt(s, "SELECT id, ticket_id, at, actor, action, detail FROM events"
                                " WHERE ticket_id IS ? ORDER BY id");
-    struct event *v = NULL;
-    size_t cap = 0;
+    int rc;
     *n = 0;
     if (!st)
         return NULL;
@@ -898,23 +939,7 @@ struct event *store_events_of(struct store *s, int64_t ticket_id, size_t *n)
         sqlite3_bind_int64(st, 1, ticket_id);
     else   /* the desk's own events (presence): stored without a ticket */
         sqlite3_bind_null(st, 1);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (*n == cap) {
-            struct event *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);
-            if (!nv)
-                break;
-            v = nv;
-        }
-        v[*n].id = sqlite3_column_int64(st, 0);
-        v[*n].ticket_id = sqlite3_column_int64(st, 1);
-        v[*n].at = sqlite3_column_int64(st, 2);
-        v[*n].actor = col_dup(st, 3);
-        v[*n].action = col_dup(st, 4);
-        v[*n].detail = col_dup(st, 5);
-        (*n)++;
-    }
-    sqlite3_reset(st);
-    return v;
+    return read_rows(st, sizeof(struct event), fill_event, n, &rc);
 }
 
 void store_events_free(struct event *v, size_t n)
@@ -1143,58 +1168,48 @@ int64_t store_job_count(struct store *s, const char *state)
     return count(s, "SELECT count(*) FROM outbox WHERE state = ?", state);
 }
 
-int64_t store_job_last_failed(struct store *s, int64_t ticket_id, const char *prefix)
+/* The newest outbox job of `ticket_id` whose kind starts with `prefix`, in
+ * `state`, and queued by `by` when that is not NULL: its id, 0 when none,
+ * -1 on error. */
+static int64_t last_job(struct store *s, int64_t ticket_id, const char *prefix,
+                        const char *state, const char *by)
 {
-    sqlite3_stmt *st = stmt(s, "SELECT coalesce((SELECT id FROM outbox WHERE ticket_id = ?"
-                               " AND state = 'failed' AND substr(kind, 1, length(?2)) = ?2"
-                               " ORDER BY id DESC LIMIT 1), 0)");
+#define LAST_JOB(and_by) "SELECT coalesce((SELECT id FROM outbox WHERE ticket_id = ?" \
+    " AND state = ?3 AND substr(kind, 1, length(?2)) = ?2" and_by \
+    " ORDER BY id DESC LIMIT 1), 0)"
+    sqlite3_stmt *st = stmt(s, by ? LAST_JOB(" AND json_extract(payload, '$.by') = ?4")
+                                  : LAST_JOB(""));
+#undef LAST_JOB
     int64_t id = -1;
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, ticket_id);
     bind_text(st, 2, prefix);
+    bind_text(st, 3, state);
+    if (by)
+        bind_text(st, 4, by);
     if (sqlite3_step(st) == SQLITE_ROW)
         id = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
     return id;
+}
+
+int64_t store_job_last_failed(struct store *s, int64_t ticket_id, const char *prefix)
+{
+    return last_job(s, ticket_id, prefix, "failed", NULL);
 }
 
 int64_t store_job_last_in(struct store *s, int64_t ticket_id, const char *prefix,
                           const char *state)
 {
-    sqlite3_stmt *st = stmt(s, "SELECT coalesce((SELECT id FROM outbox WHERE ticket_id = ?"
-                               " AND state = ?3 AND substr(kind, 1, length(?2)) = ?2"
-                               " ORDER BY id DESC LIMIT 1), 0)");
-    int64_t id = -1;
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, ticket_id);
-    bind_text(st, 2, prefix);
-    bind_text(st, 3, state);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return id;
+    return last_job(s, ticket_id, prefix, state, NULL);
 }
 
 int64_t store_job_last_by(struct store *s, int64_t ticket_id, const char *prefix,
                           const char *state, const char *by)
 {
-    sqlite3_stmt *st = stmt(s, "SELECT coalesce((SELECT id FROM outbox WHERE ticket_id = ?"
-                               " AND state = ?3 AND substr(kind, 1, length(?2)) = ?2"
-                               " AND json_extract(payload, '$.by') = ?4"
-                               " ORDER BY id DESC LIMIT 1), 0)");
-    int64_t id = -1;
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, ticket_id);
-    bind_text(st, 2, prefix);
-    bind_text(st, 3, state);
-    bind_text(st, 4, by);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return id;
+    /* NULL `by` matched no job before (json_extract = NULL): keep it so */
+    return by ? last_job(s, ticket_id, prefix, state, by) : 0;
 }
 
 int store_job_set_payload(struct store *s, int64_t id, const char *payload)
@@ -1550,13 +1565,21 @@ static void bind_search(sqlite3_stmt *st, const struct store_search *q)
         sqlite3_bind_int64(st, 7, q->until);
 }
 
+static void fill_hit(sqlite3_stmt *st, void *row)
+{
+    struct store_hit *h = row;
+    h->id = sqlite3_column_int64(st, 0);
+    h->excerpt = col_dup(st, 1);
+    h->chat_channel = col_dup(st, 2);
+    h->chat_ref = col_dup(st, 3);
+}
+
 int store_search(struct store *s, const struct store_search *q, size_t limit, size_t offset,
                  struct store_hit **hits, size_t *n, int64_t *total)
 {
     /* Two statements: snippet() cannot share a query with count(*) OVER (). */
     sqlite3_stmt *st, *cnt;
     struct store_hit *v = NULL;
-    size_t cap = 0;
     int rc;
 
     *hits = NULL;
@@ -1580,25 +1603,7 @@ int store_search(struct store *s, const struct store_search *q, size_t limit, si
     bind_search(st, q);
     sqlite3_bind_int64(st, 8, (int64_t)limit);
     sqlite3_bind_int64(st, 9, (int64_t)offset);
-    for (;;) {
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-            break;
-        if (*n == cap) {
-            struct store_hit *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);
-            if (!nv) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            v = nv;
-        }
-        v[*n].id = sqlite3_column_int64(st, 0);
-        v[*n].excerpt = col_dup(st, 1);
-        v[*n].chat_channel = col_dup(st, 2);
-        v[*n].chat_ref = col_dup(st, 3);
-        (*n)++;
-    }
-    sqlite3_reset(st);
+    v = read_rows(st, sizeof *v, fill_hit, n, &rc);
     if (rc == SQLITE_DONE && offset == 0 && *n < limit) {
         *total = (int64_t)*n;   /* the page holds every match: no second scan */
         rc = SQLITE_ROW;
@@ -1611,11 +1616,9 @@ int store_search(struct store *s, const struct store_search *q, size_t limit, si
         sqlite3_reset(cnt);
     }
     if (rc != SQLITE_ROW) {
-        failed(s, rc, sqlite3_errmsg(s->db));
-        log_error("search failed", "error=%s", sqlite3_errmsg(s->db));
         store_hits_free(v, *n);
         *n = 0;
-        return STORE_ERR;
+        return read_failed(s, rc, "search failed");
     }
     *hits = v;
     return STORE_OK;
@@ -1633,6 +1636,22 @@ void store_hits_free(struct store_hit *v, size_t n)
 
 /* --- first responses, for stats and export (issue 17 §7) ---------------- */
 
+static void fill_response(sqlite3_stmt *st, void *row)
+{
+    struct store_response *r = row;
+    r->id = sqlite3_column_int64(st, 0);
+    r->opened_at = sqlite3_column_int64(st, 1);
+    r->first_response_at = sqlite3_column_int64(st, 2);   /* NULL reads as 0 */
+    r->sla_due_at = sqlite3_column_int64(st, 3);
+    r->state = col_dup(st, 4);
+    r->customer_handle = col_dup(st, 5);
+    r->tags = col_dup(st, 6);
+    r->text = col_dup(st, 7);
+    r->assignee = col_dup(st, 8);
+    r->agent = col_dup(st, 9);
+    r->escalated = sqlite3_column_int(st, 10);
+}
+
 int store_responses(struct store *s, int64_t since, int64_t until,
                     struct store_response **out, size_t *n)
 {
@@ -1645,7 +1664,6 @@ int store_responses(struct store *s, int64_t since, int64_t until,
         "   AND e.action IN ('reply', 'dm') ORDER BY e.id LIMIT 1), t.assignee), t.escalated"
         " FROM tickets t WHERE t.opened_at >= ?1 AND t.opened_at < ?2 ORDER BY t.id");
     struct store_response *v = NULL;
-    size_t cap = 0;
     int rc;
 
     *out = NULL;
@@ -1654,39 +1672,11 @@ int store_responses(struct store *s, int64_t since, int64_t until,
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, since);
     sqlite3_bind_int64(st, 2, until);
-    for (;;) {
-        struct store_response *r;
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-            break;
-        if (*n == cap) {
-            struct store_response *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof *v);
-            if (!nv) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            v = nv;
-        }
-        r = &v[(*n)++];
-        r->id = sqlite3_column_int64(st, 0);
-        r->opened_at = sqlite3_column_int64(st, 1);
-        r->first_response_at = sqlite3_column_int64(st, 2);   /* NULL reads as 0 */
-        r->sla_due_at = sqlite3_column_int64(st, 3);
-        r->state = col_dup(st, 4);
-        r->customer_handle = col_dup(st, 5);
-        r->tags = col_dup(st, 6);
-        r->text = col_dup(st, 7);
-        r->assignee = col_dup(st, 8);
-        r->agent = col_dup(st, 9);
-        r->escalated = sqlite3_column_int(st, 10);
-    }
-    sqlite3_reset(st);
+    v = read_rows(st, sizeof *v, fill_response, n, &rc);
     if (rc != SQLITE_DONE) {
-        failed(s, rc, sqlite3_errmsg(s->db));
-        log_error("reading first responses failed", "error=%s", sqlite3_errmsg(s->db));
         store_responses_free(v, *n);
         *n = 0;
-        return STORE_ERR;
+        return read_failed(s, rc, "reading first responses failed");
     }
     *out = v;
     return STORE_OK;

@@ -197,3 +197,11 @@ def seeded():
     seed = int(os.environ.get("VIGIL_SEED", random.randrange(1 << 30)))
     print(f"     seed={seed} (VIGIL_SEED={seed} repeats it)")
     return random.Random(seed)
+
+
+def stop_fakes(*fakes):
+    """Stops each fake server a test started; None stands for one it did not
+    get to start (a test's `finally`)."""
+    for f in fakes:
+        if f:
+            f.stop()

@@ -4,7 +4,7 @@ counts; what the lead submits goes out instead, signed by the lead, and the
 draft's receipt says it was edited."""
 import time
 
-from harness import wait_for
+from harness import stop_fakes, wait_for
 from test_hold import answer, button, receipt, with_slack
 
 
@@ -35,9 +35,7 @@ def test_the_edit_button_opens_a_box_and_the_leads_text_goes_out_instead(tmp):
         assert fs.errors == [] and fx.errors == [], (fs.errors, fx.errors)
         assert bot.stop()[0] == 0
     finally:
-        for f in (fs, fx):
-            if f:
-                f.stop()
+        stop_fakes(fs, fx)
 
 
 def test_an_agent_pressing_edit_is_refused_on_the_box_and_nothing_goes_out(tmp):
@@ -60,6 +58,4 @@ def test_an_agent_pressing_edit_is_refused_on_the_box_and_nothing_goes_out(tmp):
         assert fs.errors == [] and fx.errors == [], (fs.errors, fx.errors)
         assert bot.stop()[0] == 0
     finally:
-        for f in (fs, fx):
-            if f:
-                f.stop()
+        stop_fakes(fs, fx)

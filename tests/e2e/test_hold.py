@@ -5,28 +5,14 @@ late says so, and unsend deletes a sent reply on X."""
 import os
 import shutil
 import subprocess
-import sys
 import time
 
-from harness import ROOT, Bot, Raw, outbox_drained, query, wait_for, write_config
-from test_slack import TOKENS, fake as fake_slack, receipt, thread_of
+from harness import ROOT, Bot, Raw, outbox_drained, query, stop_fakes, wait_for, write_config
+from test_slack import TOKENS, receipt, start_with_x, thread_of
+from test_x import SECRETS, fake
 
-sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
-from fake_x import FakeX  # noqa: E402
-
-SECRETS = {"X_BEARER": "AAAA-test-bearer", "X_CK": "ck-test", "X_CS": "cs-secret-test",
-           "X_TK": "tk-test", "X_TS": "ts-secret-test"}
-BRAND = "1500000000000000001"
 STAFF = {"U1": {"name": "Alice Jensen", "initials": "AJ", "role": "lead"},
          "U2": {"name": "Bob Okafor", "initials": "BO", "role": "agent"}}
-
-
-def fake():
-    fx = FakeX(brand_id=BRAND, brand_username="AcmeSupport", bearer=SECRETS["X_BEARER"],
-               oauth1=dict(consumer_key="ck-test", consumer_secret="cs-secret-test",
-                           token="tk-test", token_secret="ts-secret-test"))
-    fx.start()
-    return fx
 
 
 def start(tmp, fx, name="bot", hold=3, **keys):
@@ -193,28 +179,8 @@ def with_slack(tmp, customers=1, approval=None, **reply):
     """vigil between the fake Slack (U1 Alice, lead; U2 Bob, agent) and the
     fake X, one ticket per customer (buyer0..); returns (fs, fx, bot, dbp)."""
     extra = {"approval": Raw(approval)} if approval else {}
-    fs, fx = fake_slack(), fake()
-    for i in range(customers):
-        fx.add_mention(text=f"@AcmeSupport where is order {i}?",
-                       author=(str(8000 + i), f"buyer{i}", f"Buyer {i}"))
-    cfg = write_config(
-        tmp, chat="slack", source="x", staff=STAFF, reply=reply,
-        channels={"mentions": "C_MENTIONS", "escalations": "C_ESCALATE"},
-        slack={"app_token": Raw('env("SLACK_APP_TOKEN")'),
-               "bot_token": Raw('env("SLACK_BOT_TOKEN")'), "api_url": fs.api_url,
-               "post_rate": 50, "digest_threshold": 0},
-        x={"api_url": fx.api_url, "handle": "AcmeSupport", "bearer_token": Raw('env("X_BEARER")'),
-           "oauth1": {"consumer_key": Raw('env("X_CK")'), "consumer_secret": Raw('env("X_CS")'),
-                      "token": Raw('env("X_TK")'), "token_secret": Raw('env("X_TS")')},
-           "poll_interval": 0.2, "max_results": 100, "backfill": 50},
-        outbox={"x_rate": 50, "max_backoff": 0.2}, **extra)
-    bot = Bot(tmp, cfg, env=dict(TOKENS, **SECRETS))
-    bot.wait_started()
-    dbp = os.path.join(tmp, "vigil.db")
-    fs.wait_connected()
-    wait_for(lambda: query(dbp, "SELECT count(*) FROM tickets") == [(customers,)]
-             and outbox_drained(dbp), 30, "a ticket per customer, posted", bot)
-    return fs, fx, bot, dbp
+    return start_with_x(tmp, customers, fx=fake(), env=dict(TOKENS, **SECRETS),
+                        reply=reply, **extra)
 
 
 def answer(fs, typed, user):
@@ -261,9 +227,7 @@ def test_a_second_agents_reply_is_held_and_sent_by_its_send_anyway_button(tmp):
         assert fs.errors == [] and fx.errors == [], (fs.errors, fx.errors)
         assert bot.stop()[0] == 0
     finally:
-        for f in (fs, fx):
-            if f:
-                f.stop()
+        stop_fakes(fs, fx)
 
 
 def test_a_reply_to_someone_elses_ticket_is_held_and_reply_bang_sends_it(tmp):
@@ -292,9 +256,7 @@ def test_a_reply_to_someone_elses_ticket_is_held_and_reply_bang_sends_it(tmp):
         assert fs.errors == [] and fx.errors == [], (fs.errors, fx.errors)
         assert bot.stop()[0] == 0
     finally:
-        for f in (fs, fx):
-            if f:
-                f.stop()
+        stop_fakes(fs, fx)
 
 
 def test_a_draft_is_approved_edited_or_rejected_by_a_lead_and_only_a_send_answers(tmp):
@@ -344,9 +306,7 @@ def test_a_draft_is_approved_edited_or_rejected_by_a_lead_and_only_a_send_answer
         assert fs.errors == [] and fx.errors == [], (fs.errors, fx.errors)
         assert bot.stop()[0] == 0
     finally:
-        for f in (fs, fx):
-            if f:
-                f.stop()
+        stop_fakes(fs, fx)
 
 
 def test_before_reply_hooks_see_whether_a_reply_is_a_draft_approved_or_forced(tmp):
@@ -405,6 +365,4 @@ def test_the_undo_button_on_a_slack_receipt_stops_the_reply(tmp):
         assert fs.errors == [] and fx.errors == [], (fs.errors, fx.errors)
         assert bot.stop()[0] == 0
     finally:
-        for f in (fs, fx):
-            if f:
-                f.stop()
+        stop_fakes(fs, fx)

@@ -21,22 +21,34 @@ def count_text(fs, vid):
     return fs.view_block(vid, "n_text.")["elements"][0]["text"]
 
 
+def open_form(fs, msg, action, user):
+    """`user` presses the ticket message's `action` button: the form's view id."""
+    fs.wait_ack(fs.send_block_action(action, user_id=user, message_ts=msg["ts"]))
+    return fs.wait_view(user)
+
+
+def type_and_wait(fs, vid, field, text, user):
+    """`user` types `text` in the open form's `field`: the view id once the
+    form has been updated for it."""
+    fs.wait_ack(fs.type_in(vid, field, text, user=user))
+    return fs.wait_view(user, updates=1)
+
+
 def test_reply_button_opens_a_modal_that_counts_fills_and_sends(tmp):
     fs = fake()
     try:
         bot, dbp = run_replay(tmp, fs)
         fs.wait_ack(fs.send_slash("canned add thanks Thanks {name}, it is fixed now!"))
         msg = ticket_msg(fs, 3)
-        fs.wait_ack(fs.send_block_action("form_reply", user_id="U1", message_ts=msg["ts"]))
-        vid = fs.wait_view("U1")
+        vid = open_form(fs, msg, "form_reply", "U1")
         view = fs.view(vid)
         assert view["title"]["text"] == "Reply #3", view["title"]
         quote = [b for b in view["blocks"] if b["type"] == "rich_text"]
         assert quote and "refund" in str(quote[0]).lower(), view["blocks"][:2]
         assert count_text(fs, vid) == "0/280"
         # typing: the count follows, as X weighs it (a link counts 23)
-        fs.wait_ack(fs.type_in(vid, "text", "See https://example.com/a/very/long/path/indeed"))
-        vid = fs.wait_view("U1", updates=1)
+        vid = type_and_wait(fs, vid, "text", "See https://example.com/a/very/long/path/indeed",
+                            "U1")
         assert count_text(fs, vid) == "27/280", count_text(fs, vid)
         # the canned picker fills the box with the customer's name resolved
         fs.wait_ack(fs.pick(vid, "canned", "thanks"))
@@ -63,10 +75,8 @@ def test_a_reply_too_long_for_x_comes_back_on_the_field(tmp):
     try:
         bot, dbp = run_replay(tmp, fs)
         msg = ticket_msg(fs, 2)
-        fs.wait_ack(fs.send_block_action("form_reply", user_id="U2", message_ts=msg["ts"]))
-        vid = fs.wait_view("U2")
-        fs.wait_ack(fs.type_in(vid, "text", "é" * 150 + " " + "🙂" * 70, user="U2"))
-        vid = fs.wait_view("U2", updates=1)
+        vid = open_form(fs, msg, "form_reply", "U2")
+        vid = type_and_wait(fs, vid, "text", "é" * 150 + " " + "🙂" * 70, "U2")
         assert "too long" in count_text(fs, vid), count_text(fs, vid)
         before = query(dbp, "SELECT count(*) FROM outbox")
         p = fs.submit(vid, user="U2")
@@ -89,18 +99,15 @@ def test_the_scripts_refusal_shows_on_the_field(tmp):
     try:
         bot, dbp = run_replay(tmp, fs)
         msg = ticket_msg(fs, 1)
-        fs.wait_ack(fs.send_block_action("form_note", user_id="U2", message_ts=msg["ts"]))
-        vid = fs.wait_view("U2")
+        vid = open_form(fs, msg, "form_note", "U2")
         fs.type_in(vid, "text", "Customer called too; see CRM.", user="U2")
         assert fs.submit(vid, user="U2") is None
         wait_for(lambda: any("Customer called too; see CRM." in r["text"]
                              for r in fs.thread("C_MENTIONS", msg["ts"])),
                  10, "the note in the thread", bot)
         # the privacy hook refuses a public reply with an e-mail address: inline
-        fs.wait_ack(fs.send_block_action("form_reply", user_id="U2", message_ts=msg["ts"]))
-        vid = fs.wait_view("U2")
-        fs.wait_ack(fs.type_in(vid, "text", "Mail me at bob@example.com", user="U2"))
-        vid = fs.wait_view("U2", updates=1)
+        vid = open_form(fs, msg, "form_reply", "U2")
+        vid = type_and_wait(fs, vid, "text", "Mail me at bob@example.com", "U2")
         p = fs.submit(vid, user="U2")
         assert p and p["response_action"] == "errors", p
         [(bid, err)] = p["errors"].items()
@@ -121,8 +128,7 @@ def test_assign_picks_from_staff_only(tmp):
     try:
         bot, dbp = run_replay(tmp, fs)
         msg = ticket_msg(fs, 4)
-        fs.wait_ack(fs.send_block_action("form_assign", user_id="U1", message_ts=msg["ts"]))
-        vid = fs.wait_view("U1")
+        vid = open_form(fs, msg, "form_assign", "U1")
         el = fs.view_block(vid, "f_who.")["element"]
         assert el["type"] == "static_select"
         # the staff of the config, not every workspace user (nor the console's admin)
@@ -364,8 +370,7 @@ def test_escalate_asks_for_a_reason_and_the_lead_role_is_still_checked(tmp):
     try:
         bot, dbp = run_replay(tmp, fs)
         msg = ticket_msg(fs, 6)
-        fs.wait_ack(fs.send_block_action("form_escalate", user_id="U1", message_ts=msg["ts"]))
-        vid = fs.wait_view("U1")
+        vid = open_form(fs, msg, "form_escalate", "U1")
         assert fs.view_block(vid, "f_reason.")["optional"] is True
         fs.type_in(vid, "reason", "Threatens to sue; legal must see it")
         assert fs.submit(vid) is None
@@ -374,8 +379,7 @@ def test_escalate_asks_for_a_reason_and_the_lead_role_is_still_checked(tmp):
         assert query(dbp, "SELECT escalated FROM tickets WHERE id=6") == [(1,)]
         # an agent may open the form, but the script's roles refuse it, on the field
         msg = ticket_msg(fs, 7)
-        fs.wait_ack(fs.send_block_action("form_escalate", user_id="U2", message_ts=msg["ts"]))
-        vid = fs.wait_view("U2")
+        vid = open_form(fs, msg, "form_escalate", "U2")
         p = fs.submit(vid, user="U2")
         assert p and "needs the lead role" in list(p["errors"].values())[0], p
         assert query(dbp, "SELECT escalated FROM tickets WHERE id=7") == [(0,)]

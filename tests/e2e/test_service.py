@@ -15,6 +15,7 @@ from harness import ROOT, SAMPLE, Bot, Raw, query, replay_done, run_cli, vigil_p
 sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
 from fake_slack import FakeSlack  # noqa: E402
 from fake_x import FakeX  # noqa: E402
+from test_x import SECRETS as X_SECRETS, fake as fake_x  # noqa: E402
 
 TOKENS = {"SLACK_APP_TOKEN": "xapp-1-test", "SLACK_BOT_TOKEN": "xoxb-test"}
 STAFF = {"U1": {"name": "Alice Jensen", "initials": "AJ", "role": "lead"}}
@@ -351,18 +352,6 @@ def test_make_install_lays_out_the_tree_the_unit_verifies_and_man_renders(tmp):
 
 
 # --- doctor ------------------------------------------------------------------
-
-X_SECRETS = {"X_BEARER": "AAAA-test-bearer", "X_CK": "ck-test", "X_CS": "cs-secret-test",
-             "X_TK": "tk-test", "X_TS": "ts-secret-test"}
-
-
-def fake_x():
-    fx = FakeX(brand_id=BRAND, brand_username="AcmeSupport", bearer=X_SECRETS["X_BEARER"],
-               oauth1=dict(consumer_key="ck-test", consumer_secret="cs-secret-test",
-                           token="tk-test", token_secret="ts-secret-test"))
-    fx.start()
-    return fx
-
 
 def doctor(tmp, fs, fx, env=None, staff=STAFF, channels=CHANNELS, **x):
     cfg = write_config(tmp, chat="slack", source="x", staff=staff, channels=channels,

@@ -7,8 +7,8 @@ import os
 import sys
 import time
 
-from harness import ROOT, SAMPLE, Bot, Raw, outbox_drained, query, replay_done, seeded, wait_for, \
-    write_config
+from harness import ROOT, SAMPLE, Bot, Raw, outbox_drained, query, replay_done, seeded, stop_fakes, \
+    wait_for, write_config
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
 from fake_slack import FakeSlack  # noqa: E402
@@ -650,9 +650,10 @@ def test_a_10_mb_frame_is_refused_and_the_bot_reconnects_without_growing(tmp):
         fs.stop()
 
 
-def slack_and_x_config(tmp, fs, fx, post_rate, outbox):
+def slack_and_x_config(tmp, fs, fx, post_rate, outbox, **keys):
     """A config with vigil between the fake Slack `fs` and the fake X `fx`
-    (tokens from the environment: TOKENS and X_BEARER, X_CK.. X_TS)."""
+    (tokens from the environment: TOKENS and X_BEARER, X_CK.. X_TS); `keys`
+    are more sections (reply=...)."""
     return write_config(
         tmp, chat="slack", source="x", staff=STAFF,
         channels={"mentions": "C_MENTIONS", "escalations": "C_ESCALATE"},
@@ -663,7 +664,7 @@ def slack_and_x_config(tmp, fs, fx, post_rate, outbox):
            "oauth1": {"consumer_key": Raw('env("X_CK")'), "consumer_secret": Raw('env("X_CS")'),
                       "token": Raw('env("X_TK")'), "token_secret": Raw('env("X_TS")')},
            "poll_interval": 0.2, "max_results": 100, "backfill": 50},
-        outbox=outbox)
+        outbox=outbox, **keys)
 
 
 def test_what_an_agent_types_is_what_the_customer_reads(tmp):
@@ -743,22 +744,27 @@ def test_what_an_agent_types_is_what_the_customer_reads(tmp):
         fx.stop()
 
 
-def start_with_x(tmp, customers=3, outbox=None):
+def start_with_x(tmp, customers=3, outbox=None, fx=None, env=None, **keys):
     """vigil between the fake Slack and the fake X, one ticket per customer
-    (ids 8000.., handles buyer0..); returns (fs, fx, bot, dbp)."""
+    (ids 8000.., handles buyer0..); returns (fs, fx, bot, dbp).  `fx` is a
+    started fake X and `env` the tokens and secrets it expects (default: a
+    fake X of its own); `keys` are more config sections (reply=...)."""
     from fake_x import FakeX
-    env = dict(TOKENS, X_BEARER="AAAA-rcpt-bearer", X_CK="ck-r", X_CS="cs-r-secret",
-               X_TK="tk-r", X_TS="ts-r-secret")
     fs = fake()
-    fx = FakeX(brand_id="1500000000000000001", brand_username="AcmeSupport",
-               bearer=env["X_BEARER"], oauth1=dict(consumer_key="ck-r", consumer_secret="cs-r-secret",
-                                                   token="tk-r", token_secret="ts-r-secret"))
-    fx.start()
+    if fx is None:
+        env = dict(TOKENS, X_BEARER="AAAA-rcpt-bearer", X_CK="ck-r", X_CS="cs-r-secret",
+                   X_TK="tk-r", X_TS="ts-r-secret")
+        fx = FakeX(brand_id="1500000000000000001", brand_username="AcmeSupport",
+                   bearer=env["X_BEARER"],
+                   oauth1=dict(consumer_key="ck-r", consumer_secret="cs-r-secret",
+                               token="tk-r", token_secret="ts-r-secret"))
+        fx.start()
     for i in range(customers):
         fx.add_mention(text=f"@AcmeSupport where is order {i}?",
                        author=(str(8000 + i), f"buyer{i}", f"Buyer {i}"))
     cfg = slack_and_x_config(tmp, fs, fx, post_rate=50,
-                             outbox=dict({"x_rate": 50, "max_backoff": 0.2}, **(outbox or {})))
+                             outbox=dict({"x_rate": 50, "max_backoff": 0.2}, **(outbox or {})),
+                             **keys)
     bot = Bot(tmp, cfg, env=env)
     bot.wait_started()
     dbp = os.path.join(tmp, "vigil.db")
@@ -813,9 +819,7 @@ def test_a_refused_dm_sends_nothing_public_and_offers_dm_ask(tmp):
         assert fs.errors == [] and fx.errors == [], (fs.errors, fx.errors)
         assert bot.stop()[0] == 0
     finally:
-        for f in (fs, fx):
-            if f:
-                f.stop()
+        stop_fakes(fs, fx)
 
 
 def test_a_failed_reply_is_resent_by_its_button_and_by_command_once_each(tmp):
@@ -862,6 +866,4 @@ def test_a_failed_reply_is_resent_by_its_button_and_by_command_once_each(tmp):
         assert fs.errors == [] and fx.errors == [], (fs.errors, fx.errors)
         assert bot.stop()[0] == 0
     finally:
-        for f in (fs, fx):
-            if f:
-                f.stop()
+        stop_fakes(fs, fx)

@@ -2,9 +2,16 @@
 #include "fakes.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "chat/command.h"
+#include "core/config.h"
+#include "desk/desk.h"
+#include "script/script.h"
 #include "source/xlink.h"
+#include "store/store.h"
+#include "unit.h"
 
 struct fake fake;
 
@@ -157,4 +164,49 @@ void fake_reset(const struct chat_ops *chat_ops)
     memset(&fake, 0, sizeof fake);
     fake.chat.ops = chat_ops;
     fake.source.ops = &fake_source_ops;
+}
+
+/* --- a desk on a loop of its own ---------------------------------------- */
+
+struct desk *fake_desk_open(uv_loop_t *loop, const char *cfgpath, const char *dbpath,
+                            struct config **cfg, struct store **store)
+{
+    char err[512];
+
+    *cfg = config_load(cfgpath, err, sizeof err);
+    if (!*cfg) {
+        unit_fail(__FILE__, __LINE__, "config: %s", err);
+        abort();   /* every test after it would fail on a NULL config */
+    }
+    *store = store_open(dbpath);
+    uv_loop_init(loop);
+    return desk_new(loop, *store, *cfg);
+}
+
+void fake_desk_close(uv_loop_t *loop, struct desk *desk, struct script_rt *rt,
+                     struct store *store, struct config *cfg)
+{
+    desk_stop(desk);
+    uv_run(loop, UV_RUN_DEFAULT);
+    script_free(rt);
+    uv_loop_close(loop);
+    desk_free(desk);
+    store_close(store);
+    config_free(cfg);
+}
+
+const char *fake_run_command(struct script_rt *rt, const char *user, const char *line,
+                             char *answer, size_t len)
+{
+    char text[2048];
+    struct chat_command cmd = { .user_id = user, .channel = "#support" };
+    char *a;
+
+    snprintf(text, sizeof text, "/tw %s", line);
+    CHECK(chat_command_parse(&cmd, text, "/tw", CHAT_PARSE_PEOPLE) == 0);
+    a = script_run_command(rt, &cmd);
+    chat_command_clear(&cmd);
+    snprintf(answer, len, "%s", a ? a : "(null)");
+    free(a);
+    return answer;
 }

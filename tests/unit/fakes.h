@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "chat/chat.h"
 #include "source/source.h"
@@ -47,5 +48,30 @@ extern const struct source_ops fake_source_ops;
 /* Forgets everything sent and every fault set up; the adapters use
  * `chat_ops` and fake_source_ops. */
 void fake_reset(const struct chat_ops *chat_ops);
+
+/* --- a desk on a loop of its own (the desk and script tests' fixture) --- */
+
+struct config;
+struct desk;
+struct script_rt;
+struct store;
+
+/* Loads the config file `cfgpath` (a config that does not load fails the
+ * test and aborts), opens the store `dbpath`, inits `loop` and makes a desk
+ * on it, not started.  Returns the new desk; *cfg and *store are new too:
+ * all three are freed by fake_desk_close. */
+struct desk *fake_desk_open(uv_loop_t *loop, const char *cfgpath, const char *dbpath,
+                            struct config **cfg, struct store **store);
+
+/* Stops `desk`, runs `loop` until its handles have closed, then frees the
+ * scripts runtime `rt` (NULL: none), closes `loop` and frees what
+ * fake_desk_open made. */
+void fake_desk_close(uv_loop_t *loop, struct desk *desk, struct script_rt *rt,
+                     struct store *store, struct config *cfg);
+
+/* Runs "/tw <line>" as `user` in #support through `rt`: the answer, copied
+ * into `answer` ("(null)" when there was none); the line must parse. */
+const char *fake_run_command(struct script_rt *rt, const char *user, const char *line,
+                             char *answer, size_t len);
 
 #endif

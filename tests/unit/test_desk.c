@@ -27,7 +27,7 @@ struct fx {
 
 static void fx_open(struct fx *f, const char *name)
 {
-    char cfgpath[700], dbpath[600], err[512];
+    char cfgpath[700], dbpath[600];
     FILE *fp;
 
     fake_reset(&fake_chat_ops);
@@ -42,12 +42,7 @@ static void fx_open(struct fx *f, const char *name)
                 "sla = { first_response = 3600, warn_before = 900 }\n"
                 "reply = { hold = 0, collision_window = 0 }\n");   /* sends go at once */
     fclose(fp);
-    f->cfg = config_load(cfgpath, err, sizeof err);
-    if (!f->cfg)
-        unit_fail(__FILE__, __LINE__, "config: %s", err);
-    f->store = store_open(dbpath);
-    uv_loop_init(&f->loop);
-    f->desk = desk_new(&f->loop, f->store, f->cfg);
+    f->desk = fake_desk_open(&f->loop, cfgpath, dbpath, &f->cfg, &f->store);
 }
 
 static void fx_start(struct fx *f)
@@ -65,12 +60,7 @@ static void fx_drain(struct fx *f)
 
 static void fx_close(struct fx *f)
 {
-    desk_stop(f->desk);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&f->loop);
-    desk_free(f->desk);
-    store_close(f->store);
-    config_free(f->cfg);
+    fake_desk_close(&f->loop, f->desk, NULL, f->store, f->cfg);
 }
 
 static struct mention mk(int64_t id, const char *author, const char *conv, const char *text)

@@ -91,7 +91,7 @@ static struct mention mk(int64_t id, const char *author, const char *handle, con
  * `extra` is appended to the config (may be NULL). */
 static void fx_open_with(struct fx *f, const char *name, const char *extra)
 {
-    char cfgpath[700], dbpath[600], err[512], root[PATH_MAX];
+    char cfgpath[700], dbpath[600], root[PATH_MAX];
     struct mention v[3];
     struct mention_page page = { 0 };
     FILE *fp;
@@ -116,14 +116,7 @@ static void fx_open_with(struct fx *f, const char *name, const char *extra)
                 "reply = { hold = 0, collision_window = 0 }\n%s\n",   /* sends go at once */
             root, root, extra ? extra : "");
     fclose(fp);
-    f->cfg = config_load(cfgpath, err, sizeof err);
-    if (!f->cfg) {
-        unit_fail(__FILE__, __LINE__, "config: %s", err);
-        abort();
-    }
-    f->store = store_open(dbpath);
-    uv_loop_init(&f->loop);
-    f->desk = desk_new(&f->loop, f->store, f->cfg);
+    f->desk = fake_desk_open(&f->loop, cfgpath, dbpath, &f->cfg, &f->store);
     desk_set_adapters(f->desk, &fake.chat, &fake.source);
     f->rt = script_new(&f->loop, f->desk);
     f->load_failures = script_load_all(f->rt);
@@ -153,28 +146,13 @@ static void fx_drain(struct fx *f)
 
 static void fx_close(struct fx *f)
 {
-    desk_stop(f->desk);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    script_free(f->rt);
-    uv_loop_close(&f->loop);
-    desk_free(f->desk);
-    store_close(f->store);
-    config_free(f->cfg);
+    fake_desk_close(&f->loop, f->desk, f->rt, f->store, f->cfg);
 }
 
 /* Runs "/tw <line>" as `user`; returns the answer (valid until the next run). */
 static const char *run(struct fx *f, const char *user, const char *line)
 {
-    char text[2048];
-    struct chat_command cmd = { .user_id = user, .channel = "#support" };
-    char *answer;
-    snprintf(text, sizeof text, "/tw %s", line);
-    CHECK(chat_command_parse(&cmd, text, "/tw", CHAT_PARSE_PEOPLE) == 0);
-    answer = script_run_command(f->rt, &cmd);
-    chat_command_clear(&cmd);
-    snprintf(f->answer, sizeof f->answer, "%s", answer ? answer : "(null)");
-    free(answer);
-    return f->answer;
+    return fake_run_command(f->rt, user, line, f->answer, sizeof f->answer);
 }
 
 /* The detail of the latest event `action` of ticket `id` (static), or NULL. */

@@ -31,7 +31,7 @@ static void fx_open(struct fx *f, const char *name)
 /* `sla`: the config's sla table instead of the Berlin office's. */
 static void fx_open_with(struct fx *f, const char *name, const char *sla)
 {
-    char cfgpath[700], dbpath[600], err[512];
+    char cfgpath[700], dbpath[600];
     FILE *fp;
 
     fake_reset(&fake_chat_ops);
@@ -54,12 +54,7 @@ static void fx_open_with(struct fx *f, const char *name, const char *sla)
                 "  teams = { billing = { timezone = 'America/New_York',\n"
                 "                        weekdays = '09:00-17:00' } } }\n");
     fclose(fp);
-    f->cfg = config_load(cfgpath, err, sizeof err);
-    if (!f->cfg)
-        unit_fail(__FILE__, __LINE__, "config: %s", err);
-    f->store = store_open(dbpath);
-    uv_loop_init(&f->loop);
-    f->desk = desk_new(&f->loop, f->store, f->cfg);
+    f->desk = fake_desk_open(&f->loop, cfgpath, dbpath, &f->cfg, &f->store);
 }
 
 static void fx_drain(struct fx *f)
@@ -70,12 +65,7 @@ static void fx_drain(struct fx *f)
 
 static void fx_close(struct fx *f)
 {
-    desk_stop(f->desk);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&f->loop);
-    desk_free(f->desk);
-    store_close(f->store);
-    config_free(f->cfg);
+    fake_desk_close(&f->loop, f->desk, NULL, f->store, f->cfg);
 }
 
 static int64_t utc(int y, int mo, int d, int h, int mi)

@@ -138,15 +138,7 @@ static struct mention mk(int64_t id, const char *author, const char *handle, con
 
 static void fx_start(struct fx *f)
 {
-    char err[512];
-    f->cfg = config_load(f->cfgpath, err, sizeof err);
-    if (!f->cfg) {
-        unit_fail(__FILE__, __LINE__, "config: %s", err);
-        abort();
-    }
-    f->store = store_open(f->dbpath);
-    uv_loop_init(&f->loop);
-    f->desk = desk_new(&f->loop, f->store, f->cfg);
+    f->desk = fake_desk_open(&f->loop, f->cfgpath, f->dbpath, &f->cfg, &f->store);
     desk_set_adapters(f->desk, &fake.chat, &fake.source);
     desk_set_clock(f->desk, 1796628600);         /* Mon 2026-12-07 07:30 UTC */
     f->rt = script_new(&f->loop, f->desk);
@@ -182,13 +174,7 @@ static void fx_open(struct fx *f, const char *name, const char *scripts, const c
 
 static void fx_stop(struct fx *f)
 {
-    desk_stop(f->desk);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    script_free(f->rt);
-    uv_loop_close(&f->loop);
-    desk_free(f->desk);
-    store_close(f->store);
-    config_free(f->cfg);
+    fake_desk_close(&f->loop, f->desk, f->rt, f->store, f->cfg);
 }
 
 static void ingest(struct fx *f, int64_t id, const char *author)
@@ -200,16 +186,7 @@ static void ingest(struct fx *f, int64_t id, const char *author)
 
 static const char *run(struct fx *f, const char *user, const char *line)
 {
-    char text[2048];
-    struct chat_command cmd = { .user_id = user, .channel = "#support" };
-    char *answer;
-    snprintf(text, sizeof text, "/tw %s", line);
-    CHECK(chat_command_parse(&cmd, text, "/tw", CHAT_PARSE_PEOPLE) == 0);
-    answer = script_run_command(f->rt, &cmd);
-    chat_command_clear(&cmd);
-    snprintf(f->answer, sizeof f->answer, "%s", answer ? answer : "(null)");
-    free(answer);
-    return f->answer;
+    return fake_run_command(f->rt, user, line, f->answer, sizeof f->answer);
 }
 
 static const char *lua(struct fx *f, const char *code)
