@@ -8,15 +8,21 @@ from harness import stop_fakes, wait_for
 from test_hold import answer, button, receipt, with_slack
 
 
+def drafted(tmp, text):
+    """Bob (U2, whose replies need approval) drafts `text` for #1; returns
+    (fs, fx, bot, the draft's thread line) once it carries its Edit button."""
+    fs, fx, bot, dbp = with_slack(tmp, hold=0, collision_window=60,
+                                  approval='{ people = {"U2"} }')
+    answer(fs, "reply 1 " + text, "U2")
+    wait_for(lambda: button(receipt(fs, 1, "Bob Okafor replied publicly"), "form_edit"),
+             10, "the draft with its Edit button", bot)
+    return fs, fx, bot, receipt(fs, 1, "Bob Okafor replied publicly")
+
+
 def test_the_edit_button_opens_a_box_and_the_leads_text_goes_out_instead(tmp):
     fs = fx = None
     try:
-        fs, fx, bot, dbp = with_slack(tmp, hold=0, collision_window=60,
-                                      approval='{ people = {"U2"} }')
-        answer(fs, "reply 1 ok so what now", "U2")
-        wait_for(lambda: button(receipt(fs, 1, "Bob Okafor replied publicly"), "form_edit"),
-                 10, "the draft with its Edit button", bot)
-        line = receipt(fs, 1, "Bob Okafor replied publicly")
+        fs, fx, bot, line = drafted(tmp, "ok so what now")
         fs.wait_ack(fs.send_block_action("form_edit", message_ts=line["ts"], user_id="U1"))
         vid = fs.wait_view("U1")
         view = fs.view(vid)
@@ -41,12 +47,7 @@ def test_the_edit_button_opens_a_box_and_the_leads_text_goes_out_instead(tmp):
 def test_an_agent_pressing_edit_is_refused_on_the_box_and_nothing_goes_out(tmp):
     fs = fx = None
     try:
-        fs, fx, bot, dbp = with_slack(tmp, hold=0, collision_window=60,
-                                      approval='{ people = {"U2"} }')
-        answer(fs, "reply 1 hello there", "U2")
-        wait_for(lambda: button(receipt(fs, 1, "Bob Okafor replied publicly"), "form_edit"),
-                 10, "the draft with its Edit button", bot)
-        line = receipt(fs, 1, "Bob Okafor replied publicly")
+        fs, fx, bot, line = drafted(tmp, "hello there")
         fs.wait_ack(fs.send_block_action("form_edit", message_ts=line["ts"], user_id="U2"))
         vid = fs.wait_view("U2")
         fs.type_in(vid, "text", "approving my own draft", user="U2")
